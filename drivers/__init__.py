@@ -1,0 +1,1 @@
+"""Input sources (HID keyboard-wedge, serial, camera); filled by the drivers issue."""

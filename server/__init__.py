@@ -1,0 +1,1 @@
+"""District server; filled by the server issue."""

@@ -1,0 +1,1 @@
+"""Wire protocol and the kiosk sync client; filled by the sync issue."""

@@ -1,0 +1,1 @@
+"""Kivy touchscreen app; filled by the UI issue."""

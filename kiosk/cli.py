@@ -1,0 +1,246 @@
+"""``checkpoint-kiosk``: the kiosk core from a terminal, for admins, scripts and tests.
+
+Exit codes: 0 ok (accepted, or a repeat of a stored visit), 1 rejected input,
+2 usage or configuration error, 3 the visit could not be stored (disk full, read-only).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from kiosk.config import Config, ConfigError, load_config
+from kiosk.credentials import Rejection, credential_from_fields
+from kiosk.masking import summary
+from kiosk.recognise import recognise
+from kiosk.scan import LOCAL_TZ, SOURCES, ScanEvent, ScanResult, ScanService
+from kiosk.store import StorageError, VisitStore
+from kiosk.trust import TrustStore
+from kiosk.messages import render
+
+EXIT_REJECTED, EXIT_USAGE, EXIT_STORAGE = 1, 2, 3
+
+
+class Context:
+    """Config loaded once per invocation; the store opened only by commands that need it."""
+
+    def __init__(self, config: Config, source: Path | None) -> None:
+        self.config = config
+        self.source = source
+        self._service: ScanService | None = None
+
+    @property
+    def service(self) -> ScanService:
+        if self._service is None:
+            try:
+                store = VisitStore.in_dir(self.config.data_dir)
+            except StorageError as exc:
+                fail_storage(exc, self.config)
+            self._service = ScanService(self.config, store)
+        return self._service
+
+
+def fail_storage(exc: StorageError, config: Config) -> NoReturn:
+    click.echo(f"{render(exc.code, config.kiosk.language)} ({config.data_dir}: {exc.detail})", err=True)
+    sys.exit(EXIT_STORAGE)
+
+
+def emit(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def parse_time(value: str | None, option: str) -> datetime | None:
+    """ISO 8601; a time without zone is the checkpoint's local time."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO date/time (e.g. 2026-11-23T08:00)", param_hint=option)
+    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
+
+
+def read_payload(text: str) -> bytes | str:
+    """``-`` means standard input, taken as bytes exactly as a reader sent them."""
+    return sys.stdin.buffer.read() if text == "-" else text
+
+
+def finish(result: ScanResult) -> None:
+    emit(result.to_dict())
+    if result.reason_code and result.reason_code.startswith("storage_"):
+        sys.exit(EXIT_STORAGE)
+    sys.exit(EXIT_REJECTED if result.status == "rejected" else 0)
+
+
+DIRECTION = click.Choice(["in", "out"])
+
+
+class KioskGroup(click.Group):
+    """Turns a storage failure in any command into one plain sentence and exit code 3."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StorageError as exc:
+            fail_storage(exc, ctx.obj.config)
+
+
+@click.group(cls=KioskGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, e.g. --set storage.data_dir=/tmp/k1 (repeatable).")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, overrides: tuple[str, ...]) -> None:
+    """Checkpoint kiosk: record visits at a disease-control checkpoint, offline first.
+
+    \b
+    Config lookup: --config, $CHECKPOINT_KIOSK_CONFIG, /etc/checkpoint-kiosk/config.toml,
+    then built-in defaults (a demo checkpoint; data in ~/.local/share/checkpoint-kiosk).
+    Exit codes: 0 ok, 1 rejected input, 2 usage/config error, 3 cannot store.
+    """
+    try:
+        config, source = load_config(config_path, overrides)
+    except ConfigError as exc:
+        click.echo(f"Lỗi cấu hình (config error): {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    ctx.obj = Context(config, source)
+
+
+@main.command()
+@click.argument("text")
+@click.option("--now", help="Validation clock for certificate expiry (ISO), default: now.")
+@click.pass_obj
+def parse(obj: Context, text: str, now: str | None) -> None:
+    """Recognise TEXT (or - for stdin bytes) and print the credential as JSON; stores nothing."""
+    moment = parse_time(now, "--now") or datetime.now(timezone.utc)
+    trust = TrustStore.from_dir(obj.config.trust_dir)
+    credential = recognise(read_payload(text), now=moment, trust=trust, max_bytes=obj.config.kiosk.max_payload_bytes)
+    if isinstance(credential, Rejection):
+        emit(credential.to_dict(obj.config.kiosk.language))
+        sys.exit(EXIT_REJECTED)
+    emit(credential.to_dict())
+
+
+@main.command()
+@click.argument("text")
+@click.option("--direction", type=DIRECTION, help="in or out; default: the kiosk's direction.")
+@click.option("--source", type=click.Choice(SOURCES), default="cli", show_default=True)
+@click.option("--operator", help="Who is on duty (name or badge).")
+@click.pass_obj
+def record(obj: Context, text: str, direction: str | None, source: str, operator: str | None) -> None:
+    """Record TEXT (or - for stdin bytes) as a scan and print the result as JSON."""
+    payload = read_payload(text)
+    event = ScanEvent(source=source, raw=payload if isinstance(payload, bytes) else None,
+                      text=payload if isinstance(payload, str) else None, device="cli")
+    finish(obj.service.handle(event, direction=direction, operator=operator))
+
+
+@main.command()
+@click.option("--phone", required=True, help="Phone number, e.g. 0912345678 or +84912345678.")
+@click.option("--name", help="Full name (optional), e.g. 'Nguyễn Văn An'.")
+@click.option("--id-number", help="CCCD (12 digits) or CMND (9 digits), optional.")
+@click.option("--direction", type=DIRECTION, help="in or out; default: the kiosk's direction.")
+@click.option("--operator", help="Who is on duty (name or badge).")
+@click.pass_obj
+def manual(obj: Context, phone: str, name: str | None, id_number: str | None, direction: str | None,
+           operator: str | None) -> None:
+    """Record a person without a smartphone by phone number."""
+    finish(obj.service.manual(phone, name=name, id_number=id_number, direction=direction, operator=operator))
+
+
+@main.command()
+@click.option("--pending", is_flag=True, help="Only visits not yet delivered to the server.")
+@click.option("--rejected", is_flag=True, help="Only visits the server rejected.")
+@click.option("--since", help="Only visits from this time on (ISO; local time if no zone).")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@click.option("--full", is_flag=True, help="Show personal data unmasked (tracing only).")
+@click.pass_obj
+def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit: int, as_json: bool,
+           full: bool) -> None:
+    """List recent visits of this kiosk, newest first, masked unless --full."""
+    if pending and rejected:
+        raise click.UsageError("--pending and --rejected exclude each other")
+    state = "pending" if pending else "rejected" if rejected else None
+    rows = obj.service.store.visits(state=state, since=parse_time(since, "--since"), limit=limit)
+    lang = obj.config.kiosk.language
+    shown = [_visit_view(row, lang, full) for row in rows]
+    if as_json:
+        emit(shown)
+        return
+    if not shown:
+        click.echo("Không có lượt nào. (No visits.)")
+        return
+    for row in shown:
+        when = datetime.fromisoformat(row["scanned_at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        line = f"{row['seq']:>6}  {when}  {row['direction']:<3}  {row['source']:<8} {row['sync_state']:<8} "
+        detail = json.dumps(row["fields"], ensure_ascii=False) if full else row["summary"]
+        click.echo(line + detail)
+
+
+def _visit_view(row: dict[str, Any], lang: str, full: bool) -> dict[str, Any]:
+    fields = row["fields"]
+    view = {k: row[k] for k in ("seq", "id", "scanned_at", "direction", "source", "kind", "sync_state",
+                                "sync_code", "sync_reason", "clock_synchronised", "operator")}
+    view["summary"] = summary(credential_from_fields(row["kind"], fields), lang,
+                              name=fields.get("name"), id_number=fields.get("id_number"))
+    if full:
+        view["fields"] = fields
+        view["raw"] = row["raw"]
+    return view
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@click.pass_obj
+def status(obj: Context, as_json: bool) -> None:
+    """Checkpoint, pending and rejected counts, today's counts, clock state, data path."""
+    service = obj.service
+    clock = service.clock.read()
+    today = service.today()
+    cp = obj.config.checkpoint
+    data = {
+        "checkpoint": {"code": cp.code, "name": cp.name, "commune": cp.commune, "district": cp.district,
+                       "province": cp.province},
+        "direction": obj.config.kiosk.direction,
+        "device_id": service.store.device_id,
+        "pending": service.store.count("pending"),
+        "rejected": service.store.count("rejected"),
+        "today": {"in": today["in"], "out": today["out"], "total": today["total"], "by_source": today["by_source"]},
+        "clock_synchronised": clock.synchronised,
+        "clock": clock.wall.isoformat(),
+        "data_dir": str(obj.config.data_dir),
+        "config_file": str(obj.source) if obj.source else None,
+        "trusted_signers": len(service.trust),
+    }
+    if as_json:
+        emit(data)
+        return
+    sync_word = "đã đồng bộ (synchronised)" if clock.synchronised else "CHƯA đồng bộ (not synchronised)"
+    lines = [
+        f"Điểm kiểm soát (checkpoint): {cp.code} · {cp.name} · {cp.commune}",
+        f"Chờ gửi (pending): {data['pending']}    Bị từ chối (rejected): {data['rejected']}",
+        f"Hôm nay (today): vào/in {today['in']} · ra/out {today['out']} · tổng/total {today['total']}",
+        f"Đồng hồ (clock): {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}",
+        f"Dữ liệu (data): {data['data_dir']}",
+        f"Cấu hình (config): {data['config_file'] or 'mặc định (built-in defaults)'}",
+    ]
+    click.echo("\n".join(lines))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def purge(obj: Context, as_json: bool) -> None:
+    """Delete delivered visits older than storage.retention_days now; pending ones are kept."""
+    removed = obj.service.purge()
+    days = obj.config.storage.retention_days
+    if as_json:
+        emit({"purged": removed, "retention_days": days})
+    else:
+        click.echo(f"Đã xoá {removed} lượt đã gửi quá {days} ngày. (Purged {removed} synced visits older than {days} days.)")

@@ -1,0 +1,181 @@
+"""Kiosk configuration: TOML file, built-in defaults, and ``--set`` overrides.
+
+Lookup order: ``--config PATH``, ``$CHECKPOINT_KIOSK_CONFIG``,
+``/etc/checkpoint-kiosk/config.toml``, then the defaults below — so a fresh install runs
+as a demo checkpoint with no file at all. Every mistake in a file is reported with the
+file, the dotted key and what was expected, because an admin fixes it in a text editor.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SYSTEM_CONFIG = Path("/etc/checkpoint-kiosk/config.toml")
+ENV_VAR = "CHECKPOINT_KIOSK_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration problem an admin must fix; the message says where and how."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class CheckpointConfig(_Section):
+    code: str = Field("DEMO-01", min_length=1, max_length=64)
+    name: str = "Chốt kiểm soát thử nghiệm"
+    commune: str = "Xã Đăk Nhau"
+    district: str = "Huyện Bù Đăng"
+    province: str = "Tỉnh Bình Phước"
+
+
+class KioskConfig(_Section):
+    direction: Literal["in", "out", "both"] = "both"
+    language: Literal["vi", "en"] = "vi"
+    repeat_window_s: float = Field(2.5, ge=0, le=3600)
+    repeat_window_camera_s: float = Field(5.0, ge=0, le=3600)
+    max_payload_bytes: int = Field(4096, ge=64, le=65536)
+
+
+class StorageConfig(_Section):
+    data_dir: str = ""  # empty: the user's data directory (see default_data_dir)
+    retention_days: int = Field(30, ge=1, le=3650)
+
+
+class DccConfig(_Section):
+    trust_dir: str = ""  # empty: signatures are not checked
+
+
+class HidScannerConfig(_Section):
+    enabled: bool = False
+    devices: list[str] = []
+
+
+class SerialScannerConfig(_Section):
+    enabled: bool = False
+    port: str = "/dev/serial/by-id/*"
+    baudrate: int = Field(9600, gt=0)
+    encoding: str = "utf-8"
+
+
+class CameraScannerConfig(_Section):
+    enabled: bool = False
+    device: str = "0"
+
+
+class ScannersConfig(_Section):
+    hid: HidScannerConfig = HidScannerConfig()
+    serial: SerialScannerConfig = SerialScannerConfig()
+    camera: CameraScannerConfig = CameraScannerConfig()
+
+
+class ServerConfig(_Section):
+    url: str = ""
+    batch_size: int = Field(500, ge=1, le=1000)
+    interval_s: float = Field(300.0, gt=0)
+
+
+class Config(_Section):
+    checkpoint: CheckpointConfig = CheckpointConfig()
+    kiosk: KioskConfig = KioskConfig()
+    storage: StorageConfig = StorageConfig()
+    dcc: DccConfig = DccConfig()
+    scanners: ScannersConfig = ScannersConfig()
+    server: ServerConfig = ServerConfig()
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.storage.data_dir).expanduser() if self.storage.data_dir else default_data_dir()
+
+    @property
+    def trust_dir(self) -> Path | None:
+        return Path(self.dcc.trust_dir).expanduser() if self.dcc.trust_dir else None
+
+
+def default_data_dir() -> Path:
+    """XDG data directory, so the demo needs no root and no config."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "checkpoint-kiosk"
+
+
+def find_config_file(explicit: str | Path | None, system_path: Path = SYSTEM_CONFIG) -> Path | None:
+    """The file to read, or None for built-in defaults. Named files must exist."""
+    for origin, candidate in (("--config", explicit), (f"${ENV_VAR}", os.environ.get(ENV_VAR))):
+        if candidate:
+            path = Path(candidate).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"{path}: config file not found (given by {origin})")
+            return path
+    return system_path if system_path.is_file() else None
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``section.key=value``; the value is read as TOML when it parses, else as a string."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. storage.data_dir=/tmp/k1")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return [part.strip() for part in key.split(".")], value
+
+
+def _merge(data: dict[str, Any], path: list[str], value: Any, origin: str) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{origin}: {'.'.join(path)}: {part} is not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
+    loc = [str(p) for p in error["loc"]]
+    key = ".".join(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent: Any = model
+        for part in loc[:-1]:
+            field = parent.model_fields.get(part) if isinstance(parent, type) else None
+            parent = field.annotation if field else None
+        known = sorted(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+        hint = f" (known keys here: {', '.join(known)})" if known else ""
+        return f"{key}: unknown key{hint}"
+    got = error.get("input")
+    shown = "" if isinstance(got, dict) else f", got {got!r}"
+    return f"{key}: {error['msg'].lower()}{shown}"
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    system_path: Path = SYSTEM_CONFIG,
+) -> tuple[Config, Path | None]:
+    """The validated config and the file it came from (None: built-in defaults)."""
+    source = find_config_file(path, system_path)
+    data: dict[str, Any] = {}
+    if source is not None:
+        try:
+            with source.open("rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+    for item in overrides:
+        keys, value = parse_override(item)
+        _merge(data, keys, value, f"--set {item}")
+    try:
+        return Config.model_validate(data), source
+    except ValidationError as exc:
+        where = str(source) if source else "built-in defaults with --set"
+        problems = "\n".join(f"  {_describe(e, Config)}" for e in exc.errors())
+        raise ConfigError(f"{where}: invalid configuration:\n{problems}") from None

@@ -1,0 +1,121 @@
+"""What a scan can turn out to be: one credential type per kind, or a rejection.
+
+These are plain frozen values so recognition stays pure and results can be compared in
+tests; ``to_dict`` gives the JSON shape the CLI prints and the store keeps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, ClassVar, Union
+
+from kiosk.messages import render
+
+# Signature states of a vaccine certificate (contract for scripts: keep these names).
+SIGNATURE_STATES = ("valid", "bad_signature", "unknown_signer", "expired", "not_yet_valid", "not_checked")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class _Credential:
+    kind: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"kind": self.kind}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            data[f.name] = _jsonable(getattr(self, f.name))
+        return data
+
+
+@dataclass(frozen=True)
+class Cccd(_Credential):
+    """Chip-based citizen ID card QR."""
+
+    kind: ClassVar[str] = "cccd"
+    id_number: str
+    old_id_number: str | None
+    name: str
+    date_of_birth: date
+    sex: str
+    address: str | None
+    issue_date: date | None
+
+
+@dataclass(frozen=True)
+class Dcc(_Credential):
+    """EU Digital COVID Certificate (Vietnam's vaccine passport format)."""
+
+    kind: ClassVar[str] = "dcc"
+    name: str
+    family_name: str | None
+    given_name: str | None
+    date_of_birth: str  # the DCC allows partial dates ("1964", "1964-08")
+    issuer_country: str | None
+    issued_at: datetime | None
+    expires_at: datetime | None
+    certificates: tuple[dict[str, Any], ...]
+    signature: str
+    key_id: str | None = None
+    schema_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Phone(_Credential):
+    """A Vietnamese phone number, normalised to the 10-digit national form."""
+
+    kind: ClassVar[str] = "phone"
+    phone: str
+    renumbered_from: str | None = None  # the pre-2018 11-digit number it replaced
+
+
+@dataclass(frozen=True)
+class Opaque(_Credential):
+    """Anything else, kept raw so the scan is never lost."""
+
+    kind: ClassVar[str] = "opaque"
+    text: str
+    length: int  # of the original payload, in bytes
+    truncated: bool = False
+    hint: str = "text"  # "url", "pc-covid", "text" or "binary"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A payload that looked like a known kind but is broken; says why in plain words."""
+
+    kind: ClassVar[None] = None
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def message(self, lang: str = "vi") -> str:
+        return render(self.code, lang, **self.params)
+
+    def to_dict(self, lang: str = "vi") -> dict[str, Any]:
+        return {"kind": None, "error": self.message(lang), "error_code": self.code}
+
+
+Credential = Union[Cccd, Dcc, Phone, Opaque]
+Recognised = Union[Cccd, Dcc, Phone, Opaque, Rejection]
+
+
+KINDS: dict[str, type[_Credential]] = {c.kind: c for c in (Cccd, Dcc, Phone, Opaque)}
+
+
+def credential_from_fields(kind: str, fields: dict[str, Any]) -> Credential:
+    """Rebuild a stored credential for display; dates stay in their ISO text form."""
+    cls = KINDS[kind]
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values = {k: v for k, v in fields.items() if k in names}
+    if cls is Dcc:
+        values["certificates"] = tuple(values.get("certificates") or ())
+    return cls(**values)  # type: ignore[return-value]

@@ -1,0 +1,70 @@
+"""Vietnamese phone numbers: typed by staff or held in a QR code.
+
+Normalised to the national form ``0xxxxxxxxx`` that people read and the district system
+stores. Pre-2018 11-digit mobile numbers are converted to their new 10-digit form (the
+2018 renumbering), keeping the old number so a person recognises what they typed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from kiosk.credentials import Phone, Rejection
+
+# 2018 renumbering of 11-digit mobile prefixes (Ministry of Information and Communications).
+OLD_MOBILE_PREFIXES = {
+    "0120": "070", "0121": "079", "0122": "077", "0126": "076", "0128": "078",  # MobiFone
+    "0123": "083", "0124": "084", "0125": "085", "0127": "081", "0129": "082",  # VinaPhone
+    "0162": "032", "0163": "033", "0164": "034", "0165": "035", "0166": "036",  # Viettel
+    "0167": "037", "0168": "038", "0169": "039",
+    "0186": "056", "0188": "058",  # Vietnamobile
+    "0199": "059",  # Gmobile
+}
+
+_SEPARATORS = re.compile(r"[\s.\-()/]")
+PHONE_LIKE = re.compile(r"^\+?[\d\s.\-()/]{7,20}$")
+
+
+def _national_digits(text: str) -> str | Rejection:
+    compact = _SEPARATORS.sub("", text)
+    if not compact:
+        return Rejection("phone_empty")
+    plus = compact.startswith("+")
+    digits = compact[1:] if plus else compact
+    if not digits.isdigit() or not digits.isascii():
+        return Rejection("phone_chars")
+    if plus:
+        if not digits.startswith("84"):
+            return Rejection("phone_foreign")
+        return "0" + digits[2:]
+    if digits.startswith("0084"):
+        return "0" + digits[4:]
+    if digits.startswith("00"):
+        return Rejection("phone_foreign")
+    if digits.startswith("84") and len(digits) in (11, 12):
+        return "0" + digits[2:]
+    return digits
+
+
+def parse_phone(text: str) -> Phone | Rejection:
+    """A valid Vietnamese mobile or landline number, or why not."""
+    national = _national_digits(text.strip())
+    if isinstance(national, Rejection):
+        return national
+    renumbered_from = None
+    new_prefix = OLD_MOBILE_PREFIXES.get(national[:4]) if len(national) == 11 else None
+    if new_prefix:
+        renumbered_from, national = national, new_prefix + national[4:]
+    if not national.startswith("0") or len(national) not in (10, 11):
+        return Rejection("phone_length")
+    if len(national) == 11 and not national.startswith("02"):
+        return Rejection("phone_length")
+    try:
+        number = phonenumbers.parse(national, "VN")
+    except phonenumbers.NumberParseException:
+        return Rejection("phone_invalid")
+    if not phonenumbers.is_valid_number(number):
+        return Rejection("phone_invalid")
+    return Phone(phone=national, renumbered_from=renumbered_from)

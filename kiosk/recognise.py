@@ -1,0 +1,86 @@
+"""Payload recognition: whatever a reader produced → a credential or a clear rejection.
+
+Pure: no I/O, no clock of its own (the caller passes ``now``), and no exception escapes,
+because a scan that crashes the kiosk is a scan lost.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, timezone
+
+from kiosk.cccd import looks_like_cccd, parse_cccd
+from kiosk.credentials import Opaque, Recognised, Rejection
+from kiosk.dcc import decode_dcc
+from kiosk.phone import PHONE_LIKE, parse_phone
+from kiosk.textcodec import decode_bytes
+from kiosk.trust import TrustStore
+
+DEFAULT_MAX_BYTES = 4096  # a QR code holds at most 2,953 bytes; more is a reader fault
+
+
+def _hint(text: str) -> str:
+    lowered = text.lower()
+    if lowered.startswith(("http://", "https://")):
+        return "url"
+    if "pc-covid" in lowered or "pccovid" in lowered or "tokhaiyte" in lowered:
+        return "pc-covid"
+    return "text"
+
+
+def _opaque(text: str, length: int, max_bytes: int, hint: str | None = None) -> Opaque:
+    encoded = text.encode("utf-8")
+    truncated = len(encoded) > max_bytes
+    if truncated:
+        text = encoded[:max_bytes].decode("utf-8", errors="ignore")
+    return Opaque(text=text, length=length, truncated=truncated, hint=hint or _hint(text))
+
+
+def _looks_like_phone(text: str) -> bool:
+    if not PHONE_LIKE.match(text):
+        return False
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return 9 <= len(digits) <= 13 and (text.startswith(("0", "+")) or digits.startswith("84"))
+
+
+def recognise(
+    payload: bytes | str,
+    *,
+    now: datetime | None = None,
+    trust: TrustStore | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    fallback_encoding: str | None = None,
+) -> Recognised:
+    """Never raises: unknown input becomes an ``Opaque`` credential, broken input a ``Rejection``."""
+    try:
+        return _recognise(payload, now or datetime.now(timezone.utc), trust, max_bytes, fallback_encoding)
+    except Exception:  # noqa: BLE001 - last line of defence: keep the scan, say what it was
+        raw = payload if isinstance(payload, bytes) else payload.encode("utf-8", "surrogatepass")
+        return Opaque(text=raw[:max_bytes].hex(), length=len(raw), truncated=len(raw) > max_bytes, hint="binary")
+
+
+def _recognise(
+    payload: bytes | str, now: datetime, trust: TrustStore | None, max_bytes: int, fallback: str | None
+) -> Recognised:
+    if isinstance(payload, bytes):
+        length = len(payload)
+        decoded = decode_bytes(payload, fallback)
+        if decoded is None:
+            return Opaque(text=payload[:max_bytes].hex(), length=length, truncated=length > max_bytes, hint="binary")
+        text = decoded[0]
+    else:
+        text = payload
+        length = len(text.encode("utf-8", "surrogatepass"))
+    text = unicodedata.normalize("NFC", text).strip().strip("\x00")
+    if not text:
+        return Rejection("empty")
+    if length > max_bytes:
+        return _opaque(text, length, max_bytes)
+    if text[:4].upper() == "HC1:":
+        return decode_dcc(text, trust=trust, now=now)
+    fields = text.split("|")
+    if looks_like_cccd(fields):
+        return parse_cccd(fields, now.date())
+    if _looks_like_phone(text):
+        return parse_phone(text)
+    return _opaque(text, length, max_bytes)

@@ -1,0 +1,249 @@
+"""The scan service: ScanEvent → recognise → repeat check → durable visit → ScanResult.
+
+Every input path (readers, camera, typing, manual entry, the CLI) goes through here, so
+the repeat window, the direction rules and the "committed before green" promise hold
+for all of them. Nothing here waits on the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kiosk.clock import Clock, ClockReading, SystemClock
+from kiosk.config import Config
+from kiosk.credentials import Cccd, Credential, Dcc, Opaque, Phone, Rejection
+from kiosk.masking import summary
+from kiosk.messages import DIRECTION_WORDS, render
+from kiosk.phone import parse_phone
+from kiosk.recognise import recognise
+from kiosk.store import NewVisit, Repeat, StorageError, VisitStore
+from kiosk.trust import TrustStore
+
+SOURCES = ("hid", "serial", "camera", "keyboard", "manual", "cli")
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+NAME_MAX = 100
+_NAME_OK = re.compile(r"^[^\W\d_]+(?:[ .'\-][^\W\d_]+)*\.?$")
+
+
+@dataclass(frozen=True)
+class ScanEvent:
+    """What one reader produced: raw bytes (exactly as received) and/or decoded text."""
+
+    source: str
+    raw: bytes | None = None
+    text: str | None = None
+    device: str | None = None
+    time: ClockReading | None = None  # when the reader produced it; None: when handled
+
+    @property
+    def payload(self) -> bytes | str:
+        return self.raw if self.raw is not None else (self.text or "")
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What the guard is shown: accepted (green), repeat (amber) or rejected (red)."""
+
+    status: str
+    direction: str | None = None
+    kind: str | None = None
+    summary: str | None = None
+    visit_id: str | None = None
+    reason: str | None = None
+    reason_code: str | None = None
+    first_seen_at: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "status": self.status,
+            "visit_id": self.visit_id,
+            "direction": self.direction,
+            "kind": self.kind,
+            "summary": self.summary,
+        }
+        if self.status != "accepted":
+            data["reason"] = self.reason
+            data["reason_code"] = self.reason_code
+        if self.first_seen_at is not None:
+            data["first_seen_at"] = self.first_seen_at.isoformat()
+        data.update(self.details)
+        return data
+
+
+def credential_key(credential: Credential) -> str:
+    """A stable fingerprint of who/what was scanned, for the repeat check."""
+    if isinstance(credential, Cccd):
+        ident = credential.id_number
+    elif isinstance(credential, Phone):
+        ident = credential.phone
+    elif isinstance(credential, Dcc):
+        first = credential.certificates[0] if credential.certificates else {}
+        ident = first.get("certificate_id") or f"{credential.name}|{credential.date_of_birth}"
+    else:
+        ident = credential.text
+    return hashlib.sha256(f"{credential.kind}:{ident}".encode()).hexdigest()[:32]
+
+
+def local_day_start(moment: datetime) -> datetime:
+    """Midnight of the checkpoint's local day (Vietnam has one time zone, no DST)."""
+    local = moment.astimezone(LOCAL_TZ)
+    return datetime.combine(local.date(), time(0), LOCAL_TZ)
+
+
+class ScanService:
+    """Turns scans into visits for one kiosk; safe to call from any one thread at a time."""
+
+    def __init__(
+        self, config: Config, store: VisitStore, *, clock: Clock | None = None, trust: TrustStore | None = None
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.trust = trust if trust is not None else TrustStore.from_dir(config.trust_dir)
+        self.lang = config.kiosk.language
+        mode = config.kiosk.direction
+        self.direction = "in" if mode == "both" else mode
+
+    @property
+    def switchable(self) -> bool:
+        return self.config.kiosk.direction == "both"
+
+    def _msg(self, code: str, **params: Any) -> str:
+        return render(code, self.lang, **params)
+
+    def _rejected(self, code: str, **params: Any) -> ScanResult:
+        return ScanResult(status="rejected", reason=self._msg(code, **params), reason_code=code)
+
+    def _direction(self, requested: str | None) -> str | ScanResult:
+        if requested is None or requested == self.direction or self.switchable:
+            return requested or self.direction
+        allowed_vi, allowed_en = DIRECTION_WORDS[self.direction]
+        return self._rejected("direction_fixed", allowed=allowed_vi, allowed_en=allowed_en)
+
+    def window_for(self, source: str) -> float:
+        kiosk = self.config.kiosk
+        return kiosk.repeat_window_camera_s if source == "camera" else kiosk.repeat_window_s
+
+    def handle(self, event: ScanEvent, *, direction: str | None = None, operator: str | None = None) -> ScanResult:
+        """One scan from any reader; the visit is committed before this returns accepted."""
+        reading = event.time or self.clock.read()
+        credential = recognise(
+            event.payload, now=reading.wall, trust=self.trust, max_bytes=self.config.kiosk.max_payload_bytes
+        )
+        if isinstance(credential, Rejection):
+            return ScanResult(status="rejected", reason=credential.message(self.lang), reason_code=credential.code)
+        raw = event.text if isinstance(credential, Dcc) and event.text else None
+        if isinstance(credential, Dcc) and raw is None and event.raw is not None:
+            raw = event.raw.decode("ascii", "replace")
+        return self._store(credential, event.source, event.device, reading, direction, operator, raw=raw)
+
+    def manual(
+        self,
+        phone: str,
+        *,
+        name: str | None = None,
+        id_number: str | None = None,
+        direction: str | None = None,
+        operator: str | None = None,
+    ) -> ScanResult:
+        """A person without a smartphone: phone required, name and ID number optional."""
+        parsed = parse_phone(phone)
+        if isinstance(parsed, Rejection):
+            return self._rejected(parsed.code)
+        extras: dict[str, Any] = {}
+        if name and name.strip():
+            clean = " ".join(unicodedata.normalize("NFC", name).split())
+            if len(clean) > NAME_MAX:
+                return self._rejected("name_too_long", limit=NAME_MAX)
+            if not _NAME_OK.match(clean):
+                return self._rejected("name_invalid")
+            extras["name"] = clean
+        if id_number and id_number.strip():
+            digits = id_number.strip().replace(" ", "")
+            if not (digits.isascii() and digits.isdigit() and len(digits) in (9, 12)):
+                return self._rejected("id_number_invalid")
+            extras["id_number"] = digits
+        return self._store(parsed, "manual", None, self.clock.read(), direction, operator, extras=extras)
+
+    def _store(
+        self,
+        credential: Credential,
+        source: str,
+        device: str | None,
+        reading: ClockReading,
+        requested_direction: str | None,
+        operator: str | None,
+        *,
+        raw: str | None = None,
+        extras: dict[str, Any] | None = None,
+    ) -> ScanResult:
+        direction = self._direction(requested_direction)
+        if isinstance(direction, ScanResult):
+            return direction
+        extras = extras or {}
+        fields = {k: v for k, v in credential.to_dict().items() if k != "kind"} | extras
+        text = summary(credential, self.lang, name=extras.get("name"), id_number=extras.get("id_number"))
+        details = _details(credential)
+        visit = NewVisit(
+            id=str(uuid.uuid4()),
+            checkpoint_code=self.config.checkpoint.code,
+            direction=direction,
+            source=source,
+            reader=device,
+            kind=credential.kind,
+            credential_key=credential_key(credential),
+            fields=fields,
+            raw=raw,
+            clock=reading,
+            operator=operator,
+        )
+        try:
+            outcome = self.store.record(visit, self.window_for(source))
+        except StorageError as exc:
+            return self._rejected(exc.code)
+        if isinstance(outcome, Repeat):
+            seen = outcome.first_seen_at.astimezone(LOCAL_TZ)
+            return ScanResult(
+                status="repeat",
+                direction=outcome.direction,
+                kind=credential.kind,
+                summary=text,
+                visit_id=outcome.visit_id,
+                reason=self._msg("repeat", time=seen.strftime("%H:%M:%S")),
+                reason_code="repeat",
+                first_seen_at=outcome.first_seen_at,
+                details=details,
+            )
+        return ScanResult(
+            status="accepted", direction=direction, kind=credential.kind, summary=text, visit_id=outcome, details=details
+        )
+
+    def today(self) -> dict[str, Any]:
+        return self.store.counts_since(local_day_start(self.clock.read().wall))
+
+    def purge(self) -> int:
+        cutoff = self.clock.read().wall - timedelta(days=self.config.storage.retention_days)
+        return self.store.purge(cutoff)
+
+
+def _details(credential: Credential) -> dict[str, Any]:
+    """Extra result fields a screen needs: the certificate check, a renumbered phone."""
+    if isinstance(credential, Dcc):
+        return {"signature": credential.signature}
+    if isinstance(credential, Phone) and credential.renumbered_from:
+        return {"renumbered": True}
+    if isinstance(credential, Opaque) and credential.truncated:
+        return {"truncated": True}
+    return {}

@@ -93,6 +93,8 @@ def _decode(text: str, trust: TrustStore | None, now: datetime) -> Dcc | Rejecti
         raw = base45.b45decode(body)
     except Exception as exc:  # noqa: BLE001
         raise _Reject("dcc_base45") from exc
+    if not raw:
+        raise _Reject("dcc_base45")  # "HC1:" alone: the scan was cut short
     raw_protected, protected, unprotected, payload, signature = _cose(_inflate(raw))
     claims = _cbor_map(payload, "dcc_payload")
     dcc_fields = _hcert(claims)

@@ -11,6 +11,10 @@ LANGUAGES = ("vi", "en")
 MESSAGES: dict[str, tuple[str, str]] = {
     # recognition
     "empty": ("Mã trống, hãy quét lại.", "Empty code, scan again."),
+    "too_long": (
+        "Mã quá dài ({length} ký tự, tối đa {limit}), hãy quét lại.",
+        "Code too long ({length} characters, at most {limit}), scan again.",
+    ),
     "cccd_bad_id": (
         "Mã CCCD không hợp lệ: số định danh phải có 12 chữ số.",
         "Invalid ID card code: the ID number must have 12 digits.",

@@ -64,6 +64,8 @@ def _recognise(
 ) -> Recognised:
     if isinstance(payload, bytes):
         length = len(payload)
+        if not payload.strip(b"\x00\r\n\t "):
+            return Rejection("empty")
         decoded = decode_bytes(payload, fallback)
         if decoded is None:
             return Opaque(text=payload[:max_bytes].hex(), length=length, truncated=length > max_bytes, hint="binary")

@@ -73,7 +73,7 @@ def _recognise(
     else:
         text = payload
         length = len(text.encode("utf-8", "surrogatepass"))
-    text = unicodedata.normalize("NFC", text).strip().strip("\x00")
+    text = unicodedata.normalize("NFC", text).strip(" \t\r\n\x00\ufeff")
     if not text:
         return Rejection("empty")
     if length > max_bytes:

@@ -1,0 +1,137 @@
+"""The console script as scripts and admins use it: JSON contract, exit codes, stdin bytes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLES, run_cli
+
+CCCD = "070185004321|285123456|Nguyễn Thị Ánh Tuyết|14071985|Nữ|Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng, Tỉnh Bình Phước|10052021"
+
+
+def test_help_lists_the_commands() -> None:
+    result = run_cli("--help")
+    assert result.code == 0
+    for command in ("parse", "record", "manual", "visits", "status", "purge", "run"):
+        assert command in result.stdout
+    assert "Exit codes" in result.stdout
+
+
+def test_parse_cccd_contract() -> None:
+    result = run_cli("parse", CCCD)
+    assert result.code == 0
+    assert result.json() == {
+        "kind": "cccd", "id_number": "070185004321", "old_id_number": "285123456",
+        "name": "Nguyễn Thị Ánh Tuyết", "date_of_birth": "1985-07-14", "sex": "Nữ",
+        "address": "Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng, Tỉnh Bình Phước", "issue_date": "2021-05-10",
+    }
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-be", "utf-16"])
+def test_parse_stdin_takes_reader_bytes(encoding: str) -> None:
+    result = run_cli("parse", "-", stdin=(CCCD + "\r\n").encode(encoding))
+    assert result.code == 0 and result.json()["name"] == "Nguyễn Thị Ánh Tuyết"
+
+
+def test_parse_phone_and_opaque_and_rejection() -> None:
+    assert run_cli("parse", "+84 912 345 678").json() == {"kind": "phone", "phone": "0912345678", "renumbered_from": None}
+    opaque = run_cli("parse", "https://tokhaiyte.vn/qr/abc").json()
+    assert opaque["kind"] == "opaque" and opaque["hint"] == "url"
+    rejected = run_cli("parse", "+1 212 555 0100")
+    assert rejected.code == 1
+    assert rejected.json() == {"kind": None, "error": "Chỉ nhận số điện thoại Việt Nam.", "error_code": "phone_foreign"}
+
+
+def test_parse_dcc_with_trust_dir_and_validation_clock(tmp_path: Path) -> None:
+    vector = json.loads((SAMPLES / "dcc" / "AT_2DCode_raw_1.json").read_text())
+    trust = tmp_path / "trust"
+    trust.mkdir()
+    (trust / "at-dsc.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\n" + vector["TESTCTX"]["CERTIFICATE"] + "\n-----END CERTIFICATE-----\n"
+    )
+    args = ("--set", f"dcc.trust_dir={trust}", "parse", vector["PREFIX"])
+    valid = run_cli(*args, "--now", vector["TESTCTX"]["VALIDATIONCLOCK"]).json()
+    assert valid["kind"] == "dcc" and valid["signature"] == "valid"
+    assert (valid["family_name"], valid["given_name"], valid["date_of_birth"]) == ("Musterfrau-Gößinger", "Gabriele", "1998-02-26")
+    assert valid["issuer_country"] == "AT"
+    assert valid["certificates"][0]["type"] == "vaccination"
+    assert (valid["certificates"][0]["dose_number"], valid["certificates"][0]["total_doses"]) == (1, 2)
+    assert run_cli(*args).json()["signature"] == "expired"  # today is long after its expiry
+    assert run_cli("parse", vector["PREFIX"]).json()["signature"] == "not_checked"
+    bad_now = run_cli(*args, "--now", "yesterday")
+    assert bad_now.code == 2 and "ISO" in bad_now.stderr
+
+
+def test_record_then_repeat_then_list(tmp_path: Path) -> None:
+    first = run_cli("record", CCCD, "--direction", "out", "--operator", "Tổ 1", data_dir=tmp_path)
+    assert first.code == 0
+    body = first.json()
+    assert body["status"] == "accepted" and body["direction"] == "out" and body["kind"] == "cccd"
+    assert body["summary"] == "Nguyễn T. Á. T. · ID ***4321"
+    again = run_cli("record", CCCD, data_dir=tmp_path).json()  # a new process, within 2.5 s
+    assert again["status"] == "repeat" and again["visit_id"] == body["visit_id"] and again["first_seen_at"]
+    masked = run_cli("visits", "--json", data_dir=tmp_path).json()
+    assert [v["id"] for v in masked] == [body["visit_id"]]
+    assert "070185004321" not in json.dumps(masked) and "fields" not in masked[0]
+    full = run_cli("visits", "--json", "--full", data_dir=tmp_path).json()
+    assert full[0]["fields"]["id_number"] == "070185004321" and full[0]["operator"] == "Tổ 1"
+    table = run_cli("visits", data_dir=tmp_path)
+    assert "Nguyễn T. Á. T. · ID ***4321" in table.stdout and "pending" in table.stdout
+
+
+def test_visits_filters(tmp_path: Path) -> None:
+    run_cli("manual", "--phone", "0912345678", data_dir=tmp_path)
+    assert len(run_cli("visits", "--pending", "--json", data_dir=tmp_path).json()) == 1
+    assert run_cli("visits", "--rejected", "--json", data_dir=tmp_path).json() == []
+    assert run_cli("visits", "--since", "2999-01-01", "--json", data_dir=tmp_path).json() == []
+    assert run_cli("visits", "--pending", "--rejected", data_dir=tmp_path).code == 2
+
+
+def test_manual_contract_and_rejection_exit_code(tmp_path: Path) -> None:
+    ok = run_cli("manual", "--phone", "0912 345 678", "--name", "Lò Văn Páo", "--id-number", "011090001234",
+                 data_dir=tmp_path)
+    assert ok.code == 0 and ok.json()["summary"] == "Lò V. P. · SĐT ***5678 · ID ***1234"
+    bad = run_cli("manual", "--phone", "12ab", data_dir=tmp_path)
+    assert bad.code == 1 and bad.json()["reason"] == "Số điện thoại chỉ gồm chữ số (có thể bắt đầu bằng +)."
+    assert run_cli("manual", data_dir=tmp_path).code == 2  # --phone is required
+
+
+def test_status_json_contract(tmp_path: Path) -> None:
+    run_cli("record", CCCD, data_dir=tmp_path)
+    run_cli("manual", "--phone", "0987654321", "--direction", "out", data_dir=tmp_path)
+    status = run_cli("status", "--json", data_dir=tmp_path).json()
+    assert status["checkpoint"]["code"] == "DEMO-01" and status["checkpoint"]["commune"] == "Xã Đăk Nhau"
+    assert (status["pending"], status["rejected"]) == (2, 0)
+    assert {k: status["today"][k] for k in ("in", "out", "total")} == {"in": 1, "out": 1, "total": 2}
+    assert isinstance(status["clock_synchronised"], bool)
+    assert status["data_dir"] == str(tmp_path)
+    text = run_cli("status", data_dir=tmp_path).stdout
+    assert "Chờ gửi (pending): 2" in text
+
+
+def test_purge_reports_count(tmp_path: Path) -> None:
+    result = run_cli("purge", "--json", data_dir=tmp_path)
+    assert result.code == 0 and result.json() == {"purged": 0, "retention_days": 30}
+
+
+def test_run_reads_scans_from_a_keyboard_wedge_terminal(tmp_path: Path) -> None:
+    lines = f"{CCCD}\n:ra\n0912345678\nxin chào\n{CCCD}\n:q\n0987654321\n"
+    result = run_cli("run", data_dir=tmp_path, stdin=lines.encode("utf-8"))
+    assert result.code == 0, result.stderr
+    out = result.stdout
+    assert "✔ GHI NHẬN VÀO · Nguyễn T. Á. T. · ID ***4321" in out
+    assert "✔ GHI NHẬN RA · SĐT ***5678" in out
+    assert "↻ ĐÃ QUÉT VÀO" in out
+    stored = run_cli("visits", "--json", data_dir=tmp_path).json()
+    assert [(v["kind"], v["direction"], v["source"]) for v in reversed(stored)] == [
+        ("cccd", "in", "keyboard"), ("phone", "out", "keyboard"), ("opaque", "out", "keyboard")]
+
+
+def test_default_data_dir_is_the_users_data_directory(tmp_path: Path) -> None:
+    result = run_cli("manual", "--phone", "0912345678", env={"XDG_DATA_HOME": str(tmp_path)})
+    assert result.code == 0
+    assert (tmp_path / "checkpoint-kiosk" / "visits.sqlite3").is_file()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -17,11 +18,11 @@ import click
 from kiosk.config import Config, ConfigError, load_config
 from kiosk.credentials import Rejection, credential_from_fields
 from kiosk.masking import summary
+from kiosk.messages import render
 from kiosk.recognise import recognise
 from kiosk.scan import LOCAL_TZ, SOURCES, ScanEvent, ScanResult, ScanService
 from kiosk.store import StorageError, VisitStore
 from kiosk.trust import TrustStore
-from kiosk.messages import render
 
 EXIT_REJECTED, EXIT_USAGE, EXIT_STORAGE = 1, 2, 3
 
@@ -61,7 +62,7 @@ def parse_time(value: str | None, option: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO date/time (e.g. 2026-11-23T08:00)", param_hint=option)
+        raise click.BadParameter(f"{value!r} is not an ISO date/time (e.g. 2026-11-23T08:00)", param_hint=option) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
 
 
@@ -298,3 +299,13 @@ def run(obj: Context, operator: str | None) -> None:
         result = service.handle(ScanEvent(source="keyboard", text=text, device="stdin"), operator=operator)
         today = service.today()
         click.echo(f"{_result_line(result, lang)}   [vào {today['in']} · ra {today['out']}]")
+
+
+def _load_plugin_commands() -> None:
+    """Commands from drivers/, sync/ and ui/ register through entry points, so this core
+    package never imports them (group ``checkpoint_kiosk.commands``)."""
+    for entry in entry_points(group="checkpoint_kiosk.commands"):
+        main.add_command(entry.load(), entry.name)
+
+
+_load_plugin_commands()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 from kiosk.messages import render
 
@@ -104,8 +104,8 @@ class Rejection:
         return {"kind": None, "error": self.message(lang), "error_code": self.code}
 
 
-Credential = Union[Cccd, Dcc, Phone, Opaque]
-Recognised = Union[Cccd, Dcc, Phone, Opaque, Rejection]
+Credential = Cccd | Dcc | Phone | Opaque
+Recognised = Cccd | Dcc | Phone | Opaque | Rejection
 
 
 KINDS: dict[str, type[_Credential]] = {c.kind: c for c in (Cccd, Dcc, Phone, Opaque)}

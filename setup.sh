@@ -3,15 +3,17 @@
 # install in ./.venv. Safe to run again: it only does what is missing.
 #
 #   ./setup.sh          system packages, .venv, the kiosk installed in it
-#   ./setup.sh --dev    the same plus the test tools (pytest, hypothesis)
+#   ./setup.sh --server the same plus the district server (checkpoint-server)
+#   ./setup.sh --dev    kiosk, district server and the test tools (pytest, hypothesis, ...)
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
 usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
-dev=0
+dev=0; server=0
 for arg in "$@"; do
   case "$arg" in
     --dev) dev=1 ;;
+    --server) server=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
   esac
@@ -47,7 +49,7 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 
-extras=""; [ "$dev" = 1 ] && extras="[dev]"
+extras=""; [ "$server" = 1 ] && extras="[server]"; [ "$dev" = 1 ] && extras="[dev,server]"
 stamp=".venv/.checkpoint-kiosk-installed"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) extras=$extras"
 if [ -f "$stamp" ] && grep -qxF "$want" "$stamp" && .venv/bin/python -c 'import kiosk' 2>/dev/null; then

@@ -28,6 +28,8 @@ fi
 
 # System packages: Python with venv, SQLite's shell for admins, time zone data.
 apt_packages=(python3 python3-venv python3-pip sqlite3 tzdata ca-certificates)
+# --dev: zbar, which bench/decode_frame.py compares with the kiosk's QR decoder (pyzbar).
+if [ "$dev" = 1 ]; then apt_packages+=(libzbar0); fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")

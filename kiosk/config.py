@@ -66,7 +66,11 @@ class SerialScannerConfig(_Section):
 
 class CameraScannerConfig(_Section):
     enabled: bool = False
-    device: str = "0"
+    device: str = "0"  # index, /dev/video* path, video file, image file or image folder
+    width: int = Field(640, ge=160, le=4096)
+    height: int = Field(480, ge=120, le=4096)
+    fps: float = Field(15.0, gt=0, le=120)
+    gone_after_s: float = Field(1.0, ge=0, le=60)
 
 
 class ScannersConfig(_Section):

@@ -8,12 +8,13 @@ file, the dotted key and what was expected, because an admin fixes it in a text 
 
 from __future__ import annotations
 
+import codecs
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 SYSTEM_CONFIG = Path("/etc/checkpoint-kiosk/config.toml")
 ENV_VAR = "CHECKPOINT_KIOSK_CONFIG"
@@ -54,14 +55,30 @@ class DccConfig(_Section):
 
 class HidScannerConfig(_Section):
     enabled: bool = False
-    devices: list[str] = []
+    devices: list[str] = []  # paths/globs, vendor:product ids or name patterns; empty: names like scanners
+    grab: bool = True
+    tab_ends_scan: bool = False
+    key_timeout_s: float = Field(0.1, ge=0, le=10)
 
 
 class SerialScannerConfig(_Section):
     enabled: bool = False
     port: str = "/dev/serial/by-id/*"
     baudrate: int = Field(9600, gt=0)
+    bytesize: Literal[5, 6, 7, 8] = 8
+    parity: Literal["N", "E", "O", "M", "S"] = "N"
+    stopbits: Literal[1, 1.5, 2] = 1
     encoding: str = "utf-8"
+    quiet_s: float = Field(0.1, ge=0, le=10)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, utf-16-be, cp1258, windows-1252)") from None
+        return value
 
 
 class CameraScannerConfig(_Section):

@@ -26,8 +26,11 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo_cmd=(sudo)
 fi
 
-# System packages: Python with venv, SQLite's shell for admins, time zone data.
-apt_packages=(python3 python3-venv python3-pip sqlite3 tzdata ca-certificates)
+# System packages: Python with venv, SQLite's shell for admins, time zone data; a C
+# compiler with the Python and Linux headers, because evdev (keyboard-wedge readers) is
+# built from source on install.
+apt_packages=(python3 python3-venv python3-pip sqlite3 tzdata ca-certificates
+              gcc libc6-dev python3-dev linux-libc-dev)
 # --dev: zbar, which bench/decode_frame.py compares with the kiosk's QR decoder (pyzbar).
 if [ "$dev" = 1 ]; then apt_packages+=(libzbar0); fi
 missing=()

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from kiosk.scan import ScanEvent
 
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 Sink = Callable[[ScanEvent], None]
 
 
-class SourceState(str, Enum):
+class SourceState(StrEnum):
     STARTING = "starting"
     CONNECTED = "connected"  # the device is open and being read
     WAITING = "waiting"  # no device yet (unplugged, not found): retrying
@@ -43,11 +43,14 @@ class Source:
     """Base class: subclasses implement ``run_once`` and call ``emit`` / ``set_status``.
 
     ``run_once`` opens the device, reads until it is gone or ``stopping`` is set, and
-    returns; the base class restarts it after ``retry_s`` so unplugging never ends a source.
+    returns; the base class restarts it so unplugging never ends a source. The pause
+    before a restart starts at ``retry_s`` and doubles up to ``retry_max_s`` while the
+    device stays away, so a missing reader costs a glance a few seconds, never a busy loop.
     """
 
     kind = "source"
     retry_s = 1.0
+    retry_max_s = 2.0
 
     def __init__(self, sink: Sink) -> None:
         self._sink = sink
@@ -55,6 +58,7 @@ class Source:
         self._lock = threading.Lock()
         self._status = SourceStatus(self.kind, SourceState.STARTING)
         self._thread: threading.Thread | None = None
+        self._connected_once = False  # since the last restart: resets the retry pause
 
     @property
     def status(self) -> SourceStatus:
@@ -69,6 +73,7 @@ class Source:
         with self._lock:
             changed = (self._status.state, self._status.device, self._status.detail) != (state, device, detail)
             self._status = SourceStatus(self.kind, state, device, detail)
+            self._connected_once |= state is SourceState.CONNECTED
         if changed:
             log.info("%s: %s %s %s", self.kind, state.value, device or "", detail)
 
@@ -91,13 +96,19 @@ class Source:
         return self._stop.wait(seconds)
 
     def _loop(self) -> None:
+        pause = self.retry_s
         while not self.stopping:
+            with self._lock:
+                self._connected_once = False
             try:
                 self.run_once()
             except Exception as exc:  # noqa: BLE001 - a source never dies; it reports and retries
                 log.exception("%s source failed", self.kind)
                 self.set_status(SourceState.ERROR, self.status.device, f"{type(exc).__name__}: {exc}")
-            self.wait(self.retry_s)
+            with self._lock:
+                pause = self.retry_s if self._connected_once else pause
+            self.wait(pause)
+            pause = min(pause * 2, self.retry_max_s)
 
     def run_once(self) -> None:
         raise NotImplementedError

@@ -247,60 +247,6 @@ def purge(obj: Context, as_json: bool) -> None:
         click.echo(f"Đã xoá {removed} lượt đã gửi quá {days} ngày. (Purged {removed} synced visits older than {days} days.)")
 
 
-STATUS_STYLE = {
-    "accepted": ("✔", "green", ("GHI NHẬN", "RECORDED")),
-    "repeat": ("↻", "yellow", ("ĐÃ QUÉT", "ALREADY SCANNED")),
-    "rejected": ("✖", "red", ("KHÔNG NHẬN", "NOT RECORDED")),
-}
-RUN_COMMANDS = {":in": "in", ":vao": "in", ":vào": "in", ":out": "out", ":ra": "out"}
-
-
-def _result_line(result: ScanResult, lang: str) -> str:
-    mark, colour, words = STATUS_STYLE[result.status]
-    word = words[0] if lang == "vi" else words[1]
-    direction = ""
-    if result.direction:
-        direction = " " + ("VÀO" if result.direction == "in" else "RA") if lang == "vi" else f" {result.direction.upper()}"
-    parts = [f"{mark} {word}{direction}", result.summary or "", result.reason if result.status != "accepted" else ""]
-    if result.details.get("signature"):
-        parts.append(f"chữ ký: {result.details['signature']}" if lang == "vi" else f"signature: {result.details['signature']}")
-    return click.style(" · ".join(p for p in parts if p), fg=colour, bold=True)
-
-
-@main.command()
-@click.option("--operator", help="Who is on duty (name or badge).")
-@click.pass_obj
-def run(obj: Context, operator: str | None) -> None:
-    """Run the kiosk in this terminal: each line typed by a USB keyboard-wedge reader is a scan.
-
-    \b
-    Type :vao / :in or :ra / :out to switch direction (when the kiosk allows both),
-    :q or Ctrl-D to stop. Keyboard-wedge readers cannot carry Vietnamese letters:
-    use serial mode or the camera for ID cards.
-    """
-    service = obj.service
-    lang = obj.config.kiosk.language
-    cp = obj.config.checkpoint
-    click.echo(f"{cp.code} · {cp.name} · {cp.commune}")
-    click.echo("Sẵn sàng quét (ready to scan). :vao/:ra đổi chiều, :q thoát.")
-    for line in sys.stdin:
-        text = line.rstrip("\r\n")
-        command = text.strip().lower()
-        if command in (":q", ":quit", ":thoat", ":thoát"):
-            break
-        if command in RUN_COMMANDS:
-            wanted = RUN_COMMANDS[command]
-            if service.switchable or wanted == service.direction:
-                service.direction = wanted
-            click.echo(f"Chiều hiện tại (direction): {'VÀO (in)' if service.direction == 'in' else 'RA (out)'}")
-            continue
-        if not text.strip():
-            continue
-        result = service.handle(ScanEvent(source="keyboard", text=text, device="stdin"), operator=operator)
-        today = service.today()
-        click.echo(f"{_result_line(result, lang)}   [vào {today['in']} · ra {today['out']}]")
-
-
 def _load_plugin_commands() -> None:
     """Commands from drivers/, sync/ and ui/ register through entry points, so this core
     package never imports them (group ``checkpoint_kiosk.commands``)."""

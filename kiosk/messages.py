@@ -99,6 +99,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Lỗi bộ nhớ: chưa ghi được lượt này. Báo quản trị viên.",
         "Storage error: this visit was not recorded. Tell the admin.",
     ),
+    "scan_failed": (
+        "Không xử lý được mã này: chưa ghi được lượt này, hãy quét lại.",
+        "This code could not be processed: the visit was not recorded, scan again.",
+    ),
 }
 
 DIRECTION_WORDS = {"in": ("vào", "entry"), "out": ("ra", "exit")}

@@ -41,6 +41,7 @@ class ScanEvent:
     text: str | None = None
     device: str | None = None
     time: ClockReading | None = None  # when the reader produced it; None: when handled
+    encoding: str | None = None  # the reader's configured code page for bytes neither UTF-8 nor UTF-16
 
     @property
     def payload(self) -> bytes | str:
@@ -140,7 +141,8 @@ class ScanService:
         """One scan from any reader; the visit is committed before this returns accepted."""
         reading = event.time or self.clock.read()
         credential = recognise(
-            event.payload, now=reading.wall, trust=self.trust, max_bytes=self.config.kiosk.max_payload_bytes
+            event.payload, now=reading.wall, trust=self.trust, max_bytes=self.config.kiosk.max_payload_bytes,
+            fallback_encoding=event.encoding,
         )
         if isinstance(credential, Rejection):
             return ScanResult(status="rejected", reason=credential.message(self.lang), reason_code=credential.code)

@@ -1,0 +1,172 @@
+"""``checkpoint-kiosk run`` and ``checkpoint-kiosk scanners``: the readers from the command line.
+
+Registered through the ``checkpoint_kiosk.commands`` entry points, so the core CLI never
+imports the drivers. ``run --headless`` is how a Raspberry Pi with no screen records
+visits: every enabled reader into the store until SIGTERM, one masked log line per scan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+import click
+
+from drivers.inventory import Section, inventory
+from drivers.pipeline import Pipeline, enabled_kinds
+from kiosk.scan import ScanEvent, ScanResult
+
+if TYPE_CHECKING:
+    from kiosk.cli import Context  # at run time kiosk.cli loads this module: no import cycle
+
+log = logging.getLogger("checkpoint_kiosk.run")
+
+EXIT_NO_READER = 2  # the usage/config error code: nothing to run is a configuration problem
+STATUS_STYLE = {
+    "accepted": ("✔", "green", ("GHI NHẬN", "RECORDED")),
+    "repeat": ("↻", "yellow", ("ĐÃ QUÉT", "ALREADY SCANNED")),
+    "rejected": ("✖", "red", ("KHÔNG NHẬN", "NOT RECORDED")),
+}
+RUN_COMMANDS = {":in": "in", ":vao": "in", ":vào": "in", ":out": "out", ":ra": "out"}
+QUIT_COMMANDS = (":q", ":quit", ":thoat", ":thoát")
+NO_READER = ("Không có đầu đọc nào được bật: đặt scanners.serial.enabled = true (hoặc hid, camera) "
+             "trong tệp cấu hình. (No reader is enabled: set scanners.serial.enabled = true, or hid or "
+             "camera, in the config file.)")
+
+
+def result_line(result: ScanResult, lang: str, colour: bool = True) -> str:
+    """One line a guard reads: mark, word, direction, masked summary, reason; never full data."""
+    mark, fg, words = STATUS_STYLE[result.status]
+    word = words[0] if lang == "vi" else words[1]
+    direction = ""
+    if result.direction:
+        direction = " " + ("VÀO" if result.direction == "in" else "RA") if lang == "vi" else f" {result.direction.upper()}"
+    parts = [f"{mark} {word}{direction}", result.summary or "", result.reason if result.status != "accepted" else ""]
+    if result.details.get("signature"):
+        parts.append(f"chữ ký: {result.details['signature']}" if lang == "vi" else f"signature: {result.details['signature']}")
+    line = " · ".join(p for p in parts if p)
+    return click.style(line, fg=fg, bold=True) if colour else line
+
+
+@click.command()
+@click.option("--operator", help="Who is on duty (name or badge).")
+@click.option("--headless", is_flag=True,
+              help="No terminal input: run the enabled readers into the store until SIGTERM/SIGINT, logging each result.")
+@click.pass_obj
+def run(obj: Context, operator: str | None, headless: bool) -> None:
+    """Run the kiosk: the enabled readers ([scanners] in the config) and, in a terminal, typed lines.
+
+    \b
+    In a terminal each line typed (or sent by a keyboard-wedge reader) is a scan too.
+    Type :vao / :in or :ra / :out to switch direction (when the kiosk allows both),
+    :q or Ctrl-D to stop. Keyboard-wedge readers cannot carry Vietnamese letters:
+    use serial mode or the camera for ID cards.
+    With --headless, exit code 2 means no reader is enabled or usable.
+    """
+    if headless:
+        _run_headless(obj, operator)
+    else:
+        _run_terminal(obj, operator)
+
+
+def _run_terminal(obj: Context, operator: str | None) -> None:
+    service = obj.service
+    lang = obj.config.kiosk.language
+
+    def show(event: ScanEvent, result: ScanResult) -> None:
+        today = service.today()
+        click.echo(f"{result_line(result, lang)}   [vào {today['in']} · ra {today['out']}]")
+
+    pipeline = Pipeline(obj.config, service, show, operator=operator)
+    cp = obj.config.checkpoint
+    click.echo(f"{cp.code} · {cp.name} · {cp.commune}")
+    for status in pipeline.unusable:
+        click.echo(f"{status.source}: {status.detail}", err=True)
+    click.echo("Sẵn sàng quét (ready to scan). :vao/:ra đổi chiều, :q thoát.")
+    pipeline.start()
+    try:
+        for line in sys.stdin:
+            text = line.rstrip("\r\n")
+            command = text.strip().lower()
+            if command in QUIT_COMMANDS:
+                break
+            if command in RUN_COMMANDS:
+                wanted = RUN_COMMANDS[command]
+                if service.switchable or wanted == service.direction:
+                    service.direction = wanted
+                click.echo(f"Chiều hiện tại (direction): {'VÀO (in)' if service.direction == 'in' else 'RA (out)'}")
+            elif text.strip():
+                pipeline.submit(ScanEvent(source="keyboard", text=text, device="stdin")).result()
+    finally:
+        pipeline.stop()
+
+
+def _run_headless(obj: Context, operator: str | None) -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = obj.config
+    if not enabled_kinds(config):
+        click.echo(NO_READER, err=True)
+        sys.exit(EXIT_NO_READER)
+    lang = config.kiosk.language
+    counts = {"accepted": 0, "repeat": 0, "rejected": 0}
+
+    def record(event: ScanEvent, result: ScanResult) -> None:
+        counts[result.status] += 1
+        log.info("%s [%s %s]", result_line(result, lang, colour=False), event.source, event.device or "")
+
+    pipeline = Pipeline(config, obj.service, record, operator=operator)
+    if not pipeline.sources:
+        reasons = "; ".join(f"{s.source}: {s.detail}" for s in pipeline.unusable)
+        click.echo(f"Không đầu đọc nào dùng được (no usable reader): {reasons}", err=True)
+        sys.exit(EXIT_NO_READER)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    pipeline.start()
+    log.info("running: %s (data: %s)", ", ".join(s.kind for s in pipeline.sources), config.data_dir)
+    stop.wait()
+    log.info("stopping: finishing the scans already read")
+    pipeline.stop()
+    log.info("stopped: %d recorded, %d repeats, %d rejected", counts["accepted"], counts["repeat"], counts["rejected"])
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@click.pass_obj
+def scanners(obj: Context, as_json: bool) -> None:
+    """List input devices, serial ports and cameras, and what the kiosk would do with each."""
+    sections = inventory(obj.config)
+    if as_json:
+        click.echo(json.dumps([s.to_dict() for s in sections], ensure_ascii=False, indent=2))
+        return
+    for section in sections:
+        _print_section(section)
+
+
+TITLES = {
+    "hid": "Đầu đọc kiểu bàn phím (keyboard-wedge, evdev)",
+    "serial": "Cổng serial (serial readers)",
+    "camera": "Camera",
+}
+
+
+def _print_section(section: Section) -> None:
+    state = "BẬT (enabled)" if section.enabled else "TẮT (disabled)"
+    click.echo(f"{TITLES[section.kind]}: {state}")
+    if section.note:
+        click.echo(f"  ! {section.note}")
+    if not section.found:
+        click.echo("  không thấy thiết bị nào (no device found)")
+    for found in section.found:
+        mark = click.style("DÙNG (used)", fg="green", bold=True) if found.use else "bỏ qua (ignored)"
+        ident = " ".join(p for p in (found.path, f"[{found.usb_id}]" if found.usb_id else "",
+                                     f'"{found.name}"' if found.name else "") if p)
+        click.echo(f"  {ident}")
+        for link in found.links:
+            click.echo(f"      = {link}")
+        click.echo(f"      → {mark}: {found.reason}")
+    click.echo("")

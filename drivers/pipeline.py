@@ -1,0 +1,126 @@
+"""Every enabled reader → one queue → one consumer that records the visit → a callback.
+
+Sources only ever put into an unbounded queue, so a slow disk or a slow screen never
+blocks a reader (and never drops a scan). A single consumer thread calls
+``ScanService.handle``, which is safe from one thread at a time, and hands each
+``ScanResult`` to the callback: the terminal, the headless logger, later the Kivy UI
+(which must hop to its main thread itself). ``stop`` stops the readers first, then
+records everything they delivered, so a shutdown loses no scan.
+
+Each reader kind is imported only when enabled (the camera pulls in OpenCV); one that
+cannot be built shows as an error in ``statuses`` while the other readers run.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from drivers.source import Sink, Source, SourceState, SourceStatus
+from kiosk.config import Config
+from kiosk.messages import render
+from kiosk.scan import ScanEvent, ScanResult, ScanService
+
+log = logging.getLogger(__name__)
+
+ResultCallback = Callable[[ScanEvent, ScanResult], None]
+
+
+def _hid(sink: Sink, config: Config) -> Source:
+    from drivers.hid import HidSource
+
+    return HidSource(sink, config)
+
+
+def _serial(sink: Sink, config: Config) -> Source:
+    from drivers.serial_reader import SerialSource
+
+    return SerialSource(sink, config)
+
+
+def _camera(sink: Sink, config: Config) -> Source:
+    from drivers.camera import CameraSource
+
+    return CameraSource(config.scanners.camera, sink)
+
+
+SOURCES: dict[str, Callable[[Sink, Config], Source]] = {"hid": _hid, "serial": _serial, "camera": _camera}
+
+
+def enabled_kinds(config: Config) -> list[str]:
+    """The reader kinds switched on in ``[scanners]``, in a fixed order."""
+    return [kind for kind in SOURCES if getattr(config.scanners, kind).enabled]
+
+
+@dataclass(frozen=True)
+class _Job:
+    event: ScanEvent
+    reply: Future[ScanResult] | None = None
+
+
+class Pipeline:
+    """The enabled readers of one kiosk and the one thread that records their scans."""
+
+    def __init__(self, config: Config, service: ScanService, on_result: ResultCallback, *,
+                 operator: str | None = None, kinds: list[str] | None = None) -> None:
+        self.config = config
+        self.service = service
+        self.on_result = on_result
+        self.operator = operator
+        self._queue: queue.Queue[_Job | None] = queue.Queue()  # None: stop
+        self._consumer = threading.Thread(target=self._consume, name="scan-consumer", daemon=True)
+        self.sources: list[Source] = []
+        self.unusable: list[SourceStatus] = []  # enabled readers that could not even be built
+        for kind in enabled_kinds(config) if kinds is None else kinds:
+            try:
+                self.sources.append(SOURCES[kind](self.put, config))
+            except Exception as exc:  # noqa: BLE001 - one reader that cannot start must not stop the others
+                log.error("%s reader unusable: %s", kind, exc)
+                self.unusable.append(SourceStatus(kind, SourceState.ERROR, None,
+                                                  f"không dùng được (unusable): {type(exc).__name__}: {exc}"))
+
+    def put(self, event: ScanEvent) -> None:
+        """The sink every source writes to; never blocks."""
+        self._queue.put(_Job(event))
+
+    def submit(self, event: ScanEvent) -> Future[ScanResult]:
+        """Record a scan in turn with the readers' scans; the future holds its result."""
+        reply: Future[ScanResult] = Future()
+        self._queue.put(_Job(event, reply))
+        return reply
+
+    def statuses(self) -> list[SourceStatus]:
+        """Each reader's state for the screen and diagnostics (connected / waiting / error + why)."""
+        return [source.status for source in self.sources] + self.unusable
+
+    def start(self) -> None:
+        self._consumer.start()
+        for source in self.sources:
+            source.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop readers, then record every scan already delivered, then return."""
+        for source in self.sources:
+            source.stop()
+        self._queue.put(None)
+        self._consumer.join(timeout)
+
+    def _consume(self) -> None:
+        while (job := self._queue.get()) is not None:
+            try:
+                result = self.service.handle(job.event, operator=self.operator)
+            except Exception as exc:  # noqa: BLE001 - one bad scan must not stop the kiosk recording
+                # Only the type: an exception's text could carry the scanned data.
+                log.error("scan from %s could not be handled: %s", job.event.source, type(exc).__name__)
+                result = ScanResult(status="rejected", reason=render("scan_failed", self.config.kiosk.language),
+                                    reason_code="scan_failed")
+            try:
+                self.on_result(job.event, result)
+            except Exception as exc:  # noqa: BLE001 - a broken display must not stop recording either
+                log.error("result callback failed: %s", type(exc).__name__)
+            if job.reply is not None:  # after the callback, so a waiting terminal prints in order
+                job.reply.set_result(result)

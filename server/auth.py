@@ -1,0 +1,66 @@
+"""Who is calling: a kiosk with its device token, or an official with theirs.
+
+Both are Bearer tokens; they are looked up by hash. A refused token answers 401 with the
+reason (unknown, revoked, replaced), so a kiosk can tell its admin to enrol it again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from server.enrolment import DeviceAuth, DeviceAuthError, authenticate
+from server.errors import UserError, both
+from server.officials import OfficialAuthError, official_for_token
+
+device_bearer = HTTPBearer(scheme_name="DeviceToken", auto_error=False,
+                           description="The token a kiosk got from POST /api/v1/enroll.")
+official_bearer = HTTPBearer(scheme_name="OfficialToken", auto_error=False,
+                             description="An official's token from `checkpoint-server official add`.")
+
+
+class Unauthorised(UserError):
+    status = 401
+
+
+class Forbidden(UserError):
+    status = 403
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthorised("token_missing", both("Thiếu mã xác thực (Bearer)", "missing bearer token"))
+    return credentials.credentials
+
+
+async def device_auth(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(device_bearer)]
+                      ) -> DeviceAuth:
+    token = _token(credentials)
+
+    def lookup() -> DeviceAuth:
+        with request.app.state.engine.connect() as conn:
+            return authenticate(conn, token)
+
+    try:
+        return await run_in_threadpool(lookup)
+    except DeviceAuthError as exc:
+        raise Unauthorised(exc.code, exc.message) from None
+
+
+async def official_auth(request: Request,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(official_bearer)]) -> str:
+    """The official's name, for the audit log."""
+    token = _token(credentials)
+
+    def lookup() -> str:
+        with request.app.state.engine.connect() as conn:
+            return official_for_token(conn, token)
+
+    try:
+        return await run_in_threadpool(lookup)
+    except OfficialAuthError:
+        raise Unauthorised("token_invalid", both("Mã cán bộ không hợp lệ hoặc đã bị thu hồi",
+                                                 "unknown or revoked official token")) from None

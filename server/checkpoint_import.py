@@ -1,0 +1,133 @@
+"""Bulk registration of checkpoints from CSV: districts register thousands at a time.
+
+The whole file is checked before anything is written, and every problem is reported with
+its line and column, so an admin fixes the spreadsheet once instead of row by row.
+Importing the same file again changes nothing; a changed row updates its checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from server.db import writing
+from server.errors import UserError, both
+from server.places import CODE_MAX, Place, clean_name, commune_id
+from server.schema import checkpoints
+
+COLUMNS = ("code", "name", "commune", "district", "province", "created_at")
+MAX_PROBLEMS_SHOWN = 20
+
+
+class CsvError(UserError):
+    """The file has problems; ``problems`` lists them as (line, column, message)."""
+
+    def __init__(self, problems: list[tuple[int, str, str]]) -> None:
+        shown = [f"  dòng (line) {line}, cột (column) {column}: {text}" for line, column, text in problems[:MAX_PROBLEMS_SHOWN]]
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            shown.append(f"  … và {len(problems) - MAX_PROBLEMS_SHOWN} lỗi khác (and more)")
+        header = both(f"Tệp CSV có {len(problems)} lỗi, chưa nhập gì",
+                      f"the CSV file has {len(problems)} problems; nothing was imported")
+        super().__init__("csv_invalid", "\n".join([header, *shown]))
+        self.problems = problems
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    codes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    code: str
+    name: str
+    place: Place
+    created_on: date
+
+
+def _parse(text: str) -> list[_Row]:
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = [clean_name(h).lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise CsvError([(1, ", ".join(missing), "thiếu cột (missing column); cần (expected) " + ",".join(COLUMNS))])
+    reader.fieldnames = header
+    rows: list[_Row] = []
+    problems: list[tuple[int, str, str]] = []
+    first_line: dict[str, int] = {}
+    for record in reader:
+        line = reader.line_num
+        if None in record:
+            problems.append((line, "-", "thừa cột (more columns than the header)"))
+            continue
+        values = {c: (record.get(c) or "").strip() for c in COLUMNS}
+        if not any(values.values()):
+            continue
+        for column in COLUMNS:
+            if not values[column]:
+                problems.append((line, column, "trống (empty)"))
+        code = values["code"]
+        if len(code) > CODE_MAX or any(ch.isspace() for ch in code):
+            problems.append((line, "code", f"'{code[:80]}' không hợp lệ: tối đa {CODE_MAX} ký tự, không khoảng trắng "
+                                           "(invalid: at most 64 characters, no spaces)"))
+        elif code in first_line:
+            problems.append((line, "code", f"'{code}' trùng với dòng {first_line[code]} (duplicate of line {first_line[code]})"))
+        first_line.setdefault(code, line)
+        try:
+            created_on = date.fromisoformat(values["created_at"]) if values["created_at"] else None
+        except ValueError:
+            problems.append((line, "created_at", f"'{values['created_at'][:40]}' không phải ngày YYYY-MM-DD (not an ISO date)"))
+            created_on = None
+        if created_on and all(values.values()):
+            place = Place(values["province"], values["district"], values["commune"]).cleaned()
+            rows.append(_Row(line, code, clean_name(values["name"]), place, created_on))
+    if problems:
+        raise CsvError(problems)
+    return rows
+
+
+def import_checkpoints(engine: Engine, text: str) -> ImportSummary:
+    """Create or update the checkpoints of a CSV text with the header in COLUMNS."""
+    rows = _parse(text)
+    summary = ImportSummary()
+    with writing(engine) as conn:
+        existing = {r.code: r for r in conn.execute(
+            sa.select(checkpoints.c.id, checkpoints.c.code, checkpoints.c.name, checkpoints.c.commune_id,
+                      checkpoints.c.created_on))}
+        communes_seen: dict[Place, int] = {}
+        inserts = []
+        for row in rows:
+            if row.place not in communes_seen:
+                communes_seen[row.place] = commune_id(conn, row.place)
+            values = {"code": row.code, "name": row.name, "commune_id": communes_seen[row.place], "created_on": row.created_on}
+            old = existing.get(row.code)
+            summary.codes.append(row.code)
+            if old is None:
+                inserts.append(values)
+                summary.created += 1
+            elif (old.name, old.commune_id, old.created_on) == (row.name, values["commune_id"], row.created_on):
+                summary.unchanged += 1
+            else:
+                conn.execute(checkpoints.update().where(checkpoints.c.id == old.id).values(**values))
+                summary.updated += 1
+        if inserts:
+            conn.execute(checkpoints.insert(), inserts)
+    return summary
+
+
+def read_csv_file(data: bytes, where: str) -> str:
+    """CSV bytes as text: UTF-8 (with or without BOM) only, said plainly when it is not."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CsvError([(line, "-", f"{where} không phải UTF-8 (not UTF-8; save the sheet as 'CSV UTF-8')")]) from None

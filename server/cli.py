@@ -1,0 +1,332 @@
+"""``checkpoint-server``: run the district server and administer it from a terminal.
+
+Every command takes ``--db URL`` and ``--config FILE``. Exit codes: 0 ok, 1 the request
+cannot be done as asked (the message says why), 2 usage or configuration error,
+3 the database cannot be reached or is at another schema version.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from server import enrolment, officials, places, qr
+from server.checkpoint_import import import_checkpoints, read_csv_file
+from server.config import ConfigError, Settings, load_settings
+from server.db import DatabaseError, create_db_engine
+from server.errors import UserError
+from server.export import Table, to_text
+from server.migrate import require_current, upgrade
+
+EXIT_USER, EXIT_USAGE, EXIT_DATABASE = 1, 2, 3
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+class ServerGroup(click.Group):
+    """Turns the mistakes a person can fix into one plain message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            _fail(EXIT_USER, f"Lỗi: {exc.message}")
+        except ConfigError as exc:
+            _fail(EXIT_USAGE, f"Lỗi cấu hình (config error): {exc}")
+        except DatabaseError as exc:
+            _fail(EXIT_DATABASE, str(exc))
+        except sa.exc.OperationalError as exc:
+            _fail(EXIT_DATABASE, f"Không kết nối được cơ sở dữ liệu (cannot reach the database): {exc.orig}")
+
+
+class Admin:
+    """Settings of this invocation and the database, opened and checked on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+        self.actor = f"cli:{getpass.getuser()}"
+
+    def engine(self, *, check_schema: bool = True) -> Engine:
+        if self._engine is None:
+            self._engine = create_db_engine(self.settings.db_url)
+            if check_schema:
+                require_current(self._engine)
+        return self._engine
+
+
+def with_admin(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds ``--db`` and ``--config`` to a command and passes it an Admin."""
+
+    @click.option("--db", "db_url", metavar="URL", help="Database URL (sqlite:///FILE or postgresql://…); overrides the config.")
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, db_url: str | None, config_path: str | None, **kwargs: Any) -> Any:
+        settings = load_settings(config_path).with_overrides(db=db_url)
+        return func(Admin(settings), *args, **kwargs)
+
+    return wrapper
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def show(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
+    if as_json:
+        emit_json([{c: r.get(c) for c in columns} for r in rows])
+    elif rows:
+        click.echo(to_text(Table(columns, [[r.get(c) for c in columns] for r in rows])), nl=False)
+    else:
+        click.echo("Không có gì. (Nothing.)")
+
+
+JSON_FLAG = click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+DISTRICT = click.option("--district", help="District name, e.g. 'Huyện Bù Đăng'.")
+PROVINCE = click.option("--province", help="Province name, when the district name is not unique.")
+
+
+@click.group(cls=ServerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """District server for checkpoint kiosks: enrolment, batch ingest, reports, tracing.
+
+    \b
+    Config lookup: --config, $CHECKPOINT_SERVER_CONFIG, /etc/checkpoint-server/config.toml,
+    then built-in defaults (SQLite in ~/.local/share/checkpoint-server).
+    Exit codes: 0 ok, 1 cannot be done as asked, 2 usage/config error, 3 database problem.
+    """
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default 8080).")
+@click.option("--no-migrate", is_flag=True, help="Refuse to start on an old schema instead of upgrading it.")
+@with_admin
+def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool) -> None:
+    """Run the HTTP API (upgrades the database schema first)."""
+    import uvicorn
+
+    from server.app import create_app
+
+    admin.settings = admin.settings.with_overrides(host=host, port=port)
+    engine = admin.engine(check_schema=no_migrate)
+    if not no_migrate:
+        before, after = upgrade(engine)
+        if before != after:
+            click.echo(f"Đã nâng cấp cơ sở dữ liệu (schema upgraded): {before or 'empty'} → {after}", err=True)
+    server = admin.settings.server
+    uvicorn.run(create_app(admin.settings, engine), host=server.host, port=server.port, log_level="info")
+
+
+@main.command()
+@with_admin
+def migrate(admin: Admin) -> None:
+    """Create or upgrade the database schema."""
+    before, after = upgrade(admin.engine(check_schema=False))
+    click.echo(f"schema: {before or 'empty'} → {after}" if before != after else f"schema: {after} (up to date)")
+
+
+# --- places and checkpoints ---------------------------------------------------------------
+
+
+@main.group()
+def commune() -> None:
+    """Communes (xã, phường, thị trấn) of the district."""
+
+
+@commune.command("add")
+@click.argument("name")
+@click.option("--district", required=True)
+@click.option("--province", required=True)
+@with_admin
+def commune_add(admin: Admin, name: str, district: str, province: str) -> None:
+    """Register commune NAME, e.g. 'Xã Đăk Nhau' (province and district created as needed)."""
+    places.add_commune(admin.engine(), places.Place(province, district, name))
+    click.echo(f"{places.clean_name(name)} · {places.clean_name(district)} · {places.clean_name(province)}")
+
+
+@commune.command("list")
+@DISTRICT
+@PROVINCE
+@JSON_FLAG
+@with_admin
+def commune_list(admin: Admin, district: str | None, province: str | None, as_json: bool) -> None:
+    show(places.list_communes(admin.engine(), district, province), ["commune", "district", "province"], as_json)
+
+
+@main.group()
+def checkpoint() -> None:
+    """Checkpoints (điểm kiểm soát): add, list, import from CSV, (de)activate."""
+
+
+def _iso_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' không phải ngày YYYY-MM-DD (not an ISO date)") from None
+
+
+CHECKPOINT_COLUMNS = ["code", "name", "commune", "district", "province", "created_on", "active"]
+
+
+@checkpoint.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="e.g. 'Chốt Ngã ba Đăk Nhau'.")
+@click.option("--commune", "commune_name", required=True)
+@click.option("--district", required=True)
+@click.option("--province", required=True)
+@click.option("--created-on", callback=_iso_date, help="Registration date (YYYY-MM-DD), default today.")
+@JSON_FLAG
+@with_admin
+def checkpoint_add(admin: Admin, code: str, name: str, commune_name: str, district: str, province: str,
+                   created_on: date | None, as_json: bool) -> None:
+    """Register checkpoint CODE."""
+    row = places.add_checkpoint(admin.engine(), code, name, places.Place(province, district, commune_name),
+                                created_on or date.today())
+    show([row], CHECKPOINT_COLUMNS, as_json)
+
+
+@checkpoint.command("list")
+@DISTRICT
+@PROVINCE
+@JSON_FLAG
+@with_admin
+def checkpoint_list(admin: Admin, district: str | None, province: str | None, as_json: bool) -> None:
+    show(places.list_checkpoints(admin.engine(), district, province), CHECKPOINT_COLUMNS, as_json)
+
+
+@checkpoint.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@JSON_FLAG
+@with_admin
+def checkpoint_import(admin: Admin, file: Path, as_json: bool) -> None:
+    """Create or update checkpoints from FILE.csv (header: code,name,commune,district,province,created_at)."""
+    summary = import_checkpoints(admin.engine(), read_csv_file(file.read_bytes(), str(file)))
+    counts = {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged}
+    if as_json:
+        emit_json(counts)
+    else:
+        click.echo(f"Tạo mới {summary.created}, cập nhật {summary.updated}, không đổi {summary.unchanged}. "
+                   f"(created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged})")
+
+
+@checkpoint.command("deactivate")
+@click.argument("code")
+@with_admin
+def checkpoint_deactivate(admin: Admin, code: str) -> None:
+    """Stop counting CODE as registered and refuse new enrolments for it."""
+    places.set_active(admin.engine(), code, False)
+
+
+@checkpoint.command("activate")
+@click.argument("code")
+@with_admin
+def checkpoint_activate(admin: Admin, code: str) -> None:
+    places.set_active(admin.engine(), code, True)
+
+
+# --- enrolment and devices ------------------------------------------------------------------
+
+
+@main.command("enroll-code")
+@click.argument("checkpoint_code", metavar="CHECKPOINT")
+@click.option("--valid-hours", type=click.FloatRange(min=0.01, max=720), help="Validity (default from config: 24).")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also write the QR code to this PNG file.")
+@click.option("--server-url", help="URL kiosks should use (default: server.public_url).")
+@JSON_FLAG
+@with_admin
+def enroll_code(admin: Admin, checkpoint_code: str, valid_hours: float | None, png: Path | None, server_url: str | None,
+                as_json: bool) -> None:
+    """A single-use code to enrol a kiosk at CHECKPOINT, as text and QR code."""
+    hours = valid_hours or admin.settings.enrolment.code_valid_hours
+    made = enrolment.create_enroll_code(admin.engine(), checkpoint_code, timedelta(hours=hours),
+                                        (server_url or admin.settings.public_url).rstrip("/"), admin.actor)
+    if png:
+        qr.save_png(made.qr, png)
+    if as_json:
+        emit_json(made.to_dict())
+        return
+    click.echo(qr.terminal_text(made.qr), nl=False)
+    click.echo(f"Mã đăng ký (enrolment code): {made.code}")
+    click.echo(f"Hết hạn (expires): {made.expires_at.astimezone().isoformat(timespec='minutes')}")
+    click.echo(f"Nội dung QR (QR text): {made.qr}")
+    if png:
+        click.echo(f"PNG: {png}")
+
+
+@main.group()
+def device() -> None:
+    """Enrolled kiosks: list, revoke, rotate their token."""
+
+
+@device.command("list")
+@click.option("--checkpoint", "checkpoint_code")
+@JSON_FLAG
+@with_admin
+def device_list(admin: Admin, checkpoint_code: str | None, as_json: bool) -> None:
+    rows = enrolment.list_devices(admin.engine(), checkpoint_code)
+    show(rows, ["id", "checkpoint", "enrolled_at", "last_seen_at", "revoked_at"], as_json)
+
+
+@device.command("revoke")
+@click.argument("device_id")
+@with_admin
+def device_revoke(admin: Admin, device_id: str) -> None:
+    """Stop DEVICE_ID from sending; its kiosk is told its token was revoked."""
+    enrolment.revoke_device(admin.engine(), device_id, admin.actor)
+    click.echo(f"Đã thu hồi (revoked): {device_id}")
+
+
+@device.command("rotate")
+@click.argument("device_id")
+@with_admin
+def device_rotate(admin: Admin, device_id: str) -> None:
+    """Give DEVICE_ID a new token (printed on the last line); the old one stops working."""
+    token = enrolment.rotate_device(admin.engine(), device_id, admin.actor)
+    click.echo("Mã mới, chỉ hiện một lần (new token, shown once):")
+    click.echo(token)
+
+
+@main.group()
+def official() -> None:
+    """District officials and their API tokens."""
+
+
+@official.command("add")
+@click.argument("name")
+@with_admin
+def official_add(admin: Admin, name: str) -> None:
+    """Register official NAME; prints their API token on the last line (shown once)."""
+    token = officials.add_official(admin.engine(), name, admin.actor)
+    click.echo("Mã API, chỉ hiện một lần (API token, shown once):")
+    click.echo(token)
+
+
+@official.command("list")
+@JSON_FLAG
+@with_admin
+def official_list(admin: Admin, as_json: bool) -> None:
+    show(officials.list_officials(admin.engine()), ["name", "created_at", "revoked_at"], as_json)
+
+
+@official.command("revoke")
+@click.argument("name")
+@with_admin
+def official_revoke(admin: Admin, name: str) -> None:
+    officials.revoke_official(admin.engine(), name, admin.actor)
+    click.echo(f"Đã thu hồi (revoked): {name}")

@@ -1,0 +1,100 @@
+"""District server settings: a TOML file, then command-line flags, then built-in defaults.
+
+Lookup: ``--config PATH``, ``$CHECKPOINT_SERVER_CONFIG``, ``/etc/checkpoint-server/config.toml``.
+With none, the server runs on SQLite in the user's data directory, so a laptop demo
+needs no file; a district sets ``db`` to its PostgreSQL URL.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SYSTEM_CONFIG = Path("/etc/checkpoint-server/config.toml")
+ENV_VAR = "CHECKPOINT_SERVER_CONFIG"
+
+
+class ConfigError(Exception):
+    """A settings problem; the message names the file and key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSection(_Section):
+    db: str = ""  # empty: sqlite:///<data_dir>/server.sqlite3
+    data_dir: str = ""  # empty: $XDG_DATA_HOME/checkpoint-server
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    public_url: str = ""  # what enrolment QR codes send kiosks to; empty: http://host:port
+
+
+class LimitsSection(_Section):
+    device_batches_per_s: float = Field(20.0, gt=0)
+    device_burst: int = Field(60, ge=1)
+    max_future_s: int = Field(24 * 3600, ge=0)
+
+
+class RetentionSection(_Section):
+    days: int = Field(30, ge=1, le=3650)
+
+
+class EnrolmentSection(_Section):
+    code_valid_hours: float = Field(24.0, gt=0, le=24 * 30)
+
+
+class Settings(_Section):
+    server: ServerSection = ServerSection()
+    limits: LimitsSection = LimitsSection()
+    retention: RetentionSection = RetentionSection()
+    enrolment: EnrolmentSection = EnrolmentSection()
+
+    @property
+    def data_dir(self) -> Path:
+        if self.server.data_dir:
+            return Path(self.server.data_dir).expanduser()
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "checkpoint-server"
+
+    @property
+    def db_url(self) -> str:
+        return self.server.db or f"sqlite:///{self.data_dir / 'server.sqlite3'}"
+
+    @property
+    def public_url(self) -> str:
+        return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
+
+    def with_overrides(self, **server: Any) -> Settings:
+        """Flags win over the file: ``--db``, ``--host``, ``--port`` given on the command line."""
+        given = {k: v for k, v in server.items() if v is not None}
+        return self.model_copy(update={"server": self.server.model_copy(update=given)}) if given else self
+
+
+def load_settings(path: str | Path | None = None, system_path: Path = SYSTEM_CONFIG) -> Settings:
+    source: Path | None = None
+    for origin, candidate in (("--config", path), (f"${ENV_VAR}", os.environ.get(ENV_VAR))):
+        if candidate:
+            source = Path(candidate).expanduser()
+            if not source.is_file():
+                raise ConfigError(f"{source}: không có tệp cấu hình (config file not found, given by {origin})")
+            break
+    else:
+        source = system_path if system_path.is_file() else None
+    if source is None:
+        return Settings()
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: không phải TOML hợp lệ (not valid TOML): {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: không đọc được (cannot read): {exc.strerror}") from None
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "\n".join(f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{source}: cấu hình sai (invalid configuration):\n{problems}") from None

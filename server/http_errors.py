@@ -1,0 +1,62 @@
+"""HTTP error answers: one shape for all, personal data never echoed.
+
+Every error is ``{"error", "message"}`` (see sync.protocol.ErrorBody). FastAPI's own 422
+echoes the rejected input, which here is personal data, so it is replaced by one that
+says where and what kind of problem, never the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from server.errors import UserError, both
+from sync.protocol import ErrorBody, FieldProblem, field_problems
+
+
+class RateLimited(UserError):
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("rate_limited", both(f"Gửi quá nhanh, thử lại sau {retry_after} giây",
+                                              f"too many requests; retry after {retry_after} s"))
+        self.retry_after = retry_after
+
+
+def error_response(status: int, code: str, message: str, fields: list[FieldProblem] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = ErrorBody(error=code, message=message, fields=fields).model_dump(exclude_none=True)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def user_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UserError)
+    headers = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    return error_response(exc.status, exc.code, exc.message, headers=headers or None)
+
+
+async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    errors = exc.errors() if isinstance(exc, RequestValidationError | ValidationError) else []
+    return error_response(422, "invalid_request", both("Yêu cầu không hợp lệ", "invalid request"), field_problems(errors))
+
+
+async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Bad request (a stable code in `error`)."},
+    401: {"model": ErrorBody, "description": "Missing, unknown, revoked or replaced token."},
+    422: {"model": ErrorBody, "description": "Invalid parameters: where and what kind of problem, never the value."},
+}

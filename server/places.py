@@ -1,0 +1,157 @@
+"""Provinces > districts > communes > checkpoints: registering them one by one or by CSV.
+
+Names are stored in Unicode NFC with single spaces, so "Xã Đăk Nhau" typed on one
+machine and pasted from a spreadsheet on another is the same commune.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from server.db import writing
+from server.errors import Conflict, NotFound, UserError, both
+from server.schema import checkpoints, communes, districts, provinces
+from sync.protocol import CheckpointIdentity
+
+CODE_MAX = 64
+
+
+def clean_name(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", value).split())
+
+
+@dataclass(frozen=True)
+class Place:
+    province: str
+    district: str
+    commune: str
+
+    def cleaned(self) -> Place:
+        return Place(clean_name(self.province), clean_name(self.district), clean_name(self.commune))
+
+
+def _get_or_create(conn: Connection, table: sa.Table, values: dict[str, Any]) -> int:
+    where = sa.and_(*(table.c[k] == v for k, v in values.items()))
+    found = conn.execute(sa.select(table.c.id).where(where)).scalar()
+    if found is not None:
+        return found
+    return conn.execute(table.insert().values(**values).returning(table.c.id)).scalar_one()
+
+
+def commune_id(conn: Connection, place: Place) -> int:
+    """The commune's id, creating the province, district and commune as needed."""
+    place = place.cleaned()
+    if not (place.province and place.district and place.commune):
+        raise UserError("place_incomplete", both("Thiếu tên tỉnh, huyện hoặc xã", "province, district and commune are required"))
+    province = _get_or_create(conn, provinces, {"name": place.province})
+    district = _get_or_create(conn, districts, {"province_id": province, "name": place.district})
+    return _get_or_create(conn, communes, {"district_id": district, "name": place.commune})
+
+
+def add_commune(engine: Engine, place: Place) -> int:
+    with writing(engine) as conn:
+        return commune_id(conn, place)
+
+
+PLACE_COLUMNS = (
+    provinces.c.name.label("province"), districts.c.name.label("district"), communes.c.name.label("commune"),
+)
+
+
+def _places_join() -> sa.FromClause:
+    return communes.join(districts, communes.c.district_id == districts.c.id).join(
+        provinces, districts.c.province_id == provinces.c.id)
+
+
+def district_id(conn: Connection, district: str, province: str | None = None) -> int:
+    """One district by name; several provinces have a "Huyện Châu Thành", so ask which."""
+    query = sa.select(districts.c.id, provinces.c.name).join(provinces).where(districts.c.name == clean_name(district))
+    if province:
+        query = query.where(provinces.c.name == clean_name(province))
+    found = conn.execute(query).all()
+    if not found:
+        raise NotFound("district_not_found", both(f"Không có huyện '{district}'", f"no district named '{district}'"))
+    if len(found) > 1:
+        names = ", ".join(sorted(row.name for row in found))
+        raise UserError("district_ambiguous", both(f"Có nhiều huyện '{district}' ({names}): thêm --province",
+                                                   f"several districts named '{district}' ({names}): give the province"))
+    return found[0].id
+
+
+def list_communes(engine: Engine, district: str | None = None, province: str | None = None) -> list[dict[str, Any]]:
+    query = sa.select(communes.c.id, *PLACE_COLUMNS).select_from(_places_join())
+    with engine.connect() as conn:
+        if district:
+            query = query.where(communes.c.district_id == district_id(conn, district, province))
+        rows = conn.execute(query.order_by(provinces.c.name, districts.c.name, communes.c.name)).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def _check_code(code: str) -> str:
+    code = code.strip()
+    if not code or len(code) > CODE_MAX or any(ch.isspace() for ch in code):
+        raise UserError("checkpoint_code_invalid",
+                        both(f"Mã điểm kiểm soát phải có 1–{CODE_MAX} ký tự, không có khoảng trắng",
+                             f"a checkpoint code has 1–{CODE_MAX} characters and no spaces"))
+    return code
+
+
+def add_checkpoint(engine: Engine, code: str, name: str, place: Place, created_on: date) -> dict[str, Any]:
+    code = _check_code(code)
+    with writing(engine) as conn:
+        if conn.execute(sa.select(checkpoints.c.id).where(checkpoints.c.code == code)).first():
+            raise Conflict("checkpoint_exists", both(f"Mã điểm kiểm soát '{code}' đã có", f"checkpoint '{code}' already exists"))
+        conn.execute(checkpoints.insert().values(
+            code=code, name=clean_name(name) or code, commune_id=commune_id(conn, place), created_on=created_on))
+    return checkpoint(engine, code)
+
+
+CHECKPOINT_COLUMNS = (
+    checkpoints.c.id, checkpoints.c.code, checkpoints.c.name, *PLACE_COLUMNS, checkpoints.c.created_on,
+    checkpoints.c.active,
+)
+
+
+def checkpoints_query() -> sa.Select[Any]:
+    return sa.select(*CHECKPOINT_COLUMNS).select_from(
+        checkpoints.join(communes, checkpoints.c.commune_id == communes.c.id)
+        .join(districts, communes.c.district_id == districts.c.id)
+        .join(provinces, districts.c.province_id == provinces.c.id))
+
+
+def checkpoint_row(conn: Connection, code: str) -> dict[str, Any]:
+    row = conn.execute(checkpoints_query().where(checkpoints.c.code == code.strip())).mappings().first()
+    if row is None:
+        raise NotFound("checkpoint_not_found", both(f"Không có điểm kiểm soát '{code}'", f"no checkpoint '{code}'"))
+    return dict(row)
+
+
+def checkpoint(engine: Engine, code: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return checkpoint_row(conn, code)
+
+
+def identity(row: dict[str, Any]) -> CheckpointIdentity:
+    return CheckpointIdentity(code=row["code"], name=row["name"], commune=row["commune"], district=row["district"],
+                              province=row["province"])
+
+
+def list_checkpoints(engine: Engine, district: str | None = None, province: str | None = None) -> list[dict[str, Any]]:
+    query = checkpoints_query()
+    with engine.connect() as conn:
+        if district:
+            query = query.where(communes.c.district_id == district_id(conn, district, province))
+        rows = conn.execute(query.order_by(communes.c.name, checkpoints.c.code)).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def set_active(engine: Engine, code: str, active: bool) -> None:
+    with writing(engine) as conn:
+        row = checkpoint_row(conn, code)
+        conn.execute(checkpoints.update().where(checkpoints.c.id == row["id"]).values(active=active))

@@ -1,0 +1,110 @@
+"""What kiosks call: a health probe, enrolment, and the batch upload of visits."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from server.auth import Forbidden, device_auth
+from server.body import BodyTooLarge, read_limited
+from server.enrolment import DeviceAuth, redeem
+from server.errors import UserError, both
+from server.http_errors import ERROR_RESPONSES, RateLimited
+from server.ingest import IngestRules, ingest
+from sync.protocol import (
+    BATCH_PATH,
+    ENROLL_PATH,
+    HEALTH_PATH,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_VISITS,
+    BatchResponse,
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+)
+
+router = APIRouter(tags=["kiosk"])
+
+
+class Health(BaseModel):
+    status: str
+    server_time: datetime
+
+
+@router.get(HEALTH_PATH, response_model=Health)
+def health() -> Health:
+    """Cheap probe for kiosks waiting for the network to come back; carries the server time."""
+    return Health(status="ok", server_time=datetime.now(timezone.utc))
+
+
+@router.post(ENROLL_PATH, response_model=EnrollResponse, responses={400: ERROR_RESPONSES[400], 422: ERROR_RESPONSES[422]})
+def enroll(request: Request, body: EnrollRequest) -> EnrollResponse:
+    """Exchange a one-time enrolment code for a device id and token."""
+    return redeem(request.app.state.engine, body.code)
+
+
+class _Envelope(BaseModel):
+    """The batch as first read: the envelope is checked whole, each visit later on its own."""
+
+    device_id: str
+    visits: list[Any]
+
+
+def _envelope(body: bytes) -> _Envelope:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UserError("invalid_json", both("Nội dung không phải JSON", "body is not JSON")) from None
+    envelope = _Envelope.model_validate(data)  # ValidationError → 422 without values
+    if len(envelope.visits) > MAX_BATCH_VISITS:
+        raise BodyTooLarge("too_many_visits", both(f"Tối đa {MAX_BATCH_VISITS} lượt mỗi gói, hãy chia nhỏ",
+                                                   f"at most {MAX_BATCH_VISITS} visits per batch; split it"))
+    return envelope
+
+
+BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    403: {"model": ErrorBody, "description": "The batch names another device than the token's."},
+    413: {"model": ErrorBody, "description": f"More than {MAX_BATCH_VISITS} visits or {MAX_BATCH_BYTES} bytes: split."},
+    415: {"model": ErrorBody, "description": "Content-Encoding other than gzip or identity."},
+    429: {"model": ErrorBody, "description": "Too many batches from this device; see Retry-After.",
+          "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}},
+}
+
+
+@router.post(
+    BATCH_PATH,
+    response_model=BatchResponse,
+    response_model_exclude_none=True,
+    responses=BATCH_RESPONSES,
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}}}},
+)
+async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(device_auth)]) -> BatchResponse:
+    """Store a batch of visits; each gets created, duplicate or rejected (code, reason).
+
+    Body: JSON, optionally `Content-Encoding: gzip`; at most 1,000 visits and 1 MiB after
+    decompression. Resending a batch is always safe: stored visits come back `duplicate`.
+    """
+    state = request.app.state
+    wait = state.limiter.acquire(device.device_id)
+    if wait:
+        raise RateLimited(wait)
+    length = request.headers.get("content-length")
+    body = await read_limited(request.stream(), request.headers.get("content-encoding"), MAX_BATCH_BYTES,
+                              int(length) if length and length.isdigit() else None)
+    envelope = _envelope(body)  # a ValidationError becomes a 422 that names no values
+    if envelope.device_id != device.device_id:
+        raise Forbidden("device_mismatch", both("Mã thiết bị trong gói khác với mã xác thực",
+                                                "device_id in the batch is not the token's device"))
+    settings = state.settings
+    rules = IngestRules(max_future=timedelta(seconds=settings.limits.max_future_s),
+                        retention=timedelta(days=settings.retention.days))
+    now = datetime.now(timezone.utc)
+    results = await run_in_threadpool(ingest, state.engine, device, envelope.visits, rules, now)
+    return BatchResponse(server_time=datetime.now(timezone.utc), results=results)

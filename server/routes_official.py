@@ -1,0 +1,79 @@
+"""What district officials call with their token: checkpoints, enrolment codes, reports, tracing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from server.auth import official_auth
+from server.body import read_limited
+from server.checkpoint_import import import_checkpoints, read_csv_file
+from server.enrolment import create_enroll_code
+from server.http_errors import ERROR_RESPONSES
+from server.places import list_checkpoints
+from sync.protocol import ErrorBody
+
+router = APIRouter(prefix="/api/v1", tags=["officials"])
+Official = Annotated[str, Depends(official_auth)]
+CSV_LIMIT = 16 * 1024 * 1024
+NAME = Field(min_length=1, max_length=100)
+
+WITH_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES, 404: {"model": ErrorBody, "description": "No such district, commune or checkpoint."}}
+
+
+class CheckpointOut(BaseModel):
+    code: str
+    name: str
+    commune: str
+    district: str
+    province: str
+    created_at: date
+    active: bool
+
+
+@router.get("/checkpoints", response_model=list[CheckpointOut], responses=WITH_NOT_FOUND)
+def checkpoints(request: Request, _official: Official,
+                district: Annotated[str | None, Query(max_length=100)] = None,
+                province: Annotated[str | None, Query(max_length=100)] = None) -> list[CheckpointOut]:
+    rows = list_checkpoints(request.app.state.engine, district, province)
+    return [CheckpointOut(**row, created_at=row["created_on"]) for row in rows]
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+
+
+@router.post(
+    "/checkpoints/import", response_model=ImportResult,
+    responses={**ERROR_RESPONSES, 413: {"model": ErrorBody, "description": "CSV larger than 16 MiB."}},
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_csv(request: Request, _official: Official) -> ImportResult:
+    """Create or update checkpoints from CSV: `code,name,commune,district,province,created_at`."""
+    body = await read_limited(request.stream(), request.headers.get("content-encoding"), CSV_LIMIT, None)
+    summary = await run_in_threadpool(import_checkpoints, request.app.state.engine, read_csv_file(body, "CSV"))
+    return ImportResult(created=summary.created, updated=summary.updated, unchanged=summary.unchanged)
+
+
+class EnrollCodeOut(BaseModel):
+    code: str
+    expires_at: datetime
+    qr: str = Field(description="The text of the enrolment QR code: server URL and code.")
+
+
+@router.post("/checkpoints/{code}/enroll-code", response_model=EnrollCodeOut, responses=WITH_NOT_FOUND)
+def enroll_code(request: Request, official: Official, code: Annotated[str, NAME],
+                valid_hours: Annotated[float | None, Query(gt=0, le=720)] = None) -> EnrollCodeOut:
+    """A single-use enrolment code for a kiosk at checkpoint `code`."""
+    settings = request.app.state.settings
+    hours = valid_hours or settings.enrolment.code_valid_hours
+    made = create_enroll_code(request.app.state.engine, code, timedelta(hours=hours), settings.public_url,
+                              f"official:{official}")
+    return EnrollCodeOut(code=made.code, expires_at=made.expires_at, qr=made.qr)

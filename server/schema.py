@@ -1,0 +1,160 @@
+"""The district database, as SQLAlchemy Core tables (the Alembic migrations build the same).
+
+Times are stored in UTC on both databases (``UtcDateTime``), so a report window computed
+in Asia/Ho_Chi_Minh compares the same on SQLite and PostgreSQL. Personal data lives only
+in ``visits`` (``id_number``, ``phone``, ``person_name``, ``fields``) and is cleared by purge.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every dialect (SQLite has no zones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _id() -> sa.Column[Any]:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+provinces = sa.Table(
+    "provinces", metadata,
+    _id(),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+)
+
+districts = sa.Table(
+    "districts", metadata,
+    _id(),
+    sa.Column("province_id", sa.Integer, sa.ForeignKey("provinces.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.UniqueConstraint("province_id", "name"),
+)
+
+communes = sa.Table(
+    "communes", metadata,
+    _id(),
+    sa.Column("district_id", sa.Integer, sa.ForeignKey("districts.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.UniqueConstraint("district_id", "name"),
+)
+
+checkpoints = sa.Table(
+    "checkpoints", metadata,
+    _id(),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("commune_id", sa.Integer, sa.ForeignKey("communes.id"), nullable=False, index=True),
+    sa.Column("created_on", sa.Date, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+devices = sa.Table(
+    "devices", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), nullable=False, index=True),
+    sa.Column("enrolled_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime),
+    sa.Column("revoked_at", UtcDateTime),
+)
+
+# Every token a device ever had: a retired one still tells its holder why it stopped working.
+device_tokens = sa.Table(
+    "device_tokens", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id"), nullable=False, index=True),
+    sa.Column("issued_at", UtcDateTime, nullable=False),
+    sa.Column("retired_at", UtcDateTime),
+    sa.Column("retired_because", sa.String(16)),  # "revoked" or "rotated"
+)
+
+enroll_codes = sa.Table(
+    "enroll_codes", metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("used_at", UtcDateTime),
+    sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id")),
+)
+
+visits = sa.Table(
+    "visits", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("id", sa.Uuid, nullable=False, unique=True),
+    sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), nullable=False),
+    sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("direction", sa.String(3), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    # clock evidence from the kiosk, and the time reports use (corrected if it was corrected)
+    sa.Column("scanned_at", UtcDateTime, nullable=False),
+    sa.Column("corrected_at", UtcDateTime),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("clock_synchronised", sa.Boolean, nullable=False),
+    sa.Column("monotonic_ns", sa.BigInteger),
+    sa.Column("boot_id", sa.String(64)),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    # personal data, for tracing only; purge sets these to NULL and stamps purged_at
+    sa.Column("id_number", sa.String(12)),
+    sa.Column("phone", sa.String(10)),
+    sa.Column("person_name", sa.String(200)),
+    sa.Column("fields", sa.JSON),
+    sa.Column("operator", sa.String(100)),
+    sa.Column("purged_at", UtcDateTime),
+    sa.Index(None, "occurred_at", "checkpoint_id"),
+    sa.Index(None, "checkpoint_id", "occurred_at"),
+    sa.Index(None, "id_number"),
+    sa.Index(None, "phone"),
+)
+
+officials = sa.Table(
+    "officials", metadata,
+    _id(),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    _id(),
+    sa.Column("at", UtcDateTime, nullable=False, index=True),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("params", sa.JSON),
+    sa.Column("result_count", sa.Integer),
+)

@@ -1,0 +1,201 @@
+"""The wire protocol between kiosks and the district server: one definition for both sides.
+
+The server validates requests and documents its OpenAPI spec with these models; the
+kiosk's sync client builds its requests and reads the answers with the same ones, so the
+two cannot drift apart. Field names here are a contract: add freely, never rename.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+API_PREFIX = "/api/v1"
+ENROLL_PATH = f"{API_PREFIX}/enroll"
+BATCH_PATH = f"{API_PREFIX}/visits/batch"
+HEALTH_PATH = f"{API_PREFIX}/health"
+
+MAX_BATCH_VISITS = 1000
+MAX_BATCH_BYTES = 1024 * 1024  # of the JSON body after any gzip is undone
+KINDS = ("cccd", "dcc", "phone", "opaque")
+ENROLL_QR_PREFIX = "cpk-enroll:1"
+
+Direction = Literal["in", "out"]
+Kind = Literal["cccd", "dcc", "phone", "opaque"]
+Status = Literal["created", "duplicate", "rejected"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- enrolment -----------------------------------------------------------------------
+
+
+class EnrollRequest(_Wire):
+    code: str = Field(min_length=1, max_length=64, description="The one-time enrolment code, e.g. 7KQ2-MX4P-9TJD.")
+
+
+class CheckpointIdentity(_Wire):
+    """Where a kiosk stands; the kiosk writes these into its [checkpoint] config."""
+
+    code: str
+    name: str
+    commune: str
+    district: str
+    province: str
+
+
+class EnrollResponse(_Wire):
+    device_id: str
+    token: str = Field(description="Bearer token for this device; shown once, stored hashed on the server.")
+    checkpoint: CheckpointIdentity
+    server_time: datetime
+
+
+class EnrollPayload(_Wire):
+    """What an enrolment QR code holds: the server to talk to and the code to redeem."""
+
+    server: str
+    code: str
+
+    def to_qr_text(self) -> str:
+        return f"{ENROLL_QR_PREFIX}?{urlencode({'server': self.server, 'code': self.code})}"
+
+    @classmethod
+    def from_qr_text(cls, text: str) -> EnrollPayload:
+        """Parse a scanned enrolment QR; ValueError when it is not one."""
+        head, sep, query = text.strip().partition("?")
+        if head != ENROLL_QR_PREFIX or not sep:
+            raise ValueError("not an enrolment code")
+        values = {k: v[0] for k, v in parse_qs(query).items()}
+        if not values.get("code") or urlsplit(values.get("server", "")).scheme not in ("http", "https"):
+            raise ValueError("enrolment code without server URL or code")
+        return cls(server=values["server"], code=values["code"])
+
+
+# --- visits --------------------------------------------------------------------------
+
+_DIGITS12 = r"^\d{12}$"
+_ID_NUMBER = r"^(\d{9}|\d{12})$"
+_PHONE = r"^0\d{9}$"
+
+
+class _Fields(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class CccdFields(_Fields):
+    id_number: str = Field(pattern=_DIGITS12)
+    old_id_number: str | None = Field(None, pattern=r"^\d{9}$")
+    name: str = Field(min_length=1, max_length=100)
+    date_of_birth: date
+    sex: Literal["Nam", "Nữ"]
+    address: str | None = Field(None, max_length=300)
+    issue_date: date | None = None
+
+
+class PhoneFields(_Fields):
+    phone: str = Field(pattern=_PHONE)
+    renumbered_from: str | None = Field(None, max_length=16)
+    name: str | None = Field(None, max_length=100)
+    id_number: str | None = Field(None, pattern=_ID_NUMBER)
+
+
+class DccFields(_Fields):
+    name: str = Field(min_length=1, max_length=200)
+    date_of_birth: str = Field(max_length=10)
+    signature: str = Field(max_length=32)
+
+
+class OpaqueFields(_Fields):
+    text: str = Field(max_length=65536)
+    length: int = Field(ge=0)
+
+
+FIELD_MODELS: dict[str, type[_Fields]] = {
+    "cccd": CccdFields, "phone": PhoneFields, "dcc": DccFields, "opaque": OpaqueFields,
+}
+
+
+class VisitIn(_Wire):
+    """One visit as the kiosk stored it; ``id`` is the UUID made at scan time, forever."""
+
+    id: str = Field(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+    checkpoint: str = Field(min_length=1, max_length=64)
+    direction: Direction
+    source: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    kind: Kind
+    scanned_at: AwareDatetime = Field(description="The kiosk's wall clock at scan time (ISO 8601, UTC).")
+    fields: dict[str, Any] = Field(description="The credential fields of this kind (see the kiosk's parse output).")
+    clock_synchronised: bool = True
+    monotonic_ns: int | None = Field(None, ge=0, le=2**63 - 1)
+    boot_id: str | None = Field(None, max_length=64)
+    corrected_at: AwareDatetime | None = Field(
+        None, description="Scan time corrected from the server clock when the kiosk clock was not synchronised.")
+    reader: str | None = Field(None, max_length=200)
+    operator: str | None = Field(None, max_length=100)
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> VisitIn:
+        try:
+            FIELD_MODELS[self.kind].model_validate(self.fields)
+        except ValidationError as exc:  # name the fields, never their values
+            wrong = ", ".join(f"fields.{_loc(e['loc'])} ({e['type']})" for e in exc.errors())
+            raise ValueError(f"credential fields do not fit kind {self.kind}: {wrong}") from None
+        return self
+
+
+class BatchRequest(_Wire):
+    device_id: str = Field(max_length=64)
+    visits: list[VisitIn] = Field(max_length=MAX_BATCH_VISITS)
+
+
+class VisitResult(_Wire):
+    id: str
+    status: Status
+    code: str | None = Field(None, description="Why a visit was rejected (stable, for scripts).")
+    reason: str | None = Field(None, description="The same in words; never contains personal data.")
+
+
+class BatchResponse(_Wire):
+    server_time: datetime
+    results: list[VisitResult]
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+class FieldProblem(_Wire):
+    loc: list[str | int]
+    type: str
+
+
+class ErrorBody(_Wire):
+    """Every error answer; ``error`` is a stable code, ``message`` Vietnamese then English."""
+
+    error: str
+    message: str
+    fields: list[FieldProblem] | None = None
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def describe_problems(exc: ValidationError) -> str:
+    """One line naming what is wrong where, safe to log and to send back (no values)."""
+    parts = []
+    for e in exc.errors():
+        what = e["msg"].removeprefix("Value error, ") if e["type"] == "value_error" else e["type"]
+        parts.append(f"{_loc(e['loc'])}: {what}" if e["loc"] else what)
+    return "; ".join(parts)
+
+
+def field_problems(errors: Sequence[Any]) -> list[FieldProblem]:
+    """Where validation failed and how (pydantic's ``errors()``), without the rejected values."""
+    return [FieldProblem(loc=[p if isinstance(p, int) else str(p) for p in e["loc"]], type=e["type"]) for e in errors]

@@ -20,8 +20,10 @@ import numpy as np
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
-# OpenCV warns on stderr at every failed open; the kiosk reports those in its own words.
+# OpenCV and its FFmpeg write to stderr at every failed open or broken file; the kiosk
+# reports those in its own words. (FFmpeg's level is read when it is first used.)
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 
 class CaptureError(Exception):
@@ -57,6 +59,7 @@ class Capture:
         self._fps = fps
         self._index = 0
         self._cap: cv2.VideoCapture | None = None
+        self._held: Frame | None = None  # read ahead to prove a recording has a frame
 
     def open_next(self) -> bool:
         """Open the next target; False when none is left."""
@@ -89,15 +92,25 @@ class Capture:
 
     def read(self) -> Frame | None:
         """The next frame; None at the end of a recording or when the camera stops delivering."""
-        while self._cap is not None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            return held
+        while self._cap is not None or (not self.live and self.open_next()):
+            assert self._cap is not None
             ok, image = self._cap.read()
             if ok and image is not None:
                 stamp = time.monotonic() if self.live else self._index / self._fps
                 self._index += 1
                 return Frame(self._index - 1, stamp, image)
-            if self.live or not self.open_next():
+            if self.live:
                 break
+            self.release()
         return None
+
+    def read_ahead(self) -> bool:
+        """Read the first frame now, kept for ``read``: False when there is none."""
+        self._held = self.read()
+        return self._held is not None
 
     @property
     def frames_read(self) -> int:
@@ -152,8 +165,9 @@ def open_recording(path: Path, *, fps: float) -> Capture:
         raise CaptureError(f"{path}: no such file or folder", absent=True)
     if not os.access(path, os.R_OK):
         raise CaptureError(f"{path}: no permission to read it", absent=False)
-    if not capture.open_next():
-        raise CaptureError(f"{path}: not an image or video that OpenCV can read", absent=False)
-    if path.is_file():
+    if path.is_file() and capture.open_next():
         capture.use_recorded_rate()
+    if not capture.read_ahead():
+        kind = "no image in this folder" if path.is_dir() else "not an image or video"
+        raise CaptureError(f"{path}: {kind} that OpenCV can read", absent=False)
     return capture

@@ -17,10 +17,10 @@ interleaved rounds so host drift hits all alike; the table gives the median and 
 Robustness: frames with CCCD payloads holding real Vietnamese names and addresses,
 small (70-120 px wide, i.e. 1.2-2 px per module), rotated, blurred, low-contrast, noisy,
 all three of small, rotated and blurred at once, and inverted (light on dark, as a phone
-in dark mode shows it). A read counts only when the text is exactly the encoded payload; ``wrong`` counts
-reads with different text (charset garbling). Exactness: 40 ``name|sex`` payloads (short,
-mostly non-ASCII: the case zbar's charset guessing gets wrong) and 40 full CCCD payloads,
-encoded as UTF-8 byte mode without ECI, as ID cards carry them.
+in dark mode shows it). A read counts only when the text is exactly the encoded payload;
+``wrong`` counts reads with different text (charset garbling). Exactness: 40 ``name|sex``
+payloads (short, mostly non-ASCII: the case zbar's charset guessing gets wrong) and 40
+full CCCD payloads, encoded as UTF-8 byte mode without ECI, as ID cards carry them.
 
     .venv/bin/python bench/decode_frame.py [--repeat N] [--json]
 """
@@ -123,7 +123,7 @@ def robustness_sets() -> dict[str, list[tuple[np.ndarray, str]]]:
         "small (70-120 px)": [(scene(p, width_px=w, seed=w), p) for p in payloads for w in (70, 78, 85, 92, 100, 120)],
         "rotated (10-315°)": [(scene(p, angle=a, seed=int(a)), p) for p in payloads
                               for a in (10, 20, 30, 45, 60, 90, 135, 180, 225, 315)],
-        "blurred (σ 1-3 px)": [(scene(p, blur_sigma=s, seed=int(10 * s)), p) for p in payloads
+        "blurred (σ 1-3.5 px)": [(scene(p, blur_sigma=s, seed=int(10 * s)), p) for p in payloads
                                for s in (1.0, 1.5, 2.0, 2.5, 3.0, 3.5)],
         "low contrast": [(scene(p, dark=d, light=lt, seed=d), p) for p in payloads
                          for d, lt in ((90, 150), (100, 150), (110, 150), (120, 155), (125, 150), (130, 150))],

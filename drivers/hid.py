@@ -301,9 +301,10 @@ class HidSource(Source):
         try:
             read_loop(device, decoder, on_scan, self._wake_r, lambda: self.stopping)
         except OSError as exc:
-            _deliver([decoder.flush()], on_scan)
-            gone = exc.errno in (errno.ENODEV, errno.EIO, errno.ENXIO, errno.EBADF)
-            log.info("hid: %s %s", label, "unplugged" if gone else f"failed: {exc.strerror}")
+            vanished = exc.errno in (errno.ENODEV, errno.EIO, errno.ENXIO, errno.EBADF)
+            log.info("hid: %s %s", label, "unplugged" if vanished else f"failed: {exc.strerror}")
+            if decoder.flush():  # cut off mid-scan: storing the fragment would be a wrong visit
+                log.warning("hid: %s: an unfinished scan was discarded", label)
         finally:
             device.close()
             gone.set()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import errno
 import glob
+import logging
 import re
 import threading
 
@@ -22,6 +23,8 @@ from drivers.source import Sink, Source, SourceState
 from kiosk.clock import SystemClock
 from kiosk.config import Config
 from kiosk.scan import ScanEvent
+
+log = logging.getLogger(__name__)
 
 MAX_FRAME = 65536  # no terminator in this many bytes: wrong line settings or noise; cut here
 _BOMS = {codecs.BOM_UTF16_BE: "be", codecs.BOM_UTF16_LE: "le"}
@@ -136,10 +139,12 @@ class SerialSource(Source):
         framer = Framer(forced_order(self.config.encoding))
         try:
             self._read(port, framer)
+            self._emit(framer.flush(), port.port)  # stopping: a scan with no terminator is complete
         except OSError as exc:  # SerialException is an OSError: the reader was unplugged
             self.set_status(SourceState.WAITING, port.port, f"mất kết nối, chờ cắm lại (disconnected, waiting): {exc}")
+            if framer.flush():  # cut off mid-scan: storing the fragment would be a wrong visit
+                log.warning("serial: %s: an unfinished scan was discarded", port.port)
         finally:
-            self._emit(framer.flush(), port.port)
             with self._port_lock:
                 self._port = None
                 port.close()

@@ -8,6 +8,7 @@ visits are never purged.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -26,6 +27,8 @@ from kiosk.clock import ClockReading
 
 DB_NAME = "visits.sqlite3"
 BUSY_TIMEOUT_MS = 5000
+# Below this much free space SQLite cannot even size its 32 KiB -shm file, let alone write.
+LOW_SPACE_BYTES = 64 * 1024
 
 
 class StorageError(Exception):
@@ -37,15 +40,34 @@ class StorageError(Exception):
         self.detail = detail
 
 
-def storage_error(exc: sqlite3.Error | OSError) -> StorageError:
-    """Map SQLite and OS failures to what an admin can act on."""
+def storage_error(exc: sqlite3.Error | OSError, directory: Path | None = None) -> StorageError:
+    """Map SQLite and OS failures to what an admin can act on.
+
+    SQLite reports some OS failures only as "disk I/O error" (SQLITE_IOERR_SHMSIZE when a
+    full disk cannot hold the -shm file, SQLITE_IOERR_WRITE on EROFS) or "unable to open
+    database file" (SQLITE_CANTOPEN when a read-only filesystem cannot hold the -shm file),
+    so for those the filesystem holding ``directory`` is asked what is wrong with it.
+    """
     name = getattr(exc, "sqlite_errorname", "") or ""
     errno_ = getattr(exc, "errno", None)
-    if name.startswith("SQLITE_FULL") or errno_ == 28:  # ENOSPC
+    if name.startswith("SQLITE_FULL") or errno_ == errno.ENOSPC:
         return StorageError("storage_full", str(exc))
-    if name.startswith("SQLITE_READONLY") or errno_ in (13, 30):  # EACCES, EROFS
+    if name.startswith("SQLITE_READONLY") or errno_ in (errno.EACCES, errno.EROFS):
         return StorageError("storage_readonly", str(exc))
-    return StorageError("storage_error", str(exc))
+    state = _filesystem_state(directory) if directory is not None else None
+    return StorageError(state or "storage_error", str(exc))
+
+
+def _filesystem_state(directory: Path) -> str | None:
+    try:
+        fs = os.statvfs(directory)
+    except OSError:
+        return None
+    if fs.f_flag & os.ST_RDONLY:
+        return "storage_readonly"
+    if fs.f_bavail * fs.f_frsize < LOW_SPACE_BYTES:
+        return "storage_full"
+    return None
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -129,26 +151,79 @@ def iso(moment: datetime) -> str:
 
 
 class VisitStore:
-    """Thread-safe access to the visit database of one kiosk."""
+    """Thread-safe access to the visit database of one kiosk.
+
+    On a full or read-only disk an existing store still opens for reading (status, lists,
+    exports) and every write raises the StorageError that says why; each write first
+    tries to reopen for writing, so a kiosk recovers once the admin has freed space.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        self.write_error: StorageError | None = None  # set while the store is read-only
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise storage_error(exc, self.path.parent) from exc
+        try:
+            self.db = self._open_for_writing()
+        except StorageError as exc:
+            if exc.code == "storage_error" or not self.path.exists():
+                raise
+            self.db = self._open_for_reading(exc)
+            self.write_error = exc
+        try:
+            self.device_id = self.db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path.parent) from exc
+
+    def _open_for_writing(self) -> sqlite_utils.Database:
+        conn = None
+        try:
             new = not self.path.exists()
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             if new:
                 os.chmod(self.path, 0o600)  # personal data: the kiosk user only
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db = sqlite_utils.Database(conn)
+            db = sqlite_utils.Database(conn)
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self.db.enable_wal()
+                db.enable_wal()
             conn.execute("PRAGMA synchronous = FULL")
-            self._migrate()
-            self.device_id = self.db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
-        except (sqlite3.Error, OSError) as exc:
-            raise storage_error(exc) from exc
+            self._migrate(db)
+            return db
+        except BaseException as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, (sqlite3.Error, OSError)):
+                raise storage_error(exc, self.path.parent) from exc
+            raise
+
+    def _open_for_reading(self, cause: StorageError) -> sqlite_utils.Database:
+        """A full or read-only disk: open without writing anything, or raise ``cause``.
+
+        ``mode=ro`` needs a usable -shm file; ``immutable`` needs none but ignores the WAL,
+        so it is only used when no committed visit can be waiting in a WAL.
+        """
+        queries = ["mode=ro"]
+        wal = self.path.with_name(self.path.name + "-wal")
+        if not wal.exists() or wal.stat().st_size == 0:
+            queries.append("mode=ro&immutable=1")
+        for query in queries:
+            conn = sqlite3.connect(f"{self.path.as_uri()}?{query}", uri=True, isolation_level=None,
+                                   check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                conn.execute("SELECT count(*) FROM visits").fetchone()
+            except sqlite3.Error:
+                conn.close()
+                continue
+            if version != SCHEMA_VERSION:
+                conn.close()
+                raise (_newer_version(self.path, version) if version > SCHEMA_VERSION else cause)
+            return sqlite_utils.Database(conn)
+        raise cause
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> VisitStore:
@@ -168,34 +243,36 @@ class VisitStore:
     def schema_version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
-    def _migrate(self) -> None:
-        with self._write():
-            version = self.schema_version
+    def _migrate(self, db: sqlite_utils.Database) -> None:
+        with _immediate(db):
+            version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise StorageError(
-                    "storage_error",
-                    f"{self.path} was written by a newer version (schema {version} > {SCHEMA_VERSION})",
-                )
+                raise _newer_version(self.path, version)
             for number in range(version, SCHEMA_VERSION):
-                MIGRATIONS[number](self.db)
-                self.db.execute(f"PRAGMA user_version = {number + 1}")
+                MIGRATIONS[number](db)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _reopen_for_writing(self) -> None:
+        """Leave read-only mode once the disk is writable again, else raise why not."""
+        try:
+            db = self._open_for_writing()
+        except StorageError as exc:
+            raise (self.write_error if exc.code == "storage_error" else exc) from None
+        self.db.close()
+        self.db = db
+        self.write_error = None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite_utils.Database]:
         """BEGIN IMMEDIATE: the repeat check and the insert see one state across processes."""
         with self._lock:
-            conn = self.db.conn
+            if self.write_error is not None:
+                self._reopen_for_writing()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with _immediate(self.db):
                     yield self.db
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
             except (sqlite3.Error, OSError) as exc:
-                raise storage_error(exc) from exc
+                raise storage_error(exc, self.path.parent) from exc
 
     def record(self, visit: NewVisit, repeat_window_s: float) -> str | Repeat:
         """Store the visit durably and return its id, or the earlier visit it repeats.
@@ -206,10 +283,8 @@ class VisitStore:
         """
         with self._write() as db:
             previous = db.conn.execute(_LATEST_SQL, [visit.credential_key]).fetchone()
-            if previous is not None:
-                elapsed = self._elapsed_s(previous, visit.clock)
-                if 0 <= elapsed <= repeat_window_s:
-                    return Repeat(previous[0], datetime.fromisoformat(previous[1]), previous[4])
+            if previous is not None and _is_repeat(previous, visit.clock, repeat_window_s):
+                return Repeat(previous[0], datetime.fromisoformat(previous[1]), previous[4])
             db.conn.execute(
                 _INSERT_SQL,
                 [
@@ -231,13 +306,6 @@ class VisitStore:
                 ],
             )
         return visit.id
-
-    @staticmethod
-    def _elapsed_s(previous: tuple[Any, ...], now: ClockReading) -> float:
-        _, scanned_at, monotonic_ns, boot, _ = previous
-        if boot == now.boot_id:
-            return (now.monotonic_ns - monotonic_ns) / 1e9
-        return (now.wall - datetime.fromisoformat(scanned_at)).total_seconds()
 
     def get(self, visit_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -306,6 +374,40 @@ class VisitStore:
                 "DELETE FROM visits WHERE sync_state = 'synced' AND scanned_at < ?", [iso(older_than)]
             )
             return cursor.rowcount
+
+
+def _is_repeat(previous: tuple[Any, ...], now: ClockReading, window_s: float) -> bool:
+    """Whether a scan read at ``now`` is the stored ``previous`` visit again.
+
+    Within one boot the monotonic clock is exact and shared by every process, and a scan
+    read just *before* the stored one but committed after it (two readers or two
+    processes at once) is the same scan: look both ways. Across a reboot only the wall
+    clock is left, and a wall clock behind the stored visit cannot be trusted: store it.
+    """
+    _, scanned_at, monotonic_ns, boot, _ = previous
+    if boot == now.boot_id:
+        return abs(now.monotonic_ns - monotonic_ns) <= window_s * 1e9
+    elapsed = (now.wall - datetime.fromisoformat(scanned_at)).total_seconds()
+    return 0 <= elapsed <= window_s
+
+
+def _newer_version(path: Path, version: int) -> StorageError:
+    return StorageError(
+        "storage_error", f"{path} was written by a newer version (schema {version} > {SCHEMA_VERSION})"
+    )
+
+
+@contextmanager
+def _immediate(db: sqlite_utils.Database) -> Iterator[None]:
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:

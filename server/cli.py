@@ -20,12 +20,12 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from server import enrolment, officials, places, qr
+from server import enrolment, officials, places, qr, reports
 from server.checkpoint_import import import_checkpoints, read_csv_file
 from server.config import ConfigError, Settings, load_settings
 from server.db import DatabaseError, create_db_engine
 from server.errors import UserError
-from server.export import Table, to_text
+from server.export import FORMATS, Table, render, to_text
 from server.migrate import require_current, upgrade
 
 EXIT_USER, EXIT_USAGE, EXIT_DATABASE = 1, 2, 3
@@ -330,3 +330,50 @@ def official_list(admin: Admin, as_json: bool) -> None:
 def official_revoke(admin: Admin, name: str) -> None:
     officials.revoke_official(admin.engine(), name, admin.actor)
     click.echo(f"Đã thu hồi (revoked): {name}")
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+VIEWS = ("communes", "checkpoints", "year-to-date")
+
+
+def write_output(payload: bytes, output: Path | None, fmt: str) -> None:
+    """To the file given, else to standard output (a binary XLSX only when it is not a terminal)."""
+    if output is not None:
+        output.write_bytes(payload)
+        click.echo(f"Đã ghi (written): {output}", err=True)
+        return
+    stdout = sys.stdout.buffer
+    if fmt == "xlsx" and stdout.isatty():
+        raise click.UsageError("XLSX cần tệp đích: thêm -o FILE.xlsx (XLSX needs -o FILE)")
+    stdout.write(payload)
+    stdout.flush()
+
+
+@main.command()
+@click.option("--district", required=True, help="e.g. 'Huyện Bù Đăng'.")
+@PROVINCE
+@click.option("--week-ending", callback=_iso_date, help="Last day of the 7-day window, YYYY-MM-DD (Vietnam time); default today.")
+@click.option("--view", type=click.Choice(VIEWS), default="communes", show_default=True,
+              help="communes: the district table; checkpoints: one row per checkpoint; year-to-date: visits per commune.")
+@click.option("--commune", "commune_name", help="checkpoints view: only this commune.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+@with_admin
+def report(admin: Admin, district: str, province: str | None, week_ending: date | None, view: str,
+           commune_name: str | None, fmt: str, output: Path | None) -> None:
+    """The weekly per-commune table (Vietnamese headings) as a table, CSV, XLSX or JSON."""
+    last_day = week_ending or reports.today_local()
+    engine = admin.engine()
+    made: reports.CommuneReport | reports.CheckpointReport | reports.YearReport
+    if view == "communes":
+        made = reports.commune_report(engine, district, last_day, province)
+    elif view == "checkpoints":
+        made = reports.checkpoint_report(engine, district, last_day, province, commune_name)
+    else:
+        made = reports.year_report(engine, district, last_day, province)
+    if fmt == "json":
+        payload = (json.dumps(made.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n").encode()
+    else:
+        payload = render(made.table(), fmt)
+    write_output(payload, output, fmt)

@@ -26,6 +26,13 @@ def clean_name(value: str) -> str:
     return " ".join(unicodedata.normalize("NFC", value).split())
 
 
+def sort_key(name: str) -> tuple[str, str]:
+    """Vietnamese alphabetical order, the same on every database: tone marks second, đ after d."""
+    base = "".join(ch for ch in unicodedata.normalize("NFD", name.replace("đ", "d~").replace("Đ", "D~"))
+                   if not unicodedata.combining(ch))
+    return base.casefold(), name
+
+
 @dataclass(frozen=True)
 class Place:
     province: str
@@ -89,8 +96,8 @@ def list_communes(engine: Engine, district: str | None = None, province: str | N
     with engine.connect() as conn:
         if district:
             query = query.where(communes.c.district_id == district_id(conn, district, province))
-        rows = conn.execute(query.order_by(provinces.c.name, districts.c.name, communes.c.name)).mappings().all()
-    return [dict(row) for row in rows]
+        rows = conn.execute(query).mappings().all()
+    return sorted((dict(row) for row in rows), key=lambda r: [sort_key(r[k]) for k in ("province", "district", "commune")])
 
 
 def _check_code(code: str) -> str:
@@ -147,8 +154,8 @@ def list_checkpoints(engine: Engine, district: str | None = None, province: str 
     with engine.connect() as conn:
         if district:
             query = query.where(communes.c.district_id == district_id(conn, district, province))
-        rows = conn.execute(query.order_by(communes.c.name, checkpoints.c.code)).mappings().all()
-    return [dict(row) for row in rows]
+        rows = conn.execute(query).mappings().all()
+    return sorted((dict(row) for row in rows), key=lambda r: (sort_key(r["commune"]), r["code"]))
 
 
 def set_active(engine: Engine, code: str, active: bool) -> None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from server import reports
 from server.auth import official_auth
 from server.body import read_limited
 from server.checkpoint_import import import_checkpoints, read_csv_file
@@ -77,3 +78,31 @@ def enroll_code(request: Request, official: Official, code: Annotated[str, NAME]
     made = create_enroll_code(request.app.state.engine, code, timedelta(hours=hours), settings.public_url,
                               f"official:{official}")
     return EnrollCodeOut(code=made.code, expires_at=made.expires_at, qr=made.qr)
+
+
+DistrictQuery = Annotated[str, Query(min_length=1, max_length=100, description="e.g. Huyện Bù Đăng")]
+ProvinceQuery = Annotated[str | None, Query(max_length=100, description="When the district name is not unique.")]
+DayQuery = Annotated[date | None, Query(description="Last day of the window (Vietnam time); default today.")]
+
+
+@router.get("/reports/communes", response_model=reports.CommuneReport, responses=WITH_NOT_FOUND)
+def commune_report(request: Request, _official: Official, district: DistrictQuery, week_ending: DayQuery = None,
+                   province: ProvinceQuery = None) -> reports.CommuneReport:
+    """The district table: per commune registered, new, visits, active checkpoints and the active ratio (%)."""
+    return reports.commune_report(request.app.state.engine, district, week_ending or reports.today_local(), province)
+
+
+@router.get("/reports/checkpoints", response_model=reports.CheckpointReport, responses=WITH_NOT_FOUND)
+def checkpoint_report(request: Request, _official: Official, district: DistrictQuery, week_ending: DayQuery = None,
+                      province: ProvinceQuery = None,
+                      commune: Annotated[str | None, Query(max_length=100)] = None) -> reports.CheckpointReport:
+    """Per checkpoint: visits in the window, last visit, last time one of its kiosks sent anything."""
+    return reports.checkpoint_report(request.app.state.engine, district, week_ending or reports.today_local(), province,
+                                     commune)
+
+
+@router.get("/reports/year-to-date", response_model=reports.YearReport, responses=WITH_NOT_FOUND)
+def year_report(request: Request, _official: Official, district: DistrictQuery, through: DayQuery = None,
+                province: ProvinceQuery = None) -> reports.YearReport:
+    """Visits per commune from 1 January to ``through``."""
+    return reports.year_report(request.app.state.engine, district, through or reports.today_local(), province)

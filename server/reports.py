@@ -1,0 +1,242 @@
+"""The district table that district letters attach, and its per-checkpoint and year-to-date views.
+
+A window is 7 local days (Asia/Ho_Chi_Minh) ending on a date, turned into UTC bounds once,
+so SQLite and PostgreSQL count the same visits. Visits count by ``occurred_at`` (the
+corrected time when a kiosk clock was wrong). Rules, per commune:
+
+- registered: checkpoints with the active flag, created on or before the last day;
+- new: registered ones created inside the window;
+- visits: every visit in the window at the commune's checkpoints (a deactivated
+  checkpoint's visits still happened);
+- active: registered checkpoints with at least one visit in the window;
+- active ratio: active / registered in percent, two decimals, half up (0 with none).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.engine import Connection, Engine
+
+from server.export import Table
+from server.places import district_id, sort_key
+from server.schema import checkpoints, communes, devices, districts, provinces, visits
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+WINDOW_DAYS = 7
+TOTAL = "Tổng cộng"
+COMMUNE_HEADINGS = [
+    "Xã, phường, thị trấn",
+    "Số điểm kiểm soát đã tạo",
+    "Số điểm kiểm soát tạo mới trong 7 ngày",
+    "Số lượt vào/ra tại các điểm kiểm soát trong 7 ngày",
+    "Số điểm kiểm soát hoạt động trong 7 ngày",
+    "Tỷ lệ điểm kiểm soát hoạt động/tổng số (%)",
+]
+CHECKPOINT_HEADINGS = [
+    "Mã điểm", "Tên điểm kiểm soát", "Xã, phường, thị trấn", "Ngày tạo", "Đang dùng",
+    "Số lượt vào/ra trong 7 ngày", "Lượt gần nhất", "Thiết bị gửi gần nhất",
+]
+YTD_HEADINGS = ["Xã, phường, thị trấn", "Số lượt vào/ra từ đầu năm"]
+
+
+@dataclass(frozen=True)
+class Window:
+    first_day: date
+    last_day: date
+    start: datetime  # aware, inclusive
+    end: datetime  # aware, exclusive
+
+    @classmethod
+    def days_ending(cls, last_day: date, days: int = WINDOW_DAYS) -> Window:
+        first = last_day - timedelta(days=days - 1)
+        return cls(first, last_day, datetime.combine(first, time(0), LOCAL_TZ),
+                   datetime.combine(last_day + timedelta(days=1), time(0), LOCAL_TZ))
+
+    @classmethod
+    def year_to(cls, last_day: date) -> Window:
+        return cls.days_ending(last_day, (last_day - date(last_day.year, 1, 1)).days + 1)
+
+
+def today_local() -> date:
+    return datetime.now(LOCAL_TZ).date()
+
+
+def ratio(active: int, registered: int) -> float:
+    if not registered:
+        return 0.0
+    return float((Decimal(active * 100) / Decimal(registered)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+class CommuneRow(BaseModel):
+    commune: str
+    registered: int
+    new: int
+    visits: int
+    active: int
+    active_ratio: float
+
+
+class CommuneReport(BaseModel):
+    district: str
+    province: str
+    week_ending: date
+    window_start: datetime
+    window_end: datetime
+    rows: list[CommuneRow]
+    total: CommuneRow
+
+    def table(self) -> Table:
+        rows = [[r.commune, r.registered, r.new, r.visits, r.active, Decimal(str(r.active_ratio))]
+                for r in [*self.rows, self.total]]
+        return Table(COMMUNE_HEADINGS, rows, _title(self.district, self.province, Window.days_ending(self.week_ending)))
+
+
+class CheckpointRow(BaseModel):
+    code: str
+    name: str
+    commune: str
+    created_at: date
+    active: bool
+    visits: int
+    last_visit_at: datetime | None
+    last_device_seen_at: datetime | None
+
+
+class CheckpointReport(BaseModel):
+    district: str
+    province: str
+    week_ending: date
+    rows: list[CheckpointRow]
+
+    def table(self) -> Table:
+        rows = [[r.code, r.name, r.commune, r.created_at, r.active, r.visits, _local(r.last_visit_at),
+                 _local(r.last_device_seen_at)] for r in self.rows]
+        return Table(CHECKPOINT_HEADINGS, rows, _title(self.district, self.province, Window.days_ending(self.week_ending)))
+
+
+class YearRow(BaseModel):
+    commune: str
+    visits: int
+
+
+class YearReport(BaseModel):
+    district: str
+    province: str
+    through: date
+    rows: list[YearRow]
+    total: YearRow
+
+    def table(self) -> Table:
+        rows = [[r.commune, r.visits] for r in [*self.rows, self.total]]
+        return Table(YTD_HEADINGS, rows, _title(self.district, self.province, Window.year_to(self.through)))
+
+
+def _local(moment: datetime | None) -> str | None:
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else None
+
+
+def _title(district: str, province: str, window: Window) -> str:
+    return (f"{district}, {province} · từ {window.first_day:%d/%m/%Y} đến {window.last_day:%d/%m/%Y} "
+            "(giờ Việt Nam)")
+
+
+@dataclass(frozen=True)
+class _District:
+    id: int
+    name: str
+    province: str
+    communes: list[tuple[int, str]]
+
+
+def _district(conn: Connection, name: str, province: str | None) -> _District:
+    did = district_id(conn, name, province)
+    row = conn.execute(sa.select(districts.c.name, provinces.c.name.label("province")).join(provinces)
+                       .where(districts.c.id == did)).one()
+    found = conn.execute(sa.select(communes.c.id, communes.c.name).where(communes.c.district_id == did)).all()
+    return _District(did, row.name, row.province, sorted(((c.id, c.name) for c in found), key=lambda c: sort_key(c[1])))
+
+
+def _district_checkpoints(d: _District) -> sa.Select[Any]:
+    return sa.select(checkpoints.c.id).join(communes).where(communes.c.district_id == d.id)
+
+
+def _visit_counts(conn: Connection, d: _District, window: Window) -> dict[int, int]:
+    query = (sa.select(visits.c.checkpoint_id, sa.func.count()).where(
+        visits.c.occurred_at >= window.start, visits.c.occurred_at < window.end,
+        visits.c.checkpoint_id.in_(_district_checkpoints(d))).group_by(visits.c.checkpoint_id))
+    return dict(conn.execute(query).all())
+
+
+def _checkpoints_of(conn: Connection, d: _District) -> list[Any]:
+    rows = conn.execute(sa.select(checkpoints, communes.c.name.label("commune")).join(communes)
+                        .where(communes.c.district_id == d.id)).all()
+    return sorted(rows, key=lambda cp: (sort_key(cp.commune), cp.code))
+
+
+def commune_report(engine: Engine, district: str, week_ending: date, province: str | None = None) -> CommuneReport:
+    window = Window.days_ending(week_ending)
+    with engine.connect() as conn:
+        d = _district(conn, district, province)
+        counts = _visit_counts(conn, d, window)
+        cps = _checkpoints_of(conn, d)
+    tally: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # registered, new, visits, active
+    for cp in cps:
+        t = tally[cp.commune_id]
+        t[2] += counts.get(cp.id, 0)
+        if cp.active and cp.created_on <= window.last_day:
+            t[0] += 1
+            t[1] += cp.created_on >= window.first_day
+            t[3] += cp.id in counts
+    rows = []
+    for cid, name in d.communes:
+        registered, new, seen, active = tally[cid]
+        rows.append(CommuneRow(commune=name, registered=registered, new=new, visits=seen, active=active,
+                               active_ratio=ratio(active, registered)))
+    sums = [sum(getattr(r, k) for r in rows) for k in ("registered", "new", "visits", "active")]
+    total = CommuneRow(commune=TOTAL, registered=sums[0], new=sums[1], visits=sums[2], active=sums[3],
+                       active_ratio=ratio(sums[3], sums[0]))
+    return CommuneReport(district=d.name, province=d.province, week_ending=week_ending, window_start=window.start,
+                         window_end=window.end, rows=rows, total=total)
+
+
+def checkpoint_report(engine: Engine, district: str, week_ending: date, province: str | None = None,
+                      commune: str | None = None) -> CheckpointReport:
+    window = Window.days_ending(week_ending)
+    with engine.connect() as conn:
+        d = _district(conn, district, province)
+        counts = _visit_counts(conn, d, window)
+        last_visit = dict(conn.execute(
+            sa.select(visits.c.checkpoint_id, sa.func.max(visits.c.occurred_at))
+            .where(visits.c.checkpoint_id.in_(_district_checkpoints(d)), visits.c.occurred_at < window.end)
+            .group_by(visits.c.checkpoint_id)).all())
+        last_seen = dict(conn.execute(
+            sa.select(devices.c.checkpoint_id, sa.func.max(devices.c.last_seen_at))
+            .where(devices.c.checkpoint_id.in_(_district_checkpoints(d))).group_by(devices.c.checkpoint_id)).all())
+        cps = _checkpoints_of(conn, d)
+    rows = [CheckpointRow(code=cp.code, name=cp.name, commune=cp.commune, created_at=cp.created_on, active=cp.active,
+                          visits=counts.get(cp.id, 0), last_visit_at=last_visit.get(cp.id),
+                          last_device_seen_at=last_seen.get(cp.id))
+            for cp in cps if commune is None or cp.commune == commune]
+    return CheckpointReport(district=d.name, province=d.province, week_ending=week_ending, rows=rows)
+
+
+def year_report(engine: Engine, district: str, through: date, province: str | None = None) -> YearReport:
+    window = Window.year_to(through)
+    with engine.connect() as conn:
+        d = _district(conn, district, province)
+        counts = _visit_counts(conn, d, window)
+        cps = _checkpoints_of(conn, d)
+    per_commune: dict[int, int] = defaultdict(int)
+    for cp in cps:
+        per_commune[cp.commune_id] += counts.get(cp.id, 0)
+    rows = [YearRow(commune=name, visits=per_commune[cid]) for cid, name in d.communes]
+    return YearReport(district=d.name, province=d.province, through=through, rows=rows,
+                      total=YearRow(commune=TOTAL, visits=sum(r.visits for r in rows)))

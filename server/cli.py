@@ -12,7 +12,7 @@ import getpass
 import json
 import sys
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -20,7 +20,7 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from server import enrolment, officials, places, qr, reports
+from server import audit, enrolment, officials, places, qr, reports, retention, tracing
 from server.checkpoint_import import import_checkpoints, read_csv_file
 from server.config import ConfigError, Settings, load_settings
 from server.db import DatabaseError, create_db_engine
@@ -377,3 +377,93 @@ def report(admin: Admin, district: str, province: str | None, week_ending: date 
     else:
         payload = render(made.table(), fmt)
     write_output(payload, output, fmt)
+
+
+# --- tracing, retention, audit ----------------------------------------------------------------
+
+
+def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    """ISO date/time; without a zone it is Vietnam time."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' không phải thời điểm ISO, ví dụ 2026-11-23T08:00 (not an ISO time)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=reports.LOCAL_TZ)
+
+
+def trace_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--from", "start", required=True, callback=_moment, help="Start (ISO; Vietnam time if no zone)."),
+        click.option("--to", "end", required=True, callback=_moment, help="End, exclusive."),
+        click.option("--reason", required=True, help="Why you look (written to the audit log)."),
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
+        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path)),
+    ]):
+        func = option(func)
+    return func
+
+
+TRACE_HEADINGS = ["Thời điểm", "Điểm kiểm soát", "Xã", "Chiều", "Loại", "Họ tên", "Số định danh", "Số điện thoại"]
+
+
+def _show_trace(found: tracing.TraceResult, fmt: str, output: Path | None) -> None:
+    if fmt == "json":
+        write_output((found.model_dump_json(indent=2) + "\n").encode(), output, fmt)
+        return
+    rows = [[v.occurred_at.astimezone(reports.LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"), f"{v.checkpoint} · {v.checkpoint_name}",
+             v.commune, v.direction, v.kind, v.name, v.id_number, v.phone] for v in found.visits]
+    title = f"{found.count} lượt" + (" (đã cắt bớt, truncated)" if found.truncated else "")
+    write_output(render(Table(TRACE_HEADINGS, rows, title), fmt), output, fmt)
+
+
+@main.group()
+def trace() -> None:
+    """Tracing queries (officials only): every query is written to the audit log with its reason."""
+
+
+@trace.command("checkpoint")
+@click.argument("code")
+@trace_options
+@with_admin
+def trace_checkpoint(admin: Admin, code: str, start: datetime, end: datetime, reason: str, fmt: str,
+                     output: Path | None) -> None:
+    """Who passed checkpoint CODE between --from and --to."""
+    _show_trace(tracing.at_checkpoint(admin.engine(), admin.actor, reason, code, start, end), fmt, output)
+
+
+@trace.command("person")
+@click.option("--id-number", help="CCCD (12 digits) or CMND (9 digits).")
+@click.option("--phone", help="Phone number, any form (+84…, 09…).")
+@trace_options
+@with_admin
+def trace_person(admin: Admin, id_number: str | None, phone: str | None, start: datetime, end: datetime, reason: str,
+                 fmt: str, output: Path | None) -> None:
+    """Where a person (by --id-number or --phone) was seen between --from and --to."""
+    found = tracing.person(admin.engine(), admin.actor, reason, start, end, id_number=id_number, phone=phone)
+    _show_trace(found, fmt, output)
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(1), help="Keep personal data this many days (default: retention.days, 30).")
+@JSON_FLAG
+@with_admin
+def purge(admin: Admin, days: int | None, as_json: bool) -> None:
+    """Remove personal fields of visits older than --days; counts for reports stay."""
+    days = days or admin.settings.retention.days
+    cleared = retention.purge(admin.engine(), days, admin.actor)
+    if as_json:
+        emit_json({"purged": cleared, "older_than_days": days})
+    else:
+        click.echo(f"Đã xoá dữ liệu cá nhân của {cleared} lượt quá {days} ngày. "
+                   f"(Cleared personal data of {cleared} visits older than {days} days.)")
+
+
+@main.command("audit")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@JSON_FLAG
+@with_admin
+def audit_list(admin: Admin, limit: int, as_json: bool) -> None:
+    """The audit log, newest first: tracing queries, enrolments, revocations, purges."""
+    show(audit.entries(admin.engine(), limit), ["at", "actor", "action", "reason", "params", "result_count"], as_json)

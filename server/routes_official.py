@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from server import reports
+from server import reports, tracing
 from server.auth import official_auth
 from server.body import read_limited
 from server.checkpoint_import import import_checkpoints, read_csv_file
@@ -106,3 +106,33 @@ def year_report(request: Request, _official: Official, district: DistrictQuery, 
                 province: ProvinceQuery = None) -> reports.YearReport:
     """Visits per commune from 1 January to ``through``."""
     return reports.year_report(request.app.state.engine, district, through or reports.today_local(), province)
+
+
+class _TraceWindow(BaseModel):
+    start: AwareDatetime = Field(description="Inclusive, ISO 8601 with zone.")
+    end: AwareDatetime = Field(description="Exclusive.")
+    reason: str = Field(min_length=5, max_length=500, description="Why: written to the audit log.")
+
+
+class TraceCheckpointRequest(_TraceWindow):
+    checkpoint: str = Field(min_length=1, max_length=64)
+
+
+class TracePersonRequest(_TraceWindow):
+    id_number: str | None = Field(None, max_length=20, description="CCCD (12 digits) or CMND (9).")
+    phone: str | None = Field(None, max_length=20)
+
+
+# POST, not GET: identifiers and reasons must not end up in URLs and access logs.
+@router.post("/trace/checkpoint", response_model=tracing.TraceResult, responses=WITH_NOT_FOUND)
+def trace_checkpoint(request: Request, official: Official, body: TraceCheckpointRequest) -> tracing.TraceResult:
+    """Who passed a checkpoint in a window. Audited with the official's name and reason."""
+    return tracing.at_checkpoint(request.app.state.engine, f"official:{official}", body.reason, body.checkpoint,
+                                 body.start, body.end)
+
+
+@router.post("/trace/person", response_model=tracing.TraceResult, responses=ERROR_RESPONSES)
+def trace_person(request: Request, official: Official, body: TracePersonRequest) -> tracing.TraceResult:
+    """Where one person (ID number or phone) was seen in a window. Audited with the official's name and reason."""
+    return tracing.person(request.app.state.engine, f"official:{official}", body.reason, body.start, body.end,
+                          id_number=body.id_number, phone=body.phone)

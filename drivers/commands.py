@@ -67,6 +67,7 @@ def run(obj: Context, operator: str | None, headless: bool) -> None:
     use serial mode or the camera for ID cards.
     With --headless, exit code 2 means no reader is enabled or usable.
     """
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if headless:
         _run_headless(obj, operator)
     else:
@@ -106,7 +107,6 @@ def _run_terminal(obj: Context, operator: str | None) -> None:
 
 
 def _run_headless(obj: Context, operator: str | None) -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = obj.config
     if not enabled_kinds(config):
         click.echo(NO_READER, err=True)

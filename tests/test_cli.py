@@ -117,19 +117,6 @@ def test_purge_reports_count(tmp_path: Path) -> None:
     assert result.code == 0 and result.json() == {"purged": 0, "retention_days": 30}
 
 
-def test_run_reads_scans_from_a_keyboard_wedge_terminal(tmp_path: Path) -> None:
-    lines = f"{CCCD}\n:ra\n0912345678\nxin chào\n{CCCD}\n:q\n0987654321\n"
-    result = run_cli("run", data_dir=tmp_path, stdin=lines.encode("utf-8"))
-    assert result.code == 0, result.stderr
-    out = result.stdout
-    assert "✔ GHI NHẬN VÀO · Nguyễn T. Á. T. · ID ***4321" in out
-    assert "✔ GHI NHẬN RA · SĐT ***5678" in out
-    assert "↻ ĐÃ QUÉT VÀO" in out
-    stored = run_cli("visits", "--json", data_dir=tmp_path).json()
-    assert [(v["kind"], v["direction"], v["source"]) for v in reversed(stored)] == [
-        ("cccd", "in", "keyboard"), ("phone", "out", "keyboard"), ("opaque", "out", "keyboard")]
-
-
 def test_default_data_dir_is_the_users_data_directory(tmp_path: Path) -> None:
     result = run_cli("manual", "--phone", "0912345678", env={"XDG_DATA_HOME": str(tmp_path)})
     assert result.code == 0

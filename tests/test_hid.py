@@ -19,15 +19,7 @@ from drivers.source import SourceState
 from kiosk.config import Config, HidScannerConfig
 from kiosk.scan import ScanEvent
 from tests.evdev_replay import Recording, ReplayCatalog, ReplayDevice
-
-WAIT_S = 15.0
-
-
-def wait_for(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
+from tests.waiting import WAIT_S, wait_for
 
 
 class Loop:

@@ -17,19 +17,12 @@ from kiosk.credentials import Cccd
 from kiosk.recognise import recognise
 from kiosk.scan import ScanEvent
 from tests.ptyscanner import PtyScanner
+from tests.waiting import WAIT_S, wait_for
 
 NAME = "Nguyễn Thị Ánh Tuyết"
 ADDRESS = "Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng, Tỉnh Bình Phước"
 CCCD = f"070185004321|285123456|{NAME}|14071985|Nữ|{ADDRESS}|10052021"
-CCCD_6 = f"079203012345|Trần Văn Ổn|01022003|Nam|Số 12 Lê Lợi, Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh|15062022"
-WAIT_S = 15.0  # generous: only how long a test may wait for something that must happen
-
-
-def wait_for(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
+CCCD_6 = "079203012345|Trần Văn Ổn|01022003|Nam|Số 12 Lê Lợi, Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh|15062022"
 
 
 def config_for(port: Path, **serial: object) -> Config:

@@ -13,16 +13,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from drivers.appearances import Appearances
 from drivers.capture import CaptureError, open_recording
 from drivers.decoder import Decoded, decode_frame
-from kiosk.cli import Context
 from kiosk.config import Config
 from kiosk.credentials import Rejection
 from kiosk.recognise import recognise
+
+if TYPE_CHECKING:  # the CLI loads this module while it is itself being imported
+    from kiosk.cli import Context
 
 
 def kind_of(code: Decoded, config: Config) -> str | None:

@@ -156,9 +156,9 @@ def open_recording(path: Path, *, fps: float) -> Capture:
         images = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not images:
             raise CaptureError(f"{path}: no images in this folder ({', '.join(sorted(IMAGE_SUFFIXES))})", absent=True)
-        capture = Capture(images, live=False, fps=fps, description=f"{path}: {len(images)} images at {fps:g} fps")
+        capture = Capture(images, live=False, fps=fps, description=f"replaying {len(images)} images at {fps:g} fps")
     elif path.is_file():
-        capture = Capture([str(path)], live=False, fps=fps, description=str(path))
+        capture = Capture([str(path)], live=False, fps=fps, description="replaying a recording, every frame")
     elif path.exists():
         raise CaptureError(f"{path}: not a file or folder", absent=False)
     else:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from drivers.serial_reader import Framer, SerialSource
-from drivers.source import SourceState
+from drivers.source import SourceState, SourceStatus
 from kiosk.config import Config
 from kiosk.credentials import Cccd
 from kiosk.recognise import recognise
@@ -194,25 +194,26 @@ def test_stop_reads_what_the_reader_already_sent(scanner: PtyScanner, running: C
     assert got == [*sent, b"0911222333"]
 
 
+def first_status(port: Path) -> SourceStatus:
+    """Start a source on ``port``, return what it reports first, stop it."""
+    source = SerialSource(queue.Queue().put, config_for(port))
+    source.start()
+    try:
+        wait_for(lambda: source.status.state is not SourceState.STARTING, "a status")
+        return source.status
+    finally:
+        source.stop()
+
+
 def test_a_port_held_by_another_program_is_reported_not_shared(scanner: PtyScanner,
                                                                  running: Callable[..., Running]) -> None:
     first = running()
-    second = SerialSource(queue.Queue().put, config_for(scanner.link))
-    second.start()
-    try:
-        wait_for(lambda: second.status.state is SourceState.ERROR, "the second open to fail")
-        assert "in use" in second.status.detail
-    finally:
-        second.stop()
+    second = first_status(scanner.link)
+    assert second.state is SourceState.ERROR and "in use" in second.detail
     scanner.write(b"0912345678\r")
     assert first.next().raw == b"0912345678"
 
 
 def test_missing_port_waits_with_a_reason(tmp_path: Path) -> None:
-    source = SerialSource(queue.Queue().put, config_for(tmp_path / "by-id" / "*"))
-    source.start()
-    try:
-        wait_for(lambda: source.status.state is SourceState.WAITING, "the source to wait")
-        assert "no such port" in source.status.detail
-    finally:
-        source.stop()
+    status = first_status(tmp_path / "by-id" / "*")
+    assert status.state is SourceState.WAITING and "no such port" in status.detail

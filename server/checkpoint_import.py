@@ -76,7 +76,7 @@ def _parse(text: str) -> list[_Row]:
             if not values[column]:
                 problems.append((line, column, "trống (empty)"))
         code = values["code"]
-        if len(code) > CODE_MAX or any(ch.isspace() for ch in code):
+        if len(code) > CODE_MAX or not code.isprintable() or any(ch.isspace() for ch in code):
             problems.append((line, "code", f"'{code[:80]}' không hợp lệ: tối đa {CODE_MAX} ký tự, không khoảng trắng "
                                            "(invalid: at most 64 characters, no spaces)"))
         elif code in first_line:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from server import audit
 from server.db import writing
-from server.errors import NotFound, UserError, both
+from server.errors import Conflict, NotFound, UserError, both
 from server.places import checkpoint_row, checkpoints_query, identity
 from server.schema import checkpoints, device_tokens, devices, enroll_codes
 from server.tokens import digest, new_enroll_code, new_token, normalise_code
@@ -94,12 +94,13 @@ def redeem(engine: Engine, code: str) -> EnrollResponse:
 
 
 def _why_refused(conn: Connection, code_hash: str) -> UserError:
+    """404 for a code never issued, 409 for one that was used or ran out (the ``error`` code tells which)."""
     row = conn.execute(sa.select(enroll_codes.c.used_at).where(enroll_codes.c.code_hash == code_hash)).first()
     if row is None:
-        return UserError("enroll_code_unknown", both("Mã đăng ký không đúng", "unknown enrolment code"))
+        return NotFound("enroll_code_unknown", both("Mã đăng ký không đúng", "unknown enrolment code"))
     if row.used_at is not None:
-        return UserError("enroll_code_used", both("Mã đăng ký đã được dùng", "enrolment code already used"))
-    return UserError("enroll_code_expired",
+        return Conflict("enroll_code_used", both("Mã đăng ký đã được dùng", "enrolment code already used"))
+    return Conflict("enroll_code_expired",
                      both("Mã đăng ký đã hết hạn, hãy xin mã mới", "enrolment code expired; ask for a new one"))
 
 

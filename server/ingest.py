@@ -23,7 +23,7 @@ from server.db import writing
 from server.enrolment import DeviceAuth
 from server.errors import both
 from server.schema import devices, visits
-from sync.protocol import VisitIn, VisitResult, describe_problems
+from sync.protocol import FIELD_MODELS, VisitIn, VisitResult, describe_problems
 
 REJECTIONS = {
     "invalid_visit": ("Lượt ghi không hợp lệ", "invalid visit"),
@@ -50,8 +50,12 @@ def _given_id(item: Any, index: int) -> str:
     return raw[:64] if isinstance(raw, str) and raw else f"#{index}"
 
 
+def _person(visit: VisitIn, key: str) -> Any:
+    """A searchable personal field, only where the kind's model validated it (not an opaque extra)."""
+    return visit.fields.get(key) if key in FIELD_MODELS[visit.kind].model_fields else None
+
+
 def _row(visit: VisitIn, device: DeviceAuth, received_at: datetime) -> dict[str, Any]:
-    fields = visit.fields
     return {
         "id": uuid.UUID(visit.id),
         "checkpoint_id": device.checkpoint_id,
@@ -66,10 +70,10 @@ def _row(visit: VisitIn, device: DeviceAuth, received_at: datetime) -> dict[str,
         "monotonic_ns": visit.monotonic_ns,
         "boot_id": visit.boot_id,
         "received_at": received_at,
-        "id_number": fields.get("id_number"),
-        "phone": fields.get("phone"),
-        "person_name": fields.get("name"),
-        "fields": fields,
+        "id_number": _person(visit, "id_number"),
+        "phone": _person(visit, "phone"),
+        "person_name": _person(visit, "name"),
+        "fields": visit.fields,
         "operator": visit.operator,
     }
 

@@ -23,7 +23,9 @@ CODE_MAX = 64
 
 
 def clean_name(value: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", value).split())
+    """NFC, single spaces, no control characters (PostgreSQL refuses NUL in text)."""
+    text = "".join(ch for ch in unicodedata.normalize("NFC", value) if unicodedata.category(ch) != "Cc" or ch.isspace())
+    return " ".join(text.split())
 
 
 def sort_key(name: str) -> tuple[str, str]:
@@ -102,7 +104,7 @@ def list_communes(engine: Engine, district: str | None = None, province: str | N
 
 def _check_code(code: str) -> str:
     code = code.strip()
-    if not code or len(code) > CODE_MAX or any(ch.isspace() for ch in code):
+    if not code or len(code) > CODE_MAX or not code.isprintable() or any(ch.isspace() for ch in code):
         raise UserError("checkpoint_code_invalid",
                         both(f"Mã điểm kiểm soát phải có 1–{CODE_MAX} ký tự, không có khoảng trắng",
                              f"a checkpoint code has 1–{CODE_MAX} characters and no spaces"))
@@ -133,7 +135,8 @@ def checkpoints_query() -> sa.Select[Any]:
 
 
 def checkpoint_row(conn: Connection, code: str) -> dict[str, Any]:
-    row = conn.execute(checkpoints_query().where(checkpoints.c.code == code.strip())).mappings().first()
+    code = code.strip()
+    row = conn.execute(checkpoints_query().where(checkpoints.c.code == code)).mappings().first() if code.isprintable() else None
     if row is None:
         raise NotFound("checkpoint_not_found", both(f"Không có điểm kiểm soát '{code}'", f"no checkpoint '{code}'"))
     return dict(row)

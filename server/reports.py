@@ -25,12 +25,14 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
+from server.errors import UserError, both
 from server.export import Table
 from server.places import district_id, sort_key
 from server.schema import checkpoints, communes, devices, districts, provinces, visits
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 WINDOW_DAYS = 7
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 TOTAL = "Tổng cộng"
 COMMUNE_HEADINGS = [
     "Xã, phường, thị trấn",
@@ -56,6 +58,9 @@ class Window:
 
     @classmethod
     def days_ending(cls, last_day: date, days: int = WINDOW_DAYS) -> Window:
+        if not FIRST_DAY <= last_day <= LAST_DAY:
+            raise UserError("date_out_of_range", both(f"Ngày phải từ {FIRST_DAY} đến {LAST_DAY}",
+                                                      f"the date must be between {FIRST_DAY} and {LAST_DAY}"))
         first = last_day - timedelta(days=days - 1)
         return cls(first, last_day, datetime.combine(first, time(0), LOCAL_TZ),
                    datetime.combine(last_day + timedelta(days=1), time(0), LOCAL_TZ))

@@ -42,7 +42,15 @@ def health() -> Health:
     return Health(status="ok", server_time=datetime.now(timezone.utc))
 
 
-@router.post(ENROLL_PATH, response_model=EnrollResponse, responses={400: ERROR_RESPONSES[400], 422: ERROR_RESPONSES[422]})
+ENROLL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: ERROR_RESPONSES[400],
+    404: {"model": ErrorBody, "description": "Unknown code (`enroll_code_unknown`)."},
+    409: {"model": ErrorBody, "description": "Code already used or expired (`enroll_code_used`, `enroll_code_expired`)."},
+    422: ERROR_RESPONSES[422],
+}
+
+
+@router.post(ENROLL_PATH, response_model=EnrollResponse, responses=ENROLL_RESPONSES)
 def enroll(request: Request, body: EnrollRequest) -> EnrollResponse:
     """Exchange a one-time enrolment code for a device id and token."""
     return redeem(request.app.state.engine, body.code)

@@ -50,7 +50,7 @@ def test_enroll_code_cli_json_qr_png_then_exchange_once(client: TestClient, engi
     with engine.connect() as conn:
         assert enrolled["token"] not in str(conn.execute(sa.select(device_tokens)).all())
     again = client.post("/api/v1/enroll", json={"code": data["code"]})
-    assert again.status_code == 400 and again.json()["error"] == "enroll_code_used"
+    assert again.status_code == 409 and again.json()["error"] == "enroll_code_used"
     assert batch(client, enrolled["device_id"], enrolled["token"], visit()).status_code == 200
 
 

@@ -2,24 +2,29 @@
 
 Readers are found by polling ``/sys/class/input`` twice a second (a directory listing
 and a few small sysfs files per device, no permission needed), so a replugged reader is
-back within about a second without a udev daemon binding. Each reader gets one thread running one
-long-lived read loop, because leaving evdev's read loop mid-batch drops the rest of the
-batch. A reader that vanishes (ENODEV) is closed and forgotten, never polled in a loop.
+back within about a second with no udev binding to install. Each reader gets one thread
+running one long-lived read loop, because leaving evdev's read loop mid-batch drops the
+rest of the batch. A reader that vanishes (ENODEV) is closed and forgotten, never polled.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import fnmatch
 import logging
 import os
 import re
 import select
+import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import evdev
 
 from drivers.keymap import KeyDecoder
 from drivers.source import Sink, Source, SourceState
@@ -32,6 +37,7 @@ log = logging.getLogger(__name__)
 SYS_INPUT = Path("/sys/class/input")
 DEV_INPUT = Path("/dev/input")
 POLL_S = 0.5
+EVIOCSCLOCKID = 0x400445A0  # _IOW('E', 0xa0, int): which clock stamps the events
 Event = tuple[int, int, int, float]  # type, code, value, time (seconds)
 
 # Without configured devices, only these are taken: never an ordinary keyboard.
@@ -149,8 +155,6 @@ class EvdevDevice:
     """A real /dev/input/eventN node, optionally grabbed for the kiosk alone."""
 
     def __init__(self, info: InputDeviceInfo, grab: bool) -> None:
-        import evdev  # imported here so diagnostics work where the extension is not built
-
         self.label = info.label
         self._dev = evdev.InputDevice(info.path)
         try:
@@ -159,6 +163,9 @@ class EvdevDevice:
                 raise NotAReader(info.path)
             if grab:
                 self._dev.grab()
+            # A Pi's wall clock jumps at its first NTP sync; a jump inside a scan must not
+            # look like a pause between keys (which ends a scan), so stamp with the monotonic clock.
+            fcntl.ioctl(self._dev.fd, EVIOCSCLOCKID, struct.pack("i", time.CLOCK_MONOTONIC))
         except BaseException:
             self._dev.close()
             raise
@@ -250,18 +257,18 @@ class HidSource(Source):
         self._wake_r, self._wake_w = os.pipe()
 
     def run_once(self) -> None:
-        try:
-            while not self.stopping:
-                devices = self.catalog.devices()
-                self._reap(devices)
-                for info in devices:
-                    if info.path not in self._readers and info not in self._ignored:
-                        self._consider(info)
-                self._publish()
-                if self.wait(self.poll_s):
-                    break
-        finally:
-            self._stop_readers()
+        """Discovery: every ``poll_s``, drop readers that are gone and start new ones."""
+        while not self.stopping:
+            devices = self.catalog.devices()
+            self._reap(devices)
+            for info in devices:
+                if info.path not in self._readers and info not in self._ignored:
+                    self._consider(info)
+            self._publish()
+            self.wait(self.poll_s)
+        for reader in self._readers.values():  # they see the wake-up pipe and finish their batches
+            reader.thread.join(5.0)
+        self._readers.clear()
 
     def close(self) -> None:
         os.write(self._wake_w, b"x")  # never drained: every reader's select sees it and stops
@@ -328,11 +335,6 @@ class HidSource(Source):
             self.set_status(SourceState.ERROR, path, why)
         else:
             self.set_status(SourceState.WAITING, None, "chưa thấy đầu đọc bàn phím nào (no keyboard-wedge reader found)")
-
-    def _stop_readers(self) -> None:
-        for reader in self._readers.values():
-            reader.thread.join(5.0)
-        self._readers.clear()
 
 
 def _open_problem(exc: OSError) -> str:

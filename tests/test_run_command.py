@@ -92,8 +92,10 @@ class Kiosk:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.err: list[str] = []
         self.out: list[str] = []
-        for stream, sink in ((self.proc.stderr, self.err), (self.proc.stdout, self.out)):
-            threading.Thread(target=self._collect, args=(stream, sink), daemon=True).start()
+        self._readers = [threading.Thread(target=self._collect, args=(stream, sink), daemon=True)
+                         for stream, sink in ((self.proc.stderr, self.err), (self.proc.stdout, self.out))]
+        for reader in self._readers:
+            reader.start()
 
     @staticmethod
     def _collect(stream: IO[bytes], sink: list[str]) -> None:
@@ -106,7 +108,11 @@ class Kiosk:
         assert self.proc.poll() is None, "".join(self.err)
 
     def finish(self) -> int:
-        return self.proc.wait(timeout=60)
+        """The exit code, once every line the process wrote has been collected."""
+        code = self.proc.wait(timeout=60)
+        for reader in self._readers:
+            reader.join(60)
+        return code
 
 
 def test_headless_run_records_until_sigterm_and_loses_nothing(tmp_path: Path, scanner: PtyScanner) -> None:

@@ -9,7 +9,6 @@ with a hint, except in CI (CI=true), where that is a failure.
 from __future__ import annotations
 
 import os
-import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -25,8 +24,8 @@ from server.app import create_app
 from server.config import LimitsSection, Settings
 from server.db import create_db_engine
 from server.migrate import upgrade
+from server.scratch import admin_url, scratch_database
 
-PG_ADMIN = os.environ.get("CHECKPOINT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 START_HINT = "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 PLACE = places.Place("Tỉnh Bình Phước", "Huyện Bù Đăng", "Xã Đăk Nhau")
 CCCD_FIELDS = {
@@ -43,20 +42,12 @@ def in_ci() -> bool:
 def pg_database() -> Iterator[str]:
     """SQLAlchemy URL of a database made for this test session."""
     try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+        with scratch_database("cps_test") as url:
+            yield url
     except psycopg.OperationalError as exc:
         if in_ci():
-            pytest.fail(f"PostgreSQL at {PG_ADMIN} is unreachable and CI is set: {exc}", pytrace=False)
-        pytest.skip(f"PostgreSQL at {PG_ADMIN} is unreachable; {START_HINT} (or set CHECKPOINT_TEST_PG)")
-    name = f"cps_test_{os.getpid()}_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    base = psycopg.conninfo.conninfo_to_dict(PG_ADMIN)
-    try:
-        yield (f"postgresql+psycopg://{base.get('user', 'postgres')}@{base.get('host', '127.0.0.1')}:"
-               f"{base.get('port', 5432)}/{name}")
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+            pytest.fail(f"PostgreSQL at {admin_url()} is unreachable and CI is set: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL at {admin_url()} is unreachable; {START_HINT} (or set CHECKPOINT_TEST_PG)")
 
 
 def fresh_pg_schema(database_url: str) -> str:

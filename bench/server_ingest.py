@@ -1,0 +1,218 @@
+"""API ingest throughput of the district server, next to a bare executemany floor.
+
+For each database (SQLite file, PostgreSQL scratch database) in one run:
+
+- floor: the same kind of rows (built by the server's own row builder from kiosk-shaped
+  visits) inserted with the driver's bare ``executemany`` in batches of --batch, one
+  commit per batch, into the same migrated ``visits`` table;
+- API: a real ``checkpoint-server serve`` process on a loopback port; client threads
+  (one device each) POST gzip'd JSON batches of --batch visits over keep-alive
+  connections, exactly as a kiosk does. Timed from the first request to the last answer;
+  every answer must say ``created`` for every visit.
+
+Targets: ≥ 5,000 visits/s through the API. Usage:
+    .venv/bin/python bench/server_ingest.py [--visits 20000] [--batch 500] [--clients 1,4] [--db sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from psycopg.types.json import Json  # noqa: E402
+
+from server import enrolment, places  # noqa: E402
+from server.db import create_db_engine  # noqa: E402
+from server.inprocess import free_port  # noqa: E402
+from server.ingest import visit_row  # noqa: E402
+from server.migrate import upgrade  # noqa: E402
+from server.scratch import scratch_database  # noqa: E402
+from server.schema import visits as visits_table  # noqa: E402
+from sync.protocol import VisitIn  # noqa: E402
+
+CHECKPOINT = "BENCH-01"
+PLACE = places.Place("Tỉnh Bình Phước", "Huyện Bù Đăng", "Xã Đăk Nhau")
+SERVER = str(Path(sys.executable).with_name("checkpoint-server"))
+
+
+def kiosk_visit(i: int, now: datetime) -> dict[str, Any]:
+    """A CCCD visit as a kiosk's sync client sends it (about 450 bytes of JSON)."""
+    return {
+        "id": str(uuid.uuid4()), "checkpoint": CHECKPOINT, "direction": "in" if i % 2 else "out", "source": "serial",
+        "kind": "cccd", "scanned_at": (now - timedelta(seconds=i)).isoformat(), "clock_synchronised": True,
+        "monotonic_ns": 10**12 + i, "boot_id": "3f1c0e1e-5d7b-4f57-9a55-0d1f5d1d7d10", "reader": "serial:/dev/ttyACM0",
+        "fields": {"id_number": f"{70185000000 + i:012d}", "old_id_number": None, "name": "Nguyễn Thị Ánh Tuyết",
+                   "date_of_birth": "1985-07-14", "sex": "Nữ", "address": "Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng",
+                   "issue_date": "2021-05-10"},
+    }
+
+
+def batches_of(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _driver_value(value: Any) -> Any:
+    """What SQLAlchemy hands psycopg for a JSON column; sqlite3 gets the JSON text already."""
+    return Json(value) if isinstance(value, dict) else value
+
+
+def floor(url: str, rows: list[dict[str, Any]], batch: int) -> float:
+    """Bare DBAPI executemany of the server's rows, one commit per batch; returns visits/s."""
+    engine = create_db_engine(url)
+    columns = [c for c in rows[0]]
+    dialect = engine.dialect
+    convert = [visits_table.c[c].type.bind_processor(dialect) or (lambda v: v) for c in columns]
+    processed = [tuple(_driver_value(f(row[c])) for f, c in zip(convert, columns)) for row in rows]
+    marker = "?" if dialect.name == "sqlite" else "%s"
+    sql = f"INSERT INTO visits ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        started = time.perf_counter()
+        for chunk in batches_of(processed, batch):
+            if dialect.name == "sqlite":
+                cursor.execute("BEGIN")
+            cursor.executemany(sql, chunk)
+            raw.commit() if dialect.name != "sqlite" else cursor.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+    finally:
+        raw.close()
+        engine.dispose()
+    return len(rows) / elapsed
+
+
+@contextmanager
+def server_process(url: str, workdir: Path) -> Iterator[str]:
+    port = free_port()
+    config = workdir / "server.toml"
+    config.write_text("[limits]\ndevice_batches_per_s = 100000.0\ndevice_burst = 100000\n")
+    log = (workdir / f"server-{port}.log").open("wb")
+    process = subprocess.Popen([SERVER, "serve", "--config", str(config), "--db", url, "--port", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/api/v1/health")
+            if conn.getresponse().status == 200:
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start, see {log.name}") from None
+            time.sleep(0.1)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def api(url: str, workdir: Path, devices: list[tuple[str, str]], bodies: list[list[bytes]]) -> float:
+    """All clients at once against one server process; returns visits/s."""
+    total = sum(len(json.loads(gzip.decompress(b))["visits"]) for per in bodies for b in per)
+    errors: list[str] = []
+    with server_process(url, workdir) as address:
+        host, port = address.split(":")
+        start = threading.Barrier(len(devices) + 1)
+
+        def client(token: str, mine: list[bytes]) -> None:
+            conn = http.client.HTTPConnection(host, int(port), timeout=120)
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
+            start.wait()
+            for body in mine:
+                conn.request("POST", "/api/v1/visits/batch", body, headers)
+                response = conn.getresponse()
+                answer = json.loads(response.read())
+                if response.status != 200 or any(r["status"] != "created" for r in answer["results"]):
+                    errors.append(f"{response.status}: {str(answer)[:200]}")
+            conn.close()
+
+        threads = [threading.Thread(target=client, args=(token, mine)) for (_, token), mine in zip(devices, bodies)]
+        for t in threads:
+            t.start()
+        start.wait()
+        started = time.perf_counter()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed batches, first: {errors[0]}")
+    return total / elapsed
+
+
+def run_one(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]:
+    engine = create_db_engine(url)
+    upgrade(engine)
+    places.add_checkpoint(engine, CHECKPOINT, "Chốt đo hiệu năng", PLACE, date(2026, 1, 1))
+    cp_id = places.checkpoint(engine, CHECKPOINT)["id"]
+    now = datetime.now(timezone.utc)
+    results = []
+    floor_device = enrolment.redeem(engine, enrolment.create_enroll_code(
+        engine, CHECKPOINT, timedelta(hours=1), "http://x", "bench").code).device_id
+    auth = enrolment.DeviceAuth(floor_device, cp_id, CHECKPOINT)
+    rows = [visit_row(VisitIn.model_validate(kiosk_visit(i, now)), auth, now) for i in range(args.visits)]
+    results.append({"db": kind, "what": "floor: bare executemany", "clients": 1, "visits_per_s": floor(url, rows, args.batch)})
+    for clients in args.clients:
+        devices = []
+        for _ in range(clients):
+            made = enrolment.create_enroll_code(engine, CHECKPOINT, timedelta(hours=1), "http://x", "bench")
+            answer = enrolment.redeem(engine, made.code)
+            devices.append((answer.device_id, answer.token))
+        per_client = args.visits // clients
+        bodies = [[gzip.compress(json.dumps({"device_id": device_id, "visits": chunk}).encode(), 1)
+                   for chunk in batches_of([kiosk_visit(i, now) for i in range(per_client)], args.batch)]
+                  for device_id, _ in devices]
+        results.append({"db": kind, "what": "API: POST /visits/batch", "clients": clients,
+                        "visits_per_s": api(url, workdir, devices, bodies)})
+    engine.dispose()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--visits", type=int, default=20_000, help="visits per measurement")
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--clients", default="1,4", help="comma-separated client counts")
+    parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    args.clients = [int(c) for c in args.clients.split(",")]
+    base = Path("/var/tmp") if Path("/var/tmp").is_dir() else None
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="server-ingest-", dir=base) as tmp:
+        workdir = Path(tmp)
+        for kind in args.db.split(","):
+            where = scratch_database("cps_bench") if kind == "postgresql" else nullcontext(
+                f"sqlite:///{workdir / 'bench.sqlite3'}")
+            with where as url:
+                results += run_one(kind, url, args, workdir)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"{args.visits} visits per row, batches of {args.batch}, machine: {os.cpu_count()} cores")
+    for r in results:
+        floor_of = next(x["visits_per_s"] for x in results if x["db"] == r["db"] and x["what"].startswith("floor"))
+        print(f"{r['db']:<11} {r['what']:<26} clients={r['clients']:<2} {r['visits_per_s']:>9.0f} visits/s "
+              f"({r['visits_per_s'] / floor_of:.2f}× floor)")
+
+
+if __name__ == "__main__":
+    main()

@@ -81,7 +81,8 @@ class Choice:
     reason: str  # Vietnamese (English), for the diagnostics screen
 
 
-def _read(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A small sysfs file's content, "" when it is not there."""
     try:
         return path.read_text(errors="replace").strip()
     except OSError:
@@ -99,8 +100,8 @@ def list_input_devices(sys_root: Path = SYS_INPUT, dev_root: Path = DEV_INPUT) -
         path = str(dev_root / node.name)
         device = node / "device"
         found.append(InputDeviceInfo(
-            path=path, name=_read(device / "name"), vendor=_read(device / "id" / "vendor").lower(),
-            product=_read(device / "id" / "product").lower(), links=tuple(links.get(os.path.realpath(path), [])),
+            path=path, name=read_text(device / "name"), vendor=read_text(device / "id" / "vendor").lower(),
+            product=read_text(device / "id" / "product").lower(), links=tuple(links.get(os.path.realpath(path), [])),
         ))
     return found
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from serial.tools import list_ports
 
-from drivers.hid import VIETNAMESE_WARNING, choose, list_input_devices
+from drivers.capture import camera_node
+from drivers.hid import VIETNAMESE_WARNING, choose, list_input_devices, read_text
 from drivers.serial_reader import matching_ports
 from kiosk.config import Config
 
@@ -96,21 +97,23 @@ def serial_section(config: Config) -> Section:
 
 def camera_section(config: Config) -> Section:
     cfg = config.scanners.camera
-    wanted = f"/dev/video{cfg.device}" if cfg.device.isdigit() else cfg.device
+    node = camera_node(cfg.device)
+    wanted = os.path.realpath(node) if node else None
     found = []
-    for node in sorted(SYS_VIDEO.glob("video*")):
-        path = f"/dev/{node.name}"
-        name = (node / "name").read_text(errors="replace").strip() if (node / "name").exists() else ""
-        if path != os.path.realpath(wanted) and path != wanted:
+    for sys_node in sorted(SYS_VIDEO.glob("video*")):
+        path = f"/dev/{sys_node.name}"
+        if path != wanted:
             use, reason = False, f"không phải camera đã cấu hình {cfg.device!r} (not the configured device)"
         elif not cfg.enabled:
             use, reason = False, _disabled("camera")
         else:
             use, reason = True, "camera đã cấu hình (the configured camera)" + _access(path, "video")
-        found.append(Found(path, name, use, reason))
-    if not wanted.startswith("/dev/video") and Path(wanted).exists():
-        reason = "tệp/thư mục thay camera (a video file or image folder stands in for the camera)"
-        found.append(Found(wanted, "", cfg.enabled, reason if cfg.enabled else _disabled("camera")))
+        found.append(Found(path, read_text(sys_node / "name"), use, reason))
+    if node is None:  # a recording stands in for the camera
+        present = Path(cfg.device).exists()
+        reason = ("tệp/thư mục thay camera (a video file or image folder stands in for the camera)" if present
+                  else "không thấy tệp/thư mục này (no such file or folder)")
+        found.append(Found(cfg.device, "", cfg.enabled and present, reason if cfg.enabled else _disabled("camera")))
     return Section("camera", cfg.enabled, found, "", {"device_config": cfg.device})
 
 

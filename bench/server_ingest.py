@@ -40,11 +40,11 @@ from psycopg.types.json import Json  # noqa: E402
 
 from server import enrolment, places  # noqa: E402
 from server.db import create_db_engine  # noqa: E402
-from server.inprocess import free_port  # noqa: E402
 from server.ingest import visit_row  # noqa: E402
+from server.inprocess import free_port  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
-from server.scratch import scratch_database  # noqa: E402
 from server.schema import visits as visits_table  # noqa: E402
+from server.scratch import scratch_database  # noqa: E402
 from sync.protocol import VisitIn  # noqa: E402
 
 CHECKPOINT = "BENCH-01"
@@ -79,7 +79,7 @@ def floor(url: str, rows: list[dict[str, Any]], batch: int) -> float:
     columns = [c for c in rows[0]]
     dialect = engine.dialect
     convert = [visits_table.c[c].type.bind_processor(dialect) or (lambda v: v) for c in columns]
-    processed = [tuple(_driver_value(f(row[c])) for f, c in zip(convert, columns)) for row in rows]
+    processed = [tuple(_driver_value(f(row[c])) for f, c in zip(convert, columns, strict=True)) for row in rows]
     marker = "?" if dialect.name == "sqlite" else "%s"
     sql = f"INSERT INTO visits ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
     raw = engine.raw_connection()
@@ -145,7 +145,7 @@ def api(url: str, workdir: Path, devices: list[tuple[str, str]], bodies: list[li
                     errors.append(f"{response.status}: {str(answer)[:200]}")
             conn.close()
 
-        threads = [threading.Thread(target=client, args=(token, mine)) for (_, token), mine in zip(devices, bodies)]
+        threads = [threading.Thread(target=client, args=(token, mine)) for (_, token), mine in zip(devices, bodies, strict=True)]
         for t in threads:
             t.start()
         start.wait()

@@ -6,16 +6,19 @@ reason (unknown, revoked, replaced), so a kiosk can tell its admin to enrol it a
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 
 from server.enrolment import DeviceAuth, DeviceAuthError, authenticate
 from server.errors import UserError, both
 from server.officials import OfficialAuthError, official_for_token
 
+T = TypeVar("T")
 device_bearer = HTTPBearer(scheme_name="DeviceToken", auto_error=False,
                            description="The token a kiosk got from POST /api/v1/enroll.")
 official_bearer = HTTPBearer(scheme_name="OfficialToken", auto_error=False,
@@ -36,16 +39,20 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
+async def _looked_up(request: Request, check: Callable[[Connection, str], T], token: str) -> T:
+    """Run a token check against the database off the event loop."""
+
+    def lookup() -> T:
+        with request.app.state.engine.connect() as conn:
+            return check(conn, token)
+
+    return await run_in_threadpool(lookup)
+
+
 async def device_auth(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(device_bearer)]
                       ) -> DeviceAuth:
-    token = _token(credentials)
-
-    def lookup() -> DeviceAuth:
-        with request.app.state.engine.connect() as conn:
-            return authenticate(conn, token)
-
     try:
-        return await run_in_threadpool(lookup)
+        return await _looked_up(request, authenticate, _token(credentials))
     except DeviceAuthError as exc:
         raise Unauthorised(exc.code, exc.message) from None
 
@@ -53,14 +60,8 @@ async def device_auth(request: Request, credentials: Annotated[HTTPAuthorization
 async def official_auth(request: Request,
                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(official_bearer)]) -> str:
     """The official's name, for the audit log."""
-    token = _token(credentials)
-
-    def lookup() -> str:
-        with request.app.state.engine.connect() as conn:
-            return official_for_token(conn, token)
-
     try:
-        return await run_in_threadpool(lookup)
+        return await _looked_up(request, official_for_token, _token(credentials))
     except OfficialAuthError:
         raise Unauthorised("token_invalid", both("Mã cán bộ không hợp lệ hoặc đã bị thu hồi",
                                                  "unknown or revoked official token")) from None

@@ -94,6 +94,12 @@ def show(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
         click.echo("Không có gì. (Nothing.)")
 
 
+def print_secret(label: str, secret: str) -> None:
+    """A token is shown once, alone on the last line, so scripts can take it with tail -n1."""
+    click.echo(label)
+    click.echo(secret)
+
+
 JSON_FLAG = click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
 DISTRICT = click.option("--district", help="District name, e.g. 'Huyện Bù Đăng'.")
 PROVINCE = click.option("--province", help="Province name, when the district name is not unique.")
@@ -297,9 +303,8 @@ def device_revoke(admin: Admin, device_id: str) -> None:
 @with_admin
 def device_rotate(admin: Admin, device_id: str) -> None:
     """Give DEVICE_ID a new token (printed on the last line); the old one stops working."""
-    token = enrolment.rotate_device(admin.engine(), device_id, admin.actor)
-    click.echo("Mã mới, chỉ hiện một lần (new token, shown once):")
-    click.echo(token)
+    print_secret("Mã mới, chỉ hiện một lần (new token, shown once):",
+                 enrolment.rotate_device(admin.engine(), device_id, admin.actor))
 
 
 @main.group()
@@ -312,9 +317,7 @@ def official() -> None:
 @with_admin
 def official_add(admin: Admin, name: str) -> None:
     """Register official NAME; prints their API token on the last line (shown once)."""
-    token = officials.add_official(admin.engine(), name, admin.actor)
-    click.echo("Mã API, chỉ hiện một lần (API token, shown once):")
-    click.echo(token)
+    print_secret("Mã API, chỉ hiện một lần (API token, shown once):", officials.add_official(admin.engine(), name, admin.actor))
 
 
 @official.command("list")

@@ -186,12 +186,17 @@ def _checkpoints_of(conn: Connection, d: _District) -> list[Any]:
     return sorted(rows, key=lambda cp: (sort_key(cp.commune), cp.code))
 
 
-def commune_report(engine: Engine, district: str, week_ending: date, province: str | None = None) -> CommuneReport:
-    window = Window.days_ending(week_ending)
+def _counted(engine: Engine, district: str, province: str | None, window: Window) -> tuple[_District, dict[int, int],
+                                                                                          list[Any]]:
+    """The district, visits per checkpoint in the window, and its checkpoints: read in one transaction."""
     with engine.connect() as conn:
         d = _district(conn, district, province)
-        counts = _visit_counts(conn, d, window)
-        cps = _checkpoints_of(conn, d)
+        return d, _visit_counts(conn, d, window), _checkpoints_of(conn, d)
+
+
+def commune_report(engine: Engine, district: str, week_ending: date, province: str | None = None) -> CommuneReport:
+    window = Window.days_ending(week_ending)
+    d, counts, cps = _counted(engine, district, province, window)
     tally: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # registered, new, visits, active
     for cp in cps:
         t = tally[cp.commune_id]
@@ -234,11 +239,7 @@ def checkpoint_report(engine: Engine, district: str, week_ending: date, province
 
 
 def year_report(engine: Engine, district: str, through: date, province: str | None = None) -> YearReport:
-    window = Window.year_to(through)
-    with engine.connect() as conn:
-        d = _district(conn, district, province)
-        counts = _visit_counts(conn, d, window)
-        cps = _checkpoints_of(conn, d)
+    d, counts, cps = _counted(engine, district, province, Window.year_to(through))
     per_commune: dict[int, int] = defaultdict(int)
     for cp in cps:
         per_commune[cp.commune_id] += counts.get(cp.id, 0)

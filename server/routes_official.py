@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -21,7 +21,6 @@ from sync.protocol import ErrorBody
 router = APIRouter(prefix="/api/v1", tags=["officials"])
 Official = Annotated[str, Depends(official_auth)]
 CSV_LIMIT = 16 * 1024 * 1024
-NAME = Field(min_length=1, max_length=100)
 
 WITH_NOT_FOUND: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES, 404: {"model": ErrorBody, "description": "No such district, commune or checkpoint."}}
@@ -70,7 +69,7 @@ class EnrollCodeOut(BaseModel):
 
 
 @router.post("/checkpoints/{code}/enroll-code", response_model=EnrollCodeOut, responses=WITH_NOT_FOUND)
-def enroll_code(request: Request, official: Official, code: Annotated[str, NAME],
+def enroll_code(request: Request, official: Official, code: Annotated[str, Path(min_length=1, max_length=64)],
                 valid_hours: Annotated[float | None, Query(gt=0, le=720)] = None) -> EnrollCodeOut:
     """A single-use enrolment code for a kiosk at checkpoint `code`."""
     settings = request.app.state.settings

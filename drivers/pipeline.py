@@ -28,6 +28,7 @@ from kiosk.scan import ScanEvent, ScanResult, ScanService
 log = logging.getLogger(__name__)
 
 ResultCallback = Callable[[ScanEvent, ScanResult], None]
+Divert = Callable[[ScanEvent], bool]
 
 
 def _hid(sink: Sink, config: Config) -> Source:
@@ -59,18 +60,21 @@ def enabled_kinds(config: Config) -> list[str]:
 @dataclass(frozen=True)
 class _Job:
     event: ScanEvent
-    reply: Future[ScanResult] | None = None
+    reply: Future[ScanResult | None] | None = None
 
 
 class Pipeline:
     """The enabled readers of one kiosk and the one thread that records their scans."""
 
     def __init__(self, config: Config, service: ScanService, on_result: ResultCallback, *,
-                 operator: str | None = None, kinds: list[str] | None = None) -> None:
+                 operator: str | None = None, kinds: list[str] | None = None, divert: Divert | None = None) -> None:
         self.config = config
         self.service = service
         self.on_result = on_result
         self.operator = operator
+        # Takes a scan that is not a visit (an enrolment QR while the admin enrols): when it
+        # returns True the scan is neither recorded nor passed to on_result.
+        self.divert = divert
         self._queue: queue.Queue[_Job | None] = queue.Queue()  # None: stop
         self._consumer = threading.Thread(target=self._consume, name="scan-consumer", daemon=True)
         self.sources: list[Source] = []
@@ -87,9 +91,9 @@ class Pipeline:
         """The sink every source writes to; never blocks."""
         self._queue.put(_Job(event))
 
-    def submit(self, event: ScanEvent) -> Future[ScanResult]:
-        """Record a scan in turn with the readers' scans; the future holds its result."""
-        reply: Future[ScanResult] = Future()
+    def submit(self, event: ScanEvent) -> Future[ScanResult | None]:
+        """Record a scan in turn with the readers' scans; the future holds its result (None: diverted)."""
+        reply: Future[ScanResult | None] = Future()
         self._queue.put(_Job(event, reply))
         return reply
 
@@ -111,6 +115,10 @@ class Pipeline:
 
     def _consume(self) -> None:
         while (job := self._queue.get()) is not None:
+            if self.divert is not None and self._diverted(job.event):
+                if job.reply is not None:
+                    job.reply.set_result(None)
+                continue
             try:
                 result = self.service.handle(job.event, operator=self.operator)
             except Exception as exc:  # noqa: BLE001 - one bad scan must not stop the kiosk recording
@@ -124,3 +132,10 @@ class Pipeline:
                 log.error("result callback failed: %s", type(exc).__name__)
             if job.reply is not None:  # after the callback, so a waiting terminal prints in order
                 job.reply.set_result(result)
+
+    def _diverted(self, event: ScanEvent) -> bool:
+        try:
+            return bool(self.divert(event))
+        except Exception as exc:  # noqa: BLE001 - a failing hook records the scan as a visit instead
+            log.error("divert hook failed: %s", type(exc).__name__)
+            return False

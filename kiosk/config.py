@@ -102,6 +102,23 @@ class ServerConfig(_Section):
     interval_s: float = Field(300.0, gt=0)
 
 
+class UiConfig(_Section):
+    fullscreen: bool = False
+    width: int = Field(800, ge=320, le=7680)
+    height: int = Field(480, ge=240, le=7680)
+    show_cursor: bool = True
+    input: Literal["mouse", "mtdev", "hidinput"] = "mouse"
+    result_seconds: float = Field(4.0, ge=1, le=60)
+    sounds: bool = True
+    camera_preview: bool = True
+    keyboard_wedge: bool = True
+    wedge_max_gap_s: float = Field(0.08, gt=0, le=1)
+    admin_timeout_s: float = Field(120.0, ge=10, le=3600)
+    pin_attempts: int = Field(5, ge=1, le=20)
+    pin_lockout_s: float = Field(60.0, ge=1, le=3600)
+    sync_stale_s: float = Field(3600.0, ge=60)
+
+
 class Config(_Section):
     checkpoint: CheckpointConfig = CheckpointConfig()
     kiosk: KioskConfig = KioskConfig()
@@ -109,6 +126,7 @@ class Config(_Section):
     dcc: DccConfig = DccConfig()
     scanners: ScannersConfig = ScannersConfig()
     server: ServerConfig = ServerConfig()
+    ui: UiConfig = UiConfig()
 
     @property
     def data_dir(self) -> Path:

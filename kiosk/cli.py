@@ -16,8 +16,8 @@ from typing import Any, NoReturn
 import click
 
 from kiosk.config import Config, ConfigError, load_config
-from kiosk.credentials import Rejection, credential_from_fields
-from kiosk.masking import summary
+from kiosk.credentials import Rejection
+from kiosk.masking import visit_summary
 from kiosk.messages import render
 from kiosk.recognise import recognise
 from kiosk.scan import LOCAL_TZ, SOURCES, ScanEvent, ScanResult, ScanService
@@ -185,13 +185,11 @@ def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit
 
 
 def _visit_view(row: dict[str, Any], lang: str, full: bool) -> dict[str, Any]:
-    fields = row["fields"]
     view = {k: row[k] for k in ("seq", "id", "scanned_at", "direction", "source", "kind", "sync_state",
                                 "sync_code", "sync_reason", "clock_synchronised", "operator")}
-    view["summary"] = summary(credential_from_fields(row["kind"], fields), lang,
-                              name=fields.get("name"), id_number=fields.get("id_number"))
+    view["summary"] = visit_summary(row, lang)
     if full:
-        view["fields"] = fields
+        view["fields"] = row["fields"]
         view["raw"] = row["raw"]
     return view
 

@@ -5,7 +5,9 @@ Personal data is for tracing only; a kiosk screen is seen by the next person in 
 
 from __future__ import annotations
 
-from kiosk.credentials import Cccd, Credential, Dcc, Opaque, Phone
+from typing import Any
+
+from kiosk.credentials import Cccd, Credential, Dcc, Opaque, Phone, credential_from_fields
 
 LABELS = {
     "vi": {"id": "ID", "phone": "SĐT", "dose": "Mũi", "test": "Xét nghiệm", "recovery": "Đã khỏi",
@@ -49,6 +51,13 @@ def summary(credential: Credential, lang: str = "vi", *, name: str | None = None
     elif isinstance(credential, Opaque):
         parts.append(words.get(credential.hint, words["opaque"]) if credential.hint != "text" else words["opaque"])
     return " · ".join(p for p in parts if p)
+
+
+def visit_summary(row: dict[str, Any], lang: str = "vi") -> str:
+    """The masked summary of a stored visit (a row from ``VisitStore.visits``)."""
+    fields = row["fields"]
+    return summary(credential_from_fields(row["kind"], fields), lang, name=fields.get("name"),
+                   id_number=fields.get("id_number"))
 
 
 def _certificate_line(cert: dict, words: dict[str, str]) -> str:

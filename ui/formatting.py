@@ -1,0 +1,168 @@
+"""The words and colours on screen, computed from plain data so they are tested without Kivy.
+
+Every function takes the translation function ``_`` (``tr._`` in the app) so the same
+code speaks Vietnamese or English; placeholders are filled after translating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from kiosk.scan import LOCAL_TZ, ScanResult
+from ui.catalog import N_
+
+Translate = Callable[[str], str]
+
+# Colours chosen for a screen in the sun: saturated panels, white on green and red,
+# black on amber (white on amber is unreadable outdoors).
+COLOURS = {
+    "ready": ((0.15, 0.20, 0.24, 1), (1, 1, 1, 1)),
+    "accepted": ((0.09, 0.50, 0.20, 1), (1, 1, 1, 1)),
+    "repeat": ((1.0, 0.72, 0.0, 1), (0, 0, 0, 1)),
+    "rejected": ((0.75, 0.10, 0.10, 1), (1, 1, 1, 1)),
+}
+LEVEL_COLOURS = {"ok": (0.80, 0.90, 0.80, 1), "warn": (1.0, 0.80, 0.25, 1), "error": (1.0, 0.45, 0.40, 1)}
+
+
+class ReaderStatus(Protocol):
+    source: str
+    state: Any
+
+
+class SyncState(Protocol):
+    enrolled: bool
+    pending: int
+    last_success_at: datetime | None
+    last_error: str | None
+    needs_reenrolment: bool
+    online: bool | None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What the big result panel shows."""
+
+    state: str  # ready / accepted / repeat / rejected
+    title: str
+    summary: str
+    detail: str
+
+
+def direction_word(direction: str | None, _: Translate) -> str:
+    return {"in": _("ENTRY"), "out": _("EXIT")}.get(direction or "", "")
+
+
+def signature_text(signature: str, _: Translate) -> str:
+    words = {
+        "valid": _("Certificate valid"),
+        "bad_signature": _("Certificate INVALID: bad signature"),
+        "unknown_signer": _("Certificate signer unknown"),
+        "expired": _("Certificate EXPIRED"),
+        "not_yet_valid": _("Certificate not yet valid"),
+        "not_checked": _("Certificate signature not checked"),
+    }
+    return words.get(signature, signature)
+
+
+def panel_for(result: ScanResult | None, _: Translate) -> Panel:
+    """The panel for a scan result, or the ready panel when ``result`` is None."""
+    if result is None:
+        return Panel("ready", _("READY"), _("Scan a QR code"), _("ID card, vaccine certificate or phone number"))
+    detail = signature_text(result.details["signature"], _) if "signature" in result.details else ""
+    if result.details.get("renumbered"):
+        detail = _("Old 11-digit number converted to the new 10-digit number")
+    if result.status == "accepted":
+        return Panel("accepted", _("RECORDED · {direction}").format(direction=direction_word(result.direction, _)),
+                     result.summary or "", detail)
+    if result.status == "repeat":
+        seen = result.first_seen_at.astimezone(LOCAL_TZ) if result.first_seen_at else None
+        title = _("ALREADY RECORDED AT {time}").format(time=seen.strftime("%H:%M")) if seen else _("ALREADY RECORDED")
+        return Panel("repeat", title, result.summary or "", detail)
+    return Panel("rejected", _("NOT RECORDED"), result.reason or "", result.summary or "")
+
+
+def ago(seconds: float, _: Translate) -> str:
+    """'just now', '5 min ago', '3 h ago', '2 days ago'."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return _("just now")
+    if minutes < 60:
+        return _("{n} min ago").format(n=minutes)
+    if minutes < 48 * 60:
+        return _("{n} h ago").format(n=minutes // 60)
+    return _("{n} days ago").format(n=minutes // (24 * 60))
+
+
+READER_NAMES = {"hid": N_("Scanner (keyboard)"), "serial": N_("Scanner"), "camera": N_("Camera")}
+READER_STATES = {
+    "connected": N_("ready"),
+    "starting": N_("starting"),
+    "waiting": N_("not connected"),
+    "error": N_("ERROR"),
+    "stopped": N_("stopped"),
+}
+
+
+def reader_text(status: ReaderStatus, _: Translate) -> str:
+    state = str(getattr(status.state, "value", status.state))
+    if status.source == "camera" and state == "connected":
+        return _("Camera on")
+    name = _(READER_NAMES.get(status.source, status.source))
+    return f"{name}: {_(READER_STATES.get(state, state))}"
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    text: str
+    level: str  # ok / warn / error
+
+
+def status_line(readers: Sequence[ReaderStatus], sync: SyncState | None, pending: int, now: datetime,
+                stale_s: float, _: Translate) -> StatusLine:
+    """Readers, online/offline, pending visits and the last sync; red when sync fails or is stale."""
+    parts = [reader_text(r, _) for r in readers]
+    level = "error" if any(str(getattr(r.state, "value", r.state)) == "error" for r in readers) else "ok"
+    if sync is None:
+        parts.append(_("no sync"))
+    elif not sync.enrolled:
+        parts.append(_("not enrolled"))
+        level = max(level, "warn", key=_rank)
+    else:
+        parts.append({True: _("online"), False: _("offline")}.get(sync.online, _("network unknown")))
+        pending = sync.pending
+    parts.append(_("{n} waiting to send").format(n=pending))
+    if sync is not None and sync.enrolled:
+        if sync.last_success_at is None:
+            parts.append(_("never synced"))
+            age = None
+        else:
+            age = (now - sync.last_success_at).total_seconds()
+            parts.append(_("last sync {ago}").format(ago=ago(max(age, 0), _)))
+        failing = sync.last_error is not None or sync.needs_reenrolment
+        stale = pending > 0 and (age is None or age > stale_s)
+        if sync.needs_reenrolment:
+            parts.append(_("ENROL AGAIN"))
+        elif sync.last_error:
+            parts.append(_("sync failing"))
+        if failing or stale:
+            level = "error"
+        elif sync.online is False and pending:
+            level = max(level, "warn", key=_rank)
+    return StatusLine(" · ".join(parts), level)
+
+
+def _rank(level: str) -> int:
+    return ("ok", "warn", "error").index(level)
+
+
+def counts_text(today: dict[str, Any], _: Translate) -> str:
+    return _("In {n_in} · Out {n_out} · Total {total}").format(n_in=today["in"], n_out=today["out"], total=today["total"])
+
+
+def local_time(moment: datetime | str) -> str:
+    """HH:MM in the checkpoint's time zone, from a datetime or a stored ISO string."""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return value.astimezone(LOCAL_TZ).strftime("%H:%M")

@@ -1,0 +1,83 @@
+"""Three short sounds a guard tells apart without looking: accepted, repeat, rejected.
+
+The tones are made with the standard ``wave`` module when the app starts (no binary
+files in the repository), written once to the app's cache directory and played with
+Kivy's SoundLoader. A kiosk without a sound device, or with a broken one, stays silent
+and keeps working.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import struct
+import wave
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+RATE = 22050
+# (frequency Hz, seconds, square wave?) per beep; silence of GAP_S between beeps.
+TONES: dict[str, list[tuple[float, float, bool]]] = {
+    "accepted": [(1320.0, 0.12, False)],  # one short high beep
+    "repeat": [(880.0, 0.09, False), (880.0, 0.09, False)],  # two medium beeps
+    "rejected": [(220.0, 0.45, True)],  # a long low buzz
+}
+GAP_S = 0.07
+VOLUME = 0.6
+
+
+def tone_wav(beeps: list[tuple[float, float, bool]]) -> bytes:
+    """A mono 16-bit WAV of the beeps, with 5 ms fades so they do not click."""
+    samples: list[int] = []
+    fade = int(RATE * 0.005)
+    for index, (freq, seconds, square) in enumerate(beeps):
+        if index:
+            samples.extend([0] * int(RATE * GAP_S))
+        count = int(RATE * seconds)
+        for i in range(count):
+            wave_value = math.sin(2 * math.pi * freq * i / RATE)
+            if square:
+                wave_value = 0.6 if wave_value >= 0 else -0.6
+            envelope = min(1.0, i / fade, (count - 1 - i) / fade)
+            samples.append(int(32767 * VOLUME * wave_value * envelope))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(RATE)
+        wav.writeframes(struct.pack(f"<{len(samples)}h", *samples))
+    return out.getvalue()
+
+
+class Sounds:
+    """Plays the sound for a result status; silent when disabled or without a device."""
+
+    def __init__(self, cache_dir: Path, enabled: bool = True) -> None:
+        self._sounds: dict[str, Any] = {}
+        if not enabled:
+            return
+        try:
+            from kivy.core.audio import SoundLoader
+
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            for name, beeps in TONES.items():
+                path = cache_dir / f"{name}.wav"
+                data = tone_wav(beeps)
+                if not path.is_file() or path.read_bytes() != data:
+                    path.write_bytes(data)
+                self._sounds[name] = SoundLoader.load(str(path))
+        except Exception as exc:  # noqa: BLE001 - no sound is better than no kiosk
+            log.warning("sounds off: %s", exc)
+
+    def play(self, status: str) -> None:
+        sound = self._sounds.get(status)
+        if sound is None:
+            return
+        try:
+            sound.stop()
+            sound.play()
+        except Exception as exc:  # noqa: BLE001 - a sound device that vanished must not stop scanning
+            log.warning("sound failed: %s", exc)

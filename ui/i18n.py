@@ -1,4 +1,4 @@
-"""The app's current language, for kv rules and Python alike: ``tr._("Ready")``.
+"""The app's current language, for kv rules and Python alike: ``tr._("READY")``.
 
 kv rules that call ``tr._(...)`` register themselves through ``fbind("_")`` (the Kivy
 i18n recipe), so switching the language re-evaluates every such rule at once; Python

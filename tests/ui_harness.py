@@ -1,0 +1,229 @@
+"""The real kiosk app in a subprocess, driven by JSON commands on stdin (tests only).
+
+Kivy keeps one App per process, so each UI test module starts one of these with
+``UiKiosk`` and talks to it: tap a widget by id (a simulated touch through Kivy's input
+path), type keys into the window, resize it, take a screenshot, read the screens' state.
+Every command runs on Kivy's main thread; each answer is one line ``@@ {json}`` on stdout.
+
+Run as ``python -m tests.ui_harness --set KEY=VALUE ...`` (the kiosk's config overrides).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from tests.waiting import wait_for
+
+PREFIX = "@@ "
+REPO = Path(__file__).resolve().parents[1]
+
+
+# --- the parent side: pytest ---------------------------------------------------------
+
+
+class UiKiosk:
+    """The app subprocess under SDL's offscreen driver, with a private KIVY_HOME."""
+
+    def __init__(self, tmp: Path, *overrides: str) -> None:
+        env = {**os.environ, "KIVY_NO_ARGS": "1", "KIVY_HOME": str(tmp / "kivy-home"), "KIVY_NO_FILELOG": "1",
+               "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy", "PYTHONUNBUFFERED": "1"}
+        argv = [sys.executable, "-m", "tests.ui_harness", *[a for o in overrides for a in ("--set", o)]]
+        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.log: list[str] = []
+        self.answers: list[Any] = []
+        self._lock = threading.Lock()
+        for stream, handler in ((self.proc.stdout, self._answer), (self.proc.stderr, self.log.append)):
+            threading.Thread(target=self._read, args=(stream, handler), daemon=True).start()
+        self.call("ping")
+
+    @staticmethod
+    def _read(stream: IO[bytes], handler: Callable[[str], None]) -> None:
+        for line in stream:
+            handler(line.decode("utf-8", "replace"))
+
+    def _answer(self, line: str) -> None:
+        if line.startswith(PREFIX):
+            with self._lock:
+                self.answers.append(json.loads(line[len(PREFIX):]))
+        else:
+            self.log.append(line)
+
+    def call(self, cmd: str, **args: Any) -> Any:
+        """Run one command in the app and return its answer."""
+        with self._lock:
+            seen = len(self.answers)
+        self.proc.stdin.write((json.dumps({"cmd": cmd, **args}) + "\n").encode())
+        self.proc.stdin.flush()
+        wait_for(lambda: len(self.answers) > seen or self.proc.poll() is not None, f"the app to answer {cmd}")
+        assert self.proc.poll() is None, "the app died:\n" + "".join(self.log[-60:])
+        answer = self.answers[seen]
+        assert "error" not in answer, f"{cmd}: {answer['error']}"
+        return answer["value"]
+
+    def state(self) -> dict[str, Any]:
+        return self.call("state")
+
+    def wait_state(self, check: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+
+        def ready() -> bool:
+            found.update(self.state())
+            return check(found)
+
+        wait_for(ready, what)
+        return found
+
+    def tap(self, widget_id: str, text: str | None = None) -> None:
+        self.call("tap", id=widget_id, text=text)
+
+    def close(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+        return self.proc.wait(timeout=60)
+
+
+# --- the child side: the app ---------------------------------------------------------
+
+
+def _find(root: Any, widget_id: str, text: str | None) -> Any:
+    """A widget by kv id anywhere under ``root`` (shown widgets only); with ``text``, the
+    child of that widget whose text it is (a key of a keypad or keyboard)."""
+    for widget in root.walk():
+        found = getattr(widget, "ids", {}).get(widget_id)
+        if found is None or found.get_root_window() is None:
+            continue
+        if text is None:
+            return found
+        for child in found.walk():
+            if getattr(child, "text", None) == text and child is not found:
+                return child
+    raise LookupError(f"no shown widget {widget_id!r}" + (f" with a child {text!r}" if text else ""))
+
+
+class Driver:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def ping(self) -> str:
+        return "pong"
+
+    def tap(self, id: str, text: str | None = None) -> bool:  # noqa: A002 - the protocol's word
+        from kivy.tests.common import UnitTestTouch
+
+        widget = _find(self.app.root, id, text)
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+        return True
+
+    def type(self, text: str, enter: bool = True) -> bool:  # noqa: A003
+        from kivy.core.window import Window
+
+        for char in text:
+            Window.dispatch("on_textinput", char)
+        if enter:
+            Window.dispatch("on_key_down", 13, 40, None, [])
+        return True
+
+    def key(self, code: int) -> bool:
+        from kivy.core.window import Window
+
+        Window.dispatch("on_key_down", code, 0, None, [])
+        return True
+
+    def close_window(self) -> bool:
+        from kivy.core.window import Window
+
+        Window.dispatch("on_request_close")
+        return True
+
+    def size(self, width: int, height: int) -> list[int]:
+        from kivy.core.window import Window
+
+        Window.size = (width, height)
+        return list(Window.size)
+
+    def shot(self, path: str) -> str:
+        from kivy.core.window import Window
+
+        return Window.screenshot(path)
+
+    def state(self) -> dict[str, Any]:
+        from kivy.core.window import Window
+
+        scan = self.app.screen("scan")
+        manual = self.app.screen("manual")
+        pin = self.app.screen("pin")
+        return {
+            "screen": self.app.root.current,
+            "size": list(Window.size),
+            "lang": self.app.lang,
+            "panel": {"state": scan.panel_state, "title": scan.panel_title, "summary": scan.panel_summary,
+                      "detail": scan.panel_detail},
+            "counts": scan.counts,
+            "status": scan.status_text,
+            "direction": scan.direction,
+            "manual": {"phone": manual.phone, "name": manual.name_text, "id_number": manual.id_number,
+                       "hint": manual.phone_hint, "ok": manual.phone_ok},
+            "pin": {"mode": pin.mode, "message": pin.message, "busy": pin.busy},
+            "readers": [s.state.value for s in self.app.backend.readers()],
+        }
+
+    def text_of(self, id: str) -> str:  # noqa: A002
+        return _find(self.app.root, id, None).text
+
+    def stop(self) -> bool:
+        self.app.quit()
+        return True
+
+
+def _serve(app: Any) -> None:
+    """Read commands on a thread; run each on the main thread at the next frame."""
+    from kivy.clock import Clock
+
+    driver = Driver(app)
+
+    def run(command: dict[str, Any]) -> None:
+        name = command.pop("cmd")
+        try:
+            answer = {"value": getattr(driver, name)(**command)}
+        except Exception as exc:  # noqa: BLE001 - reported to the test, which fails with it
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
+        # after the frame, so the effects of a touch or a resize have been laid out
+        Clock.schedule_once(lambda _dt: print(PREFIX + json.dumps(answer, ensure_ascii=False, default=str),
+                                              flush=True), 0.05)
+
+    def read() -> None:
+        for line in sys.stdin:
+            command = json.loads(line)
+            Clock.schedule_once(lambda _dt, c=command: run(c), 0)
+        Clock.schedule_once(lambda _dt: app.quit(), 0)
+
+    threading.Thread(target=read, daemon=True).start()
+
+
+def main() -> None:
+    from kiosk.config import load_config
+    from ui.kiosk_window import configure
+
+    overrides = [arg for flag, arg in zip(sys.argv[1::2], sys.argv[2::2], strict=True) if flag == "--set"]
+    config, _ = load_config(None, overrides)
+    configure(config.ui)
+    from ui.app import KioskApp
+
+    app = KioskApp(config)
+    app.bind(on_start=lambda _app: _serve(app))
+    app.run()
+
+
+if __name__ == "__main__":
+    main()

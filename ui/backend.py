@@ -1,0 +1,131 @@
+"""Everything the screens ask of the kiosk, in one place: scans, counts, visits, sync, PIN.
+
+Screens never touch SQL or HTTP: they call these methods, the blocking ones from a
+background task (ui/tasks.py). The readers' pipeline records scans on its own thread and
+hands results to ``on_result``, which the app moves to Kivy's main thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from drivers.inventory import Section, inventory
+from drivers.pipeline import Pipeline, ResultCallback
+from drivers.source import SourceStatus
+from kiosk.config import Config
+from kiosk.masking import visit_summary
+from kiosk.scan import ScanEvent, ScanResult, ScanService
+from kiosk.store import VisitStore
+from sync.protocol import ENROLL_QR_PREFIX
+from ui.pin import PinStore
+
+log = logging.getLogger(__name__)
+
+try:  # the sync client is another part of the kiosk; without it the app runs offline
+    from sync.service import SyncError, SyncService
+except ImportError:  # pragma: no cover - depends on what is installed
+    SyncService = None  # type: ignore[assignment,misc]
+    SyncError = Exception  # type: ignore[assignment,misc]
+
+
+class Backend:
+    """The kiosk's services for one app run; built before the window opens."""
+
+    def __init__(self, config: Config, on_result: ResultCallback, *, operator: str | None = None) -> None:
+        self.config = config
+        self.store = VisitStore.in_dir(config.data_dir)
+        self.service = ScanService(config, self.store)
+        self.pins = PinStore(config.data_dir, attempts=config.ui.pin_attempts, lockout_s=config.ui.pin_lockout_s)
+        self.sync = SyncService(config, self.store) if SyncService is not None else None
+        self._enrolment: Callable[[str], None] | None = None
+        self.pipeline = Pipeline(config, self.service, on_result, operator=operator, divert=self._divert)
+
+    def start(self) -> None:
+        self.pipeline.start()
+        if self.sync is not None:
+            self.sync.start_background()
+
+    def stop(self) -> None:
+        """Stop sync and readers, recording every scan already read, then close the store."""
+        if self.sync is not None:
+            self.sync.stop_background()
+        self.pipeline.stop()
+        self.store.close()
+
+    # --- scanning ---------------------------------------------------------------------
+
+    def typed_scan(self, text: str) -> None:
+        """A keyboard-wedge scan typed into the window; recorded in turn with the readers'."""
+        self.pipeline.submit(ScanEvent(source="keyboard", text=text, device="window"))
+
+    def manual(self, phone: str, name: str, id_number: str, direction: str) -> ScanResult:
+        """Blocking (writes the visit): call from a background task."""
+        return self.service.manual(phone, name=name or None, id_number=id_number or None, direction=direction,
+                                   operator=self.pipeline.operator)
+
+    def capture_enrolment(self, callback: Callable[[str], None] | None) -> None:
+        """While set, an enrolment QR read by any reader goes to ``callback`` (any thread)."""
+        self._enrolment = callback
+
+    def _divert(self, event: ScanEvent) -> bool:
+        callback = self._enrolment
+        if callback is None:
+            return False
+        text = event.text if event.text is not None else (event.raw or b"").decode("utf-8", "replace")
+        if not text.strip().startswith(ENROLL_QR_PREFIX):
+            return False
+        callback(text.strip())
+        return True
+
+    @property
+    def switchable(self) -> bool:
+        return self.service.switchable
+
+    @property
+    def direction(self) -> str:
+        return self.service.direction
+
+    @direction.setter
+    def direction(self, value: str) -> None:
+        if self.switchable:
+            self.service.direction = value
+
+    def set_language(self, lang: str) -> None:
+        self.service.lang = lang
+
+    # --- what the screens show ---------------------------------------------------------
+
+    def readers(self) -> list[SourceStatus]:
+        return self.pipeline.statuses()
+
+    def camera_frame(self) -> Any:
+        """The newest camera frame (BGR numpy array) for the preview, or None."""
+        for source in self.pipeline.sources:
+            latest = getattr(source, "latest_frame", None)
+            if latest is not None:
+                return latest()
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        """Blocking: today's counts, pending count and the sync status, for the status line."""
+        sync_status = None
+        if self.sync is not None:
+            try:
+                sync_status = self.sync.status()
+            except Exception as exc:  # noqa: BLE001 - a sync fault must not blank the scan screen
+                log.error("sync status failed: %s", type(exc).__name__)
+        return {"today": self.service.today(), "pending": self.store.count("pending"), "sync": sync_status}
+
+    def recent_visits(self, limit: int = 30, state: str | None = None) -> list[dict[str, Any]]:
+        """Blocking: the last visits of this kiosk, masked (never looked up by person)."""
+        lang = self.service.lang
+        return [{"scanned_at": row["scanned_at"], "direction": row["direction"], "source": row["source"],
+                 "sync_state": row["sync_state"], "sync_reason": row["sync_reason"],
+                 "summary": visit_summary(row, lang)}
+                for row in self.store.visits(state=state, limit=limit)]
+
+    def diagnostics(self) -> list[Section]:
+        """Blocking (reads sysfs): every input device and what the kiosk does with it."""
+        return inventory(self.config)

@@ -1,0 +1,177 @@
+"""The admin panels that use the sync client: sync now, export to USB, enrolment.
+
+Every call into the sync client runs off the main thread (it waits on the network or a
+USB stick); progress and results come back through the Kivy clock. Without the sync
+client installed the panels say so and offer nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.factory import Factory
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from ui.backend import SyncError
+from ui.formatting import local_time
+from ui.i18n import tr
+from ui.tasks import background, report
+from ui.usb import Stick, mounted_sticks
+
+
+def _backend() -> Any:
+    return App.get_running_app().backend
+
+
+def error_text(exc: BaseException) -> str:
+    """A sync failure in the admin's words; never the exception's own text (it may carry data)."""
+    if isinstance(exc, SyncError) and hasattr(exc, "message"):
+        return exc.message(App.get_running_app().lang)
+    return tr._("Failed ({kind}). Try again; if it keeps failing, call the district IT officer.").format(
+        kind=type(exc).__name__)
+
+
+class SyncPanel(Screen):
+    progress = NumericProperty(0.0)
+    counts = StringProperty("")
+    message = StringProperty("")
+    running = BooleanProperty(False)
+    rejected = ListProperty([])
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._stop = threading.Event()
+
+    def on_pre_enter(self) -> None:
+        if _backend().sync is None:
+            self.message = tr._("Sync is not installed")
+        background(lambda: _backend().recent_visits(limit=100, state="rejected"), self._show_rejected,
+                   lambda _exc: None, name="rejected")
+
+    def _show_rejected(self, visits: list[dict[str, Any]]) -> None:
+        self.rejected = [{"text": f"{local_time(v['scanned_at'])}  {v['summary']} — {v['sync_reason'] or ''}"}
+                         for v in visits]
+
+    def sync_now(self) -> None:
+        sync = _backend().sync
+        if sync is None or self.running:
+            return
+        self.running, self.progress, self.message = True, 0.0, tr._("Sending…")
+        self._stop.clear()
+        background(lambda: sync.sync(progress=report(self._progressed), stop=self._stop), self._done, self._failed,
+                   name="sync")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _progressed(self, step: Any) -> None:
+        self.progress = step.sent / step.total if step.total else 1.0
+        self.counts = tr._("Sent {sent} of {total} · new {created} · already there {duplicate} · rejected {rejected}").format(
+            sent=step.sent, total=step.total, created=step.created, duplicate=step.duplicate, rejected=step.rejected)
+
+    def _done(self, summary: Any) -> None:
+        self.running = False
+        self.progress = 1.0 if summary.error is None else self.progress
+        self.counts = tr._("Sent {sent} · new {created} · already there {duplicate} · rejected {rejected} · "
+                           "still waiting {pending}").format(sent=summary.sent, created=summary.created,
+                                                             duplicate=summary.duplicate, rejected=summary.rejected,
+                                                             pending=summary.pending)
+        self.message = summary.error or tr._("Sync finished.")
+        App.get_running_app().refresh_status()
+        self.on_pre_enter()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.running = False
+        self.message = error_text(exc)
+
+
+class ExportPanel(Screen):
+    message = StringProperty("")
+    running = BooleanProperty(False)
+
+    def on_pre_enter(self) -> None:
+        self.message = tr._("Plug in a USB stick, then choose it.") if _backend().sync else tr._("Sync is not installed")
+        background(mounted_sticks, self._show_sticks, lambda _exc: None, name="usb")
+
+    def _show_sticks(self, sticks: list[Stick]) -> None:
+        box = self.ids.sticks
+        box.clear_widgets()
+        for stick in sticks:
+            button = Factory.PrimaryButton(text=f"{stick.label}  ({stick.free_bytes // 2**20} MB {tr._('free')})",
+                                          size_hint_y=None, height=64 * App.get_running_app().scale)
+            button.bind(on_release=lambda _b, path=stick.path: self.export(path))
+            box.add_widget(button)
+        if not sticks:
+            self.message = tr._("No USB stick found. Plug one in and press Refresh.")
+
+    def export(self, directory: Path) -> None:
+        sync = _backend().sync
+        if sync is None or self.running:
+            return
+        self.running, self.message = True, tr._("Exporting…")
+        background(lambda: sync.export(directory), self._done, self._failed, name="export")
+
+    def _done(self, path: Path) -> None:
+        self.running = False
+        self.message = tr._("Saved: {file}").format(file=Path(path).name)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.running = False
+        self.message = error_text(exc)
+
+
+class EnrolPanel(Screen):
+    server = StringProperty("")
+    code = StringProperty("")
+    editing = StringProperty("")  # server / code / ""
+    message = StringProperty("")
+    running = BooleanProperty(False)
+
+    def on_pre_enter(self) -> None:
+        backend = _backend()
+        self.server = self.server or backend.config.server.url
+        if backend.sync is None:
+            self.message = tr._("Sync is not installed")
+            return
+        self.message = tr._("Scan the enrolment QR code now, or type the server and the code.")
+        backend.capture_enrolment(report(self._scanned))
+
+    def on_leave(self) -> None:
+        _backend().capture_enrolment(None)
+        self.editing = ""
+
+    def edit(self, field: str) -> None:
+        self.editing = field
+        self.ids.letters.start(getattr(self, field), telex=False)
+
+    def typed(self, text: str) -> None:
+        if self.editing:
+            setattr(self, self.editing, text)
+
+    def enrol_typed(self) -> None:
+        self._enrol(server=self.server.strip() or None, code=self.code.strip())
+
+    def _scanned(self, qr: str) -> None:
+        self._enrol(qr=qr)
+
+    def _enrol(self, **how: Any) -> None:
+        sync = _backend().sync
+        if sync is None or self.running:
+            return
+        self.running, self.editing, self.message = True, "", tr._("Enrolling…")
+        background(lambda: sync.enroll(**how), self._done, self._failed, name="enrol")
+
+    def _done(self, answer: dict[str, Any]) -> None:
+        self.running = False
+        checkpoint = answer.get("checkpoint") or {}
+        name = checkpoint.get("name", "") if isinstance(checkpoint, dict) else str(checkpoint)
+        self.message = tr._("Enrolled. Checkpoint: {name}").format(name=name)
+        App.get_running_app().refresh_status()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.running = False
+        self.message = error_text(exc)

@@ -1,0 +1,117 @@
+"""The guard's screen: the big green / amber / red result, direction, today's counts, status.
+
+Results arrive from the readers' thread through the app (already on the main thread
+here); after ``[ui] result_seconds`` the panel is ready again. The camera preview is
+refreshed from the camera source's newest frame only while this screen is shown.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.graphics.texture import Texture
+from kivy.properties import BooleanProperty, ListProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.scan import LOCAL_TZ, ScanResult
+from ui.formatting import LEVEL_COLOURS, counts_text, panel_for, status_line
+from ui.i18n import tr
+
+PREVIEW_FPS = 10
+
+
+class ScanScreen(Screen):
+    panel_state = StringProperty("ready")
+    panel_title = StringProperty("")
+    panel_summary = StringProperty("")
+    panel_detail = StringProperty("")
+    counts = StringProperty("")
+    status_text = StringProperty("")
+    status_colour = ListProperty(LEVEL_COLOURS["ok"])
+    direction = StringProperty("in")
+    switchable = BooleanProperty(False)
+    preview = BooleanProperty(False)
+    clock_text = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._result: ScanResult | None = None  # before the kv rules run (on_kv_post renders)
+        self._snapshot: dict[str, Any] | None = None
+        self._ready_event = None
+        self._preview_event = None
+        self._texture: Texture | None = None
+        super().__init__(**kwargs)
+        tr.bind_switch(lambda _lang: self.render())
+        Clock.schedule_interval(self._tick, 1.0)
+        self._tick(0)
+
+    def on_kv_post(self, _base_widget: Any) -> None:
+        backend = App.get_running_app().backend
+        self.switchable = backend.switchable
+        self.direction = backend.direction
+        self.render()
+
+    # --- results -----------------------------------------------------------------------
+
+    def show(self, result: ScanResult) -> None:
+        self._result = result
+        self.render()
+        if self._ready_event is not None:
+            self._ready_event.cancel()
+        seconds = App.get_running_app().kiosk_config.ui.result_seconds
+        self._ready_event = Clock.schedule_once(lambda _dt: self.ready(), seconds)
+
+    def ready(self) -> None:
+        self._result = None
+        self.render()
+
+    def render(self) -> None:
+        panel = panel_for(self._result, tr._)
+        self.panel_state, self.panel_title = panel.state, panel.title
+        self.panel_summary, self.panel_detail = panel.summary, panel.detail
+        if self._snapshot is not None:
+            self.update(self._snapshot)
+
+    # --- direction, counts, status -------------------------------------------------------
+
+    def set_direction(self, direction: str) -> None:
+        backend = App.get_running_app().backend
+        backend.direction = direction
+        self.direction = backend.direction
+
+    def update(self, snapshot: dict[str, Any]) -> None:
+        """Counts and the status line from a backend snapshot (taken off the main thread)."""
+        app = App.get_running_app()
+        self._snapshot = snapshot
+        self.counts = counts_text(snapshot["today"], tr._)
+        line = status_line(app.backend.readers(), snapshot["sync"], snapshot["pending"], datetime.now(LOCAL_TZ),
+                           app.kiosk_config.ui.sync_stale_s, tr._)
+        self.status_text, self.status_colour = line.text, LEVEL_COLOURS[line.level]
+
+    def _tick(self, _dt: float) -> None:
+        self.clock_text = datetime.now(LOCAL_TZ).strftime("%H:%M")
+
+    # --- camera preview ----------------------------------------------------------------
+
+    def on_enter(self) -> None:
+        if self.preview:
+            self._preview_event = Clock.schedule_interval(self._show_frame, 1 / PREVIEW_FPS)
+
+    def on_leave(self) -> None:
+        if self._preview_event is not None:
+            self._preview_event.cancel()
+            self._preview_event = None
+
+    def _show_frame(self, _dt: float) -> None:
+        frame = App.get_running_app().backend.camera_frame()
+        if frame is None:
+            return
+        height, width = frame.shape[:2]
+        if self._texture is None or self._texture.size != (width, height):
+            self._texture = Texture.create(size=(width, height), colorfmt="bgr")
+            self._texture.flip_vertical()
+        self._texture.blit_buffer(frame.tobytes(), colorfmt="bgr", bufferfmt="ubyte")
+        self.ids.preview.texture = self._texture
+        self.ids.preview.canvas.ask_update()

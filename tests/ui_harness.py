@@ -95,7 +95,7 @@ class UiKiosk:
 
 def _find(root: Any, widget_id: str, text: str | None) -> Any:
     """A widget by kv id anywhere under ``root`` (shown widgets only); with ``text``, the
-    child of that widget whose text it is (a key of a keypad or keyboard)."""
+    child of that widget whose key or text it is (a key of a keypad or keyboard)."""
     for widget in root.walk():
         found = getattr(widget, "ids", {}).get(widget_id)
         if found is None or found.get_root_window() is None:
@@ -103,7 +103,7 @@ def _find(root: Any, widget_id: str, text: str | None) -> Any:
         if text is None:
             return found
         for child in found.walk():
-            if getattr(child, "text", None) == text and child is not found:
+            if text in (getattr(child, "key", None), getattr(child, "text", None)) and child is not found:
                 return child
     raise LookupError(f"no shown widget {widget_id!r}" + (f" with a child {text!r}" if text else ""))
 
@@ -155,6 +155,7 @@ class Driver:
     def shot(self, path: str) -> str:
         from kivy.core.window import Window
 
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         return Window.screenshot(path)
 
     def state(self) -> dict[str, Any]:
@@ -182,7 +183,9 @@ class Driver:
         return _find(self.app.root, id, None).text
 
     def stop(self) -> bool:
-        self.app.quit()
+        from kivy.clock import Clock
+
+        Clock.schedule_once(lambda _dt: self.app.quit(), 0.2)  # after this answer is out
         return True
 
 

@@ -51,11 +51,13 @@ DESIGN_SIZE = (800, 480)  # the official 7" display: everything is sized for it 
 class KioskApp(App):
     scale = NumericProperty(1.0)
     lang = StringProperty("vi")
+    checkpoint_name = StringProperty("")
     title = "Checkpoint kiosk"
 
     def __init__(self, config: Config, *, operator: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.kiosk_config = config
+        self.checkpoint_name = config.checkpoint.name
         self.lang = config.kiosk.language
         tr.switch(self.lang)
         self.backend = Backend(config, self._result_from_reader, operator=operator)
@@ -117,6 +119,10 @@ class KioskApp(App):
         """Leave the app (after the admin PIN): readers stop and finish their scans first."""
         self.exit_allowed = True
         self.stop()
+
+    def apply_enrolment(self) -> None:
+        self.kiosk_config = self.backend.apply_enrolment()
+        self.checkpoint_name = self.kiosk_config.checkpoint.name
 
     def set_language(self, lang: str) -> None:
         tr.switch(lang)

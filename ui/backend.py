@@ -14,7 +14,7 @@ from typing import Any
 from drivers.inventory import Section, inventory
 from drivers.pipeline import Pipeline, ResultCallback
 from drivers.source import SourceStatus
-from kiosk.config import Config
+from kiosk.config import Config, with_enrolled_checkpoint
 from kiosk.masking import visit_summary
 from kiosk.scan import ScanEvent, ScanResult, ScanService
 from kiosk.store import VisitStore
@@ -91,6 +91,11 @@ class Backend:
     def direction(self, value: str) -> None:
         if self.switchable:
             self.service.direction = value
+
+    def apply_enrolment(self) -> Config:
+        """After enrolment the kiosk is the server's checkpoint: new visits carry its code."""
+        self.config = self.service.config = self.pipeline.config = with_enrolled_checkpoint(self.config)
+        return self.config
 
     def set_language(self, lang: str) -> None:
         self.service.lang = lang

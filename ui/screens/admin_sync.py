@@ -29,7 +29,7 @@ def _backend() -> Any:
 
 def error_text(exc: BaseException) -> str:
     """A sync failure in the admin's words; never the exception's own text (it may carry data)."""
-    if isinstance(exc, SyncError) and hasattr(exc, "message"):
+    if isinstance(exc, SyncError):
         return exc.message(App.get_running_app().lang)
     return tr._("Failed ({kind}). Try again; if it keeps failing, call the district IT officer.").format(
         kind=type(exc).__name__)
@@ -80,7 +80,7 @@ class SyncPanel(Screen):
                            "still waiting {pending}").format(sent=summary.sent, created=summary.created,
                                                              duplicate=summary.duplicate, rejected=summary.rejected,
                                                              pending=summary.pending)
-        self.message = summary.error or tr._("Sync finished.")
+        self.message = summary.error_message(App.get_running_app().lang) if summary.error else tr._("Sync finished.")
         App.get_running_app().refresh_status()
         self.on_pre_enter()
 
@@ -165,12 +165,12 @@ class EnrolPanel(Screen):
         self.running, self.editing, self.message = True, "", tr._("Enrolling…")
         background(lambda: sync.enroll(**how), self._done, self._failed, name="enrol")
 
-    def _done(self, answer: dict[str, Any]) -> None:
+    def _done(self, _answer: dict[str, Any]) -> None:
         self.running = False
-        checkpoint = answer.get("checkpoint") or {}
-        name = checkpoint.get("name", "") if isinstance(checkpoint, dict) else str(checkpoint)
-        self.message = tr._("Enrolled. Checkpoint: {name}").format(name=name)
-        App.get_running_app().refresh_status()
+        app = App.get_running_app()
+        app.apply_enrolment()
+        self.message = tr._("Enrolled. Checkpoint: {name}").format(name=app.checkpoint_name)
+        app.refresh_status()
 
     def _failed(self, exc: BaseException) -> None:
         self.running = False

@@ -51,6 +51,13 @@ class LetterKeyboard(BoxLayout):
                 button = Factory.LetterKey()
                 button.keyboard, button.key = self, key
                 row.add_widget(button)
+        self.on_shift(self, self.shift)
+
+    def on_shift(self, _instance: object, shift: bool) -> None:
+        """Key caps show what a press types: capitals while shift is on."""
+        for index in range(len(self.layout)):
+            for button in self.ids[f"row{index}"].children:
+                button.text = button.key.upper() if shift else button.key
 
     def on_telex(self, _instance: object, value: bool) -> None:
         self.buffer.enabled = value

@@ -1,0 +1,169 @@
+"""What the screens say, computed without Kivy: panels, status line, catalogs, wedge, sounds, USB."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import unicodedata
+import wave
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from drivers.source import SourceState, SourceStatus
+from kiosk.scan import ScanResult
+from ui.catalog import LOCALE_DIR, load_catalog, parse_po, po_path
+from ui.formatting import ago, panel_for, status_line
+from ui.sounds import TONES, tone_wav
+from ui.usb import mounted_sticks
+from ui.wedge import WedgeBuffer
+
+UI = Path(__file__).resolve().parents[1] / "ui"
+VI = load_catalog("vi")
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+
+
+def vi(text: str) -> str:
+    return VI.get(text, text)
+
+
+def en(text: str) -> str:
+    return text
+
+
+@dataclass
+class Sync:
+    enrolled: bool = True
+    pending: int = 0
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    needs_reenrolment: bool = False
+    online: bool | None = True
+
+
+SERIAL = SourceStatus("serial", SourceState.CONNECTED, "/dev/ttyACM0")
+CAMERA = SourceStatus("camera", SourceState.CONNECTED, "0")
+
+
+def test_status_line_when_all_is_well() -> None:
+    line = status_line([SERIAL, CAMERA], Sync(pending=2, last_success_at=NOW - timedelta(minutes=5)), 0, NOW, 3600, vi)
+    assert line.text == "Máy quét: sẵn sàng · Camera bật · có mạng · 2 lượt chờ gửi · đồng bộ 5 phút trước"
+    assert line.level == "ok"
+
+
+def test_status_line_is_red_when_sync_fails_or_is_stale() -> None:
+    failing = status_line([SERIAL], Sync(pending=1, last_error="server_unreachable", online=False,
+                                         last_success_at=NOW - timedelta(minutes=2)), 0, NOW, 3600, vi)
+    assert failing.level == "error" and "mất mạng" in failing.text and "đồng bộ bị lỗi" in failing.text
+    stale = status_line([SERIAL], Sync(pending=40, online=False, last_success_at=NOW - timedelta(hours=3)), 0, NOW,
+                        3600, en)
+    assert stale.level == "error" and "last sync 3 h ago" in stale.text
+    never = status_line([SERIAL], Sync(pending=1), 0, NOW, 3600, en)
+    assert never.level == "error" and "never synced" in never.text
+    reenrol = status_line([], Sync(needs_reenrolment=True, last_success_at=NOW), 0, NOW, 3600, vi)
+    assert reenrol.level == "error" and "CẦN ĐĂNG KÝ LẠI" in reenrol.text
+
+
+def test_status_line_offline_with_recent_sync_warns_and_without_sync_says_so() -> None:
+    offline = status_line([SERIAL], Sync(pending=3, online=False, last_success_at=NOW - timedelta(minutes=1)), 0, NOW,
+                          3600, en)
+    assert offline.level == "warn" and "offline" in offline.text
+    unplugged = SourceStatus("serial", SourceState.WAITING, None, "no port")
+    alone = status_line([unplugged], None, 7, NOW, 3600, vi)
+    assert alone.text == "Máy quét: chưa kết nối · chưa có đồng bộ · 7 lượt chờ gửi" and alone.level == "ok"
+    broken = status_line([SourceStatus("hid", SourceState.ERROR)], Sync(enrolled=False), 0, NOW, 3600, en)
+    assert broken.level == "error" and "not enrolled" in broken.text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(20, "vừa xong"), (61, "1 phút trước"), (3599, "59 phút trước"),
+                                               (7200, "2 giờ trước"), (3 * 86400, "3 ngày trước")])
+def test_ago(seconds: float, text: str) -> None:
+    assert ago(seconds, vi) == text
+
+
+def test_result_panels() -> None:
+    assert panel_for(None, vi).title == "SẴN SÀNG"
+    ok = panel_for(ScanResult("accepted", "out", "cccd", "Nguyễn T. Á. T. · ID ***4321"), vi)
+    assert (ok.state, ok.title, ok.summary) == ("accepted", "ĐÃ GHI NHẬN · RA", "Nguyễn T. Á. T. · ID ***4321")
+    seen = datetime(2026, 11, 23, 1, 42, 5, tzinfo=timezone.utc)  # 08:42 in Vietnam
+    again = panel_for(ScanResult("repeat", "in", "phone", "SĐT ***5678", first_seen_at=seen), vi)
+    assert (again.state, again.title) == ("repeat", "ĐÃ GHI NHẬN LÚC 08:42")
+    dcc = panel_for(ScanResult("accepted", "in", "dcc", "Mustermann E. · Dose 2/2", details={"signature": "expired"}), en)
+    assert dcc.detail == "Certificate EXPIRED"
+    bad = panel_for(ScanResult("rejected", reason="Mã CCCD không hợp lệ: thiếu họ tên.", reason_code="cccd_bad_name"), vi)
+    assert (bad.state, bad.title, bad.summary) == ("rejected", "KHÔNG GHI NHẬN", "Mã CCCD không hợp lệ: thiếu họ tên.")
+
+
+def _source_strings() -> set[str]:
+    """Every msgid the app asks for: _("..."), N_("...") and tr._("...") in ui/ code and kv."""
+    call = re.compile(r"""(?<![A-Za-z0-9])N?_\(\s*((?:(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*)+)\)""")
+    found = set()
+    for path in UI.rglob("*"):
+        if path.suffix in (".py", ".kv"):
+            for match in call.finditer(path.read_text(encoding="utf-8")):
+                found.add("".join(s[1:-1] for s in re.findall(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'""",
+                                                                  match.group(1))))
+    return found
+
+
+def test_vietnamese_catalog_translates_every_string_and_nothing_else() -> None:
+    wanted = _source_strings()
+    assert len(wanted) > 80
+    assert sorted(wanted - set(VI)) == []
+    assert sorted(set(VI) - wanted) == []
+    for source, words in VI.items():
+        assert unicodedata.is_normalized("NFC", words), source
+        assert re.findall(r"{\w*}", source) == re.findall(r"{\w*}", words), source
+    assert load_catalog("en") == {}  # English is the source language
+
+
+def test_catalog_is_valid_gettext() -> None:
+    done = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(po_path("vi"))], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert po_path("vi").is_relative_to(LOCALE_DIR)
+
+
+def test_po_reader_skips_fuzzy_and_untranslated_entries() -> None:
+    text = 'msgid ""\nmsgstr "X: y\\n"\n\n#, fuzzy\nmsgid "Old"\nmsgstr "Cũ"\n\nmsgid "A"\nmsgstr ""\n\n' \
+           'msgid "Two "\n"lines"\nmsgstr "Hai "\n"dòng"\n'
+    assert parse_po(text) == {"Two lines": "Hai dòng"}
+
+
+def test_keyboard_wedge_takes_fast_bursts_only() -> None:
+    wedge = WedgeBuffer(max_gap_s=0.05)
+    for i, char in enumerate("0912345678"):
+        wedge.key(char, 10 + i * 0.004)
+    assert wedge.enter(10.05) == "0912345678"
+    for i, char in enumerate("0912"):
+        wedge.key(char, 20 + i * 0.3)  # a person typing
+    assert wedge.enter(21.2) is None
+    wedge.key("x", 30.0)  # a stray key long before a fast scan is dropped, not glued on
+    for i, char in enumerate("HC1:ABC"):
+        wedge.key(char, 31 + i * 0.01)
+    assert wedge.enter(31.1) == "HC1:ABC"
+    assert wedge.enter(31.2) is None  # Enter alone
+
+
+def test_three_different_sounds() -> None:
+    sounds = {name: tone_wav(beeps) for name, beeps in TONES.items()}
+    assert len(set(sounds.values())) == 3
+    for data in sounds.values():
+        with wave.open(io.BytesIO(data)) as wav:
+            assert (wav.getnchannels(), wav.getsampwidth()) == (1, 2)
+            assert 0.1 <= wav.getnframes() / wav.getframerate() <= 0.6
+
+
+def test_usb_sticks_are_writable_mounts_below_media(tmp_path: Path) -> None:
+    stick = tmp_path / "media" / "kiosk" / "USB DISK"
+    stick.mkdir(parents=True)
+    mounts = tmp_path / "mounts"
+    escaped = str(stick).replace(" ", "\\040")
+    mounts.write_text(f"/dev/sda1 {escaped} vfat rw,nosuid 0 0\n/dev/sdb1 {tmp_path}/media/ro vfat ro 0 0\n"
+                      f"/dev/root / ext4 rw 0 0\n")
+    found = mounted_sticks(mounts, roots=(str(tmp_path / "media"),))
+    assert [(s.path, s.label) for s in found] == [(stick, "USB DISK")]
+    assert found[0].free_bytes > 0
+    assert mounted_sticks(tmp_path / "missing") == []

@@ -31,8 +31,14 @@ fi
 # built from source on install.
 apt_packages=(python3 python3-venv python3-pip sqlite3 tzdata ca-certificates
               gcc libc6-dev python3-dev linux-libc-dev)
-# --dev: zbar, which bench/decode_frame.py compares with the kiosk's QR decoder (pyzbar).
-if [ "$dev" = 1 ]; then apt_packages+=(libzbar0); fi
+# The touchscreen app: Kivy's wheel brings SDL2 but loads OpenGL/EGL (Mesa drivers, also
+# for SDL's offscreen and KMS/DRM video), GBM/DRM (a Pi without a desktop), mtdev
+# (touchscreens), ALSA (the sounds) and X11 (a desktop) from the system.
+apt_packages+=(libgl1 libegl1 libgles2 libgl1-mesa-dri libegl-mesa0 libgbm1 libdrm2 libmtdev1 libasound2
+               libx11-6 libxext6 libxrender1)
+# --dev: zbar, which bench/decode_frame.py compares with the kiosk's QR decoder (pyzbar);
+# gettext, whose msgfmt checks the app's translation catalogs in the tests.
+if [ "$dev" = 1 ]; then apt_packages+=(libzbar0 gettext); fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")

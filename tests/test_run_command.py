@@ -72,7 +72,7 @@ def test_pipeline_records_reader_scans_and_reports_each_result(tmp_path: Path, s
 
 def test_run_reads_scans_from_a_keyboard_wedge_terminal(tmp_path: Path) -> None:
     lines = f"{CCCD}\n:ra\n0912345678\nxin chào\n{CCCD}\n:q\n0987654321\n"
-    result = run_cli("run", data_dir=tmp_path, stdin=lines.encode("utf-8"))
+    result = run_cli("run", "--terminal", data_dir=tmp_path, stdin=lines.encode("utf-8"))
     assert result.code == 0, result.stderr
     out = result.stdout
     assert "✔ GHI NHẬN VÀO · Nguyễn T. Á. T. · ID ***4321" in out
@@ -136,7 +136,7 @@ def test_headless_run_records_until_sigterm_and_loses_nothing(tmp_path: Path, sc
 
 
 def test_terminal_run_takes_reader_scans_while_reading_lines(tmp_path: Path, scanner: PtyScanner) -> None:
-    kiosk = Kiosk(tmp_path, scanner.link)
+    kiosk = Kiosk(tmp_path, scanner.link, "--terminal")
     kiosk.wait_connected()
     assert any("Sẵn sàng" in line for line in kiosk.out)
     scanner.write(CCCD.encode() + b"\r")
@@ -145,6 +145,20 @@ def test_terminal_run_takes_reader_scans_while_reading_lines(tmp_path: Path, sca
     kiosk.proc.stdin.flush()
     assert kiosk.finish() == 0
     assert [(v["kind"], v["source"]) for v in stored(tmp_path)] == [("cccd", "serial"), ("phone", "keyboard")]
+
+
+def test_run_opens_the_touchscreen_app_and_stops_on_sigterm(tmp_path: Path) -> None:
+    env = {"SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy", "KIVY_HOME": str(tmp_path / "kivy"),
+           "KIVY_NO_FILELOG": "1"}
+    argv = [CLI, "--set", f"storage.data_dir={tmp_path / 'data'}", "run", "--window"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **env})
+    log: list[str] = []
+    threading.Thread(target=Kiosk._collect, args=(proc.stdout, log), daemon=True).start()
+    wait_for(lambda: any("app ready" in line for line in log) or proc.poll() is not None, "the app's scan screen")
+    assert proc.poll() is None, "".join(log)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0, "".join(log)
+    assert (tmp_path / "data" / "visits.sqlite3").exists()
 
 
 def test_headless_run_without_a_reader_says_so(tmp_path: Path) -> None:

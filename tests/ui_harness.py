@@ -22,6 +22,7 @@ from typing import IO, Any
 from tests.waiting import wait_for
 
 PREFIX = "@@ "
+SURFACE = 1280  # pixels, both ways: the largest window side a test uses
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -34,7 +35,10 @@ class UiKiosk:
     def __init__(self, tmp: Path, *overrides: str) -> None:
         env = {**os.environ, "KIVY_NO_ARGS": "1", "KIVY_HOME": str(tmp / "kivy-home"), "KIVY_NO_FILELOG": "1",
                "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy", "PYTHONUNBUFFERED": "1"}
-        argv = [sys.executable, "-m", "tests.ui_harness", *[a for o in overrides for a in ("--set", o)]]
+        # SDL's offscreen surface keeps the size it was created with: create it large enough
+        # for every size a test asks for, then start at the 7" display's 800×480.
+        big = (f"ui.width={SURFACE}", f"ui.height={SURFACE}")
+        argv = [sys.executable, "-m", "tests.ui_harness", *[a for o in (*big, *overrides) for a in ("--set", o)]]
         self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         self.log: list[str] = []
@@ -42,7 +46,7 @@ class UiKiosk:
         self._lock = threading.Lock()
         for stream, handler in ((self.proc.stdout, self._answer), (self.proc.stderr, self.log.append)):
             threading.Thread(target=self._read, args=(stream, handler), daemon=True).start()
-        self.call("ping")
+        self.call("size", width=800, height=480)
 
     @staticmethod
     def _read(stream: IO[bytes], handler: Callable[[str], None]) -> None:
@@ -111,9 +115,6 @@ def _find(root: Any, widget_id: str, text: str | None) -> Any:
 class Driver:
     def __init__(self, app: Any) -> None:
         self.app = app
-
-    def ping(self) -> str:
-        return "pong"
 
     def tap(self, id: str, text: str | None = None) -> bool:  # noqa: A002 - the protocol's word
         from kivy.tests.common import UnitTestTouch
@@ -201,9 +202,10 @@ def _serve(app: Any) -> None:
             answer = {"value": getattr(driver, name)(**command)}
         except Exception as exc:  # noqa: BLE001 - reported to the test, which fails with it
             answer = {"error": f"{type(exc).__name__}: {exc}"}
-        # after the frame, so the effects of a touch or a resize have been laid out
+        # after a frame or two, so the effects of a touch (or a resize, which nested
+        # layouts pass on over several frames) have been laid out and drawn
         Clock.schedule_once(lambda _dt: print(PREFIX + json.dumps(answer, ensure_ascii=False, default=str),
-                                              flush=True), 0.05)
+                                              flush=True), 0.5 if name == "size" else 0.05)
 
     def read() -> None:
         for line in sys.stdin:

@@ -9,6 +9,7 @@ the status snapshot and every background task come back to Kivy's main thread th
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -194,4 +195,7 @@ class KioskApp(App):
 
 
 def run_app(config: Config, *, operator: str | None = None) -> None:
-    KioskApp(config, operator=operator).run()
+    """Run until Admin → Exit or SIGTERM (systemd stop), which also stops the readers cleanly."""
+    app = KioskApp(config, operator=operator)
+    signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda _dt: app.quit(), 0))
+    app.run()

@@ -36,6 +36,7 @@ def error_text(exc: BaseException) -> str:
 
 
 class SyncPanel(Screen):
+    status = StringProperty("")  # the scan screen's status line: readers, network, pending, last sync
     progress = NumericProperty(0.0)
     counts = StringProperty("")
     message = StringProperty("")
@@ -47,6 +48,8 @@ class SyncPanel(Screen):
         self._stop = threading.Event()
 
     def on_pre_enter(self) -> None:
+        app = App.get_running_app()
+        self.status = app.screen("scan").status_text if app.root else ""  # the panel is first shown while building
         if _backend().sync is None:
             self.message = tr._("Sync is not installed")
         background(lambda: _backend().recent_visits(limit=100, state="rejected"), self._show_rejected,

@@ -14,7 +14,7 @@ from typing import Any
 from drivers.inventory import Section, inventory
 from drivers.pipeline import Pipeline, ResultCallback
 from drivers.source import SourceStatus
-from kiosk.config import Config, with_enrolled_checkpoint
+from kiosk.config import Config
 from kiosk.masking import visit_summary
 from kiosk.scan import ScanEvent, ScanResult, ScanService
 from kiosk.store import VisitStore
@@ -23,7 +23,8 @@ from ui.pin import PinStore
 
 log = logging.getLogger(__name__)
 
-try:  # the sync client is another part of the kiosk; without it the app runs offline
+try:  # the sync client (and enrolment) is another part of the kiosk; without it the app runs offline
+    from kiosk.config import with_enrolled_checkpoint
     from sync.service import SyncError, SyncService
 except ImportError:  # pragma: no cover - depends on what is installed
     SyncService = None  # type: ignore[assignment,misc]

@@ -28,6 +28,8 @@ class ScanScreen(Screen):
     panel_title = StringProperty("")
     panel_summary = StringProperty("")
     panel_detail = StringProperty("")
+    title_lines = StringProperty("")  # as shown: one part per line ("ĐÃ GHI NHẬN" / "VÀO")
+    summary_lines = StringProperty("")
     counts = StringProperty("")
     status_text = StringProperty("")
     status_colour = ListProperty(LEVEL_COLOURS["ok"])
@@ -71,6 +73,7 @@ class ScanScreen(Screen):
         panel = panel_for(self._result, tr._)
         self.panel_state, self.panel_title = panel.state, panel.title
         self.panel_summary, self.panel_detail = panel.summary, panel.detail
+        self.title_lines, self.summary_lines = (text.replace(" · ", "\n") for text in (panel.title, panel.summary))
         if self._snapshot is not None:
             self.update(self._snapshot)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui_harness import UiKiosk
+from tests.ui_harness import UiKiosk, running_app
 from ui.pin import PinStore
 
 PIN = "2468"
@@ -22,11 +22,9 @@ def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def app(tmp: Path) -> Iterator[UiKiosk]:
-    kiosk = UiKiosk(tmp, f"storage.data_dir={tmp / 'data'}", "ui.result_seconds=1", "ui.pin_attempts=3",
-                    "ui.pin_lockout_s=600", "kiosk.direction=in")
-    yield kiosk
-    kiosk.call("stop")
-    assert kiosk.close() == 0, "".join(kiosk.log[-40:])
+    with running_app(tmp, "ui.result_seconds=1", "ui.pin_attempts=3", "ui.pin_lockout_s=600",
+                     "kiosk.direction=in") as kiosk:
+        yield kiosk
 
 
 def enter_pin(app: UiKiosk, pin: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import SAMPLES, run_cli
 from tests.ptyscanner import PtyScanner
 from tests.test_serial_reader import CCCD
-from tests.ui_harness import UiKiosk
+from tests.ui_harness import UiKiosk, running_app
 
 SIZES = [(800, 480), (1024, 600), (1280, 800), (480, 800)]
 MASKED = "Nguyễn T. Á. T. · ID ***4321"
@@ -38,12 +38,9 @@ def app(tmp: Path, scanner: PtyScanner) -> Iterator[UiKiosk]:
     trust.mkdir()
     vector = json.loads((SAMPLES / "dcc" / "DE_2DCode_raw_1.json").read_text())
     (trust / "de.der").write_bytes(base64.b64decode(vector["TESTCTX"]["CERTIFICATE"]))
-    kiosk = UiKiosk(tmp, f"storage.data_dir={tmp / 'data'}", "scanners.serial.enabled=true",
-                    f"scanners.serial.port={scanner.link}", f"dcc.trust_dir={trust}",
-                    "kiosk.repeat_window_s=600", "ui.result_seconds=60")
-    yield kiosk
-    kiosk.call("stop")
-    assert kiosk.close() == 0, "".join(kiosk.log[-40:])
+    with running_app(tmp, "scanners.serial.enabled=true", f"scanners.serial.port={scanner.link}",
+                     f"dcc.trust_dir={trust}", "kiosk.repeat_window_s=600", "ui.result_seconds=60") as kiosk:
+        yield kiosk
 
 
 def shots(app: UiKiosk, tmp: Path, name: str) -> list[Path]:

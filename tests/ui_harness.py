@@ -15,7 +15,8 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -92,6 +93,15 @@ class UiKiosk:
         if self.proc.poll() is None:
             self.proc.stdin.close()
         return self.proc.wait(timeout=60)
+
+
+@contextmanager
+def running_app(tmp: Path, *overrides: str) -> Iterator[UiKiosk]:
+    """The app for a test module; stopped through its own Exit path, which must exit 0."""
+    kiosk = UiKiosk(tmp, f"storage.data_dir={tmp / 'data'}", *overrides)
+    yield kiosk
+    kiosk.call("stop")
+    assert kiosk.close() == 0, "".join(kiosk.log[-40:])
 
 
 # --- the child side: the app ---------------------------------------------------------

@@ -22,6 +22,7 @@ from kiosk.messages import render
 from kiosk.recognise import recognise
 from kiosk.scan import LOCAL_TZ, SOURCES, ScanEvent, ScanResult, ScanService
 from kiosk.store import StorageError, VisitStore
+from kiosk.syncstate import SyncState, read_sync_state
 from kiosk.trust import TrustStore
 
 EXIT_REJECTED, EXIT_USAGE, EXIT_STORAGE = 1, 2, 3
@@ -198,10 +199,11 @@ def _visit_view(row: dict[str, Any], lang: str, full: bool) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
 @click.pass_obj
 def status(obj: Context, as_json: bool) -> None:
-    """Checkpoint, pending and rejected counts, today's counts, clock state, data path."""
+    """Checkpoint, pending and rejected counts, today's counts, sync state, clock state, data path."""
     service = obj.service
     clock = service.clock.read()
     today = service.today()
+    sync = read_sync_state(obj.config, service.store)
     cp = obj.config.checkpoint
     data = {
         "checkpoint": {"code": cp.code, "name": cp.name, "commune": cp.commune, "district": cp.district,
@@ -216,6 +218,7 @@ def status(obj: Context, as_json: bool) -> None:
         "data_dir": str(obj.config.data_dir),
         "config_file": str(obj.source) if obj.source else None,
         "trusted_signers": len(service.trust),
+        "sync": sync.to_dict(clock.wall),
     }
     if as_json:
         emit(data)
@@ -225,11 +228,39 @@ def status(obj: Context, as_json: bool) -> None:
         f"Điểm kiểm soát (checkpoint): {cp.code} · {cp.name} · {cp.commune}",
         f"Chờ gửi (pending): {data['pending']}    Bị từ chối (rejected): {data['rejected']}",
         f"Hôm nay (today): vào/in {today['in']} · ra/out {today['out']} · tổng/total {today['total']}",
+        *_sync_lines(sync, clock.wall, obj.config.kiosk.language),
         f"Đồng hồ (clock): {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}",
         f"Dữ liệu (data): {data['data_dir']}",
         f"Cấu hình (config): {data['config_file'] or 'mặc định (built-in defaults)'}",
     ]
     click.echo("\n".join(lines))
+
+
+def _ago(seconds: float) -> str:
+    for size, vi, en in ((86400, "ngày", "days"), (3600, "giờ", "h"), (60, "phút", "min")):
+        if seconds >= size:
+            return f"{seconds // size:.0f} {vi} trước ({seconds // size:.0f} {en} ago)"
+    return f"{max(seconds, 0):.0f} giây trước ({max(seconds, 0):.0f} s ago)"
+
+
+def _sync_lines(sync: SyncState, now: datetime, lang: str) -> list[str]:
+    """Where visits go and how delivery is going, for the admin's status screen."""
+    enrolled = "đã đăng ký (enrolled)" if sync.enrolled else "CHƯA đăng ký (not enrolled)"
+    lines = [f"Máy chủ (server): {sync.server or 'chưa có (none)'} · {enrolled}"]
+    if sync.last_success_at:
+        when = sync.last_success_at.astimezone(LOCAL_TZ)
+        ago = _ago((now - sync.last_success_at).total_seconds())
+        lines.append(f"Đồng bộ thành công gần nhất (last successful sync): {when:%Y-%m-%d %H:%M:%S} · {ago}")
+    else:
+        lines.append("Đồng bộ thành công gần nhất (last successful sync): chưa có (never)")
+    if sync.last_error:
+        when = f" ({sync.last_error_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S})" if sync.last_error_at else ""
+        lines.append(f"Lỗi gần nhất (last error){when}: {sync.error_message(lang)}")
+    if sync.needs_reenrolment:
+        lines.append("! Cần đăng ký lại kiosk: checkpoint-kiosk enroll (the kiosk must be enrolled again)")
+    if sync.exported:
+        lines.append(f"Đã xuất ra USB, chờ máy chủ xác nhận (exported, awaiting confirmation): {sync.exported}")
+    return lines
 
 
 @main.command()

@@ -12,7 +12,7 @@ import ctypes.util
 import functools
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +27,23 @@ class ClockReading:
     monotonic_ns: int
     boot_id: str
     synchronised: bool
+
+
+@dataclass(frozen=True)
+class ClockAnchor:
+    """A moment in one boot whose true wall time is known (from the server, or a synced clock).
+
+    The monotonic clock runs steadily through a boot, so it carries that true time to every
+    other moment of the same boot: this is how a visit taken with a wrong clock is corrected.
+    """
+
+    boot_id: str
+    monotonic_ns: int
+    wall: datetime  # aware, UTC
+    source: str  # "server", "ntp" or "visit"
+
+    def wall_at(self, monotonic_ns: int) -> datetime:
+        return self.wall + timedelta(microseconds=(monotonic_ns - self.monotonic_ns) // 1000)
 
 
 class Clock(Protocol):

@@ -13,8 +13,11 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kiosk.enrolment import read_enrolment
 
 SYSTEM_CONFIG = Path("/etc/checkpoint-kiosk/config.toml")
 ENV_VAR = "CHECKPOINT_KIOSK_CONFIG"
@@ -97,9 +100,22 @@ class ScannersConfig(_Section):
 
 
 class ServerConfig(_Section):
-    url: str = ""
+    url: str = ""  # empty: the server the kiosk was enrolled with
     batch_size: int = Field(500, ge=1, le=1000)
     interval_s: float = Field(300.0, gt=0)
+    connect_timeout_s: float = Field(5.0, gt=0, le=300)
+    read_timeout_s: float = Field(30.0, gt=0, le=600)
+    retries: int = Field(5, ge=0, le=100)
+    backoff_max_s: float = Field(60.0, gt=0, le=3600)
+    probe_max_s: float = Field(60.0, gt=0, le=3600)
+    ca_file: str = ""  # empty: the system's CA certificates
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("expected an http:// or https:// URL, e.g. https://kiemsoat.example.gov.vn")
+        return value
 
 
 class UiConfig(_Section):
@@ -213,8 +229,22 @@ def load_config(
         keys, value = parse_override(item)
         _merge(data, keys, value, f"--set {item}")
     try:
-        return Config.model_validate(data), source
+        config = Config.model_validate(data)
     except ValidationError as exc:
         where = str(source) if source else "built-in defaults with --set"
         problems = "\n".join(f"  {_describe(e, Config)}" for e in exc.errors())
         raise ConfigError(f"{where}: invalid configuration:\n{problems}") from None
+    return with_enrolled_checkpoint(config), source
+
+
+def with_enrolled_checkpoint(config: Config) -> Config:
+    """Once enrolled, the kiosk is the checkpoint the server enrolled it for, whatever
+    ``[checkpoint]`` says: visits carrying another code would all be rejected."""
+    enrolment = read_enrolment(config.data_dir)
+    if enrolment is None:
+        return config
+    try:
+        checkpoint = CheckpointConfig.model_validate(enrolment.checkpoint)
+    except ValidationError:
+        return config
+    return config.model_copy(update={"checkpoint": checkpoint})

@@ -103,6 +103,91 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không xử lý được mã này: chưa ghi được lượt này, hãy quét lại.",
         "This code could not be processed: the visit was not recorded, scan again.",
     ),
+    # enrolment and sync (the sync client; the core shows the last one in status)
+    "enroll_needs_code": (
+        "Cần địa chỉ máy chủ (--server) và mã đăng ký (--code), hoặc nội dung mã QR đăng ký (--qr).",
+        "Give the server address (--server) and the enrolment code (--code), or the enrolment QR text (--qr).",
+    ),
+    "enroll_qr_invalid": (
+        "Mã QR này không phải mã đăng ký kiosk (cần bắt đầu bằng cpk-enroll:1?).",
+        "This QR code is not a kiosk enrolment code (it should start with cpk-enroll:1?).",
+    ),
+    "server_url_invalid": (
+        "Địa chỉ máy chủ không hợp lệ: {server} (ví dụ https://kiemsoat.example.gov.vn).",
+        "Invalid server address: {server} (e.g. https://kiemsoat.example.gov.vn).",
+    ),
+    "enroll_code_unknown": (
+        "Mã đăng ký không đúng: kiểm tra lại từng ký tự.",
+        "Unknown enrolment code: check every character.",
+    ),
+    "enroll_code_used": (
+        "Mã đăng ký này đã được dùng: xin quản trị viên huyện một mã mới.",
+        "This enrolment code was already used: ask the district admin for a new one.",
+    ),
+    "enroll_code_expired": (
+        "Mã đăng ký đã hết hạn: xin quản trị viên huyện một mã mới.",
+        "This enrolment code has expired: ask the district admin for a new one.",
+    ),
+    "not_enrolled": (
+        "Kiosk chưa đăng ký với máy chủ huyện: chạy checkpoint-kiosk enroll. Các lượt vẫn được lưu trên máy.",
+        "This kiosk is not enrolled with the district server: run checkpoint-kiosk enroll. Visits stay stored here.",
+    ),
+    "server_unreachable": (
+        "Không kết nối được máy chủ {server}: kiểm tra mạng. Các lượt vẫn được lưu và sẽ gửi khi có mạng.",
+        "Cannot reach the server {server}: check the network. Visits stay stored and are sent when it is back.",
+    ),
+    "tls_error": (
+        "Không xác minh được chứng chỉ bảo mật (TLS) của máy chủ {server}: kiểm tra địa chỉ và đồng hồ của máy.",
+        "The server's TLS certificate could not be verified ({server}): check the address and this machine's clock.",
+    ),
+    "server_error": (
+        "Máy chủ báo lỗi (HTTP {status}): sẽ thử lại sau. Các lượt vẫn được lưu trên máy.",
+        "The server answered with an error (HTTP {status}): will retry later. Visits stay stored here.",
+    ),
+    "server_bad_answer": (
+        "Máy chủ trả lời không đúng định dạng: kiểm tra địa chỉ máy chủ {server}.",
+        "The server's answer was not understood: check the server address {server}.",
+    ),
+    "token_revoked": (
+        "Máy chủ đã thu hồi quyền gửi của kiosk này: cần đăng ký lại với mã mới.",
+        "The server revoked this kiosk's token: enrol it again with a new code.",
+    ),
+    "token_rotated": (
+        "Mã thiết bị của kiosk đã được thay trên máy chủ: cần đăng ký lại với mã mới.",
+        "This kiosk's device token was replaced on the server: enrol it again with a new code.",
+    ),
+    "token_unknown": (
+        "Máy chủ không nhận ra kiosk này: cần đăng ký lại với mã mới.",
+        "The server does not know this kiosk: enrol it again with a new code.",
+    ),
+    "needs_reenrolment": (
+        "Kiosk cần đăng ký lại với máy chủ trước khi gửi tiếp (checkpoint-kiosk enroll). Các lượt vẫn được lưu.",
+        "This kiosk must be enrolled again before it can send (checkpoint-kiosk enroll). Visits stay stored.",
+    ),
+    "sync_busy": (
+        "Một lần đồng bộ khác đang chạy trên kiosk này.",
+        "Another sync is already running on this kiosk.",
+    ),
+    "sync_cancelled": (
+        "Đã dừng đồng bộ: phần còn lại sẽ được gửi sau.",
+        "Sync stopped: the rest will be sent later.",
+    ),
+    "visit_too_large": (
+        "Lượt ghi quá lớn để gửi lên máy chủ.",
+        "This visit is too large for the server to accept.",
+    ),
+    "export_nothing": (
+        "Không có lượt nào chờ gửi để xuất.",
+        "There are no pending visits to export.",
+    ),
+    "export_failed": (
+        "Không ghi được tệp vào {directory}: {detail}. Kiểm tra USB đã cắm và còn chỗ trống.",
+        "Could not write the file to {directory}: {detail}. Check that the USB stick is mounted and has space.",
+    ),
+    "receipt_invalid": (
+        "Tệp biên nhận hỏng hoặc không phải của kiosk này.",
+        "The receipt file is damaged or belongs to another kiosk.",
+    ),
 }
 
 DIRECTION_WORDS = {"in": ("vào", "entry"), "out": ("ra", "exit")}

@@ -14,16 +14,16 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
-from kiosk.clock import ClockReading
+from kiosk.clock import ClockAnchor, ClockReading
 
 DB_NAME = "visits.sqlite3"
 BUSY_TIMEOUT_MS = 5000
@@ -105,6 +105,16 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["meta"].insert({"key": "device_id", "value": str(uuid.uuid4())})
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    """Sync: the corrected scan time, the USB export mark, and each boot's first good time."""
+    db.execute("ALTER TABLE visits ADD COLUMN corrected_at TEXT")
+    db.execute("ALTER TABLE visits ADD COLUMN exported_at TEXT")
+    db.execute(
+        "CREATE TABLE clock_anchors (boot_id TEXT PRIMARY KEY, monotonic_ns INTEGER NOT NULL, "
+        "wall TEXT NOT NULL, source TEXT NOT NULL)"
+    )
+
+
 _LATEST_SQL = (
     "SELECT id, scanned_at, monotonic_ns, boot_id, direction FROM visits "
     "WHERE credential_key = ? ORDER BY seq DESC LIMIT 1"
@@ -114,8 +124,13 @@ _INSERT_SQL = (
     "scanned_at, monotonic_ns, boot_id, clock_synchronised, operator) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+_PENDING_SQL = (
+    "SELECT seq, id, checkpoint_code, direction, source, reader, kind, fields, scanned_at, monotonic_ns, boot_id, "
+    "clock_synchronised, operator FROM visits WHERE sync_state = 'pending' AND seq > ? ORDER BY seq LIMIT ?"
+)
+
 # Index i upgrades a database from user_version i to i + 1. Append; never edit.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -134,6 +149,34 @@ class NewVisit:
     raw: str | None
     clock: ClockReading
     operator: str | None = None
+
+
+class Outgoing(NamedTuple):
+    """A pending visit as the sync client reads it: columns as stored (``fields`` is JSON text)."""
+
+    seq: int
+    id: str
+    checkpoint_code: str
+    direction: str
+    source: str
+    reader: str | None
+    kind: str
+    fields: str
+    scanned_at: str
+    monotonic_ns: int
+    boot_id: str
+    clock_synchronised: int
+    operator: str | None
+
+
+class Delivery(NamedTuple):
+    """The server's verdict on one visit: ``synced``, or ``rejected`` with its code and reason."""
+
+    visit_id: str
+    state: str
+    code: str | None = None
+    reason: str | None = None
+    corrected_at: str | None = None  # the scan time corrected from the server clock, if it was
 
 
 @dataclass(frozen=True)
@@ -350,22 +393,91 @@ class VisitStore:
                 counts["by_source"][row["source"]] = counts["by_source"].get(row["source"], 0) + row["n"]
         return counts
 
-    def mark_synced(self, visit_ids: list[str], at: datetime) -> int:
+    def pending_after(self, seq: int, limit: int) -> list[Outgoing]:
+        """The outbox by cursor: pending visits after ``seq``, oldest first.
+
+        A cursor rather than "the first N pending", so one sync pass walks past a visit it
+        had to leave pending instead of offering it again and again.
+        """
+        with self._lock:
+            rows = self.db.conn.execute(_PENDING_SQL, [seq, limit]).fetchall()
+        return [Outgoing._make(row) for row in rows]
+
+    def apply_deliveries(self, deliveries: Sequence[Delivery], at: datetime,
+                         meta: Mapping[str, str | None] | None = None) -> int:
+        """What the server said about visits, in one transaction with the sync state.
+
+        A crash leaves either all of a batch's answers or none, and resending the rest is
+        safe (the server answers ``duplicate``). Returns how many visits changed.
+        """
+        when = iso(at)
         with self._write() as db:
-            marks = ",".join("?" * len(visit_ids))
-            cursor = db.execute(
-                f"UPDATE visits SET sync_state = 'synced', sync_code = NULL, sync_reason = NULL, synced_at = ? "
-                f"WHERE id IN ({marks})",
-                [iso(at), *visit_ids],
+            before = db.conn.total_changes
+            db.conn.executemany(
+                "UPDATE visits SET sync_state = ?, sync_code = ?, sync_reason = ?, synced_at = ?, "
+                "corrected_at = coalesce(?, corrected_at) WHERE id = ?",
+                [(d.state, d.code, d.reason, when, d.corrected_at, d.visit_id) for d in deliveries],
             )
-            return cursor.rowcount
+            changed = db.conn.total_changes - before
+            _put_meta(db, meta or {})
+        return changed
+
+    def mark_synced(self, visit_ids: list[str], at: datetime) -> int:
+        return self.apply_deliveries([Delivery(visit_id, "synced") for visit_id in visit_ids], at)
 
     def mark_rejected(self, visit_id: str, code: str, reason: str, at: datetime) -> None:
+        self.apply_deliveries([Delivery(visit_id, "rejected", code, reason)], at)
+
+    def requeue_rejected(self) -> int:
+        """An admin's deliberate retry of rejected visits (e.g. after fixing the checkpoint)."""
+        with self._write() as db:
+            return db.execute(
+                "UPDATE visits SET sync_state = 'pending', sync_code = NULL, sync_reason = NULL, synced_at = NULL "
+                "WHERE sync_state = 'rejected'"
+            ).rowcount
+
+    def mark_exported(self, visit_ids: Sequence[str], at: datetime) -> None:
+        """Written to a USB stick; the visits stay pending until the server confirms them."""
+        with self._write() as db:
+            db.conn.executemany("UPDATE visits SET exported_at = ? WHERE id = ?", [(iso(at), i) for i in visit_ids])
+
+    def count_exported(self) -> int:
+        """Pending visits already on a USB stick, awaiting the server's confirmation."""
+        with self._lock:
+            return self.db.execute(
+                "SELECT count(*) FROM visits WHERE sync_state = 'pending' AND exported_at IS NOT NULL"
+            ).fetchone()[0]
+
+    def meta(self, prefix: str) -> dict[str, str]:
+        """Key/value state kept beside the visits (the sync client's, under ``sync.``)."""
+        with self._lock:
+            rows = self.db.execute("SELECT key, value FROM meta WHERE key LIKE ? || '%'", [prefix]).fetchall()
+        return dict(rows)
+
+    def write_meta(self, values: Mapping[str, str | None]) -> None:
+        """Set keys; None removes one."""
+        with self._write() as db:
+            _put_meta(db, values)
+
+    def add_clock_anchor(self, anchor: ClockAnchor) -> None:
+        """Keep the first good time seen in a boot; later ones add nothing."""
         with self._write() as db:
             db.execute(
-                "UPDATE visits SET sync_state = 'rejected', sync_code = ?, sync_reason = ?, synced_at = ? WHERE id = ?",
-                [code, reason, iso(at), visit_id],
+                "INSERT OR IGNORE INTO clock_anchors (boot_id, monotonic_ns, wall, source) VALUES (?, ?, ?, ?)",
+                [anchor.boot_id, anchor.monotonic_ns, iso(anchor.wall), anchor.source],
             )
+
+    def clock_anchor(self, boot_id: str) -> ClockAnchor | None:
+        """A known-good time in ``boot_id``: the first one recorded, else its first visit taken
+        with a synchronised clock. None when that boot never saw a good time."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT monotonic_ns, wall, source FROM clock_anchors WHERE boot_id = ?", [boot_id]
+            ).fetchone() or self.db.execute(
+                "SELECT monotonic_ns, scanned_at, 'visit' FROM visits WHERE boot_id = ? AND clock_synchronised = 1 "
+                "ORDER BY seq LIMIT 1", [boot_id]
+            ).fetchone()
+        return ClockAnchor(boot_id, row[0], datetime.fromisoformat(row[1]), row[2]) if row else None
 
     def purge(self, older_than: datetime) -> int:
         """Delete synced visits scanned before ``older_than``; pending and rejected ones stay."""
@@ -389,6 +501,15 @@ def _is_repeat(previous: tuple[Any, ...], now: ClockReading, window_s: float) ->
         return abs(now.monotonic_ns - monotonic_ns) <= window_s * 1e9
     elapsed = (now.wall - datetime.fromisoformat(scanned_at)).total_seconds()
     return 0 <= elapsed <= window_s
+
+
+def _put_meta(db: sqlite_utils.Database, values: Mapping[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            db.execute("DELETE FROM meta WHERE key = ?", [key])
+        else:
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                       [key, value])
 
 
 def _newer_version(path: Path, version: int) -> StorageError:

@@ -171,6 +171,7 @@ def test_record_stores_every_column_as_given(store: VisitStore, clock: FakeClock
         "scanned_at": iso(clock.wall), "monotonic_ns": clock.monotonic_ns, "boot_id": "boot-1",
         "clock_synchronised": False, "operator": "Trần Văn Bảo",
         "sync_state": "pending", "sync_code": None, "sync_reason": None, "synced_at": None,
+        "corrected_at": None, "exported_at": None,
     }
     assert datetime.fromisoformat(row["scanned_at"]) == clock.wall
 

@@ -3,6 +3,7 @@
 Registered through the ``checkpoint_kiosk.commands`` entry points, so the core CLI never
 imports the drivers. ``run --headless`` is how a Raspberry Pi with no screen records
 visits: every enabled reader into the store until SIGTERM, one masked log line per scan.
+Both runs deliver visits to the district server in the background (sync/worker.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import click
 from drivers.inventory import Section, inventory
 from drivers.pipeline import Pipeline, enabled_kinds
 from kiosk.scan import ScanEvent, ScanResult
+from sync.service import background_sync
 
 if TYPE_CHECKING:
     from kiosk.cli import Context  # at run time kiosk.cli loads this module: no import cycle
@@ -90,18 +92,19 @@ def _run_terminal(obj: Context, operator: str | None) -> None:
     click.echo("Sẵn sàng quét (ready to scan). :vao/:ra đổi chiều, :q thoát.")
     pipeline.start()
     try:
-        for line in sys.stdin:
-            text = line.rstrip("\r\n")
-            command = text.strip().lower()
-            if command in QUIT_COMMANDS:
-                break
-            if command in RUN_COMMANDS:
-                wanted = RUN_COMMANDS[command]
-                if service.switchable or wanted == service.direction:
-                    service.direction = wanted
-                click.echo(f"Chiều hiện tại (direction): {'VÀO (in)' if service.direction == 'in' else 'RA (out)'}")
-            elif text.strip():
-                pipeline.submit(ScanEvent(source="keyboard", text=text, device="stdin")).result()
+        with background_sync(obj.config, service.store):
+            for line in sys.stdin:
+                text = line.rstrip("\r\n")
+                command = text.strip().lower()
+                if command in QUIT_COMMANDS:
+                    break
+                if command in RUN_COMMANDS:
+                    wanted = RUN_COMMANDS[command]
+                    if service.switchable or wanted == service.direction:
+                        service.direction = wanted
+                    click.echo(f"Chiều hiện tại (direction): {'VÀO (in)' if service.direction == 'in' else 'RA (out)'}")
+                elif text.strip():
+                    pipeline.submit(ScanEvent(source="keyboard", text=text, device="stdin")).result()
     finally:
         pipeline.stop()
 
@@ -128,9 +131,10 @@ def _run_headless(obj: Context, operator: str | None) -> None:
         signal.signal(signum, lambda *_: stop.set())
     pipeline.start()
     log.info("running: %s (data: %s)", ", ".join(s.kind for s in pipeline.sources), config.data_dir)
-    stop.wait()
-    log.info("stopping: finishing the scans already read")
-    pipeline.stop()
+    with background_sync(config, obj.service.store):
+        stop.wait()
+        log.info("stopping: finishing the scans already read")
+        pipeline.stop()
     log.info("stopped: %d recorded, %d repeats, %d rejected", counts["accepted"], counts["repeat"], counts["rejected"])
 
 

@@ -20,12 +20,13 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from server import audit, enrolment, officials, places, qr, reports, retention, tracing
+from server import audit, enrolment, officials, places, qr, reports, retention, tracing, usb_import
 from server.checkpoint_import import import_checkpoints, read_csv_file
 from server.config import ConfigError, Settings, load_settings
 from server.db import DatabaseError, create_db_engine
 from server.errors import UserError
 from server.export import FORMATS, Table, render, to_text
+from server.ingest import IngestRules
 from server.migrate import require_current, upgrade
 
 EXIT_USER, EXIT_USAGE, EXIT_DATABASE = 1, 2, 3
@@ -333,6 +334,27 @@ def official_list(admin: Admin, as_json: bool) -> None:
 def official_revoke(admin: Admin, name: str) -> None:
     officials.revoke_official(admin.engine(), name, admin.actor)
     click.echo(f"Đã thu hồi (revoked): {name}")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--receipt", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the receipt for the kiosk (default: beside FILE, *.receipt.cpr).")
+@JSON_FLAG
+@with_admin
+def import_file(admin: Admin, file: Path, receipt: Path | None, as_json: bool) -> None:
+    """Import a kiosk's USB export (checkpoint-kiosk export); importing again stores nothing twice."""
+    summary = usb_import.import_sealed(admin.engine(), file, IngestRules.from_settings(admin.settings), admin.actor, receipt)
+    if as_json:
+        emit_json(summary.to_dict())
+        return
+    counts = summary.outcomes
+    click.echo(f"Đã nhập từ thiết bị {summary.device_id} ({summary.checkpoint}): mới {counts['created']}, "
+               f"trùng {counts['duplicate']}, bị từ chối {counts['rejected']}. (created {counts['created']}, "
+               f"duplicate {counts['duplicate']}, rejected {counts['rejected']})")
+    for code, n in sorted(summary.rejected_by_code.items()):
+        click.echo(f"  {code}: {n}")
+    click.echo(f"Biên nhận cho kiosk (receipt for the kiosk: checkpoint-kiosk import-receipt): {summary.receipt}")
 
 
 # --- reports ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from server.config import Settings
 from server.db import writing
 from server.enrolment import DeviceAuth
 from server.errors import both
@@ -38,6 +39,11 @@ REJECTIONS = {
 class IngestRules:
     max_future: timedelta
     retention: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IngestRules:
+        """The same rules for uploads and USB imports."""
+        return cls(max_future=timedelta(seconds=settings.limits.max_future_s), retention=timedelta(days=settings.retention.days))
 
 
 def _rejected(visit_id: str, code: str, detail: str = "") -> VisitResult:

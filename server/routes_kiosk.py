@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -26,14 +26,10 @@ from sync.protocol import (
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
+    Health,
 )
 
 router = APIRouter(tags=["kiosk"])
-
-
-class Health(BaseModel):
-    status: str
-    server_time: datetime
 
 
 @router.get(HEALTH_PATH, response_model=Health)
@@ -110,9 +106,6 @@ async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(d
     if envelope.device_id != device.device_id:
         raise Forbidden("device_mismatch", both("Mã thiết bị trong gói khác với mã xác thực",
                                                 "device_id in the batch is not the token's device"))
-    settings = state.settings
-    rules = IngestRules(max_future=timedelta(seconds=settings.limits.max_future_s),
-                        retention=timedelta(days=settings.retention.days))
     now = datetime.now(timezone.utc)
-    results = await run_in_threadpool(ingest, state.engine, device, envelope.visits, rules, now)
+    results = await run_in_threadpool(ingest, state.engine, device, envelope.visits, IngestRules.from_settings(state.settings), now)
     return BatchResponse(server_time=datetime.now(timezone.utc), results=results)

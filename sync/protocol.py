@@ -33,6 +33,16 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+# --- health --------------------------------------------------------------------------
+
+
+class Health(_Wire):
+    """The cheap probe's answer; kiosks also take the server's clock from it."""
+
+    status: str
+    server_time: datetime
+
+
 # --- enrolment -----------------------------------------------------------------------
 
 

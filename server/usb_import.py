@@ -1,0 +1,127 @@
+"""``checkpoint-server import``: a kiosk's sealed USB file, through the same idempotent ingest as uploads.
+
+The file's header names its device; the key comes from that device's token hashes (a
+revoked device's files are refused; a token replaced by a rotation still opens files
+written before it). Each frame is one batch for ``ingest``, so importing twice, or
+importing visits a sync also delivered, stores every visit once. A receipt sealed with
+the same key goes back on the stick for ``checkpoint-kiosk import-receipt``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from server import audit
+from server.db import writing
+from server.enrolment import DeviceAuth
+from server.errors import NotFound, UserError, both
+from server.ingest import IngestRules, ingest
+from server.schema import checkpoints, device_tokens, devices
+from sync.sealed import RECEIPT, VISITS, SealedFileError, SealedReader, SealedWriter, read_header
+
+RECEIPT_SUFFIX = ".receipt.cpr"  # not *.cpk: a glob over a stick's exports must not pick receipts up
+FILE_PROBLEMS = {
+    "not_sealed": ("Tệp không phải tệp xuất từ kiosk (checkpoint-kiosk export)", "not a kiosk export file"),
+    "wrong_key": ("Tệp không mở được bằng khoá của thiết bị ghi trong tệp: tệp đã bị sửa hoặc không phải của thiết bị đó",
+                  "the file does not open with its device's key: it was altered or is not that device's"),
+    "damaged": ("Tệp bị hỏng", "the file is damaged"),
+    "truncated": ("Tệp bị cắt ngang (chép chưa xong?)", "the file is cut short (copy not finished?)"),
+}
+
+
+@dataclass
+class ImportSummary:
+    device_id: str
+    checkpoint: str
+    outcomes: Counter[str] = field(default_factory=Counter)  # created, duplicate, rejected
+    rejected_by_code: Counter[str] = field(default_factory=Counter)
+    receipt: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device_id": self.device_id, "checkpoint": self.checkpoint,
+                **{status: self.outcomes[status] for status in ("created", "duplicate", "rejected")},
+                "rejected_by_code": dict(self.rejected_by_code), "receipt": str(self.receipt) if self.receipt else None}
+
+
+def _file_problem(code: str, imported: int = 0) -> UserError:
+    vi, en = FILE_PROBLEMS[code]
+    if imported:
+        vi, en = f"{vi}; {imported} lượt trước chỗ hỏng đã được nhập", f"{en}; {imported} visits before it were imported"
+    return UserError(f"import_{code}", both(vi, en))
+
+
+def device_keys(engine: Engine, device_id: str) -> tuple[DeviceAuth, list[bytes]]:
+    """The device a file names, and the key material of each token that may have sealed it."""
+    with engine.connect() as conn:
+        device = conn.execute(
+            sa.select(devices.c.id, devices.c.checkpoint_id, devices.c.revoked_at, checkpoints.c.code)
+            .join(checkpoints, devices.c.checkpoint_id == checkpoints.c.id).where(devices.c.id == device_id)
+        ).first()
+        if device is None:
+            raise NotFound("device_not_found", both(f"Không có thiết bị '{device_id[:64]}'", f"no device '{device_id[:64]}'"))
+        if device.revoked_at is not None:
+            raise UserError("device_revoked", both("Thiết bị đã bị thu hồi: không nhận tệp của thiết bị này",
+                                                   "the device is revoked: its files are not accepted"))
+        hashes = conn.execute(sa.select(device_tokens.c.token_hash).where(
+            device_tokens.c.device_id == device_id,
+            sa.or_(device_tokens.c.retired_because.is_(None), device_tokens.c.retired_because == "rotated"),
+        )).scalars().all()
+    return DeviceAuth(device.id, device.checkpoint_id, device.code), [bytes.fromhex(h) for h in hashes]
+
+
+def import_sealed(engine: Engine, path: Path, rules: IngestRules, actor: str, receipt: Path | None = None) -> ImportSummary:
+    """Ingest every visit of the file; write the receipt (default: beside the file) when all went in."""
+    receipt = receipt or path.with_name(path.name.removesuffix(".cpk") + RECEIPT_SUFFIX)
+    partial = receipt.with_name(f".{receipt.name}.part")
+    with path.open("rb") as fh:
+        try:
+            header = read_header(fh)
+        except SealedFileError as exc:
+            raise _file_problem(exc.code) from None
+        if header.kind != VISITS:
+            raise _file_problem("not_sealed")
+        device, materials = device_keys(engine, str(header.fields.get("device_id", "")))
+        summary = ImportSummary(device.device_id, device.checkpoint_code)
+        try:
+            reader = SealedReader(fh, header, materials)
+            with partial.open("wb") as out:
+                _ingest_frames(engine, reader, out, device, path.name, rules, summary)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(partial, receipt)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise UserError("receipt_unwritable", both(
+                f"Đã nhập {summary.outcomes.total()} lượt nhưng không ghi được biên nhận {receipt}: {exc.strerror}; "
+                "nhập lại với --receipt ĐƯỜNG_DẪN (không nhập trùng)",
+                f"imported {summary.outcomes.total()} visits but could not write the receipt {receipt}: {exc.strerror}; "
+                "import again with --receipt PATH (nothing is stored twice)")) from None
+        except SealedFileError as exc:
+            partial.unlink(missing_ok=True)
+            raise _file_problem(exc.code, summary.outcomes.total()) from None
+    summary.receipt = receipt
+    with writing(engine) as conn:
+        audit.write(conn, actor, "usb.import", params={"device": device.device_id, "file": path.name, **summary.outcomes},
+                    result_count=summary.outcomes.total())
+    return summary
+
+
+def _ingest_frames(engine: Engine, reader: SealedReader, out: IO[bytes], device: DeviceAuth, name: str,
+                   rules: IngestRules, summary: ImportSummary) -> None:
+    """Each frame as one ingest batch, each answer into the receipt (sealed with the file's own key)."""
+    writer = SealedWriter(out, RECEIPT, {"device_id": device.device_id, "file": name}, reader.material or b"")
+    for records in reader.batches():
+        for result in ingest(engine, device, records, rules, datetime.now(timezone.utc)):
+            summary.outcomes[result.status] += 1
+            if result.code:
+                summary.rejected_by_code[result.code] += 1
+            writer.add(result.model_dump(exclude_none=True))
+    writer.close()

@@ -1,0 +1,163 @@
+"""``checkpoint-kiosk enroll | sync | export | import-receipt``: the sync client from a terminal.
+
+Registered through the ``checkpoint_kiosk.commands`` entry points, so the core never
+imports sync/. Network and enrolment problems are one sentence, Vietnamese then English,
+never a traceback. Exit codes: 0 done, 1 not done (the message says why; for ``sync``:
+visits are left pending), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from kiosk.store import VisitStore
+from sync.errors import SyncError
+from sync.progress import reporter
+from sync.service import SyncService, SyncSummary
+
+if TYPE_CHECKING:
+    from kiosk.cli import Context  # at run time kiosk.cli loads this module: no import cycle
+
+EXIT_NOT_DONE, EXIT_USAGE = 1, 2
+USAGE_CODES = frozenset({"enroll_needs_code", "enroll_qr_invalid", "server_url_invalid"})
+
+
+@contextmanager
+def sync_service(obj: Context) -> Iterator[SyncService]:
+    store = VisitStore.in_dir(obj.config.data_dir)
+    service = SyncService(obj.config, store)
+    try:
+        yield service
+    finally:
+        service.close()
+        store.close()
+
+
+def fail(exc: SyncError) -> NoReturn:
+    click.echo(str(exc), err=True)
+    sys.exit(EXIT_USAGE if exc.code in USAGE_CODES else EXIT_NOT_DONE)
+
+
+def emit(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.command()
+@click.option("--server", metavar="URL", help="District server, e.g. https://kiemsoat.example.gov.vn (default: [server] url).")
+@click.option("--code", help="Enrolment code from `checkpoint-server enroll-code`, e.g. 7KQ2-MX4P-9TJD.")
+@click.option("--qr", metavar="TEXT", help="Text of the enrolment QR code (cpk-enroll:1?server=…&code=…); - reads stdin.")
+@click.option("--json", "as_json", is_flag=True, help="Print the checkpoint identity as JSON.")
+@click.pass_obj
+def enroll(obj: Context, server: str | None, code: str | None, qr: str | None, as_json: bool) -> None:
+    """Enrol this kiosk with the district server; the device token is kept readable by this user only."""
+    if qr == "-":
+        qr = sys.stdin.read().strip()
+    with sync_service(obj) as service:
+        try:
+            identity = service.enroll(server=server, code=code, qr=qr)
+        except SyncError as exc:
+            fail(exc)
+    if as_json:
+        emit(identity)
+        return
+    cp = identity["checkpoint"]
+    click.echo(f"Đã đăng ký (enrolled): {cp['code']} · {cp['name']} · {cp['commune']}, {cp['district']}, {cp['province']}")
+    click.echo(f"Máy chủ (server): {identity['server']}")
+    click.echo(f"Thiết bị (device): {identity['device_id']}")
+    if obj.config.checkpoint.code != cp["code"]:
+        click.echo(f"Lưu ý: từ nay kiosk ghi lượt cho điểm {cp['code']} (trước đây: {obj.config.checkpoint.code}). "
+                   f"(Note: visits are now recorded for {cp['code']}, was {obj.config.checkpoint.code}.)")
+
+
+def _summary_lines(s: SyncSummary, done: tuple[str, str] = ("Đã gửi", "Sent")) -> list[str]:
+    lines = [f"{done[0]} {s.sent} lượt: mới {s.created}, trùng {s.duplicate}, bị từ chối {s.rejected}; còn chờ {s.pending}. "
+             f"({done[1]} {s.sent}: created {s.created}, duplicate {s.duplicate}, rejected {s.rejected}; pending {s.pending}.)"]
+    if s.rejected:
+        lines.append("Xem lượt bị từ chối (see rejected visits): checkpoint-kiosk visits --rejected")
+    return lines
+
+
+@click.command("sync")
+@click.option("--json", "as_json", is_flag=True,
+              help="Only a JSON summary: sent, created, duplicate, rejected, pending (left), error (or null).")
+@click.option("--retry-rejected", is_flag=True, help="Send the visits the server rejected once more (after fixing the cause).")
+@click.pass_obj
+def sync_command(obj: Context, as_json: bool, retry_rejected: bool) -> None:
+    """Send the pending visits to the district server now, with progress.
+
+    \b
+    Waits for a sync already running (e.g. the kiosk's own) to finish first.
+    Ctrl-C or SIGTERM stops after the current batch; nothing is lost.
+    Exit code 0 only when no visit is left pending.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with sync_service(obj) as service:
+        if retry_rejected:
+            service.store.requeue_rejected()
+        progress = None if as_json else reporter()
+        try:
+            summary = service.sync(progress=progress.update if progress else None, stop=stop)
+        finally:
+            if progress is not None:
+                progress.close()
+    if as_json:
+        emit(summary.to_dict())
+    else:
+        click.echo("\n".join(_summary_lines(summary)))
+    if summary.failure is not None:
+        click.echo(str(summary.failure), err=True)
+    sys.exit(0 if summary.pending == 0 and summary.error is None else EXIT_NOT_DONE)
+
+
+@click.command()
+@click.option("--to", "directory", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write to, e.g. the USB stick at /media/usb.")
+@click.option("--json", "as_json", is_flag=True, help="Print {file, visits, skipped} as JSON.")
+@click.pass_obj
+def export(obj: Context, directory: Path, as_json: bool) -> None:
+    """Write the pending visits to a sealed file for `checkpoint-server import` (no network needed)."""
+    with sync_service(obj) as service:
+        try:
+            result = service.export_file(directory)
+        except SyncError as exc:
+            if exc.code != "export_nothing":
+                fail(exc)
+            click.echo(str(exc))
+            return
+    if as_json:
+        emit({"file": str(result.path), "visits": result.visits, "skipped": result.skipped})
+        return
+    click.echo(f"Đã xuất {result.visits} lượt (exported {result.visits} visits): {result.path}")
+    click.echo("Các lượt vẫn chờ gửi cho đến khi máy chủ xác nhận: đồng bộ, hoặc nhập tệp biên nhận bằng "
+               "checkpoint-kiosk import-receipt. (They stay pending until the server confirms them: a sync, "
+               "or the receipt file via import-receipt.)")
+    if result.skipped:
+        click.echo(f"{result.skipped} lượt quá lớn, không xuất được. ({result.skipped} visits too large to export.)")
+
+
+@click.command("import-receipt")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="The same JSON summary as sync --json.")
+@click.pass_obj
+def import_receipt(obj: Context, file: Path, as_json: bool) -> None:
+    """Mark visits as delivered from the receipt `checkpoint-server import` wrote next to an export."""
+    with sync_service(obj) as service:
+        try:
+            summary = service.import_receipt(file)
+        except SyncError as exc:
+            fail(exc)
+    if as_json:
+        emit(summary.to_dict())
+    else:
+        click.echo("\n".join(_summary_lines(summary, ("Đã xác nhận", "Confirmed"))))

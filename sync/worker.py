@@ -1,0 +1,76 @@
+"""The background sync of ``run`` and ``run --headless`` (and of the touchscreen app).
+
+A sync pass every ``interval_s``; while the server cannot be reached, a cheap health probe
+with backoff (up to ``probe_max_s`` apart) so the backlog goes out soon after the network
+comes back rather than at the next interval. A daemon thread: it never runs on the scan
+path, and stopping the kiosk never waits for a slow network (an interrupted pass is as
+safe as a pulled plug: every batch's answers are applied in one transaction).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from typing import TYPE_CHECKING
+
+from sync.backoff import Backoff, pause
+from sync.errors import OFFLINE_CODES
+
+if TYPE_CHECKING:
+    from sync.service import SyncService, SyncSummary
+
+log = logging.getLogger("checkpoint_kiosk.sync")
+PROBE_BASE_S = 1.0
+JOIN_S = 5.0
+
+
+class BackgroundSync:
+    def __init__(self, service: SyncService, rng: random.Random | None = None) -> None:
+        self.service = service
+        self.rng = rng or random.Random()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sync-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> bool:
+        """Stop and wait a little; False when a pass is still waiting on the network (the
+        thread is a daemon: it ends with the process, as safely as a pulled plug)."""
+        self._stop.set()
+        self._thread.join(JOIN_S)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                summary = self.service.sync(stop=self._stop, wait=False)
+            except Exception:  # a bug must not end automatic delivery: say so and try again later
+                log.exception("sync pass failed")
+                summary = None
+            if summary is not None:
+                _log(summary)
+            if summary is not None and summary.error in OFFLINE_CODES:
+                self._wait_for_server()
+            else:
+                self._stop.wait(self.service.config.server.interval_s)
+
+    def _wait_for_server(self) -> None:
+        backoff = Backoff(PROBE_BASE_S, self.service.config.server.probe_max_s, self.rng)
+        while not pause(backoff.next_delay(), self._stop):
+            if self.service.probe():
+                log.info("máy chủ đã trả lời lại (server reachable again): syncing now")
+                return
+
+
+def _log(summary: SyncSummary) -> None:
+    """One line per pass that did something or failed; never personal data."""
+    counts = (f"sent {summary.sent} (created {summary.created}, duplicate {summary.duplicate}, "
+              f"rejected {summary.rejected}), pending {summary.pending}")
+    if summary.error in ("sync_busy", "sync_cancelled"):
+        return
+    if summary.failure is not None:
+        log.warning("%s (%s); %s", summary.failure.message("vi"), summary.failure.message("en"), counts)
+    elif summary.sent:
+        log.info("sync: %s", counts)

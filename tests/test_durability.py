@@ -159,7 +159,7 @@ def test_full_disk_before_the_scan_still_shows_status_and_visits(tmpfs: Tmpfs) -
 def test_running_kiosk_records_again_once_space_is_freed(tmpfs: Tmpfs) -> None:
     first = accepted_id(tmpfs.kiosk("record", cccd(0)))
     tmpfs.fill()
-    kiosk = subprocess.Popen(tmpfs.argv(*kiosk_argv(tmpfs.data_dir, "run")), stdin=subprocess.PIPE,
+    kiosk = subprocess.Popen(tmpfs.argv(*kiosk_argv(tmpfs.data_dir, "run", "--terminal")), stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
     assert kiosk.stdin is not None and kiosk.stdout is not None
 

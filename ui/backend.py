@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drivers.inventory import Section, inventory
 from drivers.pipeline import Pipeline, ResultCallback
 from drivers.source import SourceStatus
 from kiosk.config import Config
@@ -20,6 +19,9 @@ from kiosk.scan import ScanEvent, ScanResult, ScanService
 from kiosk.store import VisitStore
 from sync.protocol import ENROLL_QR_PREFIX
 from ui.pin import PinStore
+
+if TYPE_CHECKING:
+    from drivers.inventory import Section
 
 log = logging.getLogger(__name__)
 
@@ -134,4 +136,6 @@ class Backend:
 
     def diagnostics(self) -> list[Section]:
         """Blocking (reads sysfs): every input device and what the kiosk does with it."""
+        from drivers.inventory import inventory  # brings in OpenCV (≈ 20 MB): only when an admin asks
+
         return inventory(self.config)

@@ -7,17 +7,19 @@ language, and reader diagnostics. Exit leaves the app; Back returns to scanning.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
-from drivers.inventory import Section
 from ui.formatting import reader_text
 from ui.i18n import tr
 from ui.screens.admin_sync import EnrolPanel, ExportPanel, SyncPanel
 from ui.tasks import background
+
+if TYPE_CHECKING:
+    from drivers.inventory import Section
 
 PANELS = ("sync", "export", "enrol", "device", "readers")
 

@@ -1,0 +1,152 @@
+"""Enrol, record, sync and status through the real kiosk CLI against a real server process."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+import uuid
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+
+from kiosk.enrolment import enrolment_path, read_enrolment
+from server import enrolment
+from server.inprocess import free_port
+from tests.sync.conftest import CHECKPOINT, Kiosk, Server, assert_delivered_exactly_once, cccd
+
+SUMMARY_KEYS = {"sent", "created", "duplicate", "rejected", "pending", "error"}
+
+
+def test_enrol_record_sync_and_the_counts_match_exactly(server: Server, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path)
+    enrolled = kiosk.cli("enroll", "--qr", server.enroll_qr())
+    assert enrolled.code == 0, enrolled.stderr
+    assert f"{CHECKPOINT} · Chốt Ngã ba Đăk Nhau" in enrolled.stdout
+    assert stat.S_IMODE(enrolment_path(kiosk.data_dir).stat().st_mode) == 0o600
+    assert read_enrolment(kiosk.data_dir).token.startswith("dev_")
+
+    by_cli = [kiosk.cli("record", cccd(9000)).json()["visit_id"], kiosk.cli("manual", "--phone", "0912345678").json()["visit_id"]]
+    kiosk.record(250)
+    synced = kiosk.cli("--set", "server.batch_size=100", "sync")
+    assert synced.code == 0, synced.stderr
+    assert "252/252" in synced.stdout and "mới 252, trùng 0, bị từ chối 0; còn chờ 0" in synced.stdout
+    assert_delivered_exactly_once(server, kiosk)
+    stored = server.visits()
+    card = json.loads(stored[by_cli[0]]["fields"])
+    assert (card["name"], card["address"]) == (cccd(9000).split("|")[2], cccd(9000).split("|")[5])
+    assert stored[by_cli[1]]["phone"] == "0912345678"
+
+    again = kiosk.cli("sync", "--json")
+    assert (again.code, again.json()) == (0, {"sent": 0, "created": 0, "duplicate": 0, "rejected": 0, "pending": 0,
+                                              "error": None})
+    status = kiosk.cli("status", "--json").json()
+    assert status["checkpoint"]["code"] == CHECKPOINT and status["pending"] == 0
+    assert status["sync"]["server"] == server.url and status["sync"]["enrolled"] is True
+    assert status["sync"]["last_success_at"] and status["sync"]["last_error"] is None
+    text = kiosk.cli("status").stdout
+    assert "đã đăng ký (enrolled)" in text and "Đồng bộ thành công gần nhất (last successful sync): 20" in text
+
+
+def test_sync_json_summary_and_exit_code_when_not_enrolled(tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path)
+    kiosk.record(2)
+    result = kiosk.cli("sync", "--json")
+    assert result.code == 1
+    assert result.json() == {"sent": 0, "created": 0, "duplicate": 0, "rejected": 0, "pending": 2, "error": "not_enrolled"}
+    assert set(result.json()) == SUMMARY_KEYS
+    assert "chưa đăng ký" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_enrolment_mistakes_are_one_clear_sentence(server: Server, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path)
+    used = server.enroll_code()
+    assert kiosk.cli("enroll", "--server", server.url, "--code", used).code == 0
+    other = Kiosk(tmp_path / "other")
+    expired = enrolment.create_enroll_code(server.engine, CHECKPOINT, timedelta(seconds=-1), server.url, "test").code
+    cases = {
+        ("--server", server.url, "--code", "7KQ2-MX4P-9TJD"): (1, "Mã đăng ký không đúng"),
+        ("--server", server.url, "--code", used): (1, "đã được dùng"),
+        ("--server", server.url, "--code", expired): (1, "đã hết hạn"),
+        ("--server", f"http://127.0.0.1:{free_port()}", "--code", server.enroll_code()): (1, "Không kết nối được máy chủ"),
+        ("--qr", "https://tokhaiyte.vn/qr/abc"): (2, "không phải mã đăng ký kiosk"),
+        ("--server", "ftp://x", "--code", "A"): (2, "Địa chỉ máy chủ không hợp lệ"),
+        ("--code", "A"): (2, "Cần địa chỉ máy chủ"),
+    }
+    for args, (code, words) in cases.items():
+        result = other.cli("enroll", *args)
+        assert (result.code, words in result.stderr, "Traceback" in result.stderr) == (code, True, False), (args, result)
+        assert "(" in result.stderr  # Vietnamese first, English in brackets
+    assert read_enrolment(other.data_dir) is None
+
+
+def _insert_poison(kiosk: Kiosk) -> str:
+    """A stored visit no batch can carry (over the server's 1 MiB): corruption the queue must survive."""
+    visit_id = str(uuid.uuid4())
+    with closing(sqlite3.connect(kiosk.data_dir / "visits.sqlite3")) as conn, conn:
+        conn.execute(
+            "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, kind, credential_key, fields, "
+            "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, 'x', 'in', 'cli', 'opaque', ?, ?, "
+            "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'), 1, 'b', 1)",
+            [visit_id, CHECKPOINT, visit_id, json.dumps({"text": "x" * 1_200_000, "length": 1_200_000})])
+    return visit_id
+
+
+def test_rejected_and_poison_visits_are_kept_and_never_block_the_queue(server: Server, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path)
+    before = kiosk.record(3)  # recorded as the demo checkpoint, before enrolment: the server refuses them
+    kiosk.enroll(server)
+    after = kiosk.record(20, start=100)
+    poison = _insert_poison(kiosk)
+    later = kiosk.record(5, start=200)
+    result = kiosk.cli("--set", "server.batch_size=10", "sync", "--json")
+    assert (result.code, result.json()) == (0, {"sent": 29, "created": 25, "duplicate": 0, "rejected": 4, "pending": 0,
+                                               "error": None}), result.stderr
+    assert set(server.visit_ids()) == set(after + later)
+    rejected = {v["id"]: v for v in kiosk.cli("visits", "--rejected", "--json").json()}
+    assert set(rejected) == {*before, poison}
+    assert {rejected[i]["sync_code"] for i in before} == {"wrong_checkpoint"}
+    assert "checkpoint" in rejected[before[0]]["sync_reason"]
+    assert rejected[poison]["sync_code"] == "visit_too_large" and "quá lớn" in rejected[poison]["sync_reason"]
+    assert kiosk.cli("sync", "--json").json()["sent"] == 0  # never retried blindly
+    retried = kiosk.cli("sync", "--json", "--retry-rejected")  # retried when the admin asks
+    assert retried.json()["sent"] == 4 and retried.json()["rejected"] == 4
+    assert "4" in kiosk.cli("status").stdout.split("Bị từ chối (rejected):")[1]
+
+
+def test_a_rate_limited_server_is_waited_for_as_it_asks(tmp_path: Path) -> None:
+    server = Server(tmp_path / "slow", batches_per_s=5.0)  # burst 5, then one batch every 0.2 s
+    try:
+        kiosk = Kiosk(tmp_path, retries=3)
+        kiosk.enroll(server)
+        kiosk.record(150)
+        result = kiosk.cli("--set", "server.batch_size=10", "sync", "--json")
+        assert (result.code, result.json()["created"]) == (0, 150), result.stderr
+        assert_delivered_exactly_once(server, kiosk)
+    finally:
+        server.stop()
+        server.engine.dispose()
+    assert '" 429' in server.log.read_text()  # the limit was hit, and honoured
+
+
+def test_a_revoked_token_stops_sync_until_the_kiosk_is_enrolled_again(server: Server, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path)
+    kiosk.enroll(server)
+    kiosk.record(30)
+    assert kiosk.cli("sync", "--json").code == 0
+    kiosk.record(20, start=100)
+    enrolment.revoke_device(server.engine, read_enrolment(kiosk.data_dir).device_id, "test")
+
+    refused = kiosk.cli("sync", "--json")
+    assert (refused.code, refused.json()["error"], refused.json()["pending"]) == (1, "token_revoked", 20)
+    assert "thu hồi" in refused.stderr and "Traceback" not in refused.stderr
+    status = kiosk.cli("status")
+    assert "Cần đăng ký lại" in status.stdout and "thu hồi quyền gửi" in status.stdout
+    assert kiosk.cli("status", "--json").json()["sync"]["needs_reenrolment"] is True
+    assert kiosk.cli("sync", "--json").json()["error"] == "needs_reenrolment"  # no more knocking at the door
+
+    kiosk.enroll(server)
+    assert kiosk.cli("sync", "--json").json() == {"sent": 20, "created": 20, "duplicate": 0, "rejected": 0, "pending": 0,
+                                                  "error": None}
+    assert_delivered_exactly_once(server, kiosk)
+    assert kiosk.cli("status", "--json").json()["sync"]["needs_reenrolment"] is False

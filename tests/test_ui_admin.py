@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.messages import render
 from tests.ui_harness import UiKiosk, running_app
+from tests.waiting import wait_for
 from ui.pin import PinStore
 
 PIN = "2468"
@@ -23,7 +25,7 @@ def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def app(tmp: Path) -> Iterator[UiKiosk]:
     with running_app(tmp, "ui.result_seconds=1", "ui.pin_attempts=3", "ui.pin_lockout_s=600",
-                     "kiosk.direction=in") as kiosk:
+                     "kiosk.direction=in", "server.retries=0") as kiosk:
         yield kiosk
 
 
@@ -70,12 +72,27 @@ def test_admin_panels_without_a_sync_client_say_so_or_work(app: UiKiosk, tmp: Pa
     assert "DEMO-01" in info and "Xã Đăk Nhau" in info
 
 
+def test_enrolment_qr_read_on_the_enrol_panel_is_not_a_visit(app: UiKiosk, tmp: Path) -> None:
+    before = app.state()["counts"]
+    app.tap("menu_enrol")
+    app.call("type", text="cpk-enroll:1?server=http%3A%2F%2F127.0.0.1%3A9&code=7KQ2-MX4P-9TJD")
+    waiting = ("Đang đăng ký…", "Quét mã QR đăng ký ngay bây giờ, hoặc nhập địa chỉ máy chủ và mã.")
+    wait_for(lambda: app.call("text_of", id="message") not in waiting, "the enrolment attempt (no server there)")
+    assert app.call("text_of", id="message") == render("server_unreachable", "vi", server="http://127.0.0.1:9")
+    assert app.state()["counts"] == before  # the enrolment code went to enrolment, not into the visits
+    shot(app, tmp, "admin-enrol-failed")
+    app.tap("menu_device")
+    app.call("type", text="0911222333")  # an ordinary scan while the admin screen is open is a visit
+    app.wait_state(lambda s: s["counts"] != before, "the ordinary scan")
+    assert app.state()["counts"] == "Vào 2 · Ra 0 · Tổng 2"
+
+
 def test_language_switch_to_english_and_back(app: UiKiosk, tmp: Path) -> None:
     app.tap("menu_device")
     app.tap("lang_en")
     assert app.call("text_of", id="back") == "Back"
     app.tap("back")
-    state = app.state()
+    state = app.wait_state(lambda s: s["panel"]["state"] == "ready", "the ready panel")
     assert (state["lang"], state["panel"]["title"]) == ("en", "READY")
     assert app.call("text_of", id="manual") == "Manual entry"
     shot(app, tmp, "ready-en")

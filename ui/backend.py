@@ -53,7 +53,7 @@ class Backend:
     def stop(self) -> None:
         """Stop sync and readers, recording every scan already read, then close the store."""
         if self.sync is not None:
-            self.sync.stop_background()
+            self.sync.close()
         self.pipeline.stop()
         self.store.close()
 

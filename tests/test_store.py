@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import stat
 import uuid
 from contextlib import closing
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlite_utils
 
+from kiosk.clock import ClockAnchor
 from kiosk.config import Config
 from kiosk.scan import ScanEvent, ScanService
-from kiosk.store import DB_NAME, MIGRATIONS, SCHEMA_VERSION, NewVisit, Repeat, StorageError, VisitStore, iso
+from kiosk.store import DB_NAME, MIGRATIONS, SCHEMA_VERSION, Delivery, NewVisit, Repeat, StorageError, VisitStore, iso
 from tests.conftest import FakeClock
 
 NAME = "Nguyễn Thị Ánh Tuyết"
@@ -129,6 +131,10 @@ def test_every_older_schema_is_migrated_and_keeps_its_rows(tmp_path: Path, versi
         for table, rows in before.items():
             kept = [{column: row[column] for column in rows[0]} for row in store.db[table].rows] if rows else []
             assert all(row in kept for row in rows), table
+        if before.get("visits"):  # an old pending visit is still in the outbox, uncorrected and never exported
+            assert [v.id for v in store.pending_after(0, 10)] == [before["visits"][0]["id"]]
+            assert {k: store.get(before["visits"][0]["id"])[k] for k in ("corrected_at", "exported_at")} == {
+                "corrected_at": None, "exported_at": None}
     with VisitStore(tmp_path / "fresh" / DB_NAME):
         pass
     assert schema(old) == schema(tmp_path / "fresh" / DB_NAME)
@@ -306,6 +312,44 @@ def test_mark_synced_and_rejected_change_states(store: VisitStore, clock: FakeCl
         "sync_state": "rejected", "sync_code": "invalid", "sync_reason": "Trường họ tên trống"}
     store.mark_synced([ids[2]], clock.wall)  # accepted on a later retry: the reason goes
     assert (store.get(ids[2])["sync_code"], store.count("rejected")) == (None, 0)
+
+
+def test_pending_after_walks_the_outbox_by_cursor(store: VisitStore, clock: FakeClock) -> None:
+    ids = record_many(store, clock, 5)
+    store.mark_synced([ids[1]], clock.wall)
+    first = store.pending_after(0, 2)
+    assert [v.id for v in first] == [ids[0], ids[2]]
+    assert [v.id for v in store.pending_after(first[-1].seq, 10)] == ids[3:]
+    assert json.loads(first[0].fields) == {"name": NAME} and first[0].boot_id == "boot-1"
+
+
+def test_deliveries_and_sync_state_are_applied_together(store: VisitStore, clock: FakeClock) -> None:
+    ids = record_many(store, clock, 3)
+    changed = store.apply_deliveries(
+        [Delivery(ids[0], "synced", corrected_at="2026-11-23T01:00:00.000000+00:00"),
+         Delivery(ids[1], "rejected", "wrong_checkpoint", "Lượt ghi thuộc điểm kiểm soát khác")],
+        clock.wall, meta={"sync.last_success_at": iso(clock.wall)})
+    assert changed == 2
+    assert (store.get(ids[0])["sync_state"], store.get(ids[0])["corrected_at"]) == ("synced", "2026-11-23T01:00:00.000000+00:00")
+    assert (store.get(ids[1])["sync_code"], store.get(ids[2])["sync_state"]) == ("wrong_checkpoint", "pending")
+    assert store.meta("sync.") == {"sync.last_success_at": iso(clock.wall)}
+    store.write_meta({"sync.last_success_at": None, "sync.last_error": "server_unreachable"})
+    assert store.meta("sync.") == {"sync.last_error": "server_unreachable"}
+
+
+def test_a_boot_keeps_its_first_good_time(store: VisitStore, clock: FakeClock) -> None:
+    clock.synchronised = False
+    record_many(store, clock, 1)
+    assert store.clock_anchor("boot-1") is None  # no good time seen in this boot yet
+    clock.synchronised = True
+    synced = store.get(record_many(store, clock, 1)[0])
+    assert store.clock_anchor("boot-1") == ClockAnchor("boot-1", synced["monotonic_ns"], clock.wall - timedelta(seconds=1),
+                                                       "visit")
+    server = ClockAnchor("boot-1", 7, datetime(2026, 11, 23, 2, tzinfo=timezone.utc), "server")
+    store.add_clock_anchor(server)
+    store.add_clock_anchor(ClockAnchor("boot-1", 9, datetime(2030, 1, 1, tzinfo=timezone.utc), "server"))
+    assert store.clock_anchor("boot-1") == server
+    assert server.wall_at(7 + 90 * 10**9) == server.wall + timedelta(seconds=90)
 
 
 def test_counts_since_groups_directions_and_sources(store: VisitStore, clock: FakeClock) -> None:

@@ -1,0 +1,92 @@
+"""USB export → checkpoint-server import → receipt or sync: every visit delivered once, files sealed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiosk.enrolment import read_enrolment
+from server import enrolment
+from tests.sync.conftest import Kiosk, Server, assert_delivered_exactly_once, cccd
+
+
+def export(kiosk: Kiosk, usb: Path) -> Path:
+    usb.mkdir(exist_ok=True)
+    result = kiosk.cli("export", "--to", str(usb), "--json")
+    assert result.code == 0, result.stderr
+    return Path(result.json()["file"])
+
+
+def test_export_import_twice_then_sync_reconciles(server: Server, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path)
+    kiosk.enroll(server)
+    exported = kiosk.record(1200)  # more than one frame (at most 1,000 visits each)
+    file = export(kiosk, tmp_path / "usb")
+    data = file.read_bytes()
+    assert cccd(0)[:12].encode() not in data and "Nguyễn".encode() not in data  # not readable on the stick
+    status = kiosk.cli("status", "--json").json()
+    assert (status["pending"], status["sync"]["exported_awaiting_confirmation"]) == (1200, 1200)
+
+    first = server.cli("import", str(file), "--json")
+    assert first.code == 0, first.stderr
+    assert (first.json()["created"], first.json()["duplicate"], first.json()["rejected"]) == (1200, 0, 0)
+    again = server.cli("import", str(file))
+    assert again.code == 0 and "mới 0, trùng 1200, bị từ chối 0" in again.stdout
+    assert set(server.visit_ids()) == set(exported) and sum(server.visit_ids().values()) == 1200
+
+    later = kiosk.record(10, start=5000)
+    synced = kiosk.cli("sync", "--json").json()  # the exported visits are confirmed by the normal sync
+    assert synced == {"sent": 1210, "created": 10, "duplicate": 1200, "rejected": 0, "pending": 0, "error": None}
+    assert set(server.visit_ids()) == set(exported + later)
+    assert_delivered_exactly_once(server, kiosk)
+
+
+def test_the_receipt_confirms_exported_visits_without_a_network(server: Server, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path)
+    kiosk.enroll(server)
+    kiosk.record(40)
+    file = export(kiosk, tmp_path / "usb")
+    imported = server.cli("import", str(file), "--json").json()
+    receipt = Path(imported["receipt"])
+    assert receipt.parent == file.parent and receipt.suffix == ".cpr"
+    confirmed = kiosk.cli("import-receipt", str(receipt), "--json")
+    assert (confirmed.code, confirmed.json()["created"], confirmed.json()["pending"]) == (0, 40, 0)
+    assert kiosk.cli("status", "--json").json()["sync"]["exported_awaiting_confirmation"] == 0
+    assert kiosk.cli("sync", "--json").json()["sent"] == 0
+    assert_delivered_exactly_once(server, kiosk)
+
+
+def test_altered_cut_short_and_foreign_files_are_refused(server: Server, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path)
+    kiosk.enroll(server)
+    kiosk.record(30)
+    file = export(kiosk, tmp_path / "usb")
+    data = file.read_bytes()
+    flip = len(data) // 2  # inside the frame of visits
+    cases = {
+        "altered": data[:flip] + bytes([data[flip] ^ 1]) + data[flip + 1:],
+        "altered_end": data[:-5] + bytes([data[-5] ^ 1]) + data[-4:],
+        "cut": data[: len(data) - 20],
+        "plain": b'{"id": "3f0e2a3c-0000-4000-8000-000000000001"}\n',
+        "foreign": data.replace(read_enrolment(kiosk.data_dir).device_id.encode(), _other_device(server).encode()),
+    }
+    words = {"altered": "đã bị sửa", "altered_end": "hỏng", "cut": "cắt ngang", "plain": "không phải tệp xuất",
+             "foreign": "không phải của thiết bị đó"}
+    for name, content in cases.items():
+        bad = tmp_path / f"{name}.cpk"
+        bad.write_bytes(content)
+        result = server.cli("import", str(bad))
+        assert (result.code, words[name] in result.stderr, "Traceback" in result.stderr) == (1, True, False), (name, result)
+    assert sum(server.visit_ids().values()) == 30  # only "altered_end": its frame of visits was genuine
+
+    receipt = tmp_path / "usb" / "not-a-receipt.cpr"
+    receipt.write_bytes(data)  # an export is not a receipt
+    refused = kiosk.cli("import-receipt", str(receipt))
+    assert refused.code == 1 and "biên nhận" in refused.stderr
+
+    enrolment.revoke_device(server.engine, read_enrolment(kiosk.data_dir).device_id, "test")
+    revoked = server.cli("import", str(file))
+    assert revoked.code == 1 and "thu hồi" in revoked.stderr
+
+
+def _other_device(server: Server) -> str:
+    return enrolment.redeem(server.engine, server.enroll_code()).device_id

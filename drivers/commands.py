@@ -20,7 +20,6 @@ import click
 from drivers.inventory import Section, inventory
 from drivers.pipeline import Pipeline, enabled_kinds
 from kiosk.scan import ScanEvent, ScanResult
-from sync.service import background_sync
 
 if TYPE_CHECKING:
     from kiosk.cli import Context  # at run time kiosk.cli loads this module: no import cycle
@@ -90,6 +89,8 @@ def _run_terminal(obj: Context, operator: str | None) -> None:
     for status in pipeline.unusable:
         click.echo(f"{status.source}: {status.detail}", err=True)
     click.echo("Sẵn sàng quét (ready to scan). :vao/:ra đổi chiều, :q thoát.")
+    from sync.service import background_sync  # here: every kiosk command loads this module
+
     pipeline.start()
     try:
         with background_sync(obj.config, service.store):
@@ -129,6 +130,8 @@ def _run_headless(obj: Context, operator: str | None) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    from sync.service import background_sync  # here: every kiosk command loads this module
+
     pipeline.start()
     log.info("running: %s (data: %s)", ", ".join(s.kind for s in pipeline.sources), config.data_dir)
     with background_sync(config, obj.service.store):

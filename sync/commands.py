@@ -21,11 +21,10 @@ import click
 
 from kiosk.store import VisitStore
 from sync.errors import SyncError
-from sync.progress import reporter
-from sync.service import SyncService, SyncSummary
 
 if TYPE_CHECKING:
     from kiosk.cli import Context  # at run time kiosk.cli loads this module: no import cycle
+    from sync.service import SyncService, SyncSummary
 
 EXIT_NOT_DONE, EXIT_USAGE = 1, 2
 USAGE_CODES = frozenset({"enroll_needs_code", "enroll_qr_invalid", "server_url_invalid"})
@@ -33,6 +32,9 @@ USAGE_CODES = frozenset({"enroll_needs_code", "enroll_qr_invalid", "server_url_i
 
 @contextmanager
 def sync_service(obj: Context) -> Iterator[SyncService]:
+    """Imported here: every kiosk command loads this module, only these need requests and rich."""
+    from sync.service import SyncService
+
     store = VisitStore.in_dir(obj.config.data_dir)
     service = SyncService(obj.config, store)
     try:
@@ -105,6 +107,8 @@ def sync_command(obj: Context, as_json: bool, retry_rejected: bool) -> None:
     with sync_service(obj) as service:
         if retry_rejected:
             service.store.requeue_rejected()
+        from sync.progress import reporter
+
         progress = None if as_json else reporter()
         try:
             summary = service.sync(progress=progress.update if progress else None, stop=stop)

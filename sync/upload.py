@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -31,7 +32,7 @@ from sync.backoff import Backoff, pause
 from sync.client import RateLimited, ServerClient, TooLarge, Transient
 from sync.clockfix import Corrections, keep_server_time
 from sync.errors import SyncError
-from sync.protocol import VisitResult
+from sync.protocol import BatchResponse, VisitResult
 from sync.wire import batch_body, wire_visit
 
 T = TypeVar("T")
@@ -65,6 +66,13 @@ def too_large(visit_id: str) -> VisitResult:
     return VisitResult(id=visit_id, status="rejected", code="visit_too_large", reason=reason)
 
 
+@dataclass(frozen=True)
+class Batch:
+    visits: list[Outgoing]
+    corrected: list[str | None]  # each visit's corrected scan time, when its clock was wrong
+    body: bytes  # the gzip'd BatchRequest
+
+
 class UploadPass:
     def __init__(self, store: VisitStore, client: ServerClient, enrolment: Enrolment, settings: ServerConfig,
                  clock: Clock, *, on_batch: Callable[[Tally], None] | None = None,
@@ -79,77 +87,110 @@ class UploadPass:
         self.rng = rng or random.Random()
         self.tally = Tally()
         self.left_behind: SyncError | None = None  # why a visit was left pending while the queue moved on
+        self._corrections = Corrections(store)
 
     def run(self) -> None:
-        """Deliver every pending visit; SyncError when the pass has to end early."""
+        """Deliver every pending visit; SyncError when the pass has to end early.
+
+        One batch ahead: while the server stores batch k, the next one is read and encoded,
+        and k's answers are applied while k+1 is on its way (a backlog sync took a third
+        longer without it). Only a batch's first try goes ahead like this; retries, splits
+        and waits happen in order, on this thread.
+        """
         before = self.clock.read()
         try:
             server_time = self._retrying(self.client.health)
         except Transient as exc:
             raise self._failure(exc) from None
         keep_server_time(self.store, before, self.clock.read(), server_time)
-        corrections = Corrections(self.store)
-        cursor = 0
-        while True:
-            self._check_stop()
-            visits = self.store.pending_after(cursor, self.settings.batch_size)
-            if not visits:
-                break
-            self._deliver(visits, [corrections.corrected_at(v) for v in visits])
-            cursor = visits[-1].seq
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-upload") as sender:
+            batch = self._read(0)
+            in_flight = sender.submit(self._post, batch) if batch else None
+            while batch is not None and in_flight is not None:
+                self._check_stop()
+                following = self._read(batch.visits[-1].seq)
+                try:
+                    answer = in_flight.result()
+                except (RateLimited, TooLarge, Transient) as exc:
+                    self._deliver(batch, exc)
+                    in_flight = sender.submit(self._post, following) if following else None
+                else:
+                    in_flight = sender.submit(self._post, following) if following else None
+                    self._apply(batch, answer.results)
+                batch = following
         if self.left_behind is not None:
             raise self.left_behind
 
-    def _deliver(self, visits: list[Outgoing], corrected: list[str | None]) -> None:
+    def _read(self, after_seq: int) -> Batch | None:
+        visits = self.store.pending_after(after_seq, self.settings.batch_size)
+        return self._batch(visits, [self._corrections.corrected_at(v) for v in visits]) if visits else None
+
+    def _batch(self, visits: list[Outgoing], corrected: list[str | None]) -> Batch:
         body = batch_body(self.enrolment.device_id, [wire_visit(v, c) for v, c in zip(visits, corrected, strict=True)])
+        return Batch(visits, corrected, body)
+
+    def _post(self, batch: Batch) -> BatchResponse:
+        return self.client.upload(self.enrolment.token, batch.body)
+
+    def _deliver(self, batch: Batch, failed: Exception | None = None) -> None:
+        """Send until answered (``failed``: how a first try already went), then apply the answers."""
         try:
-            answer = self._retrying(lambda: self.client.upload(self.enrolment.token, body))
+            answer = self._retrying(lambda: self._post(batch), failed)
         except TooLarge:
-            if len(visits) == 1:
-                self._apply(visits, corrected, [too_large(visits[0].id)])
+            if len(batch.visits) == 1:
+                self._apply(batch, [too_large(batch.visits[0].id)])
             else:
-                self._split(visits, corrected)
+                self._split(batch)
             return
         except Transient as exc:
             if exc.status is None or exc.status < 500 or not self._server_up():
                 raise self._failure(exc) from None
-            if len(visits) > 1:  # the server is up but fails on this batch: find the visit that breaks it
-                self._split(visits, corrected)
+            if len(batch.visits) > 1:  # the server is up but fails on this batch: find the visit that breaks it
+                self._split(batch)
             else:
                 self.left_behind = self._failure(exc)
             return
-        self._apply(visits, corrected, answer.results)
+        self._apply(batch, answer.results)
 
-    def _split(self, visits: list[Outgoing], corrected: list[str | None]) -> None:
-        half = len(visits) // 2
-        self._deliver(visits[:half], corrected[:half])
-        self._deliver(visits[half:], corrected[half:])
+    def _split(self, batch: Batch) -> None:
+        half = len(batch.visits) // 2
+        self._deliver(self._batch(batch.visits[:half], batch.corrected[:half]))
+        self._deliver(self._batch(batch.visits[half:], batch.corrected[half:]))
 
-    def _apply(self, visits: list[Outgoing], corrected: list[str | None], results: list[VisitResult]) -> None:
+    def _apply(self, batch: Batch, results: list[VisitResult]) -> None:
         """All of a batch's answers in one local transaction; a visit without an answer stays pending."""
         answers = {r.id: r for r in results}
-        applied = [(answers[v.id], when) for v, when in zip(visits, corrected, strict=True) if v.id in answers]
+        applied = [(answers[v.id], when) for v, when in zip(batch.visits, batch.corrected, strict=True) if v.id in answers]
         self.store.apply_deliveries([delivery(result, when) for result, when in applied], self.clock.read().wall)
         self.tally.count([result.status for result, _ in applied])
         if self.on_batch is not None:
             self.on_batch(self.tally)
 
-    def _retrying(self, call: Callable[[], T]) -> T:
-        """``call`` until it answers; Transient once ``retries`` more tries have failed."""
+    def _retrying(self, call: Callable[[], T], failed: Exception | None = None) -> T:
+        """``call`` until it answers; Transient once ``retries`` more tries have failed.
+
+        ``failed`` is how a try made elsewhere went: it counts as the first one.
+        """
         backoff = Backoff(BACKOFF_BASE_S, self.settings.backoff_max_s, self.rng)
         attempt = 0
         while True:
             self._check_stop()
-            try:
-                return call()
-            except RateLimited as exc:
+            if failed is None:
+                try:
+                    return call()
+                except (RateLimited, Transient) as exc:
+                    failed = exc
+            if isinstance(failed, RateLimited):
                 if attempt >= self.settings.retries:
                     raise Transient("server_error", 429) from None
-                delay = exc.retry_after_s
-            except Transient:
+                delay = failed.retry_after_s
+            elif isinstance(failed, Transient):
                 if attempt >= self.settings.retries:
-                    raise
+                    raise failed
                 delay = backoff.next_delay()
+            else:
+                raise failed
+            failed = None
             if pause(delay, self.stop):
                 raise SyncError("sync_cancelled")
             attempt += 1

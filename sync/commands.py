@@ -32,13 +32,18 @@ USAGE_CODES = frozenset({"enroll_needs_code", "enroll_qr_invalid", "server_url_i
 
 @contextmanager
 def sync_service(obj: Context) -> Iterator[SyncService]:
-    """Imported here: every kiosk command loads this module, only these need requests and rich."""
+    """The service for one command; a SyncError ends the command with its sentence and exit code.
+
+    Imported here: every kiosk command loads this module, only these need requests and rich.
+    """
     from sync.service import SyncService
 
     store = VisitStore.in_dir(obj.config.data_dir)
     service = SyncService(obj.config, store)
     try:
         yield service
+    except SyncError as exc:
+        fail(exc)
     finally:
         service.close()
         store.close()
@@ -64,10 +69,7 @@ def enroll(obj: Context, server: str | None, code: str | None, qr: str | None, a
     if qr == "-":
         qr = sys.stdin.read().strip()
     with sync_service(obj) as service:
-        try:
-            identity = service.enroll(server=server, code=code, qr=qr)
-        except SyncError as exc:
-            fail(exc)
+        identity = service.enroll(server=server, code=code, qr=qr)
     if as_json:
         emit(identity)
         return
@@ -132,13 +134,10 @@ def sync_command(obj: Context, as_json: bool, retry_rejected: bool) -> None:
 def export(obj: Context, directory: Path, as_json: bool) -> None:
     """Write the pending visits to a sealed file for `checkpoint-server import` (no network needed)."""
     with sync_service(obj) as service:
-        try:
-            result = service.export_file(directory)
-        except SyncError as exc:
-            if exc.code != "export_nothing":
-                fail(exc)
-            click.echo(str(exc))
+        if service.store.count("pending") == 0:
+            click.echo(str(SyncError("export_nothing")))
             return
+        result = service.export_file(directory)
     if as_json:
         emit({"file": str(result.path), "visits": result.visits, "skipped": result.skipped})
         return
@@ -157,10 +156,7 @@ def export(obj: Context, directory: Path, as_json: bool) -> None:
 def import_receipt(obj: Context, file: Path, as_json: bool) -> None:
     """Mark visits as delivered from the receipt `checkpoint-server import` wrote next to an export."""
     with sync_service(obj) as service:
-        try:
-            summary = service.import_receipt(file)
-        except SyncError as exc:
-            fail(exc)
+        summary = service.import_receipt(file)
     if as_json:
         emit(summary.to_dict())
     else:

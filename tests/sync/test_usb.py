@@ -9,18 +9,20 @@ from server import enrolment
 from tests.sync.conftest import Kiosk, Server, assert_delivered_exactly_once, cccd
 
 
-def export(kiosk: Kiosk, usb: Path) -> Path:
-    usb.mkdir(exist_ok=True)
+def exported(server: Server, tmp_path: Path, visits: int) -> tuple[Kiosk, list[str], Path]:
+    """An enrolled kiosk with ``visits`` visits, all written to a USB stick: (kiosk, visit ids, file)."""
+    kiosk = Kiosk(tmp_path)
+    kiosk.enroll(server)
+    ids = kiosk.record(visits)
+    usb = tmp_path / "usb"
+    usb.mkdir()
     result = kiosk.cli("export", "--to", str(usb), "--json")
     assert result.code == 0, result.stderr
-    return Path(result.json()["file"])
+    return kiosk, ids, Path(result.json()["file"])
 
 
 def test_export_import_twice_then_sync_reconciles(server: Server, tmp_path: Path) -> None:
-    kiosk = Kiosk(tmp_path)
-    kiosk.enroll(server)
-    exported = kiosk.record(1200)  # more than one frame (at most 1,000 visits each)
-    file = export(kiosk, tmp_path / "usb")
+    kiosk, ids, file = exported(server, tmp_path, 1200)  # more than one frame (at most 1,000 visits each)
     data = file.read_bytes()
     assert cccd(0)[:12].encode() not in data and "Nguyễn".encode() not in data  # not readable on the stick
     status = kiosk.cli("status", "--json").json()
@@ -31,35 +33,31 @@ def test_export_import_twice_then_sync_reconciles(server: Server, tmp_path: Path
     assert (first.json()["created"], first.json()["duplicate"], first.json()["rejected"]) == (1200, 0, 0)
     again = server.cli("import", str(file))
     assert again.code == 0 and "mới 0, trùng 1200, bị từ chối 0" in again.stdout
-    assert set(server.visit_ids()) == set(exported) and sum(server.visit_ids().values()) == 1200
+    assert set(server.visit_ids()) == set(ids) and sum(server.visit_ids().values()) == 1200
 
     later = kiosk.record(10, start=5000)
     synced = kiosk.cli("sync", "--json").json()  # the exported visits are confirmed by the normal sync
     assert synced == {"sent": 1210, "created": 10, "duplicate": 1200, "rejected": 0, "pending": 0, "error": None}
-    assert set(server.visit_ids()) == set(exported + later)
+    assert set(server.visit_ids()) == set(ids + later)
     assert_delivered_exactly_once(server, kiosk)
 
 
 def test_the_receipt_confirms_exported_visits_without_a_network(server: Server, tmp_path: Path) -> None:
-    kiosk = Kiosk(tmp_path)
-    kiosk.enroll(server)
-    kiosk.record(40)
-    file = export(kiosk, tmp_path / "usb")
+    kiosk, _, file = exported(server, tmp_path, 40)
     imported = server.cli("import", str(file), "--json").json()
     receipt = Path(imported["receipt"])
     assert receipt.parent == file.parent and receipt.suffix == ".cpr"
     confirmed = kiosk.cli("import-receipt", str(receipt), "--json")
     assert (confirmed.code, confirmed.json()["created"], confirmed.json()["pending"]) == (0, 40, 0)
     assert kiosk.cli("status", "--json").json()["sync"]["exported_awaiting_confirmation"] == 0
+    nothing = kiosk.cli("export", "--to", str(file.parent))
+    assert nothing.code == 0 and "Không có lượt nào chờ gửi" in nothing.stdout
     assert kiosk.cli("sync", "--json").json()["sent"] == 0
     assert_delivered_exactly_once(server, kiosk)
 
 
 def test_altered_cut_short_and_foreign_files_are_refused(server: Server, tmp_path: Path) -> None:
-    kiosk = Kiosk(tmp_path)
-    kiosk.enroll(server)
-    kiosk.record(30)
-    file = export(kiosk, tmp_path / "usb")
+    kiosk, _, file = exported(server, tmp_path, 30)
     data = file.read_bytes()
     flip = len(data) // 2  # inside the frame of visits
     cases = {

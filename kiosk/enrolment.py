@@ -56,13 +56,24 @@ def write_enrolment(data_dir: Path, enrolment: Enrolment) -> Path:
             json.dump(enrolment.to_json(), fh, ensure_ascii=False, indent=2)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(temporary, path)
+        durable_replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
+    return path
+
+
+def durable_replace(temporary: Path, path: Path) -> None:
+    """Rename a written and fsync'd file into place, and make the rename itself survive a power
+    cut or a pulled USB stick (best effort where the filesystem cannot fsync a directory)."""
+    os.replace(temporary, path)
+    try:
+        directory = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(directory)
+    except OSError:
+        pass
     finally:
         os.close(directory)
-    return path

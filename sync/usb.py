@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from kiosk.enrolment import Enrolment
+from kiosk.enrolment import Enrolment, durable_replace
 from kiosk.store import VisitStore, iso
 from sync.clockfix import Corrections
 from sync.errors import SyncError
@@ -64,7 +64,7 @@ def export_pending(store: VisitStore, enrolment: Enrolment, directory: Path, now
             writer.close()
             fh.flush()
             os.fsync(fh.fileno())  # a stick pulled right after the message must still hold the file
-        os.replace(partial, path)
+        durable_replace(partial, path)
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise SyncError("export_failed", directory=directory, detail=exc.strerror or str(exc)) from None

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
 import sqlite3
 import stat
+import subprocess
+import threading
 import uuid
 from contextlib import closing
 from datetime import timedelta
@@ -46,6 +51,31 @@ def test_enrol_record_sync_and_the_counts_match_exactly(server: Server, tmp_path
     assert status["sync"]["last_success_at"] and status["sync"]["last_error"] is None
     text = kiosk.cli("status").stdout
     assert "đã đăng ký (enrolled)" in text and "Đồng bộ thành công gần nhất (last successful sync): 20" in text
+
+
+def test_a_terminal_gets_a_progress_bar(server: Server, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path)
+    kiosk.enroll(server)
+    kiosk.record(300)
+    master, slave = pty.openpty()
+    drawn: list[bytes] = []
+
+    def read_terminal() -> None:
+        with contextlib.suppress(OSError):  # EIO once the sync has exited and closed the terminal
+            while chunk := os.read(master, 4096):
+                drawn.append(chunk)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
+    done = subprocess.run(kiosk.argv("--set", "server.batch_size=50", "sync"), stdout=subprocess.PIPE, stderr=slave,
+                          timeout=120)
+    os.close(slave)
+    reader.join(30)
+    os.close(master)
+    screen = b"".join(drawn).decode("utf-8", "replace")
+    assert done.returncode == 0
+    assert "Đang gửi (sending)" in screen and "300/300" in screen and "━" in screen
+    assert "Đã gửi 300 lượt" in done.stdout.decode() and "Đã gửi (sent)" not in done.stdout.decode()
 
 
 def test_sync_json_summary_and_exit_code_when_not_enrolled(tmp_path: Path) -> None:

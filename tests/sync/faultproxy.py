@@ -5,13 +5,15 @@ fault at a random byte of the request or of the answer — ``drop`` (close quiet
 ``reset`` (close with a TCP RST), ``truncate`` (cut the answer short) or ``delay`` (stall,
 then carry on). Each request/answer exchange gets its own plan; at most ``max_faults``
 faults happen, so a test always ends. Besides the
-random plan, the proxy can answer every request with 503 for a while (``unavailable``)
-or refuse connections outright (``down``), as a broken reverse proxy or a dead link would.
+random plan, the proxy can answer every request with 503 for a while (``unavailable``),
+refuse connections outright (``down``), as a broken reverse proxy or a dead link would,
+or answer 500 to any request carrying one visit (``poison``), as a server bug would.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import random
 import socket
 import struct
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 
 FAULTS = ("drop", "reset", "truncate", "delay")
 CHUNK = 4096
+SERVER_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                b"Content-Length: 44\r\n\r\n" b'{"error":"internal","message":"proxy: boom"}')
 UNAVAILABLE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
                b"Content-Length: 57\r\n\r\n" b'{"error":"unavailable","message":"proxy: upstream down."}')
 
@@ -54,6 +58,7 @@ class FaultProxy:
         self.max_faults = max_faults
         self.faults: Counter[str] = Counter()
         self.down = False
+        self.poison: bytes | None = None  # a request whose body holds these bytes gets a 500
         self._unavailable = 0
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
@@ -127,6 +132,9 @@ class FaultProxy:
         if self._take_unavailable():
             self._answer_unavailable(client)
             return
+        if self.poison is not None:
+            self._one_checked_request(client, self.poison)
+            return
         try:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
         except OSError:
@@ -139,26 +147,49 @@ class FaultProxy:
         link.pump(upstream, client, False)
 
     def _answer_unavailable(self, client: socket.socket) -> None:
-        """Read one request (headers and body), answer 503, close."""
-        data = b""
-        try:
-            while b"\r\n\r\n" not in data:
-                chunk = client.recv(CHUNK)
-                if not chunk:
-                    break
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
-            while len(body) < length:
-                chunk = client.recv(CHUNK)
-                if not chunk:
-                    break
-                body += chunk
+        """Read one request, answer 503, close."""
+        with contextlib.suppress(OSError):
+            _read_request(client)
             client.sendall(UNAVAILABLE)
-        except OSError:
-            pass
         _close(client)
+
+    def _one_checked_request(self, client: socket.socket, marker: bytes) -> None:
+        """Read one request; a 500 when its (gunzipped) body holds ``marker``, else the server's
+        answer (asked with Connection: close, relayed until the server closes)."""
+        try:
+            head, body = _read_request(client)
+            plain = gzip.decompress(body) if b"content-encoding: gzip" in head.lower() else body
+            if marker in plain:
+                self.faults["poison"] += 1
+                client.sendall(SERVER_ERROR)
+                return
+            with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30) as upstream:
+                upstream.sendall(head + b"\r\nConnection: close\r\n\r\n" + body)
+                while chunk := upstream.recv(CHUNK):
+                    client.sendall(chunk)
+        except (OSError, EOFError, gzip.BadGzipFile):
+            pass
+        finally:
+            _close(client)
+
+
+def _read_request(client: socket.socket) -> tuple[bytes, bytes]:
+    """One HTTP request's head (without its blank line) and body (by Content-Length)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = client.recv(CHUNK)
+        if not chunk:
+            raise EOFError
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = client.recv(CHUNK)
+        if not chunk:
+            raise EOFError
+        body += chunk
+    return head, body
 
 
 class _Link:

@@ -82,6 +82,21 @@ def test_503_bursts_are_retried_and_an_outage_leaves_visits_pending(server: Serv
     assert kiosk.cli("status", "--json").json()["sync"]["last_error"] is None
 
 
+def test_a_visit_the_server_keeps_failing_on_is_left_pending_and_the_queue_moves_on(
+        server: Server, proxy: FaultProxy, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path, proxy.url, retries=1)
+    kiosk.enroll(server)
+    ids = kiosk.record(200)
+    proxy.poison = ids[77].encode()  # a server bug: any batch carrying this visit answers 500
+    first = kiosk.cli("--set", "server.batch_size=50", "sync", "--json")
+    assert (first.code, first.json()) == (1, {"sent": 199, "created": 199, "duplicate": 0, "rejected": 0, "pending": 1,
+                                              "error": "server_error"}), first.stderr
+    assert kiosk.ids("pending") == {ids[77]} and proxy.faults["poison"] >= 6  # halved down to the one visit
+    proxy.poison = None  # the server is fixed: the visit goes with the next sync
+    assert kiosk.cli("sync", "--json").json()["created"] == 1
+    assert_delivered_exactly_once(server, kiosk)
+
+
 def test_an_unreachable_server_is_a_plain_sentence_and_nothing_changes(server: Server, proxy: FaultProxy,
                                                                        tmp_path: Path) -> None:
     kiosk = Kiosk(tmp_path, proxy.url)

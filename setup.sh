@@ -37,8 +37,9 @@ apt_packages=(python3 python3-venv python3-pip sqlite3 tzdata ca-certificates
 apt_packages+=(libgl1 libegl1 libgles2 libgl1-mesa-dri libegl-mesa0 libgbm1 libdrm2 libmtdev1 libasound2
                libx11-6 libxext6 libxrender1)
 # --dev: zbar, which bench/decode_frame.py compares with the kiosk's QR decoder (pyzbar);
-# gettext, whose msgfmt checks the app's translation catalogs in the tests.
-if [ "$dev" = 1 ]; then apt_packages+=(libzbar0 gettext); fi
+# gettext, whose msgfmt checks the app's translation catalogs in the tests; faketime, which
+# runs a kiosk process with a wrong clock in the doctor's tests.
+if [ "$dev" = 1 ]; then apt_packages+=(libzbar0 gettext faketime); fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")

@@ -17,6 +17,7 @@ import click
 
 from kiosk.config import Config, ConfigError, load_config
 from kiosk.credentials import Rejection
+from kiosk.doctor_cli import doctor
 from kiosk.masking import visit_summary
 from kiosk.messages import render
 from kiosk.recognise import recognise
@@ -31,9 +32,10 @@ EXIT_REJECTED, EXIT_USAGE, EXIT_STORAGE = 1, 2, 3
 class Context:
     """Config loaded once per invocation; the store opened only by commands that need it."""
 
-    def __init__(self, config: Config, source: Path | None) -> None:
+    def __init__(self, config: Config, source: Path | None, config_error: str | None = None) -> None:
         self.config = config
         self.source = source
+        self.config_error = config_error  # only ``doctor`` runs with a broken config, to report it
         self._service: ScanService | None = None
 
     @property
@@ -108,6 +110,9 @@ def main(ctx: click.Context, config_path: str | None, overrides: tuple[str, ...]
     try:
         config, source = load_config(config_path, overrides)
     except ConfigError as exc:
+        if ctx.invoked_subcommand == "doctor":  # the check-up reports a broken config as its first line
+            ctx.obj = Context(Config(), None, config_error=str(exc))
+            return
         click.echo(f"Lỗi cấu hình (config error): {exc}", err=True)
         sys.exit(EXIT_USAGE)
     ctx.obj = Context(config, source)
@@ -274,6 +279,9 @@ def purge(obj: Context, as_json: bool) -> None:
         emit({"purged": removed, "retention_days": days})
     else:
         click.echo(f"Đã xoá {removed} lượt đã gửi quá {days} ngày. (Purged {removed} synced visits older than {days} days.)")
+
+
+main.add_command(doctor)
 
 
 def _load_plugin_commands() -> None:

@@ -188,6 +188,244 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Tệp biên nhận hỏng hoặc không phải của kiosk này.",
         "The receipt file is damaged or belongs to another kiosk.",
     ),
+    # doctor: one line per check (kiosk/doctor.py, drivers/doctor.py, sync/doctor.py), then its fix
+    "doctor_config_ok": ("Cấu hình hợp lệ: {file}.", "Configuration valid: {file}."),
+    "doctor_config_defaults": (
+        "Chưa có tệp cấu hình: kiosk chạy với cấu hình mẫu (điểm kiểm soát thử nghiệm).",
+        "No config file: the kiosk runs on built-in defaults (a demo checkpoint).",
+    ),
+    "doctor_config_invalid": ("Tệp cấu hình có lỗi: {error}", "The configuration is invalid: {error}"),
+    "doctor_data_dir_ok": ("Thư mục dữ liệu ghi được: {path}.", "Data directory writable: {path}."),
+    "doctor_data_dir_missing": (
+        "Thư mục dữ liệu chưa có: {path} (được tạo khi kiosk chạy lần đầu).",
+        "The data directory does not exist yet: {path} (created when the kiosk first runs).",
+    ),
+    "doctor_data_dir_denied": (
+        "Người dùng {user} không ghi được vào thư mục dữ liệu {path}.",
+        "User {user} cannot write to the data directory {path}.",
+    ),
+    "doctor_data_dir_readonly": (
+        "Thẻ nhớ/ổ đĩa chứa {path} đang ở chế độ chỉ đọc: kiosk không ghi được lượt mới.",
+        "The disk holding {path} is read-only: the kiosk cannot record new visits.",
+    ),
+    "doctor_disk_ok": ("Còn trống {free} trên ổ chứa dữ liệu.", "{free} free on the data disk."),
+    "doctor_disk_low": (
+        "Sắp hết chỗ trống: còn {free} (nên còn trên {warn}).",
+        "Disk space is running low: {free} free (keep more than {warn}).",
+    ),
+    "doctor_disk_full": (
+        "Hết chỗ trống: còn {free}; kiosk không ghi được lượt mới.",
+        "The disk is full: {free} free; the kiosk cannot record new visits.",
+    ),
+    "doctor_db_ok": ("Cơ sở dữ liệu nguyên vẹn (quick_check): {path}.", "Database intact (quick_check): {path}."),
+    "doctor_db_missing": (
+        "Chưa có cơ sở dữ liệu: được tạo ở lượt quét đầu tiên ({path}).",
+        "No database yet: it is created at the first scan ({path}).",
+    ),
+    "doctor_db_corrupt": ("Cơ sở dữ liệu bị hỏng: {path} ({detail}).", "The database is corrupt: {path} ({detail})."),
+    "doctor_db_unreadable": (
+        "Người dùng {user} không mở được cơ sở dữ liệu {path} ({detail}).",
+        "User {user} cannot open the database {path} ({detail}).",
+    ),
+    "doctor_db_quarantined": (
+        "Có cơ sở dữ liệu hỏng đã được chuyển sang bên: {path}.",
+        "A corrupt database was moved aside: {path}.",
+    ),
+    "doctor_clock_ok": ("Đồng hồ đã đồng bộ (nguồn {source}: {detail}).", "Clock synchronised ({source}: {detail})."),
+    "doctor_clock_unsynced": (
+        "Đồng hồ chưa đồng bộ (nguồn {source}: {detail}); giờ các lượt sẽ được sửa khi biết giờ máy chủ.",
+        "Clock not synchronised ({source}: {detail}); visit times are corrected once the server's time is known.",
+    ),
+    "doctor_clock_unknown": (
+        "Không biết đồng hồ đã đồng bộ chưa: không dịch vụ thời gian nào trả lời.",
+        "Cannot tell whether the clock is synchronised: no time service answered.",
+    ),
+    "doctor_outbox_ok": (
+        "Chờ gửi {pending}, bị từ chối {rejected}; đồng bộ thành công gần nhất: {last}.",
+        "Pending {pending}, rejected {rejected}; last successful sync: {last}.",
+    ),
+    "doctor_outbox_rejected": (
+        "Máy chủ đã từ chối {rejected} lượt (chờ gửi {pending}; đồng bộ thành công gần nhất: {last}).",
+        "The server rejected {rejected} visits (pending {pending}; last successful sync: {last}).",
+    ),
+    "doctor_outbox_stale": (
+        "{pending} lượt chờ gửi; đồng bộ thành công gần nhất: {last}.",
+        "{pending} visits waiting to be sent; last successful sync: {last}.",
+    ),
+    "doctor_outbox_unknown": (
+        "Không đọc được hàng chờ gửi (xem dòng cơ sở dữ liệu).",
+        "The outbox cannot be read (see the database line).",
+    ),
+    "doctor_not_enrolled": (
+        "Kiosk chưa đăng ký với máy chủ huyện ({pending} lượt chờ gửi).",
+        "This kiosk is not enrolled with the district server ({pending} visits pending).",
+    ),
+    "doctor_needs_reenrolment": (
+        "Máy chủ đã từ chối mã thiết bị của kiosk: {pending} lượt không gửi được.",
+        "The server refused this kiosk's device token: {pending} visits cannot be sent.",
+    ),
+    "doctor_readers_none": (
+        "Không bật đầu đọc nào (chỉ nhận đầu đọc kiểu bàn phím gõ vào cửa sổ ứng dụng).",
+        "No reader is enabled (only keyboard-mode readers typing into the app's window work).",
+    ),
+    "doctor_reader_ok": ("Đầu đọc {kind} mở được: {path}.", "The {kind} reader opens: {path}."),
+    "doctor_reader_missing": (
+        "Không thấy đầu đọc {kind} nào khớp {wanted}.",
+        "No {kind} reader matches {wanted}.",
+    ),
+    "doctor_reader_denied": (
+        "Người dùng {user} không mở được {path}: không có quyền (cần nhóm {group}).",
+        "User {user} cannot open {path}: permission denied (needs group {group}).",
+    ),
+    "doctor_reader_error": ("Không mở được {path}: {detail}.", "Cannot open {path}: {detail}."),
+    "doctor_camera_ok": (
+        "Camera {device} cho khung hình {width}×{height} và giải mã được ({codes} mã QR trong khung).",
+        "Camera {device} gives {width}×{height} frames and decodes them ({codes} QR codes in view).",
+    ),
+    "doctor_camera_failed": ("Camera {device} không dùng được: {detail}.", "Camera {device} is not usable: {detail}."),
+    "doctor_server_none": (
+        "Chưa có máy chủ để kiểm tra (kiosk chưa đăng ký, server.url trống).",
+        "No server to check (the kiosk is not enrolled and server.url is empty).",
+    ),
+    "doctor_server_ok": ("Máy chủ {server} trả lời.", "The server {server} answers."),
+    "doctor_server_unreachable": (
+        "Không kết nối được máy chủ {server} (chờ tối đa {seconds} giây).",
+        "Cannot reach the server {server} (waited up to {seconds} s).",
+    ),
+    "doctor_server_bad_answer": (
+        "{server} trả lời nhưng không phải máy chủ kiểm soát ({detail}).",
+        "{server} answers but is not a checkpoint server ({detail}).",
+    ),
+    "doctor_tls_ok": ("Chứng chỉ TLS của máy chủ hợp lệ.", "The server's TLS certificate is valid."),
+    "doctor_tls_plain": (
+        "Kết nối tới máy chủ không được mã hoá (http://).",
+        "The connection to the server is not encrypted (http://).",
+    ),
+    "doctor_tls_invalid": (
+        "Chứng chỉ TLS của máy chủ {server} không hợp lệ với kiosk này.",
+        "The TLS certificate of {server} is not valid for this kiosk.",
+    ),
+    "doctor_server_clock_ok": (
+        "Đồng hồ khớp giờ máy chủ (lệch {offset}).",
+        "The clock agrees with the server's (off by {offset}).",
+    ),
+    "doctor_server_clock_off": (
+        "Đồng hồ lệch giờ máy chủ {offset} (kiosk {direction}).",
+        "The clock is {offset} off the server's (the kiosk is {direction_en}).",
+    ),
+    "doctor_token_ok": (
+        "Máy chủ nhận mã thiết bị: {device_id} · {checkpoint}.",
+        "The server accepts the device token: {device_id} · {checkpoint}.",
+    ),
+    "doctor_token_refused": (
+        "Máy chủ từ chối mã thiết bị của kiosk ({reason}).",
+        "The server refuses this kiosk's device token ({reason}).",
+    ),
+    "doctor_check_timeout": (
+        "Phần kiểm tra {check} không xong sau {seconds} giây.",
+        "The {check} check did not finish within {seconds} s.",
+    ),
+    "doctor_check_crashed": ("Phần kiểm tra {check} bị lỗi ({kind}).", "The {check} check failed ({kind})."),
+    # doctor: the one-line fixes
+    "fix_config_defaults": (
+        "Cài dịch vụ kiosk: sudo ./setup.sh --service (tạo /etc/checkpoint-kiosk/config.toml).",
+        "Install the kiosk service: sudo ./setup.sh --service (creates /etc/checkpoint-kiosk/config.toml).",
+    ),
+    "fix_config_invalid": (
+        "Sửa khoá được nêu trong tệp cấu hình (xem config.example.toml), rồi chạy lại checkpoint-kiosk doctor.",
+        "Fix the key named in the config file (see config.example.toml), then run checkpoint-kiosk doctor again.",
+    ),
+    "fix_data_dir_missing": (
+        "Chạy kiosk một lần, hoặc sudo ./setup.sh --service (tạo /var/lib/checkpoint-kiosk).",
+        "Run the kiosk once, or sudo ./setup.sh --service (creates /var/lib/checkpoint-kiosk).",
+    ),
+    "fix_data_dir_denied": (
+        "sudo chown -R {user} {path} (hoặc chạy doctor bằng người dùng của kiosk: sudo -u checkpoint-kiosk).",
+        "sudo chown -R {user} {path} (or run doctor as the kiosk's user: sudo -u checkpoint-kiosk).",
+    ),
+    "fix_readonly": (
+        "Sao lưu dữ liệu, tắt máy, kiểm tra hoặc thay thẻ nhớ (thẻ chỉ đọc thường sắp hỏng).",
+        "Back up the data, shut down, check or replace the SD card (a read-only card is usually failing).",
+    ),
+    "fix_disk": (
+        "Giải phóng dung lượng: sudo journalctl --vacuum-size=50M và xoá tệp không cần; lượt đã gửi tự xoá sau retention_days.",
+        "Free space: sudo journalctl --vacuum-size=50M and delete unneeded files; sent visits go after retention_days.",
+    ),
+    "fix_db_corrupt": (
+        "Khởi động lại kiosk (sudo systemctl restart checkpoint-kiosk): tệp hỏng được chuyển sang bên, không bị xoá; "
+        "khôi phục bản sao lưu bằng checkpoint-kiosk restore.",
+        "Restart the kiosk (sudo systemctl restart checkpoint-kiosk): the corrupt file is moved aside, never deleted; "
+        "restore a backup with checkpoint-kiosk restore.",
+    ),
+    "fix_db_quarantined": (
+        "Giữ tệp này và báo cán bộ CNTT huyện để cứu dữ liệu; kiosk đang chạy với cơ sở dữ liệu mới.",
+        "Keep this file and tell the district IT officer, who can recover from it; the kiosk runs on a fresh database.",
+    ),
+    "fix_clock": (
+        "Kiểm tra mạng và bật đồng bộ giờ: sudo timedatectl set-ntp true.",
+        "Check the network and turn on time sync: sudo timedatectl set-ntp true.",
+    ),
+    "fix_clock_service": (
+        "Cài và bật dịch vụ giờ: sudo apt install systemd-timesyncd && sudo timedatectl set-ntp true.",
+        "Install and turn on a time service: sudo apt install systemd-timesyncd && sudo timedatectl set-ntp true.",
+    ),
+    "fix_clock_offset": (
+        "Bật đồng bộ giờ (sudo timedatectl set-ntp true) hoặc đặt giờ đúng: sudo date -s 'YYYY-MM-DD HH:MM'.",
+        "Turn on time sync (sudo timedatectl set-ntp true) or set the right time: sudo date -s 'YYYY-MM-DD HH:MM'.",
+    ),
+    "fix_rejected": (
+        "Xem lý do: checkpoint-kiosk visits --rejected; sửa xong gửi lại: checkpoint-kiosk sync --retry-rejected.",
+        "See why: checkpoint-kiosk visits --rejected; once fixed, resend: checkpoint-kiosk sync --retry-rejected.",
+    ),
+    "fix_stale": (
+        "Kiểm tra mạng rồi chạy checkpoint-kiosk sync; không có mạng: checkpoint-kiosk export --to /media/usb.",
+        "Check the network, then run checkpoint-kiosk sync; without a network: checkpoint-kiosk export --to /media/usb.",
+    ),
+    "fix_enrol": (
+        "Xin mã đăng ký mới ở huyện rồi chạy checkpoint-kiosk enroll --qr '…' (hoặc Quản trị → Đăng ký).",
+        "Get a new enrolment code from the district, then run checkpoint-kiosk enroll --qr '…' (or Admin → Enrolment).",
+    ),
+    "fix_readers_none": (
+        "Bật đầu đọc trong tệp cấu hình: scanners.serial.enabled = true (hoặc hid, camera).",
+        "Enable a reader in the config file: scanners.serial.enabled = true (or hid, camera).",
+    ),
+    "fix_reader_missing": (
+        "Cắm đầu đọc (chế độ serial/USB-CDC cho CCCD) và xem checkpoint-kiosk scanners.",
+        "Plug the reader in (serial/USB-CDC mode for ID cards) and see checkpoint-kiosk scanners.",
+    ),
+    "fix_reader_denied": (
+        "sudo usermod -aG {group} {user} rồi khởi động lại kiosk; hoặc sudo ./setup.sh --service (người dùng và luật udev).",
+        "sudo usermod -aG {group} {user}, then restart the kiosk; or sudo ./setup.sh --service (user and udev rules).",
+    ),
+    "fix_reader_error": (
+        "Rút ra cắm lại đầu đọc; xem checkpoint-kiosk scanners.",
+        "Unplug and replug the reader; see checkpoint-kiosk scanners.",
+    ),
+    "fix_camera": (
+        "Kiểm tra cáp và scanners.camera.device; quyền: sudo usermod -aG video {user}.",
+        "Check the cable and scanners.camera.device; permission: sudo usermod -aG video {user}.",
+    ),
+    "fix_server_unreachable": (
+        "Kiểm tra mạng (cáp, Wi-Fi, 4G) và server.url; các lượt vẫn được lưu trên máy.",
+        "Check the network (cable, Wi-Fi, 4G) and server.url; visits stay stored here.",
+    ),
+    "fix_server_address": (
+        "Kiểm tra server.url trong tệp cấu hình (ví dụ https://kiemsoat.example.gov.vn).",
+        "Check server.url in the config file (e.g. https://kiemsoat.example.gov.vn).",
+    ),
+    "fix_tls_plain": (
+        "Dùng https:// qua reverse proxy có chứng chỉ (xem deploy/).",
+        "Use https:// through a reverse proxy with a certificate (see deploy/).",
+    ),
+    "fix_tls_invalid": (
+        "Huyện dùng CA riêng: đặt server.ca_file = \"/etc/checkpoint-kiosk/ca.pem\" trong tệp cấu hình; kiểm tra cả đồng hồ.",
+        "If the district uses its own CA: set server.ca_file = \"/etc/checkpoint-kiosk/ca.pem\" in the config file; "
+        "check the clock too.",
+    ),
+    "fix_check_again": (
+        "Chạy lại checkpoint-kiosk doctor; nếu vẫn vậy, báo cán bộ CNTT huyện.",
+        "Run checkpoint-kiosk doctor again; if it persists, tell the district IT officer.",
+    ),
 }
 
 DIRECTION_WORDS = {"in": ("vào", "entry"), "out": ("ra", "exit")}

@@ -1,0 +1,309 @@
+"""``checkpoint-kiosk doctor``: field diagnostics, one line per check, each with its fix.
+
+A commune IT officer at a checkpoint needs to know in one look what is wrong and the one
+thing to do about it. The core checks (config, data directory and free space, database
+integrity, clock, outbox) live here; readers and camera (drivers/doctor.py) and the server
+(sync/doctor.py) join through the entry-point group ``checkpoint_kiosk.doctor_checks``, so
+this package never imports them. Every check runs on its own thread with a deadline: a
+hanging network or device never hangs the doctor.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pwd
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Literal
+
+from kiosk.clock import clock_status
+from kiosk.config import Config
+from kiosk.messages import render
+from kiosk.scan import LOCAL_TZ
+from kiosk.store import DB_NAME, StorageError, VisitStore
+from kiosk.syncstate import read_sync_state
+
+Level = Literal["ok", "warn", "fail"]
+LEVELS: tuple[Level, ...] = ("ok", "warn", "fail")
+ENTRY_POINT_GROUP = "checkpoint_kiosk.doctor_checks"
+DEFAULT_TIMEOUT_S = 10.0
+# A visit takes about 1 KB with its indexes and WAL: 20 MB is still days of a busy checkpoint.
+WARN_FREE_BYTES = 200 * 1024 * 1024
+FAIL_FREE_BYTES = 20 * 1024 * 1024
+PROBE_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the doctor's report: a level, what was found, and the one-line fix.
+
+    ``code`` and ``fix`` are message codes (kiosk/messages.py) rendered with ``params`` in
+    the reader's language; params never hold personal data (paths, counts, codes).
+    """
+
+    check: str
+    level: Level
+    code: str
+    fix: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def message(self, lang: str) -> str:
+        return render(self.code, lang, **self.params)
+
+    def fix_text(self, lang: str) -> str | None:
+        return render(self.fix, lang, **self.params) if self.fix else None
+
+    def to_dict(self, lang: str) -> dict[str, Any]:
+        return {"check": self.check, "level": self.level, "code": self.code, "message": self.message(lang),
+                "fix": self.fix_text(lang), "params": dict(self.params)}
+
+
+@dataclass(frozen=True)
+class DoctorContext:
+    """What every check gets: the loaded config (or why it failed to load) and the time box."""
+
+    config: Config
+    config_file: Path | None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    config_error: str | None = None
+
+    @property
+    def user(self) -> str:
+        """Who the checks run as: permissions are judged for this user."""
+        try:
+            return pwd.getpwuid(os.geteuid()).pw_name
+        except KeyError:
+            return str(os.geteuid())
+
+
+Check = Callable[[DoctorContext], Iterable[Finding]]
+
+
+def size_text(count: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} B"
+
+
+# --- the core checks -----------------------------------------------------------------------
+
+
+def check_config(ctx: DoctorContext) -> Iterable[Finding]:
+    if ctx.config_error is not None:
+        yield Finding("config", "fail", "doctor_config_invalid", "fix_config_invalid",
+                      {"error": " ".join(line.strip() for line in ctx.config_error.splitlines())})
+    elif ctx.config_file is None:
+        yield Finding("config", "warn", "doctor_config_defaults", "fix_config_defaults")
+    else:
+        yield Finding("config", "ok", "doctor_config_ok", params={"file": str(ctx.config_file)})
+
+
+def _write_probe(directory: Path) -> OSError | None:
+    """Write and fsync a few kB in ``directory``, as a visit would; the error, if any."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".doctor-", dir=directory)
+    except OSError as exc:
+        return exc
+    try:
+        os.write(fd, b"\0" * PROBE_BYTES)
+        os.fsync(fd)
+    except OSError as exc:
+        return exc
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    return None
+
+
+def check_data_dir(ctx: DoctorContext) -> Iterable[Finding]:
+    path = ctx.config.data_dir
+    params = {"path": str(path), "user": ctx.user}
+    if not path.is_dir():
+        yield Finding("data_dir", "warn", "doctor_data_dir_missing", "fix_data_dir_missing", params)
+        return
+    error = _write_probe(path)
+    if error is None:
+        yield Finding("data_dir", "ok", "doctor_data_dir_ok", params=params)
+    elif error.errno == errno.EROFS:
+        yield Finding("data_dir", "fail", "doctor_data_dir_readonly", "fix_readonly", params)
+    elif error.errno not in (errno.ENOSPC, errno.EDQUOT):
+        yield Finding("data_dir", "fail", "doctor_data_dir_denied", "fix_data_dir_denied", params)
+    free = shutil.disk_usage(path).free
+    space = {"free": size_text(free), "free_bytes": free, "warn": size_text(WARN_FREE_BYTES)}
+    if free < FAIL_FREE_BYTES or (error is not None and error.errno in (errno.ENOSPC, errno.EDQUOT)):
+        yield Finding("disk_space", "fail", "doctor_disk_full", "fix_disk", space)
+    elif free < WARN_FREE_BYTES:
+        yield Finding("disk_space", "warn", "doctor_disk_low", "fix_disk", space)
+    else:
+        yield Finding("disk_space", "ok", "doctor_disk_ok", params=space)
+
+
+def quarantined_databases(data_dir: Path) -> list[Path]:
+    """Databases moved aside as corrupt at start-up (``visits.sqlite3.corrupt-<stamp>``).
+
+    Stands in for ``kiosk.store.quarantined_databases`` of the backup work: swap this
+    function for that import once both are merged.
+    """
+    return sorted(Path(data_dir).glob(f"{DB_NAME}.corrupt-*"))
+
+
+def _quick_check(db: Path) -> list[str]:
+    """``PRAGMA quick_check`` on a read-only connection: ["ok"] when intact.
+
+    Read-only, so the doctor never creates or changes anything beside a running kiosk; a
+    WAL database whose -shm cannot be made here is read as it is on disk (``immutable``).
+    """
+    last: sqlite3.Error | None = None
+    for query in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(f"{db.as_uri()}?{query}", uri=True, timeout=5)
+        except sqlite3.Error as exc:
+            last = exc
+            continue
+        try:
+            return [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_CANTOPEN"):
+                last = exc
+                continue
+            return [str(exc)]
+        finally:
+            conn.close()
+    assert last is not None
+    raise last
+
+
+def check_database(ctx: DoctorContext) -> Iterable[Finding]:
+    db = ctx.config.data_dir / DB_NAME
+    params = {"path": str(db), "user": ctx.user}
+    if not db.exists():
+        yield Finding("database", "ok", "doctor_db_missing", params=params)
+    elif not os.access(db, os.R_OK):
+        yield Finding("database", "fail", "doctor_db_unreadable", "fix_data_dir_denied",
+                      {**params, "path": str(db), "detail": "permission denied"})
+    else:
+        try:
+            answer = _quick_check(db)
+        except sqlite3.Error as exc:
+            yield Finding("database", "fail", "doctor_db_unreadable", "fix_data_dir_denied", {**params, "detail": str(exc)})
+        else:
+            if answer == ["ok"]:
+                yield Finding("database", "ok", "doctor_db_ok", params=params)
+            else:
+                yield Finding("database", "fail", "doctor_db_corrupt", "fix_db_corrupt", {**params, "detail": answer[0]})
+    for moved in quarantined_databases(ctx.config.data_dir):
+        yield Finding("database", "warn", "doctor_db_quarantined", "fix_db_quarantined", {"path": str(moved)})
+
+
+def check_clock(ctx: DoctorContext) -> Iterable[Finding]:
+    status = clock_status(timeout_s=min(2.0, ctx.timeout_s / 3))
+    params = {"source": status.source, "detail": status.detail, "synchronised": status.synchronised}
+    if status.synchronised is None:
+        yield Finding("clock", "warn", "doctor_clock_unknown", "fix_clock_service", params)
+    elif status.synchronised:
+        yield Finding("clock", "ok", "doctor_clock_ok", params=params)
+    else:
+        yield Finding("clock", "warn", "doctor_clock_unsynced", "fix_clock", params)
+
+
+def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
+    """Pending and rejected visits, the last successful sync, and whether the kiosk may send."""
+    config = ctx.config
+    if not (config.data_dir / DB_NAME).exists():
+        counts, state = {"pending": 0, "rejected": 0}, None
+    else:
+        try:
+            with VisitStore.in_dir(config.data_dir) as store:
+                counts = {"pending": store.count("pending"), "rejected": store.count("rejected")}
+                state = read_sync_state(config, store)
+        except StorageError:
+            yield Finding("outbox", "warn", "doctor_outbox_unknown")
+            return
+    last_at = state.last_success_at if state else None
+    params = {**counts, "last": last_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if last_at else "—",
+              "last_success_at": last_at.isoformat() if last_at else None}
+    age = (datetime.now(timezone.utc) - last_at).total_seconds() if last_at else None
+    if state is not None and state.needs_reenrolment:
+        yield Finding("outbox", "fail", "doctor_needs_reenrolment", "fix_enrol", params)
+    elif state is None or not state.enrolled:
+        yield Finding("outbox", "warn", "doctor_not_enrolled", "fix_enrol", params)
+    elif counts["rejected"]:
+        yield Finding("outbox", "warn", "doctor_outbox_rejected", "fix_rejected", params)
+    elif counts["pending"] and (age is None or age > config.ui.sync_stale_s):
+        yield Finding("outbox", "warn", "doctor_outbox_stale", "fix_stale", params)
+    else:
+        yield Finding("outbox", "ok", "doctor_outbox_ok", params=params)
+
+
+CORE_CHECKS: tuple[tuple[str, Check], ...] = (
+    ("config", check_config),
+    ("data_dir", check_data_dir),
+    ("database", check_database),
+    ("clock", check_clock),
+    ("outbox", check_outbox),
+)
+
+
+def all_checks(config_loaded: bool = True) -> list[tuple[str, Check]]:
+    """The core checks, then those of drivers/ and sync/ (entry points, by name).
+
+    Without a valid config only the config check means anything: the rest would look at
+    the wrong data directory, readers and server.
+    """
+    if not config_loaded:
+        return [CORE_CHECKS[0]]
+    plugins = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+    return [*CORE_CHECKS, *((entry.name, entry.load()) for entry in plugins)]
+
+
+# --- the runner ----------------------------------------------------------------------------
+
+
+class _Boxed:
+    """One check on a daemon thread: a check stuck in a syscall is left behind, never waited for."""
+
+    def __init__(self, name: str, check: Check, ctx: DoctorContext) -> None:
+        self.name = name
+        self.findings: list[Finding] | None = None
+        self.crash: str | None = None
+        self.thread = threading.Thread(target=self._run, args=(check, ctx), name=f"doctor-{name}", daemon=True)
+        self.thread.start()
+
+    def _run(self, check: Check, ctx: DoctorContext) -> None:
+        try:
+            self.findings = list(check(ctx))
+        except Exception as exc:  # noqa: BLE001 - reported as its own failed line, by type only (no data)
+            self.crash = type(exc).__name__
+
+    def result(self, timeout_s: float) -> list[Finding]:
+        if self.crash is not None:
+            return [Finding(self.name, "fail", "doctor_check_crashed", "fix_check_again",
+                            {"check": self.name, "kind": self.crash})]
+        if self.findings is None:
+            return [Finding(self.name, "fail", "doctor_check_timeout", "fix_check_again",
+                            {"check": self.name, "seconds": f"{timeout_s:g}"})]
+        return self.findings
+
+
+def run_checks(ctx: DoctorContext, checks: Sequence[tuple[str, Check]] | None = None) -> list[Finding]:
+    """Every check at once, each within ``ctx.timeout_s``; findings in the checks' order."""
+    chosen = all_checks(ctx.config_error is None) if checks is None else checks
+    boxes = [_Boxed(name, check, ctx) for name, check in chosen]
+    deadline = time.monotonic() + ctx.timeout_s
+    for box in boxes:
+        box.thread.join(max(0.0, deadline - time.monotonic()))
+    return [finding for box in boxes for finding in box.result(ctx.timeout_s)]
+
+
+def worst(findings: Iterable[Finding]) -> Level:
+    return max((f.level for f in findings), key=LEVELS.index, default="ok")

@@ -1,4 +1,4 @@
-"""What kiosks call: a health probe, enrolment, and the batch upload of visits."""
+"""What kiosks call: a health probe, enrolment, who-am-I for a device, and the batch upload of visits."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ from server.http_errors import ERROR_RESPONSES, RateLimited
 from server.ingest import IngestRules, ingest
 from sync.protocol import (
     BATCH_PATH,
+    DEVICE_PATH,
     ENROLL_PATH,
     HEALTH_PATH,
     MAX_BATCH_BYTES,
     MAX_BATCH_VISITS,
     BatchResponse,
+    DeviceInfo,
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
@@ -36,6 +38,17 @@ router = APIRouter(tags=["kiosk"])
 def health() -> Health:
     """Cheap probe for kiosks waiting for the network to come back; carries the server time."""
     return Health(status="ok", server_time=datetime.now(timezone.utc))
+
+
+DEVICE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Token missing, unknown, revoked or replaced (`token_*`)."},
+}
+
+
+@router.get(DEVICE_PATH, response_model=DeviceInfo, responses=DEVICE_RESPONSES)
+def whoami(device: Annotated[DeviceAuth, Depends(device_auth)]) -> DeviceInfo:
+    """The device a token belongs to: lets a kiosk check its token (``doctor``) without sending anything."""
+    return DeviceInfo(device_id=device.device_id, checkpoint=device.checkpoint_code, server_time=datetime.now(timezone.utc))
 
 
 ENROLL_RESPONSES: dict[int | str, dict[str, Any]] = {

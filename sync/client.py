@@ -16,7 +16,17 @@ import requests
 from pydantic import BaseModel, ValidationError
 
 from sync.errors import SyncError
-from sync.protocol import BATCH_PATH, ENROLL_PATH, HEALTH_PATH, BatchResponse, EnrollResponse, ErrorBody, Health
+from sync.protocol import (
+    BATCH_PATH,
+    DEVICE_PATH,
+    ENROLL_PATH,
+    HEALTH_PATH,
+    BatchResponse,
+    DeviceInfo,
+    EnrollResponse,
+    ErrorBody,
+    Health,
+)
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_RETRY_AFTER_S = 1.0
@@ -86,6 +96,10 @@ class ServerClient:
     def health(self) -> datetime:
         """The server's clock, from the cheapest call there is."""
         return self._call("GET", HEALTH_PATH, Health).server_time
+
+    def whoami(self, token: str) -> DeviceInfo:
+        """The device the server takes ``token`` for; changes nothing there. Refused when the token is not accepted."""
+        return self._call("GET", DEVICE_PATH, DeviceInfo, headers={"Authorization": f"Bearer {token}"})
 
     def enroll(self, code: str) -> EnrollResponse:
         try:

@@ -18,6 +18,7 @@ API_PREFIX = "/api/v1"
 ENROLL_PATH = f"{API_PREFIX}/enroll"
 BATCH_PATH = f"{API_PREFIX}/visits/batch"
 HEALTH_PATH = f"{API_PREFIX}/health"
+DEVICE_PATH = f"{API_PREFIX}/device"
 
 MAX_BATCH_VISITS = 1000
 MAX_BATCH_BYTES = 1024 * 1024  # of the JSON body after any gzip is undone
@@ -40,6 +41,14 @@ class Health(_Wire):
     """The cheap probe's answer; kiosks also take the server's clock from it."""
 
     status: str
+    server_time: datetime
+
+
+class DeviceInfo(_Wire):
+    """Who the server takes this device token for: what ``doctor`` checks without changing anything."""
+
+    device_id: str
+    checkpoint: str = Field(description="The code of the checkpoint the device is enrolled for.")
     server_time: datetime
 
 

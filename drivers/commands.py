@@ -19,6 +19,8 @@ import click
 
 from drivers.inventory import Section, inventory
 from drivers.pipeline import Pipeline, enabled_kinds
+from kiosk.clock import ClockStatus
+from kiosk.clockwatch import ClockWatch
 from kiosk.scan import ScanEvent, ScanResult
 
 if TYPE_CHECKING:
@@ -37,6 +39,16 @@ QUIT_COMMANDS = (":q", ":quit", ":thoat", ":thoát")
 NO_READER = ("Không có đầu đọc nào được bật: đặt scanners.serial.enabled = true (hoặc hid, camera) "
              "trong tệp cấu hình. (No reader is enabled: set scanners.serial.enabled = true, or hid or "
              "camera, in the config file.)")
+
+
+def log_clock(status: ClockStatus) -> None:
+    """The watcher's answer in the journal, each time it changes."""
+    if status.synchronised is False:
+        log.warning("Đồng hồ chưa đồng bộ (clock not synchronised): %s: %s", status.source, status.detail)
+    elif status.synchronised:
+        log.info("đồng hồ đã đồng bộ (clock synchronised): %s: %s", status.source, status.detail)
+    else:
+        log.warning("không biết đồng hồ đã đồng bộ chưa (clock state unknown): %s", status.detail)
 
 
 def result_line(result: ScanResult, lang: str, colour: bool = True) -> str:
@@ -91,6 +103,8 @@ def _run_terminal(obj: Context, operator: str | None) -> None:
     click.echo("Sẵn sàng quét (ready to scan). :vao/:ra đổi chiều, :q thoát.")
     from sync.service import background_sync  # here: every kiosk command loads this module
 
+    watch = ClockWatch(service.store, on_change=log_clock)
+    watch.start()
     pipeline.start()
     try:
         with background_sync(obj.config, service.store):
@@ -108,6 +122,7 @@ def _run_terminal(obj: Context, operator: str | None) -> None:
                     pipeline.submit(ScanEvent(source="keyboard", text=text, device="stdin")).result()
     finally:
         pipeline.stop()
+        watch.stop()
 
 
 def _run_headless(obj: Context, operator: str | None) -> None:
@@ -132,12 +147,15 @@ def _run_headless(obj: Context, operator: str | None) -> None:
         signal.signal(signum, lambda *_: stop.set())
     from sync.service import background_sync  # here: every kiosk command loads this module
 
+    watch = ClockWatch(obj.service.store, on_change=log_clock)
+    watch.start()
     pipeline.start()
     log.info("running: %s (data: %s)", ", ".join(s.kind for s in pipeline.sources), config.data_dir)
     with background_sync(config, obj.service.store):
         stop.wait()
         log.info("stopping: finishing the scans already read")
         pipeline.stop()
+        watch.stop()
     log.info("stopped: %d recorded, %d repeats, %d rejected", counts["accepted"], counts["repeat"], counts["rejected"])
 
 

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
+from kiosk.clock import clock_status
 from kiosk.config import Config, ConfigError, load_config
 from kiosk.credentials import Rejection
 from kiosk.doctor_cli import doctor
@@ -207,6 +208,7 @@ def status(obj: Context, as_json: bool) -> None:
     """Checkpoint, pending and rejected counts, today's counts, sync state, clock state, data path."""
     service = obj.service
     clock = service.clock.read()
+    clock_state = clock_status()
     today = service.today()
     sync = read_sync_state(obj.config, service.store)
     cp = obj.config.checkpoint
@@ -218,7 +220,9 @@ def status(obj: Context, as_json: bool) -> None:
         "pending": service.store.count("pending"),
         "rejected": service.store.count("rejected"),
         "today": {"in": today["in"], "out": today["out"], "total": today["total"], "by_source": today["by_source"]},
-        "clock_synchronised": clock.synchronised,
+        "clock_synchronised": bool(clock_state.synchronised),
+        "clock_source": clock_state.source,
+        "clock_detail": clock_state.detail,
         "clock": clock.wall.isoformat(),
         "data_dir": str(obj.config.data_dir),
         "config_file": str(obj.source) if obj.source else None,
@@ -228,13 +232,15 @@ def status(obj: Context, as_json: bool) -> None:
     if as_json:
         emit(data)
         return
-    sync_word = "đã đồng bộ (synchronised)" if clock.synchronised else "CHƯA đồng bộ (not synchronised)"
+    sync_word = {True: "đã đồng bộ (synchronised)", False: "CHƯA đồng bộ (not synchronised)"}.get(
+        clock_state.synchronised, "không rõ (unknown)")
     lines = [
         f"Điểm kiểm soát (checkpoint): {cp.code} · {cp.name} · {cp.commune}",
         f"Chờ gửi (pending): {data['pending']}    Bị từ chối (rejected): {data['rejected']}",
         f"Hôm nay (today): vào/in {today['in']} · ra/out {today['out']} · tổng/total {today['total']}",
         *_sync_lines(sync, clock.wall, obj.config.kiosk.language),
-        f"Đồng hồ (clock): {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}",
+        f"Đồng hồ (clock): {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}"
+        f" · nguồn (source) {clock_state.source}: {clock_state.detail}",
         f"Dữ liệu (data): {data['data_dir']}",
         f"Cấu hình (config): {data['config_file'] or 'mặc định (built-in defaults)'}",
     ]

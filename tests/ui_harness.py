@@ -231,11 +231,11 @@ def main() -> None:
     from ui.kiosk_window import configure
 
     overrides = [arg for flag, arg in zip(sys.argv[1::2], sys.argv[2::2], strict=True) if flag == "--set"]
-    config, _ = load_config(None, overrides)
+    config, source = load_config(None, overrides)
     configure(config.ui)
     from ui.app import KioskApp
 
-    app = KioskApp(config)
+    app = KioskApp(config, config_file=source)
     app.bind(on_start=lambda _app: _serve(app))
     app.run()
 

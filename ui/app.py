@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 KV_FILES = ["widgets/common.kv", "widgets/keypad.kv", "widgets/letters.kv", "screens/scan.kv", "screens/manual.kv",
-            "screens/history.kv", "screens/pin.kv", "screens/admin.kv", "screens/admin_sync.kv"]
+            "screens/history.kv", "screens/pin.kv", "screens/admin.kv", "screens/admin_sync.kv",
+            "screens/admin_checkup.kv"]
 SCREENS = {"scan": ScanScreen, "manual": ManualScreen, "history": HistoryScreen, "pin": PinScreen,
            "admin": AdminScreen}
 GUARDED = ("pin", "admin")  # screens that fall back to scanning when left alone
@@ -55,13 +56,14 @@ class KioskApp(App):
     checkpoint_name = StringProperty("")
     title = "Checkpoint kiosk"
 
-    def __init__(self, config: Config, *, operator: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, config: Config, *, operator: str | None = None, config_file: Path | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.kiosk_config = config
         self.checkpoint_name = config.checkpoint.name
         self.lang = config.kiosk.language
         tr.switch(self.lang)
-        self.backend = Backend(config, self._result_from_reader, operator=operator)
+        self.backend = Backend(config, self._result_from_reader, operator=operator, config_file=config_file)
         self.wedge = WedgeBuffer(config.ui.wedge_max_gap_s)
         self.sounds: Sounds | None = None
         self.exit_allowed = False
@@ -194,8 +196,8 @@ class KioskApp(App):
         background(self.backend.snapshot, done, failed, name="status")
 
 
-def run_app(config: Config, *, operator: str | None = None) -> None:
+def run_app(config: Config, *, operator: str | None = None, config_file: Path | None = None) -> None:
     """Run until Admin → Exit or SIGTERM (systemd stop), which also stops the readers cleanly."""
-    app = KioskApp(config, operator=operator)
+    app = KioskApp(config, operator=operator, config_file=config_file)
     signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda _dt: app.quit(), 0))
     app.run()

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drivers.pipeline import Pipeline, ResultCallback
 from drivers.source import SourceStatus
+from kiosk.clockwatch import ClockWatch
 from kiosk.config import Config
+from kiosk.doctor import DoctorContext, Finding, run_checks
 from kiosk.masking import visit_summary
 from kiosk.scan import ScanEvent, ScanResult, ScanService
 from kiosk.store import VisitStore
@@ -36,16 +39,20 @@ except ImportError:  # pragma: no cover - depends on what is installed
 class Backend:
     """The kiosk's services for one app run; built before the window opens."""
 
-    def __init__(self, config: Config, on_result: ResultCallback, *, operator: str | None = None) -> None:
+    def __init__(self, config: Config, on_result: ResultCallback, *, operator: str | None = None,
+                 config_file: Path | None = None) -> None:
         self.config = config
+        self.config_file = config_file
         self.store = VisitStore.in_dir(config.data_dir)
         self.service = ScanService(config, self.store)
         self.pins = PinStore(config.data_dir, attempts=config.ui.pin_attempts, lockout_s=config.ui.pin_lockout_s)
         self.sync = SyncService(config, self.store) if SyncService is not None else None
+        self.clock_watch = ClockWatch(self.store)
         self._enrolment: Callable[[str], None] | None = None
         self.pipeline = Pipeline(config, self.service, on_result, operator=operator, divert=self._divert)
 
     def start(self) -> None:
+        self.clock_watch.start()
         self.pipeline.start()
         if self.sync is not None:
             self.sync.start_background()
@@ -55,6 +62,7 @@ class Backend:
         if self.sync is not None:
             self.sync.close()
         self.pipeline.stop()
+        self.clock_watch.stop()
         self.store.close()
 
     # --- scanning ---------------------------------------------------------------------
@@ -124,7 +132,8 @@ class Backend:
                 sync_status = self.sync.status()
             except Exception as exc:  # noqa: BLE001 - a sync fault must not blank the scan screen
                 log.error("sync status failed: %s", type(exc).__name__)
-        return {"today": self.service.today(), "pending": self.store.count("pending"), "sync": sync_status}
+        return {"today": self.service.today(), "pending": self.store.count("pending"), "sync": sync_status,
+                "clock": self.clock_watch.status}
 
     def recent_visits(self, limit: int = 30, state: str | None = None) -> list[dict[str, Any]]:
         """Blocking: the last visits of this kiosk, masked (never looked up by person)."""
@@ -133,6 +142,10 @@ class Backend:
                  "sync_state": row["sync_state"], "sync_reason": row["sync_reason"],
                  "summary": visit_summary(row, lang)}
                 for row in self.store.visits(state=state, limit=limit)]
+
+    def checkup(self) -> list[Finding]:
+        """Blocking (every check waits up to its time box): what ``checkpoint-kiosk doctor`` reports."""
+        return run_checks(DoctorContext(self.config, self.config_file))
 
     def diagnostics(self) -> list[Section]:
         """Blocking (reads sysfs): every input device and what the kiosk does with it."""

@@ -44,7 +44,7 @@ def run(ctx: click.Context, operator: str | None, headless: bool, terminal: bool
     configure(obj.config.ui, fullscreen=fullscreen)
     from ui.app import run_app  # after configure: Kivy reads the window settings at import
 
-    run_app(obj.config, operator=operator)
+    run_app(obj.config, operator=operator, config_file=obj.source)
 
 
 @click.command("set-pin")

@@ -121,10 +121,17 @@ class StatusLine:
 
 
 def status_line(readers: Sequence[ReaderStatus], sync: SyncState | None, pending: int, now: datetime,
-                stale_s: float, _: Translate) -> StatusLine:
-    """Readers, online/offline, pending visits and the last sync; red when sync fails or is stale."""
-    parts = [reader_text(r, _) for r in readers]
+                stale_s: float, _: Translate, *, clock_synchronised: bool | None = None) -> StatusLine:
+    """Readers, online/offline, pending visits and the last sync; red when sync fails or is stale.
+
+    An unsynchronised clock (as the clock watcher last saw it) comes first and makes the line
+    amber: visits are still recorded, and corrected later, but the admin should know.
+    """
+    parts = [_("Clock not synchronised")] if clock_synchronised is False else []
+    parts += [reader_text(r, _) for r in readers]
     level = "error" if any(str(getattr(r.state, "value", r.state)) == "error" for r in readers) else "ok"
+    if clock_synchronised is False:
+        level = max(level, "warn", key=_rank)
     if sync is None:
         parts.append(_("no sync"))
     elif not sync.enrolled:

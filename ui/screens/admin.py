@@ -2,7 +2,7 @@
 
 Panels: sync now and rejected visits, export to a USB stick, enrolment (ui/screens/
 admin_sync.py, which use the sync client), device and checkpoint information with the
-language, and reader diagnostics. Exit leaves the app; Back returns to scanning.
+language, reader diagnostics, and the check-up (ui/screens/admin_checkup.py). Exit leaves the app; Back returns to scanning.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from ui.formatting import reader_text
 from ui.i18n import tr
+from ui.screens.admin_checkup import CheckupPanel
 from ui.screens.admin_sync import EnrolPanel, ExportPanel, SyncPanel
 from ui.tasks import background
 
 if TYPE_CHECKING:
     from drivers.inventory import Section
 
-PANELS = ("sync", "export", "enrol", "device", "readers")
+PANELS = ("sync", "export", "enrol", "device", "readers", "checkup")
 
 
 class DevicePanel(Screen):
@@ -70,7 +71,8 @@ class AdminScreen(Screen):
 
     def on_kv_post(self, _base_widget: Any) -> None:
         self.panels = ScreenManager(transition=NoTransition())
-        for name, cls in zip(PANELS, (SyncPanel, ExportPanel, EnrolPanel, DevicePanel, ReadersPanel), strict=True):
+        for name, cls in zip(PANELS, (SyncPanel, ExportPanel, EnrolPanel, DevicePanel, ReadersPanel,
+                                               CheckupPanel), strict=True):
             self.panels.add_widget(cls(name=name))
         self.ids.content.add_widget(self.panels)
 

@@ -89,8 +89,10 @@ class ScanScreen(Screen):
         app = App.get_running_app()
         self._snapshot = snapshot
         self.counts = counts_text(snapshot["today"], tr._)
+        clock = snapshot.get("clock")
         line = status_line(app.backend.readers(), snapshot["sync"], snapshot["pending"], datetime.now(LOCAL_TZ),
-                           app.kiosk_config.ui.sync_stale_s, tr._)
+                           app.kiosk_config.ui.sync_stale_s, tr._,
+                           clock_synchronised=clock.synchronised if clock is not None else None)
         self.status_text, self.status_colour = line.text, LEVEL_COLOURS[line.level]
 
     def _tick(self, _dt: float) -> None:

@@ -382,8 +382,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Check the network, then run checkpoint-kiosk sync; without a network: checkpoint-kiosk export --to /media/usb.",
     ),
     "fix_enrol": (
-        "Xin mã đăng ký mới ở huyện rồi chạy checkpoint-kiosk enroll --qr '…' (hoặc Quản trị → Đăng ký).",
-        "Get a new enrolment code from the district, then run checkpoint-kiosk enroll --qr '…' (or Admin → Enrolment).",
+        "Xin mã đăng ký mới ở huyện rồi chạy checkpoint-kiosk enroll --qr '…' (hoặc Quản trị > Đăng ký).",
+        "Get a new enrolment code from the district, then run checkpoint-kiosk enroll --qr '…' (or Admin > Enrolment).",
     ),
     "fix_readers_none": (
         "Bật đầu đọc trong tệp cấu hình: scanners.serial.enabled = true (hoặc hid, camera).",

@@ -72,6 +72,20 @@ def test_admin_panels_without_a_sync_client_say_so_or_work(app: UiKiosk, tmp: Pa
     assert "DEMO-01" in info and "Xã Đăk Nhau" in info
 
 
+def test_checkup_panel_shows_the_doctors_findings_with_fixes(app: UiKiosk, tmp: Path) -> None:
+    moved = tmp / "data" / "visits.sqlite3.corrupt-20261123T010203Z"
+    moved.write_bytes(b"not a database")
+    app.tap("menu_checkup")
+    wait_for(lambda: app.call("text_of", id="summary") != "Đang kiểm tra…", "the check-up to finish")
+    assert app.call("text_of", id="summary").endswith("0 lỗi")
+    lines = app.call("texts_under", id="rows")
+    assert render("doctor_db_quarantined", "vi", path=str(moved)) in lines
+    assert "Cách sửa: " + render("fix_db_quarantined", "vi") in lines
+    assert render("doctor_db_ok", "vi", path=str(tmp / "data" / "visits.sqlite3")) in lines
+    shot(app, tmp, "admin-checkup")
+    moved.unlink()
+
+
 def test_enrolment_qr_read_on_the_enrol_panel_is_not_a_visit(app: UiKiosk, tmp: Path) -> None:
     before = app.state()["counts"]
     app.tap("menu_enrol")

@@ -193,6 +193,10 @@ class Driver:
     def text_of(self, id: str) -> str:  # noqa: A002
         return _find(self.app.root, id, None).text
 
+    def texts_under(self, id: str) -> list[str]:  # noqa: A002
+        """The texts of every label under a widget, top to bottom (rows added from Python)."""
+        return [w.text for w in reversed(list(_find(self.app.root, id, None).walk())) if getattr(w, "text", "")]
+
     def stop(self) -> bool:
         from kivy.clock import Clock
 

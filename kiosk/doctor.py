@@ -161,24 +161,21 @@ def _quick_check(db: Path) -> list[str]:
     """``PRAGMA quick_check`` on a read-only connection: ["ok"] when intact.
 
     Read-only, so the doctor never creates or changes anything beside a running kiosk; a
-    WAL database whose -shm cannot be made here is read as it is on disk (``immutable``).
+    WAL database whose -shm cannot be made here (a full or read-only disk) is read as it is
+    on disk (``immutable``). Only SQLite's own verdict (corrupt, not a database) is corruption.
     """
     last: sqlite3.Error | None = None
     for query in ("mode=ro", "mode=ro&immutable=1"):
         try:
             conn = sqlite3.connect(f"{db.as_uri()}?{query}", uri=True, timeout=5)
+            try:
+                return [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+            finally:
+                conn.close()
         except sqlite3.Error as exc:
-            last = exc
-            continue
-        try:
-            return [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
-        except sqlite3.DatabaseError as exc:
-            if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_CANTOPEN"):
-                last = exc
-                continue
-            return [str(exc)]
-        finally:
-            conn.close()
+            if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+                return [str(exc)]
+            last = exc  # cannot open or map the -shm (permissions, a full or read-only disk): try without
     assert last is not None
     raise last
 

@@ -115,7 +115,10 @@ class ServerClient:
 
     def _call(self, method: str, path: str, model: type[M], **kwargs: object) -> M:
         try:
-            response = self.session.request(method, self.base_url + path, timeout=self.timeout, **kwargs)  # type: ignore[arg-type]
+            # verify given on each call: requests lets $REQUESTS_CA_BUNDLE override a Session's own
+            # verify (psf/requests#3829), which would silently ignore [server] ca_file
+            response = self.session.request(method, self.base_url + path, timeout=self.timeout,
+                                            verify=self.session.verify, **kwargs)  # type: ignore[arg-type]
         except requests.exceptions.SSLError:
             raise SyncError("tls_error", server=self.base_url) from None
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema):

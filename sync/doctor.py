@@ -63,7 +63,7 @@ def check_server(ctx: DoctorContext) -> Iterator[Finding]:
         yield Finding("server", "warn", "doctor_server_none", "fix_enrol")
         return
     wait = ctx.timeout_s / 3
-    params: dict[str, object] = {"server": server, "seconds": f"{2 * wait:g}"}
+    params: dict[str, object] = {"server": server, "seconds": f"{2 * wait:.0f}"}
     client = ServerClient(server, connect_timeout_s=wait, read_timeout_s=wait, ca_file=config.server.ca_file)
     try:
         wall, started = datetime.now(timezone.utc), time.monotonic()

@@ -267,6 +267,9 @@ install_kiosk() {
   ensure_groups "$user" "${kiosk_groups[@]}"
   install -d -m 0755 "$kiosk_etc"
   install -d -m 0750 -o "$user" -g "$(id -gn "$user")" "$kiosk_data"
+  # Everything in it too: switching between --desktop USER and the dedicated user must
+  # leave the database to whoever runs the app now.
+  chown -R "$user:$(id -gn "$user")" "$kiosk_data"
   say "Data directory $kiosk_data (owner $user, 0750)"
   kiosk_config | write_config_once "$kiosk_etc/config.toml" "$(id -gn "$user")"
 

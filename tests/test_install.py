@@ -219,6 +219,29 @@ def test_rerun_applies_updates_keeps_the_config_and_can_switch_to_headless(debia
     assert "is up to date with this checkout" in again and "Wrote" not in again
 
 
+def test_desktop_variant_runs_as_the_desktop_user_and_switches_back(debian: DebianRoot, first_install: str) -> None:
+    debian.run("useradd", "--create-home", "pi")
+    debian.setup("--service", "--desktop", "pi")
+    unit = "/etc/systemd/user/checkpoint-kiosk-desktop.service"
+    assert debian.file(unit).read_bytes() == (REPO / "deploy/checkpoint-kiosk-desktop.service").read_bytes()
+    assert debian.file(f"{unit}.d/user.conf").read_text() == "[Unit]\nConditionUser=pi\n"
+    assert debian.file("/etc/xdg/autostart/checkpoint-kiosk.desktop").is_file()
+    sync = debian.file("/etc/systemd/system/checkpoint-kiosk-sync.service.d/user.conf").read_text()
+    assert "User=pi" in sync.splitlines()
+    assert debian.owner("/var/lib/checkpoint-kiosk")[0] == "pi"
+    assert debian.owner("/var/lib/checkpoint-kiosk/visits.sqlite3")[0] == "pi"
+    assert debian.groups_of("pi") >= KIOSK_GROUPS
+    wants = debian.file("/etc/systemd/system/multi-user.target.wants")
+    assert not any((wants / u).exists() for u in ("checkpoint-kiosk.service", "checkpoint-kiosk-headless.service"))
+    verify = debian.run("sh", "-c", f"mkdir -p -m 0700 /tmp/xdg && XDG_RUNTIME_DIR=/tmp/xdg systemd-analyze --user verify {unit}",
+                        check=False)
+    assert (verify.returncode, verify.stdout + verify.stderr) == (0, "")
+
+    debian.setup("--service")  # back to the dedicated user on KMS/DRM
+    assert not debian.file(unit).exists() and not debian.file("/etc/systemd/system/checkpoint-kiosk-sync.service.d").exists()
+    assert debian.owner("/var/lib/checkpoint-kiosk/visits.sqlite3")[0] == "checkpoint-kiosk"
+
+
 def test_uninstall_removes_the_service_and_keeps_config_and_data(debian: DebianRoot, first_install: str) -> None:
     debian.setup("--service")
     debian.file("/var/lib/checkpoint-kiosk/enrolment.json").write_text("{}")

@@ -19,6 +19,7 @@ import click
 
 from drivers.inventory import Section, inventory
 from drivers.pipeline import Pipeline, enabled_kinds
+from kiosk import sdnotify
 from kiosk.clock import ClockStatus
 from kiosk.clockwatch import ClockWatch
 from kiosk.scan import ScanEvent, ScanResult
@@ -150,13 +151,26 @@ def _run_headless(obj: Context, operator: str | None) -> None:
     watch = ClockWatch(obj.service.store, on_change=log_clock)
     watch.start()
     pipeline.start()
-    log.info("running: %s (data: %s)", ", ".join(s.kind for s in pipeline.sources), config.data_dir)
+    running = ", ".join(s.kind for s in pipeline.sources)
+    log.info("running: %s (data: %s)", running, config.data_dir)
+    sdnotify.notify(f"READY=1\nSTATUS=readers: {running}")
     with background_sync(config, obj.service.store):
-        stop.wait()
+        _feed_watchdog(pipeline, stop)
+        sdnotify.notify("STOPPING=1")
         log.info("stopping: finishing the scans already read")
         pipeline.stop()
         watch.stop()
     log.info("stopped: %d recorded, %d repeats, %d rejected", counts["accepted"], counts["repeat"], counts["rejected"])
+
+
+def _feed_watchdog(pipeline: Pipeline, stop: threading.Event) -> None:
+    """Until ``stop``: every half watchdog period, a ping through the scan queue; only the
+    consumer answering it (not stuck recording) with every reader thread running sends
+    ``WATCHDOG=1``, so systemd restarts a headless kiosk whose pipeline hangs."""
+    every = sdnotify.watchdog_interval_s()
+    while not stop.wait(every):
+        pipeline.ping().add_done_callback(
+            lambda _done: pipeline.readers_alive() and sdnotify.notify("WATCHDOG=1"))
 
 
 @click.command()

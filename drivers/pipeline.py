@@ -59,7 +59,7 @@ def enabled_kinds(config: Config) -> list[str]:
 
 @dataclass(frozen=True)
 class _Job:
-    event: ScanEvent
+    event: ScanEvent | None  # None: a ping (see ``ping``)
     reply: Future[ScanResult | None] | None = None
 
 
@@ -97,6 +97,16 @@ class Pipeline:
         self._queue.put(_Job(event, reply))
         return reply
 
+    def ping(self) -> Future[None]:
+        """A future the consumer resolves in turn with the scans: proof it is not stuck."""
+        reply: Future[None] = Future()
+        self._queue.put(_Job(None, reply))
+        return reply
+
+    def readers_alive(self) -> bool:
+        """Every reader's thread is still running (they retry forever, so a dead one is a bug)."""
+        return all(source.alive for source in self.sources)
+
     def statuses(self) -> list[SourceStatus]:
         """Each reader's state for the screen and diagnostics (connected / waiting / error + why)."""
         return [source.status for source in self.sources] + self.unusable
@@ -115,6 +125,9 @@ class Pipeline:
 
     def _consume(self) -> None:
         while (job := self._queue.get()) is not None:
+            if job.event is None:
+                job.reply.set_result(None)
+                continue
             if self.divert is not None and self._diverted(job.event):
                 if job.reply is not None:
                     job.reply.set_result(None)

@@ -66,6 +66,11 @@ class Source:
             return self._status
 
     @property
+    def alive(self) -> bool:
+        """The reader's thread runs (started and not ended)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def stopping(self) -> bool:
         return self._stop.is_set()
 

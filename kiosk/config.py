@@ -124,6 +124,7 @@ class UiConfig(_Section):
     height: int = Field(480, ge=240, le=7680)
     show_cursor: bool = True
     input: Literal["mouse", "mtdev", "hidinput"] = "mouse"
+    rotation: Literal[0, 90, 180, 270] = 0  # degrees; Kivy turns the picture and the touches alike
     result_seconds: float = Field(4.0, ge=1, le=60)
     sounds: bool = True
     camera_preview: bool = True

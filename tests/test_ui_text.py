@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import socket
 import subprocess
 import unicodedata
 import wave
@@ -16,7 +15,6 @@ import pytest
 
 from drivers.source import SourceState, SourceStatus
 from kiosk.scan import ScanResult
-from ui import watchdog
 from ui.catalog import LOCALE_DIR, load_catalog, parse_po, po_path
 from ui.formatting import ago, panel_for, status_line
 from ui.sounds import TONES, tone_wav
@@ -169,17 +167,3 @@ def test_usb_sticks_are_writable_mounts_below_media(tmp_path: Path) -> None:
     assert [(s.path, s.label) for s in found] == [(stick, "USB DISK")]
     assert found[0].free_bytes > 0
     assert mounted_sticks(tmp_path / "missing") == []
-
-
-def test_watchdog_messages_reach_systemd_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "notify"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.bind(str(path))
-        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
-        monkeypatch.setenv("WATCHDOG_USEC", "20000000")
-        assert watchdog.notify("WATCHDOG=1")
-        assert sock.recv(64) == b"WATCHDOG=1"
-        assert watchdog.interval_s() == 10.0
-    monkeypatch.delenv("NOTIFY_SOCKET")
-    monkeypatch.delenv("WATCHDOG_USEC")
-    assert not watchdog.notify("READY=1") and watchdog.interval_s() is None

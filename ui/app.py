@@ -21,9 +21,9 @@ from kivy.lang import Builder
 from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk import sdnotify
 from kiosk.config import Config
 from kiosk.scan import ScanEvent, ScanResult
-from ui import watchdog
 from ui.backend import Backend
 from ui.i18n import tr
 from ui.screens.admin import AdminScreen
@@ -93,14 +93,14 @@ class KioskApp(App):
         Clock.schedule_interval(lambda _dt: self.refresh_status(), STATUS_EVERY_S)
         Clock.schedule_interval(self._guard_idle, 1.0)
         self.refresh_status()
-        every = watchdog.interval_s()
+        every = sdnotify.watchdog_interval_s()
         if every:
-            Clock.schedule_interval(lambda _dt: watchdog.notify("WATCHDOG=1"), every)
-        watchdog.notify("READY=1")
+            Clock.schedule_interval(lambda _dt: sdnotify.notify("WATCHDOG=1"), every)
+        sdnotify.notify("READY=1")
         log.info("app ready")
 
     def on_stop(self) -> None:
-        watchdog.notify("STOPPING=1")
+        sdnotify.notify("STOPPING=1")
         self.backend.stop()
 
     def open_settings(self, *_args: Any) -> bool:

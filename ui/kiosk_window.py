@@ -28,6 +28,9 @@ def configure(ui: UiConfig, *, fullscreen: bool | None = None) -> None:
     Config.set("graphics", "show_cursor", "1" if ui.show_cursor else "0")
     Config.set("graphics", "resizable", "0" if full else "1")
     Config.set("graphics", "allow_screensaver", "0")
+    # A screen mounted sideways or upside down: Kivy rotates what it draws and maps every
+    # touch (whatever the provider) through the same rotation, so they stay in line.
+    Config.set("graphics", "rotation", str(ui.rotation))
     # One provider, so one touch is one press (a touchscreen seen both as a mouse and as a
     # multitouch device gives two presses); no right-click red dots.
     for name in list(Config.options("input")):

@@ -15,13 +15,14 @@ from typing import Any, NoReturn
 
 import click
 
+from kiosk.backup_commands import backup_command, restore_command
 from kiosk.config import Config, ConfigError, load_config
 from kiosk.credentials import Rejection
 from kiosk.masking import visit_summary
 from kiosk.messages import render
 from kiosk.recognise import recognise
 from kiosk.scan import LOCAL_TZ, SOURCES, ScanEvent, ScanResult, ScanService
-from kiosk.store import StorageError, VisitStore
+from kiosk.store import StorageError, VisitStore, quarantined_databases
 from kiosk.syncstate import SyncState, read_sync_state
 from kiosk.trust import TrustStore
 
@@ -219,6 +220,7 @@ def status(obj: Context, as_json: bool) -> None:
         "config_file": str(obj.source) if obj.source else None,
         "trusted_signers": len(service.trust),
         "sync": sync.to_dict(clock.wall),
+        "quarantined": [str(p) for p in quarantined_databases(obj.config.data_dir)],
     }
     if as_json:
         emit(data)
@@ -232,6 +234,7 @@ def status(obj: Context, as_json: bool) -> None:
         f"Đồng hồ (clock): {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}",
         f"Dữ liệu (data): {data['data_dir']}",
         f"Cấu hình (config): {data['config_file'] or 'mặc định (built-in defaults)'}",
+        *(f"! Cơ sở dữ liệu hỏng được giữ tại (damaged database kept at): {p}" for p in data["quarantined"]),
     ]
     click.echo("\n".join(lines))
 
@@ -283,4 +286,6 @@ def _load_plugin_commands() -> None:
         main.add_command(entry.load(), entry.name)
 
 
+main.add_command(backup_command)
+main.add_command(restore_command)
 _load_plugin_commands()

@@ -96,7 +96,7 @@ def test_valid_vectors(tmp_path: Path, name: str, fmt: str, kid: str) -> None:
     assert result.issued_at is not None and result.issued_at.tzinfo is not None
     assert result.expires_at is not None and result.expires_at > result.issued_at
     assert [c["type"] for c in result.certificates] == ["vaccination"] * len(expected["v"])
-    for got, want in zip(result.certificates, expected["v"]):
+    for got, want in zip(result.certificates, expected["v"], strict=True):
         assert got == {
             "type": "vaccination", "dose_number": want["dn"], "total_doses": want["sd"],
             "date": want["dt"], "country": want["co"], "issuer": want["is"],
@@ -260,7 +260,7 @@ def test_ps256_valid_and_tampered() -> None:
     assert isinstance(result, Dcc) and result.signature == "valid"
     assert result.key_id == key_id(cert).hex()
 
-    target = "Lan".encode()
+    target = b"Lan"
     assert signed.count(target) == 1
     tampered = signed.replace(target, b"Lam")  # one payload byte
     result = decode_dcc(hc1(tampered), trust=store_of(cert), now=NOW)

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from kiosk.backup import BackupError, backup, restore
-from kiosk.messages import render_both
 from kiosk.runlock import KioskRunning
 
 if TYPE_CHECKING:
@@ -29,10 +28,9 @@ STORAGE_CODES = frozenset({"backup_full", "backup_readonly", "backup_failed"})
 
 
 def refuse(exc: BackupError | KioskRunning) -> NoReturn:
-    if isinstance(exc, KioskRunning):
-        click.echo(render_both("kiosk_running", data_dir=exc.data_dir, pid=exc.pid or "?"), err=True)
-        sys.exit(EXIT_REFUSED)
     click.echo(str(exc), err=True)
+    if isinstance(exc, KioskRunning):
+        sys.exit(EXIT_REFUSED)
     sys.exit(EXIT_USAGE if exc.code in USAGE_CODES else EXIT_STORAGE if exc.code in STORAGE_CODES else EXIT_REFUSED)
 
 

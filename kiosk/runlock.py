@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kiosk.messages import render_both
+
 LOCK_FILE = "run.lock"
 
 _held: dict[Path, int] = {}  # data directory → the fd holding its lock, in this process
@@ -25,9 +27,12 @@ class KioskRunning(Exception):
     """Another process holds the run lock of this data directory."""
 
     def __init__(self, data_dir: Path, pid: int | None) -> None:
-        super().__init__(f"{data_dir}: a kiosk is running (pid {pid})")
+        super().__init__(data_dir, pid)
         self.data_dir = data_dir
         self.pid = pid
+
+    def __str__(self) -> str:
+        return render_both("kiosk_running", data_dir=self.data_dir, pid=self.pid or "?")
 
 
 def _key(data_dir: Path) -> Path:
@@ -43,16 +48,22 @@ def acquire_run_lock(data_dir: Path) -> None:
     key = _key(data_dir)
     if key in _held:
         return
-    key.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(key / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        key.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(key / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # a read-only or full disk: the kiosk runs without the lock rather than not at all
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         pid = _holder_pid(fd)
         os.close(fd)
         raise KioskRunning(key, pid) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())  # who holds it, for the refusal message
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())  # who holds it, for the refusal message
+    except OSError:
+        pass  # a full disk: the lock holds without the note
     _held[key] = fd
 
 

@@ -18,7 +18,8 @@ import pytest
 
 from kiosk.messages import render
 from kiosk.store import DB_NAME, VisitStore
-from tests.conftest import CLI, CliResult, run_cli
+from tests.conftest import CliResult, run_cli
+from tests.tmpfs import Tmpfs, completed, kiosk_argv
 
 NAME = "Nguyễn Thị Ánh Tuyết"
 ADDRESS = "Xã Đăk Nhau, Huyện Đăk Glong, Tỉnh Đắk Nông"
@@ -31,15 +32,6 @@ ROOM_FOR_A_FEW_VISITS = 72 * 1024
 def cccd(n: int) -> str:
     """The ID card QR of person ``n``: a distinct 12-digit ID, the same Vietnamese name and address."""
     return f"{79_190_000_000 + n:012d}||{NAME}|12031990|Nữ|{ADDRESS}|01072021"
-
-
-def kiosk_argv(data_dir: Path, *args: str) -> list[str]:
-    return [CLI, "--set", f"storage.data_dir={data_dir}", *args]
-
-
-def completed(process: subprocess.Popen[bytes], stdin: bytes | None = None) -> CliResult:
-    stdout, stderr = process.communicate(stdin, timeout=60)
-    return CliResult(process.returncode, stdout.decode("utf-8"), stderr.decode("utf-8"))
 
 
 def accepted_id(result: CliResult) -> str:
@@ -65,56 +57,6 @@ def check_file(db: Path) -> set[str]:
     with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         return {row[0] for row in conn.execute("SELECT id FROM visits")}
-
-
-class Tmpfs:
-    """A tmpfs mounted in a private user+mount namespace, kept alive by a holder process.
-
-    Commands run inside the namespace through nsenter; the rest of the machine never sees
-    the mount, and it disappears with the holder.
-    """
-
-    def __init__(self, mountpoint: Path, size: str) -> None:
-        mountpoint.mkdir()
-        self.mountpoint = mountpoint
-        self.data_dir = mountpoint / "data"
-        self.filler = mountpoint / "filler"
-        script = 'mount -t tmpfs -o "size=$1" tmpfs "$2" && echo mounted && exec sleep infinity'
-        self._holder = subprocess.Popen(["unshare", "-rm", "sh", "-c", script, "sh", size, str(mountpoint)],
-                                        stdout=subprocess.PIPE, text=True)
-        assert self._holder.stdout is not None
-        assert self._holder.stdout.readline() == "mounted\n", "cannot mount a tmpfs with unshare -rm"
-
-    def argv(self, *argv: str) -> list[str]:
-        return ["nsenter", "-t", str(self._holder.pid), "-U", "-m", "--preserve-credentials", *argv]
-
-    def run(self, *argv: str) -> CliResult:
-        return completed(subprocess.Popen(self.argv(*argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-
-    def kiosk(self, *args: str) -> CliResult:
-        return self.run(*kiosk_argv(self.data_dir, *args))
-
-    def fill(self, leave: int = 0) -> None:
-        """Fill the filesystem to the last byte, then give ``leave`` bytes back."""
-        script = 'dd if=/dev/zero of="$1" bs=4096 2>/dev/null; truncate -s "-$2" "$1" && stat -f -c "%a %S" "$1"'
-        result = self.run("sh", "-c", script, "sh", str(self.filler), str(leave))
-        free_blocks, block_size = map(int, result.stdout.split())
-        assert free_blocks * block_size == leave, result
-
-    def remount_read_only(self) -> None:
-        assert self.run("mount", "-o", "remount,ro", str(self.mountpoint)).code == 0
-
-    def copy_store_out(self, destination: Path) -> Path:
-        """The store's files (database, WAL), copied out of the namespace as they are."""
-        destination.mkdir()
-        assert self.run("sh", "-c", 'cp "$1"/* "$2"/', "sh", str(self.data_dir), str(destination)).code == 0
-        return destination / DB_NAME
-
-    def close(self) -> None:
-        self._holder.kill()
-        self._holder.wait()
-        assert self._holder.stdout is not None
-        self._holder.stdout.close()
 
 
 @pytest.fixture
@@ -204,7 +146,7 @@ WRITER = """
 import sys
 from kiosk.config import Config
 from kiosk.scan import ScanService
-from kiosk.store import VisitStore
+from kiosk.store import DB_NAME, VisitStore
 
 config = Config.model_validate({"storage": {"data_dir": sys.argv[1]}})
 service = ScanService(config, VisitStore.in_dir(config.data_dir))

@@ -24,7 +24,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -106,12 +106,18 @@ def backup(store: VisitStore, directory: Path, checkpoint_code: str, now: dateti
         _fsync(partial)
         durable_replace(partial, path)
     except BaseException as exc:
-        for leftover in (partial, *(partial.with_name(partial.name + s) for s in ("-journal", "-wal", "-shm"))):
-            leftover.unlink(missing_ok=True)
+        _remove(partial, *(partial.with_name(partial.name + s) for s in ("-journal", "-wal", "-shm")))
         if isinstance(exc, (OSError, sqlite3.Error)):
             raise _target_error(exc, directory, store.path) from None
         raise
     return BackupResult(path, result, path.stat().st_size)
+
+
+def _remove(*paths: Path) -> None:
+    """Best effort: on a read-only stick even removing a file that is not there fails."""
+    for path in paths:
+        with suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def _fsync(path: Path) -> None:

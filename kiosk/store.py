@@ -15,8 +15,9 @@ import os
 import sqlite3
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +35,11 @@ BUSY_TIMEOUT_MS = 5000
 LOW_SPACE_BYTES = 64 * 1024
 
 log = logging.getLogger("checkpoint_kiosk.store")
+
+# Stores open in this process, by file: a damaged file one of them still writes to is not
+# moved aside under it (the kiosk's sync worker opens its own store beside the scan path's).
+_open_here: Counter[Path] = Counter()
+_open_here_lock = threading.Lock()
 
 
 class StorageError(Exception):
@@ -224,18 +230,25 @@ class VisitStore:
         except OSError as exc:
             raise storage_error(exc, self.path.parent) from exc
         try:
+            if self.path.exists():
+                _quick_check(self.path)
             self.db = self._open_for_writing()
         except StorageError as exc:
             if exc.code == "storage_corrupt":
                 self.db = self._replace_corrupt(exc)
             elif exc.code == "storage_error" or not self.path.exists():
                 raise
-            self.db = self._open_for_reading(exc)
-            self.write_error = exc
+            else:
+                self.db = self._open_for_reading(exc)
+                self.write_error = exc
         try:
             self.device_id = self.db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
         except sqlite3.Error as exc:
+            self.db.close()
             raise storage_error(exc, self.path.parent) from exc
+        self._key: Path | None = self.path.resolve()
+        with _open_here_lock:
+            _open_here[self._key] += 1
 
     def _open_for_writing(self) -> sqlite_utils.Database:
         conn = None
@@ -245,8 +258,6 @@ class VisitStore:
             if new:
                 os.chmod(self.path, 0o600)  # personal data: the kiosk user only
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if not new:
-                _quick_check(conn)
             db = sqlite_utils.Database(conn)
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 db.enable_wal()
@@ -263,9 +274,13 @@ class VisitStore:
     def _replace_corrupt(self, cause: StorageError) -> sqlite_utils.Database:
         """Move the damaged database aside and open a fresh one that keeps the device id if it can.
 
-        Under the run lock: a kiosk still writing to the old file would otherwise go on
-        recording into the file just moved aside. Its own open (it holds the lock) may.
+        Under the run lock, and only when this process has no other store open on it: a
+        kiosk still writing to the old file would otherwise go on recording into the file
+        just moved aside. The kiosk's own first open (it holds the lock) may.
         """
+        with _open_here_lock:
+            if _open_here[self.path.resolve()]:
+                raise StorageError("storage_corrupt", f"{cause.detail}; still open in this process")
         try:
             with run_lock(self.path.parent):
                 self.quarantined = quarantine(self.path)
@@ -315,6 +330,10 @@ class VisitStore:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+            with _open_here_lock:
+                if self._key is not None:
+                    _open_here[self._key] -= 1
+                    self._key = None
 
     def __enter__(self) -> VisitStore:
         return self
@@ -558,9 +577,21 @@ def _put_meta(db: sqlite_utils.Database, values: Mapping[str, str | None]) -> No
                        [key, value])
 
 
-def _quick_check(conn: sqlite3.Connection) -> None:
-    """Raise storage_corrupt unless SQLite finds the file sound (pages, records, free list)."""
-    problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+def _quick_check(path: Path) -> None:
+    """Raise storage_corrupt unless SQLite finds the file sound (pages, records, free list).
+
+    On a read-only connection: closing the last read-write connection checkpoints the WAL
+    into the file and deletes it, which would destroy what a damaged file still had. Any
+    other failure here (a full disk, a busy file) is left to the real open to report.
+    """
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)) as conn:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.Error as exc:
+        if is_corruption(exc):
+            raise StorageError("storage_corrupt", str(exc)) from exc
+        return
     if problems != ["ok"]:
         raise StorageError("storage_corrupt", "; ".join(problems[:3]))
 

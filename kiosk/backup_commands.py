@@ -1,9 +1,10 @@
-"""``checkpoint-kiosk backup --to DIR`` and ``checkpoint-kiosk restore FILE``.
+"""``checkpoint-kiosk backup --to DIR``, ``restore FILE`` and ``recover FILE``.
 
 Exit codes follow the CLI's scheme: 0 done; 1 refused (``restore``: not a sound kiosk
 backup, made by newer software, pending visits would be lost, a kiosk or another program
-is using the database); 2 usage (``backup``: no such folder; a missing FILE); 3 cannot
-write (the target folder is full or read-only, or the data directory is).
+is using the database; ``recover``: FILE is the live database); 2 usage (``backup``: no
+such folder; a missing FILE); 3 cannot write (the target folder is full or read-only, or
+the data directory is).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import click
 
 from kiosk.backup import BackupError, backup, restore
 from kiosk.runlock import KioskRunning
+from kiosk.salvage import salvage
+from kiosk.store import DB_NAME
 
 if TYPE_CHECKING:
     from kiosk.cli import Context  # kiosk.cli registers these commands: no import at run time
@@ -100,3 +103,29 @@ def restore_command(obj: Context, file: Path, force: bool, as_json: bool) -> Non
     if result.pending_dropped:
         click.echo(f"! {result.pending_dropped} lượt chưa gửi chỉ còn trong tệp giữ lại ở trên. "
                    f"({result.pending_dropped} unsent visits are only in the file kept aside above.)")
+
+
+@click.command("recover")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print {recovered, already_there, unreadable, renamed_to} as JSON.")
+@click.pass_obj
+def recover_command(obj: Context, file: Path, as_json: bool) -> None:
+    """Read the unsent visits back from a damaged database kept aside (visits.sqlite3.corrupt-…) into this kiosk.
+
+    \b
+    They are stored pending with their own ids (running it twice adds nothing) and are
+    sent at the next sync. The file is then renamed visits.sqlite3.recovered-…, which
+    clears the warning on the scan screen; it is kept: copy it off and remove it yourself.
+    """
+    if file.resolve() == (obj.config.data_dir / DB_NAME).resolve():
+        refuse(BackupError("recover_is_live", file=file))
+    result = salvage(obj.service.store, file)
+    if as_json:
+        emit({"recovered": result.recovered, "already_there": result.already_there, "unreadable": result.unreadable,
+              "renamed_to": str(result.renamed_to)})
+        return
+    click.echo(f"Đã lấy lại {result.recovered} lượt chưa gửi; {result.unreadable} dòng không đọc được. "
+               f"(Recovered {result.recovered} unsent visits; {result.unreadable} rows could not be read.)")
+    if result.already_there:
+        click.echo(f"{result.already_there} lượt đã có sẵn. ({result.already_there} were already here.)")
+    click.echo(f"Tệp được giữ lại là (the file is kept as): {result.renamed_to}")

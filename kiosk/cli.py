@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
-from kiosk.backup_commands import backup_command, restore_command
+from kiosk.backup_commands import backup_command, recover_command, restore_command
 from kiosk.config import Config, ConfigError, load_config
 from kiosk.credentials import Rejection
 from kiosk.masking import visit_summary
@@ -288,4 +288,5 @@ def _load_plugin_commands() -> None:
 
 main.add_command(backup_command)
 main.add_command(restore_command)
+main.add_command(recover_command)
 _load_plugin_commands()

@@ -240,6 +240,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Another program has the database open (a sync, another command): try again in a few minutes. "
         "Nothing was changed.",
     ),
+    "recover_is_live": (
+        "{file} là cơ sở dữ liệu đang dùng, không phải tệp hỏng được giữ lại (visits.sqlite3.corrupt-…).",
+        "{file} is the database in use, not a damaged file kept aside (visits.sqlite3.corrupt-…).",
+    ),
     "kiosk_running": (
         "Kiosk đang chạy trên thư mục dữ liệu {data_dir} (tiến trình {pid}): dừng kiosk trước "
         "(sudo systemctl stop checkpoint-kiosk).",

@@ -132,10 +132,10 @@ _LATEST_SQL = (
     "SELECT id, scanned_at, monotonic_ns, boot_id, direction FROM visits "
     "WHERE credential_key = ? ORDER BY seq DESC LIMIT 1"
 )
-_INSERT_SQL = (
-    "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, reader, kind, credential_key, fields, raw, "
-    "scanned_at, monotonic_ns, boot_id, clock_synchronised, operator) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# What a scan writes; also what a salvage copies back from a damaged file (kiosk/salvage.py).
+RECOVERED_COLUMNS = ("id", "checkpoint_code", "device_id", "direction", "source", "reader", "kind", "credential_key",
+                     "fields", "raw", "scanned_at", "monotonic_ns", "boot_id", "clock_synchronised", "operator")
+_INSERT_SQL = f"INSERT INTO visits ({', '.join(RECOVERED_COLUMNS)}) VALUES ({', '.join('?' * len(RECOVERED_COLUMNS))})"
 
 _PENDING_SQL = (
     "SELECT seq, id, checkpoint_code, direction, source, reader, kind, fields, scanned_at, monotonic_ns, boot_id, "
@@ -414,6 +414,14 @@ class VisitStore:
         transaction, so one consistent snapshot while other processes go on writing."""
         with self._lock:
             self.db.conn.backup(target)
+
+    def import_visits(self, rows: Sequence[Sequence[Any]]) -> int:
+        """Visits read back from a copy of this kiosk's database (``RECOVERED_COLUMNS``), stored
+        pending with their own ids; one already here is skipped. Returns how many were added."""
+        with self._write() as db:
+            before = db.conn.total_changes
+            db.conn.executemany(_INSERT_SQL.replace("INSERT", "INSERT OR IGNORE", 1), rows)
+            return db.conn.total_changes - before
 
     def get(self, visit_id: str) -> dict[str, Any] | None:
         with self._lock:

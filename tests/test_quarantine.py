@@ -21,7 +21,7 @@ import pytest
 from kiosk.config import Config
 from kiosk.messages import render, render_both
 from kiosk.scan import ScanService
-from kiosk.store import DB_NAME, VisitStore, quarantined_databases
+from kiosk.store import DB_NAME, RECOVERED_COLUMNS, VisitStore, quarantined_databases
 from tests.conftest import run_cli
 from tests.ptyscanner import PtyScanner
 from tests.tmpfs import Tmpfs, kiosk_argv
@@ -206,3 +206,63 @@ def test_quarantined_file_still_opens_for_recovery(tmp_path: Path) -> None:
     assert kept is not None
     with closing(sqlite3.connect(f"{kept.as_uri()}?mode=ro", uri=True)) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
+
+
+# --- recover: the unsent visits read back from the kept file ------------------------------
+
+
+def visit_rows(db: Path, where: str = "1") -> dict[str, tuple]:
+    """id → the visit's columns as a scan wrote them, read from a sound file."""
+    with closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as conn:
+        rows = conn.execute(f"SELECT {', '.join(RECOVERED_COLUMNS)} FROM visits WHERE {where}").fetchall()
+    return {row[0]: row for row in rows}
+
+
+def test_recover_reads_the_unsent_visits_back_exactly_and_marks_the_file(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    filled_store(data_dir, 300)
+    db = data_dir / DB_NAME
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE visits SET sync_state = 'synced' WHERE seq <= 100")  # the server has these
+    pending = visit_rows(db, "sync_state = 'pending'")
+    damage(db, "overwritten-pages")
+    with VisitStore.in_dir(data_dir) as store:
+        kept = store.quarantined
+    assert kept is not None
+
+    result = run_cli("recover", str(kept), "--json", data_dir=data_dir)
+    assert result.code == 0, result
+    answer = result.json()
+    recovered = visit_rows(db)
+    assert answer["recovered"] == len(recovered) > 0
+    assert all(pending[visit_id] == row for visit_id, row in recovered.items())  # only unsent ones, byte for byte
+    assert answer["recovered"] + answer["unreadable"] >= len(pending)  # each one back, or counted as unreadable
+    renamed = Path(answer["renamed_to"])
+    assert renamed.name == kept.name.replace(".corrupt-", ".recovered-") and renamed.is_file()
+    assert quarantined_databases(data_dir) == []  # the banner goes
+    status = run_cli("status", "--json", data_dir=data_dir).json()
+    assert status["pending"] == len(recovered)
+
+    again = run_cli("recover", str(renamed), "--json", data_dir=data_dir).json()
+    assert (again["recovered"], again["already_there"]) == (0, len(recovered))
+
+
+def test_recover_leaves_out_rows_that_are_not_visits(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    filled_store(data_dir, 3)
+    odd = tmp_path / "odd.sqlite3"
+    with closing(sqlite3.connect(data_dir / DB_NAME)) as conn:
+        conn.execute("VACUUM INTO ?", [str(odd)])
+    with closing(sqlite3.connect(odd)) as conn, conn:
+        conn.execute("UPDATE visits SET fields = 'not json' WHERE seq = 1")
+        conn.execute("UPDATE visits SET id = 'x' WHERE seq = 2")
+    result = run_cli("recover", str(odd), "--json", data_dir=tmp_path / "other")
+    assert result.code == 0, result
+    assert (result.json()["recovered"], result.json()["unreadable"]) == (1, 2)
+
+
+def test_recover_refuses_the_live_database(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    filled_store(data_dir, 3)
+    result = run_cli("recover", str(data_dir / DB_NAME), data_dir=data_dir)
+    assert result.code == 1 and render("recover_is_live", "vi", file=data_dir / DB_NAME) in result.stderr

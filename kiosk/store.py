@@ -216,7 +216,7 @@ class VisitStore:
     A database that fails SQLite's ``quick_check`` at open is moved aside and replaced by
     an empty one (kiosk/quarantine.py); ``quarantined`` then holds where it went, and the
     sentence is logged at error level (a CLI command without logging set up prints it on
-    stderr). The check reads the whole file: about 0.1 s for 100k visits here
+    stderr). The check reads the whole file: about 0.05 s for 100k visits here
     (bench/store_open_check.py), paid once per process.
     """
 

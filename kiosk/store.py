@@ -292,7 +292,7 @@ class VisitStore:
                         _put_meta(db, {"device_id": device_id})
         except KioskRunning as running:
             raise StorageError("storage_corrupt", f"{cause.detail}; {running}") from cause
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:
             raise storage_error(exc, self.path.parent) from exc
         log.info("device id %s", "kept from the damaged database" if device_id else "unreadable there: a new one was made")
         return db

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from kiosk.clock import clock_status
+from kiosk.backup_commands import backup_command, recover_command, restore_command
 from kiosk.config import Config, ConfigError, load_config
 from kiosk.credentials import Rejection
 from kiosk.doctor_cli import doctor
@@ -23,7 +24,7 @@ from kiosk.masking import visit_summary
 from kiosk.messages import render
 from kiosk.recognise import recognise
 from kiosk.scan import LOCAL_TZ, SOURCES, ScanEvent, ScanResult, ScanService
-from kiosk.store import StorageError, VisitStore
+from kiosk.store import StorageError, VisitStore, quarantined_databases
 from kiosk.syncstate import SyncState, read_sync_state
 from kiosk.trust import TrustStore
 
@@ -228,6 +229,7 @@ def status(obj: Context, as_json: bool) -> None:
         "config_file": str(obj.source) if obj.source else None,
         "trusted_signers": len(service.trust),
         "sync": sync.to_dict(clock.wall),
+        "quarantined": [str(p) for p in quarantined_databases(obj.config.data_dir)],
     }
     if as_json:
         emit(data)
@@ -243,6 +245,7 @@ def status(obj: Context, as_json: bool) -> None:
         f" · nguồn (source) {clock_state.source}: {clock_state.detail}",
         f"Dữ liệu (data): {data['data_dir']}",
         f"Cấu hình (config): {data['config_file'] or 'mặc định (built-in defaults)'}",
+        *(f"! Cơ sở dữ liệu hỏng được giữ tại (damaged database kept at): {p}" for p in data["quarantined"]),
     ]
     click.echo("\n".join(lines))
 
@@ -297,4 +300,7 @@ def _load_plugin_commands() -> None:
         main.add_command(entry.load(), entry.name)
 
 
+main.add_command(backup_command)
+main.add_command(restore_command)
+main.add_command(recover_command)
 _load_plugin_commands()

@@ -99,6 +99,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Lỗi bộ nhớ: chưa ghi được lượt này. Báo quản trị viên.",
         "Storage error: this visit was not recorded. Tell the admin.",
     ),
+    "storage_corrupt": (
+        "Dữ liệu trên máy bị hỏng: chưa ghi được lượt này. Khởi động lại kiosk và báo quản trị viên.",
+        "The stored data is damaged: this visit was not recorded. Restart the kiosk and tell the admin.",
+    ),
     "scan_failed": (
         "Không xử lý được mã này: chưa ghi được lượt này, hãy quét lại.",
         "This code could not be processed: the visit was not recorded, scan again.",
@@ -426,6 +430,64 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Chạy lại checkpoint-kiosk doctor; nếu vẫn vậy, báo cán bộ CNTT huyện.",
         "Run checkpoint-kiosk doctor again; if it persists, tell the district IT officer.",
     ),
+    # backup, restore and damaged databases (kiosk/backup.py, kiosk/quarantine.py)
+    "database_quarantined": (
+        "CƠ SỞ DỮ LIỆU BỊ HỎNG: đã chuyển sang {path} (không xoá) và bắt đầu cơ sở dữ liệu mới. "
+        "Báo quản trị viên: các lượt chưa gửi có thể nằm trong tệp đó.",
+        "DATABASE DAMAGED: moved to {path} (not deleted) and a new one started. "
+        "Tell the admin: visits not yet sent may be in that file.",
+    ),
+    "backup_no_folder": (
+        "Không có thư mục {directory}: kiểm tra USB đã cắm và đã được gắn (mount).",
+        "There is no folder {directory}: check that the USB stick is plugged in and mounted.",
+    ),
+    "backup_readonly": (
+        "Không ghi được vào {directory} (chỉ đọc hoặc không có quyền ghi): dùng USB khác hoặc tắt khoá chống ghi.",
+        "Cannot write to {directory} (read-only or no permission): use another USB stick or slide its write-protect off.",
+    ),
+    "backup_full": (
+        "{directory} không đủ chỗ trống (cần khoảng {size}): xoá bớt tệp hoặc dùng USB khác.",
+        "{directory} is full (about {size} needed): delete some files or use another USB stick.",
+    ),
+    "backup_failed": (
+        "Không sao lưu được vào {directory}: {detail}. Chưa có tệp sao lưu nào được ghi.",
+        "The backup to {directory} failed: {detail}. No backup file was written.",
+    ),
+    "restore_not_kiosk": (
+        "{file} không phải bản sao lưu của kiosk: chưa thay đổi gì.",
+        "{file} is not a kiosk backup: nothing was changed.",
+    ),
+    "restore_damaged": (
+        "Bản sao lưu {file} bị hỏng (kiểm tra toàn vẹn thất bại): chưa thay đổi gì, hãy dùng bản sao lưu khác.",
+        "The backup {file} is damaged (integrity check failed): nothing was changed, use another backup.",
+    ),
+    "restore_newer": (
+        "Bản sao lưu {file} do phiên bản phần mềm mới hơn tạo ra (lược đồ {version} > {supported}): "
+        "hãy cập nhật phần mềm trước. Chưa thay đổi gì.",
+        "The backup {file} was made by newer software (schema {version} > {supported}): update this kiosk first. "
+        "Nothing was changed.",
+    ),
+    "restore_pending": (
+        "Máy đang có {count} lượt chưa gửi lên máy chủ mà bản sao lưu không có: đồng bộ hoặc xuất ra USB trước, "
+        "hoặc thêm --force (dữ liệu hiện tại vẫn được giữ lại bên cạnh).",
+        "This kiosk holds {count} visits not yet sent to the server that the backup does not have: sync or export "
+        "them first, or add --force (the current data is still kept aside).",
+    ),
+    "restore_in_use": (
+        "Một chương trình khác đang mở cơ sở dữ liệu (đồng bộ, lệnh khác): thử lại sau ít phút. Chưa thay đổi gì.",
+        "Another program has the database open (a sync, another command): try again in a few minutes. "
+        "Nothing was changed.",
+    ),
+    "recover_is_live": (
+        "{file} là cơ sở dữ liệu đang dùng, không phải tệp hỏng được giữ lại (visits.sqlite3.corrupt-…).",
+        "{file} is the database in use, not a damaged file kept aside (visits.sqlite3.corrupt-…).",
+    ),
+    "kiosk_running": (
+        "Kiosk đang chạy trên thư mục dữ liệu {data_dir} (tiến trình {pid}): dừng kiosk trước "
+        "(sudo systemctl stop checkpoint-kiosk).",
+        "A kiosk is already running on the data directory {data_dir} (process {pid}): stop it first "
+        "(sudo systemctl stop checkpoint-kiosk).",
+    ),
 }
 
 DIRECTION_WORDS = {"in": ("vào", "entry"), "out": ("ra", "exit")}
@@ -441,3 +503,8 @@ def render(code: str, lang: str = "vi", **params: object) -> str:
         return template.format(**params)
     except (KeyError, IndexError):
         return template
+
+
+def render_both(code: str, **params: object) -> str:
+    """Vietnamese, then English in parentheses: what the CLI prints and the logs keep."""
+    return f"{render(code, 'vi', **params)} ({render(code, 'en', **params)})"

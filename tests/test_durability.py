@@ -146,7 +146,7 @@ WRITER = """
 import sys
 from kiosk.config import Config
 from kiosk.scan import ScanService
-from kiosk.store import VisitStore
+from kiosk.store import DB_NAME, VisitStore
 
 config = Config.model_validate({"storage": {"data_dir": sys.argv[1]}})
 service = ScanService(config, VisitStore.in_dir(config.data_dir))

@@ -1,7 +1,8 @@
 """A real small filesystem for tests: a tmpfs in a private user+mount namespace (``unshare -rm``).
 
-Full and read-only disks are real this way, nothing outside the test sees the mount, and
-no root is needed. Commands that must see it run inside the namespace through nsenter.
+Full and read-only disks (a full SD card, a write-protected USB stick) are real this way:
+nothing outside the test sees the mount, and no root is needed. Commands that must see it
+run inside the namespace through nsenter.
 """
 
 from __future__ import annotations

@@ -183,6 +183,7 @@ class Driver:
                       "detail": scan.panel_detail},
             "counts": scan.counts,
             "status": scan.status_text,
+            "alert": scan.alert_text,
             "direction": scan.direction,
             "manual": {"phone": manual.phone, "name": manual.name_text, "id_number": manual.id_number,
                        "hint": manual.phone_hint, "ok": manual.phone_ok},

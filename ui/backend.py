@@ -19,7 +19,7 @@ from kiosk.config import Config
 from kiosk.doctor import DoctorContext, Finding, run_checks
 from kiosk.masking import visit_summary
 from kiosk.scan import ScanEvent, ScanResult, ScanService
-from kiosk.store import VisitStore
+from kiosk.store import VisitStore, quarantined_databases
 from sync.protocol import ENROLL_QR_PREFIX
 from ui.pin import PinStore
 
@@ -125,7 +125,7 @@ class Backend:
         return None
 
     def snapshot(self) -> dict[str, Any]:
-        """Blocking: today's counts, pending count and the sync status, for the status line."""
+        """Blocking: today's counts, pending count, the sync status and damaged databases kept aside."""
         sync_status = None
         if self.sync is not None:
             try:
@@ -133,7 +133,8 @@ class Backend:
             except Exception as exc:  # noqa: BLE001 - a sync fault must not blank the scan screen
                 log.error("sync status failed: %s", type(exc).__name__)
         return {"today": self.service.today(), "pending": self.store.count("pending"), "sync": sync_status,
-                "clock": self.clock_watch.status}
+                "clock": self.clock_watch.status,
+                "quarantined": [str(p) for p in quarantined_databases(self.config.data_dir)]}
 
     def recent_visits(self, limit: int = 30, state: str | None = None) -> list[dict[str, Any]]:
         """Blocking: the last visits of this kiosk, masked (never looked up by person)."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from drivers.commands import run as drivers_run
+from kiosk.runlock import KioskRunning, acquire_run_lock
 from ui.pin import PIN_MAX, PIN_MIN, PinStore, valid_pin
 
 if TYPE_CHECKING:
@@ -34,7 +35,13 @@ def run(ctx: click.Context, operator: str | None, headless: bool, terminal: bool
     \b
     Escape and the window's close button ask for the admin PIN; leave through
     Admin → Exit. --headless and --terminal run without the app (see their help).
+    Exit code 1: a kiosk is already running on this data directory.
     """
+    try:
+        acquire_run_lock(ctx.obj.config.data_dir)  # held until this process ends; restore waits for it
+    except KioskRunning as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
     if headless or terminal:
         ctx.invoke(drivers_run, operator=operator, headless=headless)
         return

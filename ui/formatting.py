@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any, Protocol
 
 from kiosk.scan import LOCAL_TZ, ScanResult
@@ -159,6 +160,17 @@ def status_line(readers: Sequence[ReaderStatus], sync: SyncState | None, pending
         elif sync.online is False and pending:
             level = max(level, "warn", key=_rank)
     return StatusLine(" · ".join(parts), level)
+
+
+def damaged_database_text(kept: Sequence[str], _: Translate) -> str:
+    """The banner while a damaged database is kept aside (kiosk/quarantine.py); empty when none is.
+
+    It stays until an admin has dealt with the kept file: the visits not yet sent may be in it.
+    """
+    if not kept:
+        return ""
+    return _("DATABASE DAMAGED: a new one was started, the old file is kept as {name}. Tell the admin.").format(
+        name=PurePath(kept[-1]).name)
 
 
 def _rank(level: str) -> int:

@@ -13,6 +13,7 @@ from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
+from kiosk.store import quarantined_databases
 from ui.formatting import reader_text
 from ui.i18n import tr
 from ui.screens.admin_checkup import CheckupPanel
@@ -42,6 +43,7 @@ class DevicePanel(Screen):
         ]
         if backend.sync is None:
             lines.append(tr._("Sync is not installed"))
+        lines += [f"{tr._('Damaged database kept at')}: {p}" for p in quarantined_databases(app.kiosk_config.data_dir)]
         self.info = "\n".join(lines)
 
 

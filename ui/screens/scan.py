@@ -17,7 +17,7 @@ from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.scan import LOCAL_TZ, ScanResult
-from ui.formatting import LEVEL_COLOURS, counts_text, panel_for, status_line
+from ui.formatting import LEVEL_COLOURS, counts_text, damaged_database_text, panel_for, status_line
 from ui.i18n import tr
 
 PREVIEW_FPS = 10
@@ -33,6 +33,7 @@ class ScanScreen(Screen):
     counts = StringProperty("")
     status_text = StringProperty("")
     status_colour = ListProperty(LEVEL_COLOURS["ok"])
+    alert_text = StringProperty("")  # the red banner: a damaged database was moved aside
     direction = StringProperty("in")
     switchable = BooleanProperty(False)
     preview = BooleanProperty(False)
@@ -94,6 +95,7 @@ class ScanScreen(Screen):
                            app.kiosk_config.ui.sync_stale_s, tr._,
                            clock_synchronised=clock.synchronised if clock is not None else None)
         self.status_text, self.status_colour = line.text, LEVEL_COLOURS[line.level]
+        self.alert_text = damaged_database_text(snapshot["quarantined"], tr._)
 
     def _tick(self, _dt: float) -> None:
         self.clock_text = datetime.now(LOCAL_TZ).strftime("%H:%M")

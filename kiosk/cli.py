@@ -15,8 +15,8 @@ from typing import Any, NoReturn
 
 import click
 
-from kiosk.clock import clock_status
 from kiosk.backup_commands import backup_command, recover_command, restore_command
+from kiosk.clock import clock_status
 from kiosk.config import Config, ConfigError, load_config
 from kiosk.credentials import Rejection
 from kiosk.doctor_cli import doctor

@@ -29,7 +29,7 @@ from kiosk.clock import clock_status
 from kiosk.config import Config
 from kiosk.messages import render
 from kiosk.scan import LOCAL_TZ
-from kiosk.store import DB_NAME, StorageError, VisitStore
+from kiosk.store import DB_NAME, StorageError, VisitStore, quarantined_databases
 from kiosk.syncstate import read_sync_state
 
 Level = Literal["ok", "warn", "fail"]
@@ -148,15 +148,6 @@ def check_data_dir(ctx: DoctorContext) -> Iterable[Finding]:
         yield Finding("disk_space", "ok", "doctor_disk_ok", params=space)
 
 
-def quarantined_databases(data_dir: Path) -> list[Path]:
-    """Databases moved aside as corrupt at start-up (``visits.sqlite3.corrupt-<stamp>``).
-
-    Stands in for ``kiosk.store.quarantined_databases`` of the backup work: swap this
-    function for that import once both are merged.
-    """
-    return sorted(Path(data_dir).glob(f"{DB_NAME}.corrupt-*"))
-
-
 def _quick_check(db: Path) -> list[str]:
     """``PRAGMA quick_check`` on a read-only connection: ["ok"] when intact.
 
@@ -220,10 +211,12 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
         counts, state = {"pending": 0, "rejected": 0}, None
     else:
         try:
+            if _quick_check(config.data_dir / DB_NAME) != ["ok"]:
+                raise StorageError("storage_corrupt")  # opening it would move it aside: the doctor changes nothing
             with VisitStore.in_dir(config.data_dir) as store:
                 counts = {"pending": store.count("pending"), "rejected": store.count("rejected")}
                 state = read_sync_state(config, store)
-        except StorageError:
+        except (StorageError, sqlite3.Error):
             yield Finding("outbox", "warn", "doctor_outbox_unknown")
             return
     last_at = state.last_success_at if state else None

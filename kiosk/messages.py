@@ -362,8 +362,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "restore a backup with checkpoint-kiosk restore.",
     ),
     "fix_db_quarantined": (
-        "Giữ tệp này và báo cán bộ CNTT huyện để cứu dữ liệu; kiosk đang chạy với cơ sở dữ liệu mới.",
-        "Keep this file and tell the district IT officer, who can recover from it; the kiosk runs on a fresh database.",
+        "Lấy lại các lượt chưa gửi trong tệp này: checkpoint-kiosk recover {path} (tệp vẫn được giữ lại).",
+        "Get back the unsent visits it holds: checkpoint-kiosk recover {path} (the file is still kept).",
     ),
     "fix_clock": (
         "Kiểm tra mạng và bật đồng bộ giờ: sudo timedatectl set-ntp true.",

@@ -80,7 +80,7 @@ def test_checkup_panel_shows_the_doctors_findings_with_fixes(app: UiKiosk, tmp: 
     assert app.call("text_of", id="summary").endswith("0 lỗi")
     lines = app.call("texts_under", id="rows")
     assert render("doctor_db_quarantined", "vi", path=str(moved)) in lines
-    assert "Cách sửa: " + render("fix_db_quarantined", "vi") in lines
+    assert "Cách sửa: " + render("fix_db_quarantined", "vi", path=str(moved)) in lines
     assert render("doctor_db_ok", "vi", path=str(tmp / "data" / "visits.sqlite3")) in lines
     shot(app, tmp, "admin-checkup")
     moved.unlink()

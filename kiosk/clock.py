@@ -23,6 +23,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
+from kiosk import sdnotify
+
 TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 _TIME_ERROR = 5  # adjtimex(2): clock not synchronised (STA_UNSYNC set)
@@ -98,7 +100,8 @@ class ClockStatus:
 def _ask(argv: tuple[str, ...], timeout_s: float) -> str | None:
     """The output of a command that answered (exit 0) in time; None when absent, failing or slow."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False,
+                              env=sdnotify.child_environment())
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout if done.returncode == 0 else None

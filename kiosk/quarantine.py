@@ -39,6 +39,11 @@ def quarantine(db_path: Path, now: datetime | None = None) -> Path:
     while target.exists():  # two in one second: never overwrite a kept file
         number += 1
         target = db_path.with_name(f"{db_path.name}{CORRUPT_MARK}{stamp}-{number}")
+    return move_database(db_path, target)
+
+
+def move_database(db_path: Path, target: Path) -> Path:
+    """Rename a database with its side files, which keep the suffixes SQLite looks for."""
     for suffix in SIDE_FILES:
         side = db_path.with_name(db_path.name + suffix)
         if side.exists():

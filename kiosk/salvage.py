@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.quarantine import CORRUPT_MARK, SIDE_FILES
+from kiosk.quarantine import CORRUPT_MARK, move_database
 from kiosk.store import RECOVERED_COLUMNS, VisitStore
 
 RECOVERED_MARK = ".recovered-"
@@ -101,10 +101,4 @@ def _mark_recovered(damaged: Path) -> Path:
     """``visits.sqlite3.corrupt-T`` → ``visits.sqlite3.recovered-T`` (side files too): dealt with, still kept."""
     if CORRUPT_MARK not in damaged.name:
         return damaged
-    target = damaged.with_name(damaged.name.replace(CORRUPT_MARK, RECOVERED_MARK, 1))
-    for suffix in SIDE_FILES:
-        side = damaged.with_name(damaged.name + suffix)
-        if side.exists():
-            side.rename(target.with_name(target.name + suffix))
-    damaged.rename(target)
-    return target
+    return move_database(damaged, damaged.with_name(damaged.name.replace(CORRUPT_MARK, RECOVERED_MARK, 1)))

@@ -33,3 +33,10 @@ def watchdog_interval_s() -> float | None:
     """How often to send ``WATCHDOG=1`` (half the period systemd expects), or None when off."""
     usec = os.environ.get("WATCHDOG_USEC", "")
     return int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 else None
+
+
+def child_environment() -> dict[str, str]:
+    """This process's environment without systemd's notify variables, for the commands it
+    runs: a systemd tool that inherits NOTIFY_SOCKET reports its own failure there
+    (``ERRNO=…``) as if it came from the kiosk."""
+    return {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}

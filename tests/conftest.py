@@ -6,14 +6,18 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from kiosk.clock import ClockReading
+
+if TYPE_CHECKING:
+    from tests.tmpfs import Tmpfs
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "samples"
@@ -71,3 +75,13 @@ def run_cli(*args: str, data_dir: Path | None = None, stdin: bytes | None = None
     full_env = {**os.environ, **(env or {})}
     done = subprocess.run(argv + list(args), input=stdin, capture_output=True, timeout=60, env=full_env)
     return CliResult(done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8"))
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
+    """A 512 KiB filesystem of its own: a nearly full SD card, a small USB stick."""
+    from tests.tmpfs import Tmpfs  # which imports this module
+
+    fs = Tmpfs(tmp_path / "mnt", "512k")
+    yield fs
+    fs.close()

@@ -15,7 +15,6 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -155,33 +154,25 @@ def test_backup_to_a_missing_folder_says_so(data_dir: Path, tmp_path: Path) -> N
     said(result, "backup_no_folder", directory=tmp_path / "usb")
 
 
-@pytest.fixture
-def stick(tmp_path: Path) -> Iterator[Tmpfs]:
-    """A 512 KiB USB stick."""
-    fs = Tmpfs(tmp_path / "stick", "512k")
-    yield fs
-    fs.close()
-
-
-def test_backup_to_a_read_only_stick_says_so(data_dir: Path, stick: Tmpfs) -> None:
+def test_backup_to_a_read_only_stick_says_so(data_dir: Path, tmpfs: Tmpfs) -> None:
     record(data_dir, 0)
-    stick.remount_read_only()
-    result = stick.run(*kiosk_argv(data_dir, "backup", "--to", str(stick.mountpoint)))
+    tmpfs.remount_read_only()
+    result = tmpfs.run(*kiosk_argv(data_dir, "backup", "--to", str(tmpfs.mountpoint)))
     assert result.code == EXIT_STORAGE
-    said(result, "backup_readonly", directory=stick.mountpoint)
-    assert stick.run("ls", "-A", str(stick.mountpoint)).stdout == ""
+    said(result, "backup_readonly", directory=tmpfs.mountpoint)
+    assert tmpfs.run("ls", "-A", str(tmpfs.mountpoint)).stdout == ""
 
 
-def test_backup_to_a_full_stick_says_so_and_leaves_nothing(data_dir: Path, stick: Tmpfs) -> None:
+def test_backup_to_a_full_stick_says_so_and_leaves_nothing(data_dir: Path, tmpfs: Tmpfs) -> None:
     store_path = data_dir / DB_NAME
     with VisitStore(store_path) as store:  # about 1 MiB of visits: more than the stick holds
         store.write_meta({f"filler.{n}": "x" * 1000 for n in range(1000)})
     record(data_dir, 0)
-    result = stick.run(*kiosk_argv(data_dir, "backup", "--to", str(stick.mountpoint)))
+    result = tmpfs.run(*kiosk_argv(data_dir, "backup", "--to", str(tmpfs.mountpoint)))
     assert result.code == EXIT_STORAGE, result
     size = f"{store_path.stat().st_size / 2**20:.1f} MiB"
-    said(result, "backup_full", directory=stick.mountpoint, size=size)
-    assert stick.run("ls", "-A", str(stick.mountpoint)).stdout == ""
+    said(result, "backup_full", directory=tmpfs.mountpoint, size=size)
+    assert tmpfs.run("ls", "-A", str(tmpfs.mountpoint)).stdout == ""
     assert len(rows(store_path)) == 1  # the kiosk's own data untouched
 
 

@@ -124,3 +124,14 @@ def test_headless_run_logs_an_unsynchronised_clock(tmp_path: Path, tools: Callab
         assert kiosk.finish() == 0, "".join(kiosk.err)
     finally:
         scanner.close()
+
+
+def test_time_tools_run_without_the_notify_socket(tools: Callable[..., None], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # A real timedatectl that fails outside systemd sends ERRNO=… to an inherited
+    # NOTIFY_SOCKET, which systemd would take as the kiosk's own word.
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    script = tmp_path / "bin" / "timedatectl"
+    script.write_text('#!/bin/sh\nif [ -n "$NOTIFY_SOCKET" ]; then echo "$NOTIFY_SOCKET"; else echo yes; fi\n')
+    script.chmod(0o755)
+    assert clock_status() == ClockStatus(True, "timedatectl", "NTPSynchronized=yes")

@@ -214,14 +214,10 @@ def test_corrupt_and_quarantined_databases(tmp_path: Path) -> None:
     assert database[0]["fix"] == render("fix_db_corrupt", "vi") and database[1]["params"]["path"] == str(moved)
 
 
-def test_a_full_disk_fails(tmp_path: Path) -> None:
-    fs = Tmpfs(tmp_path / "mnt", "512k")
-    try:
-        assert fs.kiosk("status").code == 0  # creates the store
-        fs.fill()
-        done = fs.run(*kiosk_argv(fs.data_dir, "doctor", "--json", "--timeout", "3"))
-    finally:
-        fs.close()
+def test_a_full_disk_fails(tmpfs: Tmpfs) -> None:
+    assert tmpfs.kiosk("status").code == 0  # creates the store
+    tmpfs.fill()
+    done = tmpfs.run(*kiosk_argv(tmpfs.data_dir, "doctor", "--json", "--timeout", "3"))
     found = {f["check"]: f for f in json.loads(done.stdout)["findings"]}
     assert done.code == 1
     assert (found["disk_space"]["level"], found["disk_space"]["code"]) == ("fail", "doctor_disk_full")

@@ -10,7 +10,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -57,13 +56,6 @@ def check_file(db: Path) -> set[str]:
     with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         return {row[0] for row in conn.execute("SELECT id FROM visits")}
-
-
-@pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
-    fs = Tmpfs(tmp_path / "mnt", "512k")
-    yield fs
-    fs.close()
 
 
 # --- a full disk ---------------------------------------------------------------------------

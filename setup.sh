@@ -190,6 +190,11 @@ put_file() {  # SRC DEST MODE: install or update DEST, saying whether it changed
   fi
 }
 
+put_command() {  # NAME BIN DATA: /usr/local/bin/NAME runs BIN as the owner of DATA
+  sed -e "s|@NAME@|$1|g" -e "s|@BIN@|$2|g" -e "s|@DATA@|$3|g" deploy/command-as-owner.sh \
+    | put_text "/usr/local/bin/$1" 0755
+}
+
 put_text() {  # DEST MODE, the content on stdin
   local tmp
   tmp=$(mktemp)
@@ -273,6 +278,7 @@ install_kiosk() {
   chown -R "$user:$(id -gn "$user")" "$kiosk_data"
   say "Data directory $kiosk_data (owner $user, 0750)"
   kiosk_config | write_config_once "$kiosk_etc/config.toml" "$(id -gn "$user")"
+  put_command checkpoint-kiosk "$kiosk_opt/venv/bin/checkpoint-kiosk" "$kiosk_data"
 
   put_file deploy/70-checkpoint-kiosk-readers.rules "$kiosk_rules" 0644
   if systemd_running && udevadm control --reload 2>/dev/null; then
@@ -303,7 +309,7 @@ install_kiosk() {
 uninstall_kiosk() {
   deactivate "${kiosk_units[@]}"
   remove_paths "${kiosk_units[@]/#//etc/systemd/system/}" "$sync_dropin" "$desktop_unit" "$desktop_unit.d" \
-               "$desktop_autostart" "$kiosk_rules" "$kiosk_opt"
+               "$desktop_autostart" "$kiosk_rules" "$kiosk_opt" /usr/local/bin/checkpoint-kiosk
   if systemd_running; then systemctl daemon-reload; fi
   say "Kept: $kiosk_etc (configuration), $kiosk_data (visits, enrolment, PIN) and user $kiosk_user"
 }
@@ -341,6 +347,7 @@ install_server() {
     fi
   fi
   sed "s|^db = \"\"|db = \"$db\"|" deploy/checkpoint-server.config.toml | write_config_once "$server_etc/config.toml" "$server_user"
+  put_command checkpoint-server "$server_opt/venv/bin/checkpoint-server" "$server_data"
   put_file deploy/checkpoint-server.service /etc/systemd/system/checkpoint-server.service 0644
   activate checkpoint-server.service
   say "Next: a reverse proxy with TLS (deploy/Caddyfile) and [server] public_url; logs: journalctl -u checkpoint-server -f"
@@ -348,7 +355,7 @@ install_server() {
 
 uninstall_server() {
   deactivate checkpoint-server.service
-  remove_paths /etc/systemd/system/checkpoint-server.service "$server_opt"
+  remove_paths /etc/systemd/system/checkpoint-server.service "$server_opt" /usr/local/bin/checkpoint-server
   if systemd_running; then systemctl daemon-reload; fi
   say "Kept: $server_etc (configuration), $server_data (data), any PostgreSQL database, user $server_user"
 }
@@ -362,6 +369,6 @@ install_apt_packages
 check_python
 case "$mode" in
   venv) install_dev_venv; say "Ready: .venv/bin/checkpoint-kiosk --help" ;;
-  service) install_kiosk; say "Ready: $kiosk_opt/venv/bin/checkpoint-kiosk --config $kiosk_etc/config.toml status" ;;
-  server) install_server; say "Ready: sudo -u $server_user $server_opt/venv/bin/checkpoint-server --help" ;;
+  service) install_kiosk; say "Ready: checkpoint-kiosk doctor (runs as $kiosk_user)" ;;
+  server) install_server; say "Ready: checkpoint-server --help (runs as $server_user)" ;;
 esac

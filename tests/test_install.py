@@ -18,6 +18,7 @@ otherwise, except under CI, where that is a failure. Takes about two minutes.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -181,6 +182,15 @@ def test_the_installed_kiosk_records_as_its_user_with_the_new_config(debian: Deb
     assert where.startswith(f"{VENV}/lib/")
 
 
+def test_admin_commands_run_as_the_kiosk_user_whoever_calls_them(debian: DebianRoot, first_install: str) -> None:
+    # root calls /usr/local/bin/checkpoint-kiosk: what it writes belongs to the kiosk's user
+    debian.run("install", "-d", "-m", "1777", "/tmp/usb")
+    done = debian.run("checkpoint-kiosk", "backup", "--to", "/tmp/usb", "--json")
+    backup = json.loads(done.stdout)["file"]
+    assert debian.owner(backup)[0] == "checkpoint-kiosk"
+    assert debian.owner("/var/lib/checkpoint-kiosk/visits.sqlite3")[0] == "checkpoint-kiosk"
+
+
 def test_installed_units_pass_systemd_analyze_verify(debian: DebianRoot, first_install: str) -> None:
     done = debian.run("sh", "-c", "cd /etc/systemd/system && systemd-analyze verify " + " ".join(KIOSK_UNITS),
                       check=False)
@@ -247,6 +257,7 @@ def test_uninstall_removes_the_service_and_keeps_config_and_data(debian: DebianR
     debian.file("/var/lib/checkpoint-kiosk/enrolment.json").write_text("{}")
     out = debian.setup("--service", "--uninstall")
     for gone in (*[f"/etc/systemd/system/{u}" for u in KIOSK_UNITS], RULES, "/opt/checkpoint-kiosk",
+                 "/usr/local/bin/checkpoint-kiosk",
                  "/etc/systemd/system/multi-user.target.wants/checkpoint-kiosk.service",
                  "/etc/systemd/system/timers.target.wants/checkpoint-kiosk-sync.timer"):
         assert not os.path.lexists(debian.file(gone)), gone
@@ -269,7 +280,7 @@ def test_server_install_serves_from_its_own_user_and_uninstalls_keeping_data(deb
     assert (verify.returncode, verify.stdout + verify.stderr) == (0, "")
     # The service's own command line, as its user, with the installed config: the schema is
     # created in the data directory (the migrations ship in the non-editable install).
-    debian.run("runuser", "-u", "checkpoint-server", "--", "/opt/checkpoint-server/venv/bin/checkpoint-server", "migrate")
+    debian.run("checkpoint-server", "migrate")  # /usr/local/bin's command switches to that user
     assert debian.owner("/var/lib/checkpoint-server/server.sqlite3")[0] == "checkpoint-server"
     # The reverse-proxy example is a valid Caddy configuration.
     debian.run("apt-get", "install", "-y", "-qq", "caddy")
@@ -278,6 +289,7 @@ def test_server_install_serves_from_its_own_user_and_uninstalls_keeping_data(deb
 
     out = debian.setup("--server", "--uninstall")
     assert not debian.file("/opt/checkpoint-server").exists()
+    assert not debian.file("/usr/local/bin/checkpoint-server").exists()
     assert not debian.file("/etc/systemd/system/checkpoint-server.service").exists()
     assert debian.file("/var/lib/checkpoint-server/server.sqlite3").is_file()
     assert debian.file("/etc/checkpoint-server/config.toml").is_file()
@@ -287,7 +299,8 @@ def test_server_install_serves_from_its_own_user_and_uninstalls_keeping_data(deb
 
 
 def test_setup_sh_passes_shellcheck() -> None:
-    done = subprocess.run(["shellcheck", str(REPO / "setup.sh")], capture_output=True, text=True)
+    done = subprocess.run(["shellcheck", str(REPO / "setup.sh"), str(REPO / "deploy/command-as-owner.sh")],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
 
 

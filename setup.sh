@@ -57,6 +57,7 @@ kiosk_data=/var/lib/checkpoint-kiosk
 kiosk_units=(checkpoint-kiosk.service checkpoint-kiosk-headless.service checkpoint-kiosk-sync.service
              checkpoint-kiosk-sync.timer)
 kiosk_rules=/etc/udev/rules.d/70-checkpoint-kiosk-readers.rules
+usb_rules=/etc/udev/rules.d/71-checkpoint-kiosk-usb.rules
 desktop_unit=/etc/systemd/user/checkpoint-kiosk-desktop.service
 desktop_autostart=/etc/xdg/autostart/checkpoint-kiosk.desktop
 sync_dropin=/etc/systemd/system/checkpoint-kiosk-sync.service.d
@@ -82,15 +83,17 @@ kiosk_libs=(libgl1 libegl1 libgles2 libgl1-mesa-dri libegl-mesa0 libgbm1 libdrm2
 case "$mode" in
   venv) apt_packages+=("${kiosk_libs[@]}") ;;
   # The appliance: systemd and udev (for the reader rules; a minimal image may lack them).
-  service) apt_packages+=("${kiosk_libs[@]}" systemd udev) ;;
+  # dosfstools and exfatprogs: fsck for USB sticks before they are mounted (see install_usb_automount).
+  service) apt_packages+=("${kiosk_libs[@]}" systemd udev dosfstools exfatprogs) ;;
   server) apt_packages+=(systemd); [ "$postgresql" = 1 ] && apt_packages+=(postgresql) ;;
 esac
 # --dev: zbar, which bench/decode_frame.py compares with the kiosk's QR decoder (pyzbar);
 # gettext, whose msgfmt checks the app's translation catalogs; faketime, which runs a
 # kiosk process with a wrong clock in the doctor's tests; for the install tests, a linter
 # for this script (shellcheck), udevadm test on the reader rules (udev), a fresh Debian
-# root to run `setup.sh --service` and `--server` in (debootstrap), systemd-analyze.
-if [ "$dev" = 1 ]; then apt_packages+=(libzbar0 gettext faketime shellcheck udev debootstrap systemd); fi
+# root to run `setup.sh --service` and `--server` in (debootstrap), systemd-analyze; FAT
+# sticks on loop devices for the USB mount options (dosfstools, exfatprogs).
+if [ "$dev" = 1 ]; then apt_packages+=(libzbar0 gettext faketime shellcheck udev debootstrap systemd dosfstools exfatprogs); fi
 
 install_apt_packages() {
   local missing=() pkg
@@ -246,6 +249,23 @@ deactivate() {  # disable and stop units that are installed; quiet for those tha
   done
 }
 
+# --- USB sticks on the appliance ---------------------------------------------------------
+# Raspberry Pi OS Lite mounts no USB stick by itself: the udev rule mounts each one under
+# /media/checkpoint-kiosk for the kiosk's user (systemd-mount). Not with --desktop: the
+# desktop's udisks mounts them there, and two automounters would fight.
+install_usb_automount() {
+  put_file deploy/71-checkpoint-kiosk-usb.rules "$usb_rules" 0644
+  if systemd_running && udevadm control --reload 2>/dev/null; then
+    udevadm trigger --action=add --subsystem-match=block --property-match=ID_BUS=usb
+    say "USB sticks plugged in now are mounted under /media/checkpoint-kiosk"
+  fi
+}
+
+remove_usb_automount() {  # sticks mounted now stay mounted until they are pulled
+  remove_paths "$usb_rules"
+  if systemd_running; then udevadm control --reload 2>/dev/null || true; fi
+}
+
 # --- the kiosk appliance -------------------------------------------------------------
 # The example config with the appliance's choices: data under /var/lib, full screen, no
 # pointer. Each replacement must hit exactly one line (checked), so a changed example
@@ -294,11 +314,13 @@ install_kiosk() {
     printf '[Service]\nUser=%s\nGroup=%s\n' "$desktop_user" "$(id -gn "$desktop_user")" \
       | put_text "$sync_dropin/user.conf" 0644
     deactivate checkpoint-kiosk.service checkpoint-kiosk-headless.service
+    remove_usb_automount
     activate checkpoint-kiosk-sync.timer
     say "The app starts when $desktop_user logs in to the desktop (set up auto-login)"
     return
   fi
   remove_paths "$desktop_unit" "$desktop_unit.d" "$desktop_autostart" "$sync_dropin"  # an earlier --desktop
+  install_usb_automount
   variant=checkpoint-kiosk.service
   if [ "$headless" = 1 ]; then variant=checkpoint-kiosk-headless.service; fi
   deactivate checkpoint-kiosk.service checkpoint-kiosk-headless.service
@@ -310,6 +332,7 @@ uninstall_kiosk() {
   deactivate "${kiosk_units[@]}"
   remove_paths "${kiosk_units[@]/#//etc/systemd/system/}" "$sync_dropin" "$desktop_unit" "$desktop_unit.d" \
                "$desktop_autostart" "$kiosk_rules" "$kiosk_opt" /usr/local/bin/checkpoint-kiosk
+  remove_usb_automount
   if systemd_running; then systemctl daemon-reload; fi
   say "Kept: $kiosk_etc (configuration), $kiosk_data (visits, enrolment, PIN) and user $kiosk_user"
 }

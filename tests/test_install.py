@@ -37,6 +37,7 @@ KIOSK_UNITS = ["checkpoint-kiosk.service", "checkpoint-kiosk-headless.service", 
                "checkpoint-kiosk-sync.timer"]
 KIOSK_GROUPS = {"video", "render", "input", "dialout", "audio"}
 RULES = "/etc/udev/rules.d/70-checkpoint-kiosk-readers.rules"
+USB_RULES = "/etc/udev/rules.d/71-checkpoint-kiosk-usb.rules"
 VENV = "/opt/checkpoint-kiosk/venv"
 pytestmark = pytest.mark.timeout(900)  # the first test also builds the root (debootstrap, apt, pip)
 
@@ -207,6 +208,19 @@ def test_reader_rules_parse_with_udev_and_match_the_drivers_vendors(debian: Debi
     assert sorted(vendors) == sorted(READER_VENDORS)  # the same readers as the drivers know
 
 
+def test_usb_rules_are_installed_and_parse_with_udev(debian: DebianRoot, first_install: str) -> None:
+    assert debian.file(USB_RULES).read_bytes() == (REPO / "deploy/71-checkpoint-kiosk-usb.rules").read_bytes()
+    # A block device (this machine has no USB stick: the rules are parsed and run up to
+    # SUBSYSTEMS=="usb", which a loop device or a virtual disk does not match).
+    device = next(d.name for d in sorted(Path("/sys/class/block").iterdir()))
+    done = debian.run("udevadm", "test", "--action=add", f"/class/block/{device}", check=False)
+    log = done.stdout + done.stderr
+    assert f"Reading rules file: {USB_RULES}" in log
+    assert [line for line in log.splitlines() if USB_RULES in line and "Reading" not in line] == []  # no complaint
+    for tool in ("/usr/bin/systemd-mount", "/usr/bin/findmnt"):  # what the rules run, where they say
+        assert debian.run("test", "-x", tool, check=False).returncode == 0, tool
+
+
 def test_rerun_applies_updates_keeps_the_config_and_can_switch_to_headless(debian: DebianRoot,
                                                                           first_install: str) -> None:
     config = debian.file("/etc/checkpoint-kiosk/config.toml")
@@ -243,6 +257,7 @@ def test_desktop_variant_runs_as_the_desktop_user_and_switches_back(debian: Debi
     assert debian.groups_of("pi") >= KIOSK_GROUPS
     wants = debian.file("/etc/systemd/system/multi-user.target.wants")
     assert not any((wants / u).exists() for u in ("checkpoint-kiosk.service", "checkpoint-kiosk-headless.service"))
+    assert not debian.file(USB_RULES).exists()  # the desktop's udisks mounts sticks there
     verify = debian.run("sh", "-c", f"mkdir -p -m 0700 /tmp/xdg && XDG_RUNTIME_DIR=/tmp/xdg systemd-analyze --user verify {unit}",
                         check=False)
     assert (verify.returncode, verify.stdout + verify.stderr) == (0, "")
@@ -250,13 +265,14 @@ def test_desktop_variant_runs_as_the_desktop_user_and_switches_back(debian: Debi
     debian.setup("--service")  # back to the dedicated user on KMS/DRM
     assert not debian.file(unit).exists() and not debian.file("/etc/systemd/system/checkpoint-kiosk-sync.service.d").exists()
     assert debian.owner("/var/lib/checkpoint-kiosk/visits.sqlite3")[0] == "checkpoint-kiosk"
+    assert debian.file(USB_RULES).is_file()
 
 
 def test_uninstall_removes_the_service_and_keeps_config_and_data(debian: DebianRoot, first_install: str) -> None:
     debian.setup("--service")
     debian.file("/var/lib/checkpoint-kiosk/enrolment.json").write_text("{}")
     out = debian.setup("--service", "--uninstall")
-    for gone in (*[f"/etc/systemd/system/{u}" for u in KIOSK_UNITS], RULES, "/opt/checkpoint-kiosk",
+    for gone in (*[f"/etc/systemd/system/{u}" for u in KIOSK_UNITS], RULES, USB_RULES, "/opt/checkpoint-kiosk",
                  "/usr/local/bin/checkpoint-kiosk",
                  "/etc/systemd/system/multi-user.target.wants/checkpoint-kiosk.service",
                  "/etc/systemd/system/timers.target.wants/checkpoint-kiosk-sync.timer"):

@@ -33,13 +33,14 @@ REPO = Path(__file__).resolve().parents[1]
 class UiKiosk:
     """The app subprocess under SDL's offscreen driver, with a private KIVY_HOME."""
 
-    def __init__(self, tmp: Path, *overrides: str) -> None:
+    def __init__(self, tmp: Path, *overrides: str, wrap: tuple[str, ...] = ()) -> None:
+        """``wrap``: a command the app runs under, e.g. nsenter into a namespace with a tmpfs "stick"."""
         env = {**os.environ, "KIVY_NO_ARGS": "1", "KIVY_HOME": str(tmp / "kivy-home"), "KIVY_NO_FILELOG": "1",
                "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy", "PYTHONUNBUFFERED": "1"}
         # SDL's offscreen surface keeps the size it was created with: create it large enough
         # for every size a test asks for, then start at the 7" display's 800×480.
         big = (f"ui.width={SURFACE}", f"ui.height={SURFACE}")
-        argv = [sys.executable, "-m", "tests.ui_harness", *[a for o in (*big, *overrides) for a in ("--set", o)]]
+        argv = [*wrap, sys.executable, "-m", "tests.ui_harness", *[a for o in (*big, *overrides) for a in ("--set", o)]]
         self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         self.log: list[str] = []
@@ -96,9 +97,9 @@ class UiKiosk:
 
 
 @contextmanager
-def running_app(tmp: Path, *overrides: str) -> Iterator[UiKiosk]:
+def running_app(tmp: Path, *overrides: str, wrap: tuple[str, ...] = ()) -> Iterator[UiKiosk]:
     """The app for a test module; stopped through its own Exit path, which must exit 0."""
-    kiosk = UiKiosk(tmp, f"storage.data_dir={tmp / 'data'}", *overrides)
+    kiosk = UiKiosk(tmp, f"storage.data_dir={tmp / 'data'}", *overrides, wrap=wrap)
     yield kiosk
     kiosk.call("stop")
     assert kiosk.close() == 0, "".join(kiosk.log[-40:])
@@ -197,6 +198,13 @@ class Driver:
     def texts_under(self, id: str) -> list[str]:  # noqa: A002
         """The texts of every label under a widget, top to bottom (rows added from Python)."""
         return [w.text for w in reversed(list(_find(self.app.root, id, None).walk())) if getattr(w, "text", "")]
+
+    def usb_roots(self, roots: list[str]) -> bool:
+        """Look for USB sticks mounted below ``roots`` (a test's own) instead of /media, /run/media."""
+        from ui.screens.admin_sync import ExportPanel
+
+        ExportPanel.roots = tuple(roots)
+        return True
 
     def stop(self) -> bool:
         from kivy.clock import Clock

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drivers.pipeline import Pipeline, ResultCallback
 from drivers.source import SourceStatus
+from kiosk.backup import BackupResult, backup
 from kiosk.clockwatch import ClockWatch
 from kiosk.config import Config
 from kiosk.doctor import DoctorContext, Finding, run_checks
@@ -143,6 +145,10 @@ class Backend:
                  "sync_state": row["sync_state"], "sync_reason": row["sync_reason"],
                  "summary": visit_summary(row, lang)}
                 for row in self.store.visits(state=state, limit=limit)]
+
+    def backup(self, directory: Path) -> BackupResult:
+        """Blocking: what ``checkpoint-kiosk backup --to DIR`` does, while the readers go on recording."""
+        return backup(self.store, directory, self.config.checkpoint.code, datetime.now(timezone.utc))
 
     def checkup(self) -> list[Finding]:
         """Blocking (every check waits up to its time box): what ``checkpoint-kiosk doctor`` reports."""

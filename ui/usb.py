@@ -1,7 +1,8 @@
 """USB sticks an admin can export to: removable filesystems mounted under /media or /run/media.
 
 Desktop automounters (udisks) mount sticks at /media/USER/LABEL or /run/media/USER/LABEL;
-a bare Raspberry Pi OS with usbmount uses /media/usbN. Only writable mounts are offered.
+on the appliance the udev rule of ``setup.sh --service`` mounts them at
+/media/checkpoint-kiosk/LABEL-sdXN. Only writable mounts are offered.
 """
 
 from __future__ import annotations
@@ -47,3 +48,17 @@ def mounted_sticks(mounts_file: Path = Path("/proc/mounts"), roots: tuple[str, .
             continue
         sticks.append(Stick(path, path.name, fs.f_bavail * fs.f_frsize))
     return sorted(sticks, key=lambda s: str(s.path))
+
+
+def flush_stick(path: Path) -> None:
+    """Write everything still cached for the stick at ``path`` onto it: after this, pulling it loses nothing.
+
+    The kiosk does not unmount the stick. Inside its hardened service it cannot: umount(2)
+    needs CAP_SYS_ADMIN, and its mount namespace only receives the host's mounts (an
+    unmount there would leave the host's mount in place); ``systemd-mount --umount`` as
+    the kiosk's user needs polkit, which Raspberry Pi OS Lite does not have. The mount
+    made by the udev rule is bound to the device and goes away when the stick is pulled.
+    """
+    if not path.is_dir():
+        raise FileNotFoundError(path)
+    os.sync()

@@ -1,7 +1,7 @@
 """The admin screen (after the PIN): a menu and one panel at a time.
 
-Panels: sync now and rejected visits, export to a USB stick, enrolment (ui/screens/
-admin_sync.py, which use the sync client), device and checkpoint information with the
+Panels: sync now and rejected visits, a USB stick (export, backup, safe removal),
+enrolment (ui/screens/admin_sync.py), device and checkpoint information with the
 language, reader diagnostics, and the check-up (ui/screens/admin_checkup.py). Exit leaves the app; Back returns to scanning.
 """
 

@@ -1,26 +1,31 @@
-"""The admin panels that use the sync client: sync now, export to USB, enrolment.
+"""The admin panels that use the sync client or a USB stick: sync now, export and back up
+to USB, enrolment.
 
-Every call into the sync client runs off the main thread (it waits on the network or a
-USB stick); progress and results come back through the Kivy clock. Without the sync
-client installed the panels say so and offer nothing.
+Every call into the sync client or onto a stick runs off the main thread (it waits on the
+network or a USB stick); progress and results come back through the Kivy clock. Without
+the sync client installed the panels say so and offer nothing but the backup.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kivy.app import App
-from kivy.factory import Factory
-from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
+from kiosk.backup import BackupError, BackupResult
+from kiosk.backup_commands import size_text
+from kiosk.messages import render
 from ui.backend import SyncError
 from ui.formatting import local_time
 from ui.i18n import tr
 from ui.tasks import background, report
-from ui.usb import Stick, mounted_sticks
+from ui.usb import MOUNT_ROOTS, Stick, flush_stick, mounted_sticks
 
 
 def _backend() -> Any:
@@ -28,9 +33,13 @@ def _backend() -> Any:
 
 
 def error_text(exc: BaseException) -> str:
-    """A sync failure in the admin's words; never the exception's own text (it may carry data)."""
+    """A sync or backup failure in the admin's words; never the exception's own text (it may carry data)."""
     if isinstance(exc, SyncError):
         return exc.message(App.get_running_app().lang)
+    if isinstance(exc, BackupError):
+        return render(exc.code, App.get_running_app().lang, **exc.params)
+    if isinstance(exc, FileNotFoundError):
+        return tr._("The USB stick is not there any more. Plug it in and press Refresh.")
     return tr._("Failed ({kind}). Try again; if it keeps failing, call the district IT officer.").format(
         kind=type(exc).__name__)
 
@@ -92,35 +101,69 @@ class SyncPanel(Screen):
         self.message = error_text(exc)
 
 
+class StickRow(BoxLayout):
+    """One USB stick on the Export panel, with what can be done with it (the panel does it)."""
+
+    title = StringProperty("")
+    path = StringProperty("")
+    panel = ObjectProperty(None)
+
+
 class ExportPanel(Screen):
+    """Export the pending visits (sync client), back up the whole database, flush a stick to pull it."""
+
     message = StringProperty("")
     running = BooleanProperty(False)
+    roots: tuple[str, ...] = MOUNT_ROOTS  # where sticks are mounted (tests point it at their own)
 
     def on_pre_enter(self) -> None:
-        self.message = tr._("Plug in a USB stick, then choose it.") if _backend().sync else tr._("Sync is not installed")
-        background(mounted_sticks, self._show_sticks, lambda _exc: None, name="usb")
+        self.message = tr._("Plug in a USB stick, then choose what to do with it.")
+        background(lambda: mounted_sticks(roots=self.roots), self._show_sticks, lambda _exc: None, name="usb")
 
     def _show_sticks(self, sticks: list[Stick]) -> None:
         box = self.ids.sticks
         box.clear_widgets()
         for stick in sticks:
-            button = Factory.PrimaryButton(text=f"{stick.label}  ({stick.free_bytes // 2**20} MB {tr._('free')})",
-                                          size_hint_y=None, height=64 * App.get_running_app().scale)
-            button.bind(on_release=lambda _b, path=stick.path: self.export(path))
-            box.add_widget(button)
+            box.add_widget(StickRow(title=f"{stick.label}  ({stick.free_bytes // 2**20} MB {tr._('free')})",
+                                    path=str(stick.path), panel=self))
         if not sticks:
             self.message = tr._("No USB stick found. Plug one in and press Refresh.")
 
-    def export(self, directory: Path) -> None:
-        sync = _backend().sync
-        if sync is None or self.running:
+    def _start(self, message: str, work: Callable[[], Any], done: Callable[[Any], None], name: str) -> None:
+        if self.running:
             return
-        self.running, self.message = True, tr._("Exporting…")
-        background(lambda: sync.export(directory), self._done, self._failed, name="export")
+        self.running, self.message = True, message
+        background(work, lambda result: self._finish(done, result), self._failed, name=name)
 
-    def _done(self, path: Path) -> None:
+    def _finish(self, done: Callable[[Any], None], result: Any) -> None:
         self.running = False
+        done(result)
+
+    def export(self, directory: str) -> None:
+        sync = _backend().sync
+        if sync is not None:
+            self._start(tr._("Exporting…"), lambda: sync.export(Path(directory)), self._exported, "export")
+
+    def _exported(self, path: Path) -> None:
         self.message = tr._("Saved: {file}").format(file=Path(path).name)
+
+    def backup(self, directory: str) -> None:
+        self._start(tr._("Backing up…"), lambda: _backend().backup(Path(directory)), self._backed_up, "backup")
+
+    def _backed_up(self, result: BackupResult) -> None:
+        self.message = "\n".join((
+            tr._("Backup written: {file}").format(file=result.path.name),
+            tr._("{visits} visits, {pending} not yet sent, {size}.").format(
+                visits=result.counts.visits, pending=result.counts.pending, size=size_text(result.size)),
+            tr._("The file holds personal data: keep the stick safe."),
+        ))
+
+    def eject(self, directory: str) -> None:
+        self._start(tr._("Writing everything to the stick…"), lambda: flush_stick(Path(directory)),
+                    lambda _none: self._ejected(Path(directory).name), "eject")
+
+    def _ejected(self, label: str) -> None:
+        self.message = tr._("Everything is written to {stick}: you may pull it out now.").format(stick=label)
 
     def _failed(self, exc: BaseException) -> None:
         self.running = False

@@ -16,7 +16,7 @@ from server.checkpoint_import import import_checkpoints, read_csv_file
 from server.enrolment import create_enroll_code
 from server.http_errors import ERROR_RESPONSES
 from server.places import list_checkpoints
-from sync.protocol import ErrorBody
+from sync.protocol import NO_NUL, ErrorBody
 
 router = APIRouter(prefix="/api/v1", tags=["officials"])
 Official = Annotated[str, Depends(official_auth)]
@@ -38,8 +38,8 @@ class CheckpointOut(BaseModel):
 
 @router.get("/checkpoints", response_model=list[CheckpointOut], responses=WITH_NOT_FOUND)
 def checkpoints(request: Request, _official: Official,
-                district: Annotated[str | None, Query(max_length=100)] = None,
-                province: Annotated[str | None, Query(max_length=100)] = None) -> list[CheckpointOut]:
+                district: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+                province: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None) -> list[CheckpointOut]:
     rows = list_checkpoints(request.app.state.engine, district, province)
     return [CheckpointOut(**row, created_at=row["created_on"]) for row in rows]
 
@@ -69,7 +69,7 @@ class EnrollCodeOut(BaseModel):
 
 
 @router.post("/checkpoints/{code}/enroll-code", response_model=EnrollCodeOut, responses=WITH_NOT_FOUND)
-def enroll_code(request: Request, official: Official, code: Annotated[str, Path(min_length=1, max_length=64)],
+def enroll_code(request: Request, official: Official, code: Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)],
                 valid_hours: Annotated[float | None, Query(gt=0, le=720)] = None) -> EnrollCodeOut:
     """A single-use enrolment code for a kiosk at checkpoint `code`."""
     settings = request.app.state.settings
@@ -79,8 +79,8 @@ def enroll_code(request: Request, official: Official, code: Annotated[str, Path(
     return EnrollCodeOut(code=made.code, expires_at=made.expires_at, qr=made.qr)
 
 
-DistrictQuery = Annotated[str, Query(min_length=1, max_length=100, description="e.g. Huyện Bù Đăng")]
-ProvinceQuery = Annotated[str | None, Query(max_length=100, description="When the district name is not unique.")]
+DistrictQuery = Annotated[str, Query(min_length=1, max_length=100, pattern=NO_NUL, description="e.g. Huyện Bù Đăng")]
+ProvinceQuery = Annotated[str | None, Query(max_length=100, pattern=NO_NUL, description="When the district name is not unique.")]
 DayQuery = Annotated[date | None, Query(description="Last day of the window (Vietnam time); default today.")]
 
 
@@ -94,7 +94,7 @@ def commune_report(request: Request, _official: Official, district: DistrictQuer
 @router.get("/reports/checkpoints", response_model=reports.CheckpointReport, responses=WITH_NOT_FOUND)
 def checkpoint_report(request: Request, _official: Official, district: DistrictQuery, week_ending: DayQuery = None,
                       province: ProvinceQuery = None,
-                      commune: Annotated[str | None, Query(max_length=100)] = None) -> reports.CheckpointReport:
+                      commune: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None) -> reports.CheckpointReport:
     """Per checkpoint: visits in the window, last visit, last time one of its kiosks sent anything."""
     return reports.checkpoint_report(request.app.state.engine, district, week_ending or reports.today_local(), province,
                                      commune)
@@ -110,16 +110,16 @@ def year_report(request: Request, _official: Official, district: DistrictQuery, 
 class _TraceWindow(BaseModel):
     start: AwareDatetime = Field(description="Inclusive, ISO 8601 with zone.")
     end: AwareDatetime = Field(description="Exclusive.")
-    reason: str = Field(min_length=5, max_length=500, description="Why: written to the audit log.")
+    reason: str = Field(min_length=5, max_length=500, pattern=NO_NUL, description="Why: written to the audit log.")
 
 
 class TraceCheckpointRequest(_TraceWindow):
-    checkpoint: str = Field(min_length=1, max_length=64)
+    checkpoint: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
 
 
 class TracePersonRequest(_TraceWindow):
-    id_number: str | None = Field(None, max_length=20, description="CCCD (12 digits) or CMND (9).")
-    phone: str | None = Field(None, max_length=20)
+    id_number: str | None = Field(None, max_length=20, pattern=NO_NUL, description="CCCD (12 digits) or CMND (9).")
+    phone: str | None = Field(None, max_length=20, pattern=NO_NUL)
 
 
 # POST, not GET: identifiers and reasons must not end up in URLs and access logs.

@@ -102,7 +102,7 @@ class EnrollPayload(_Wire):
 _DIGITS12 = r"^\d{12}$"
 _ID_NUMBER = r"^(\d{9}|\d{12})$"
 _PHONE = r"^0\d{9}$"
-_TEXT = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 
 
 class _Fields(BaseModel):
@@ -112,7 +112,7 @@ class _Fields(BaseModel):
 class CccdFields(_Fields):
     id_number: str = Field(pattern=_DIGITS12)
     old_id_number: str | None = Field(None, pattern=r"^\d{9}$")
-    name: str = Field(min_length=1, max_length=100, pattern=_TEXT)
+    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     date_of_birth: date
     sex: Literal["Nam", "Nữ"]
     address: str | None = Field(None, max_length=300)
@@ -122,12 +122,12 @@ class CccdFields(_Fields):
 class PhoneFields(_Fields):
     phone: str = Field(pattern=_PHONE)
     renumbered_from: str | None = Field(None, max_length=16)
-    name: str | None = Field(None, max_length=100, pattern=_TEXT)
+    name: str | None = Field(None, max_length=100, pattern=NO_NUL)
     id_number: str | None = Field(None, pattern=_ID_NUMBER)
 
 
 class DccFields(_Fields):
-    name: str = Field(min_length=1, max_length=200, pattern=_TEXT)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     date_of_birth: str = Field(max_length=10)
     signature: str = Field(max_length=32)
 
@@ -154,11 +154,11 @@ class VisitIn(_Wire):
     fields: dict[str, Any] = Field(description="The credential fields of this kind (see the kiosk's parse output).")
     clock_synchronised: bool = True
     monotonic_ns: int | None = Field(None, ge=0, le=2**63 - 1)
-    boot_id: str | None = Field(None, max_length=64, pattern=_TEXT)
+    boot_id: str | None = Field(None, max_length=64, pattern=NO_NUL)
     corrected_at: AwareDatetime | None = Field(
         None, description="Scan time corrected from the server clock when the kiosk clock was not synchronised.")
     reader: str | None = Field(None, max_length=200)
-    operator: str | None = Field(None, max_length=100, pattern=_TEXT)
+    operator: str | None = Field(None, max_length=100, pattern=NO_NUL)
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> VisitIn:

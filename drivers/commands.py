@@ -22,6 +22,7 @@ from drivers.pipeline import Pipeline, enabled_kinds
 from kiosk import sdnotify
 from kiosk.clock import ClockStatus
 from kiosk.clockwatch import ClockWatch
+from kiosk.credentials import UNTRUSTED_SIGNATURES
 from kiosk.scan import ScanEvent, ScanResult
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ def log_clock(status: ClockStatus) -> None:
 def result_line(result: ScanResult, lang: str, colour: bool = True) -> str:
     """One line a guard reads: mark, word, direction, masked summary, reason; never full data."""
     mark, fg, words = STATUS_STYLE[result.status]
+    if result.status == "accepted" and result.details.get("signature") in UNTRUSTED_SIGNATURES:
+        mark, fg = "!", "yellow"  # recorded, but the certificate is not to be trusted: never green
     word = words[0] if lang == "vi" else words[1]
     direction = ""
     if result.direction:

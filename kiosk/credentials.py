@@ -15,6 +15,9 @@ from kiosk.messages import render
 
 # Signature states of a vaccine certificate (contract for scripts: keep these names).
 SIGNATURE_STATES = ("valid", "bad_signature", "unknown_signer", "expired", "not_yet_valid", "not_checked")
+# The states that say the certificate must not be trusted. Such a visit is still recorded
+# (tracing needs every traveller), but a guard must see that it is not "fine".
+UNTRUSTED_SIGNATURES = frozenset({"bad_signature", "unknown_signer", "expired", "not_yet_valid"})
 
 
 def _jsonable(value: Any) -> Any:

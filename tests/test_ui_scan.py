@@ -100,12 +100,13 @@ def test_typed_keyboard_scan_switched_to_exit(app: UiKiosk) -> None:
     app.tap("dir_in")
 
 
-def test_vaccine_certificate_shows_its_status(app: UiKiosk, tmp: Path) -> None:
-    vector = json.loads((SAMPLES / "dcc" / "DE_2DCode_raw_1.json").read_text())
+def test_an_expired_vaccine_certificate_is_recorded_on_an_orange_panel(app: UiKiosk, tmp: Path) -> None:
+    vector = json.loads((SAMPLES / "dcc" / "DE_2DCode_raw_1.json").read_text())  # signed 2021, long expired
     app.call("type", text=vector["PREFIX"])
     state = app.wait_state(lambda s: s["panel"]["summary"].startswith("Mustermann E."), "the certificate")
-    assert state["panel"]["state"] == "accepted"
-    assert state["panel"]["detail"].startswith("Chứng nhận")
+    assert state["panel"]["state"] == "certificate"  # recorded (tracing), but never green
+    assert state["panel"]["detail"] == "Chứng nhận HẾT HẠN"
+    assert visits(tmp)[0]["fields"]["signature"] == "expired"
     shots(app, tmp, "certificate")
 
 

@@ -16,7 +16,7 @@ import pytest
 from drivers.source import SourceState, SourceStatus
 from kiosk.scan import ScanResult
 from ui.catalog import LOCALE_DIR, load_catalog, parse_po, po_path
-from ui.formatting import ago, panel_for, status_line
+from ui.formatting import COLOURS, ago, panel_for, status_line
 from ui.sounds import TONES, tone_wav
 from ui.usb import mounted_sticks
 from ui.wedge import WedgeBuffer
@@ -91,8 +91,12 @@ def test_result_panels() -> None:
     seen = datetime(2026, 11, 23, 1, 42, 5, tzinfo=timezone.utc)  # 08:42 in Vietnam
     again = panel_for(ScanResult("repeat", "in", "phone", "SĐT ***5678", first_seen_at=seen), vi)
     assert (again.state, again.title) == ("repeat", "ĐÃ GHI NHẬN LÚC 08:42")
-    dcc = panel_for(ScanResult("accepted", "in", "dcc", "Mustermann E. · Dose 2/2", details={"signature": "expired"}), en)
-    assert dcc.detail == "Certificate EXPIRED"
+    for signature, state in (("expired", "certificate"), ("bad_signature", "certificate"), ("not_yet_valid", "certificate"),
+                             ("unknown_signer", "certificate"), ("valid", "accepted"), ("not_checked", "accepted")):
+        dcc = panel_for(ScanResult("accepted", "in", "dcc", "Mustermann E. · Dose 2/2", details={"signature": signature}), en)
+        assert (dcc.state, dcc.title) == (state, "RECORDED · ENTRY"), signature
+    expired = panel_for(ScanResult("accepted", "in", "dcc", "Mustermann E. · Dose 2/2", details={"signature": "expired"}), vi)
+    assert (expired.state, expired.detail) == ("certificate", "Chứng nhận HẾT HẠN")
     bad = panel_for(ScanResult("rejected", reason="Mã CCCD không hợp lệ: thiếu họ tên.", reason_code="cccd_bad_name"), vi)
     assert (bad.state, bad.title, bad.summary) == ("rejected", "KHÔNG GHI NHẬN", "Mã CCCD không hợp lệ: thiếu họ tên.")
 
@@ -147,9 +151,9 @@ def test_keyboard_wedge_takes_fast_bursts_only() -> None:
     assert wedge.enter(31.2) is None  # Enter alone
 
 
-def test_three_different_sounds() -> None:
+def test_a_different_sound_for_each_result_panel() -> None:
     sounds = {name: tone_wav(beeps) for name, beeps in TONES.items()}
-    assert len(set(sounds.values())) == 3
+    assert set(sounds) == set(COLOURS) - {"ready"} and len(set(sounds.values())) == len(sounds)
     for data in sounds.values():
         with wave.open(io.BytesIO(data)) as wav:
             assert (wav.getnchannels(), wav.getsampwidth()) == (1, 2)

@@ -163,7 +163,7 @@ class KioskApp(App):
             self.show("scan")
         self.screen("scan").show(result)
         if self.sounds is not None:
-            self.sounds.play(result.status)
+            self.sounds.play(self.screen("scan").panel_state)  # an untrusted certificate sounds like one
         self.refresh_status()
 
     def _on_textinput(self, _window: Any, text: str) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any, Protocol
 
+from kiosk.credentials import UNTRUSTED_SIGNATURES
 from kiosk.scan import LOCAL_TZ, ScanResult
 from ui.catalog import N_
 
@@ -24,6 +25,8 @@ COLOURS = {
     "accepted": ((0.09, 0.50, 0.20, 1), (1, 1, 1, 1)),
     "repeat": ((1.0, 0.72, 0.0, 1), (0, 0, 0, 1)),
     "rejected": ((0.75, 0.10, 0.10, 1), (1, 1, 1, 1)),
+    # recorded, but the certificate is expired, not yet valid or not genuine: never green
+    "certificate": ((0.88, 0.33, 0.0, 1), (1, 1, 1, 1)),
 }
 LEVEL_COLOURS = {"ok": (0.80, 0.90, 0.80, 1), "warn": (1.0, 0.80, 0.25, 1), "error": (1.0, 0.45, 0.40, 1)}
 
@@ -46,7 +49,7 @@ class SyncState(Protocol):
 class Panel:
     """What the big result panel shows."""
 
-    state: str  # ready / accepted / repeat / rejected
+    state: str  # ready / accepted / certificate (recorded, certificate not to be trusted) / repeat / rejected
     title: str
     summary: str
     detail: str
@@ -76,7 +79,8 @@ def panel_for(result: ScanResult | None, _: Translate) -> Panel:
     if result.details.get("renumbered"):
         detail = _("Old 11-digit number converted to the new 10-digit number")
     if result.status == "accepted":
-        return Panel("accepted", _("RECORDED · {direction}").format(direction=direction_word(result.direction, _)),
+        state = "certificate" if result.details.get("signature") in UNTRUSTED_SIGNATURES else "accepted"
+        return Panel(state, _("RECORDED · {direction}").format(direction=direction_word(result.direction, _)),
                      result.summary or "", detail)
     if result.status == "repeat":
         seen = result.first_seen_at.astimezone(LOCAL_TZ) if result.first_seen_at else None

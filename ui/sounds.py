@@ -1,4 +1,5 @@
-"""Three short sounds a guard tells apart without looking: accepted, repeat, rejected.
+"""Short sounds a guard tells apart without looking: accepted, accepted with a certificate
+not to be trusted, repeat, rejected.
 
 The tones are made with the standard ``wave`` module when the app starts (no binary
 files in the repository), written once to the app's cache directory and played with
@@ -22,6 +23,7 @@ RATE = 22050
 # (frequency Hz, seconds, square wave?) per beep; silence of GAP_S between beeps.
 TONES: dict[str, list[tuple[float, float, bool]]] = {
     "accepted": [(1320.0, 0.12, False)],  # one short high beep
+    "certificate": [(1320.0, 0.1, False), (330.0, 0.15, True), (330.0, 0.15, True)],  # recorded, then two low buzzes
     "repeat": [(880.0, 0.09, False), (880.0, 0.09, False)],  # two medium beeps
     "rejected": [(220.0, 0.45, True)],  # a long low buzz
 }

@@ -12,6 +12,7 @@ from typing import IO
 
 import pytest
 
+from drivers.commands import result_line
 from drivers.pipeline import Pipeline
 from drivers.source import SourceState
 from kiosk.config import Config
@@ -180,3 +181,11 @@ def test_scanners_lists_what_would_be_used_and_why(scanner: PtyScanner) -> None:
     off = {s["kind"]: s for s in run_cli("--set", f"scanners.serial.port={scanner.link}", "scanners", "--json").json()}
     only = next(d for d in off["serial"]["devices"] if d["path"] == str(scanner.link))
     assert only["use"] is False and "scanners.serial.enabled = true" in only["reason"]
+
+
+def test_terminal_line_for_an_untrusted_certificate_is_never_the_green_tick() -> None:
+    expired = ScanResult("accepted", "in", "dcc", "Mustermann E. · Mũi 2/2", details={"signature": "expired"})
+    valid = ScanResult("accepted", "in", "dcc", "Mustermann E. · Mũi 2/2", details={"signature": "valid"})
+    assert result_line(expired, "vi", colour=False) == "! GHI NHẬN VÀO · Mustermann E. · Mũi 2/2 · chữ ký: expired"
+    assert result_line(valid, "vi", colour=False).startswith("✔ GHI NHẬN VÀO")
+    assert "\x1b[33m" in result_line(expired, "vi") and "\x1b[32m" in result_line(valid, "vi")  # yellow, green

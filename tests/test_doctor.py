@@ -31,8 +31,9 @@ from kiosk.config import Config
 from kiosk.doctor import DoctorContext, Finding, run_checks
 from kiosk.messages import render
 from kiosk.store import DB_NAME, VisitStore
-from tests.conftest import run_cli
+from tests.conftest import CLI, run_cli
 from tests.ptyscanner import PtyScanner
+from tests.qrframes import scene, write_video
 from tests.sync.conftest import Kiosk, Server
 from tests.tmpfs import Tmpfs, completed, kiosk_argv
 
@@ -295,3 +296,20 @@ def test_a_check_that_hangs_or_crashes_is_its_own_failed_line() -> None:
         ("hangs", "fail", "doctor_check_timeout"), ("crashes", "fail", "doctor_check_crashed"), ("fine", "ok", "doctor_tls_ok")]
     assert "0912345678" not in findings[1].message("vi") and "RuntimeError" in findings[1].message("vi")
     never.set()
+
+
+def test_the_camera_check_opens_the_device_and_decodes_a_frame(tmp_path: Path) -> None:
+    # A video file through the real OpenCV capture path stands in for the camera.
+    kiosk = Kiosk(tmp_path / "k")
+    video = write_video(tmp_path / "camera.avi", [scene("0912345678")] * 3)
+
+    def camera_finding(device: str) -> dict[str, Any]:
+        done = subprocess.run([CLI, "--config", str(kiosk.config_file), "--set", "scanners.camera.enabled=true",
+                               "--set", f"scanners.camera.device={device}", "doctor", "--json", "--timeout", "20"],
+                              capture_output=True, timeout=120)
+        return next(f for f in json.loads(done.stdout)["findings"] if f["check"] == "camera")
+
+    seen = camera_finding(str(video))
+    assert (seen["level"], seen["code"], seen["params"]["codes"]) == ("ok", "doctor_camera_ok", 1)
+    missing = camera_finding(str(tmp_path / "unplugged.avi"))
+    assert (missing["level"], missing["fix"]) == ("fail", render("fix_camera", "vi", user=missing["params"]["user"]))

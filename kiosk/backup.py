@@ -134,14 +134,15 @@ def _target_error(exc: OSError | sqlite3.Error, directory: Path, source: Path) -
         return BackupError("backup_no_folder", directory=directory)
     code = storage_error(exc, directory).code
     if code == "storage_full":
-        return BackupError("backup_full", directory=directory, size=_mib(source.stat().st_size))
+        return BackupError("backup_full", directory=directory, size=_needed(source.stat().st_size))
     if code == "storage_readonly" or (isinstance(exc, OSError) and exc.errno == errno.EPERM):
         return BackupError("backup_readonly", directory=directory)
     detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return BackupError("backup_failed", directory=directory, detail=detail)
 
 
-def _mib(size: int) -> str:
+def _needed(size: int) -> str:
+    """Room to ask for, in MiB and never below 0.1: an admin frees whole files, not bytes."""
     return f"{max(size / 2**20, 0.1):.1f} MiB"
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from kiosk.backup import BackupError, backup, restore
+from kiosk.messages import size_text
 from kiosk.runlock import KioskRunning
 from kiosk.salvage import salvage
 from kiosk.store import DB_NAME
@@ -39,10 +40,6 @@ def refuse(exc: BackupError | KioskRunning) -> NoReturn:
 
 def emit(data: dict[str, Any]) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def size_text(size: int) -> str:
-    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.0f} KiB"
 
 
 @click.command("backup")

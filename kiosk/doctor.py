@@ -27,9 +27,9 @@ from typing import Any, Literal
 
 from kiosk.clock import clock_status
 from kiosk.config import Config
-from kiosk.messages import render
+from kiosk.messages import render, size_text
 from kiosk.scan import LOCAL_TZ
-from kiosk.store import DB_NAME, StorageError, VisitStore, quarantined_databases
+from kiosk.store import DB_NAME, StorageError, VisitStore, integrity_problems, quarantined_databases
 from kiosk.syncstate import read_sync_state
 
 Level = Literal["ok", "warn", "fail"]
@@ -88,13 +88,6 @@ class DoctorContext:
 Check = Callable[[DoctorContext], Iterable[Finding]]
 
 
-def size_text(count: int) -> str:
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
-        if count >= size:
-            return f"{count / size:.1f} {unit}"
-    return f"{count} B"
-
-
 # --- the core checks -----------------------------------------------------------------------
 
 
@@ -148,29 +141,6 @@ def check_data_dir(ctx: DoctorContext) -> Iterable[Finding]:
         yield Finding("disk_space", "ok", "doctor_disk_ok", params=space)
 
 
-def _quick_check(db: Path) -> list[str]:
-    """``PRAGMA quick_check`` on a read-only connection: ["ok"] when intact.
-
-    Read-only, so the doctor never creates or changes anything beside a running kiosk; a
-    WAL database whose -shm cannot be made here (a full or read-only disk) is read as it is
-    on disk (``immutable``). Only SQLite's own verdict (corrupt, not a database) is corruption.
-    """
-    last: sqlite3.Error | None = None
-    for query in ("mode=ro", "mode=ro&immutable=1"):
-        try:
-            conn = sqlite3.connect(f"{db.as_uri()}?{query}", uri=True, timeout=5)
-            try:
-                return [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-                return [str(exc)]
-            last = exc  # cannot open or map the -shm (permissions, a full or read-only disk): try without
-    assert last is not None
-    raise last
-
-
 def check_database(ctx: DoctorContext) -> Iterable[Finding]:
     db = ctx.config.data_dir / DB_NAME
     params = {"path": str(db), "user": ctx.user}
@@ -181,14 +151,14 @@ def check_database(ctx: DoctorContext) -> Iterable[Finding]:
                       {**params, "path": str(db), "detail": "permission denied"})
     else:
         try:
-            answer = _quick_check(db)
+            problems = integrity_problems(db, as_on_disk=True)
         except sqlite3.Error as exc:
             yield Finding("database", "fail", "doctor_db_unreadable", "fix_data_dir_denied", {**params, "detail": str(exc)})
         else:
-            if answer == ["ok"]:
+            if not problems:
                 yield Finding("database", "ok", "doctor_db_ok", params=params)
             else:
-                yield Finding("database", "fail", "doctor_db_corrupt", "fix_db_corrupt", {**params, "detail": answer[0]})
+                yield Finding("database", "fail", "doctor_db_corrupt", "fix_db_corrupt", {**params, "detail": problems[0]})
     for moved in quarantined_databases(ctx.config.data_dir):
         yield Finding("database", "warn", "doctor_db_quarantined", "fix_db_quarantined", {"path": str(moved)})
 
@@ -211,7 +181,7 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
         counts, state = {"pending": 0, "rejected": 0}, None
     else:
         try:
-            if _quick_check(config.data_dir / DB_NAME) != ["ok"]:
+            if integrity_problems(config.data_dir / DB_NAME, as_on_disk=True):
                 raise StorageError("storage_corrupt")  # opening it would move it aside: the doctor changes nothing
             with VisitStore.in_dir(config.data_dir) as store:
                 counts = {"pending": store.count("pending"), "rejected": store.count("rejected")}

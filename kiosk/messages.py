@@ -505,6 +505,14 @@ def render(code: str, lang: str = "vi", **params: object) -> str:
         return template
 
 
+def size_text(count: int) -> str:
+    """Bytes as an admin reads them: 5.4 GiB, 1.4 MiB, 44.0 KiB, 512 B."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} B"
+
+
 def render_both(code: str, **params: object) -> str:
     """Vietnamese, then English in parentheses: what the CLI prints and the logs keep."""
     return f"{render(code, 'vi', **params)} ({render(code, 'en', **params)})"

@@ -585,22 +585,39 @@ def _put_meta(db: sqlite_utils.Database, values: Mapping[str, str | None]) -> No
                        [key, value])
 
 
-def _quick_check(path: Path) -> None:
-    """Raise storage_corrupt unless SQLite finds the file sound (pages, records, free list).
+def integrity_problems(path: Path, *, as_on_disk: bool = False) -> list[str]:
+    """What SQLite's ``quick_check`` finds wrong with the file (pages, records, free list); [] when sound.
 
     On a read-only connection: closing the last read-write connection checkpoints the WAL
-    into the file and deletes it, which would destroy what a damaged file still had. Any
-    other failure here (a full disk, a busy file) is left to the real open to report.
+    into the file and deletes it, which would destroy what a damaged file still had, and a
+    check beside a running kiosk must change nothing. With ``as_on_disk``, a database whose
+    -shm cannot be made here (a full or read-only disk) is read as it is on disk
+    (``immutable``). Only SQLite's own verdict (corrupt, not a database) is a problem; any
+    other failure (permissions, a busy file) raises its sqlite3.Error.
     """
+    last: sqlite3.Error | None = None
+    for query in ("mode=ro", "mode=ro&immutable=1")[:2 if as_on_disk else 1]:
+        try:
+            with closing(sqlite3.connect(f"{path.resolve().as_uri()}?{query}", uri=True, isolation_level=None)) as conn:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                answer = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+            return [] if answer == ["ok"] else answer
+        except sqlite3.Error as exc:
+            if is_corruption(exc):
+                return [str(exc)]
+            last = exc
+    assert last is not None
+    raise last
+
+
+def _quick_check(path: Path) -> None:
+    """Raise storage_corrupt when the file is damaged; other failures (a full disk, a busy
+    file) are left to the real open to report."""
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)) as conn:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
-    except sqlite3.Error as exc:
-        if is_corruption(exc):
-            raise StorageError("storage_corrupt", str(exc)) from exc
+        problems = integrity_problems(path)
+    except sqlite3.Error:
         return
-    if problems != ["ok"]:
+    if problems:
         raise StorageError("storage_corrupt", "; ".join(problems[:3]))
 
 

@@ -19,8 +19,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
 from kiosk.backup import BackupError, BackupResult
-from kiosk.backup_commands import size_text
-from kiosk.messages import render
+from kiosk.messages import render, size_text
 from ui.backend import SyncError
 from ui.formatting import local_time
 from ui.i18n import tr
@@ -124,7 +123,7 @@ class ExportPanel(Screen):
         box = self.ids.sticks
         box.clear_widgets()
         for stick in sticks:
-            box.add_widget(StickRow(title=f"{stick.label}  ({stick.free_bytes // 2**20} MB {tr._('free')})",
+            box.add_widget(StickRow(title=f"{stick.label}  ({size_text(stick.free_bytes)} {tr._('free')})",
                                     path=str(stick.path), panel=self))
         if not sticks:
             self.message = tr._("No USB stick found. Plug one in and press Refresh.")

@@ -26,11 +26,12 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from kiosk.enrolment import durable_replace
 from kiosk.messages import render_both
+from kiosk.quarantine import kept_path, utc_stamp
 from kiosk.runlock import run_lock
 from kiosk.store import BUSY_TIMEOUT_MS, DB_NAME, SCHEMA_VERSION, VisitStore, storage_error
 
@@ -70,10 +71,6 @@ class RestoreResult:
     aside: Path  # the database as it was before, kept
     counts: Counts  # what the kiosk holds now
     pending_dropped: int  # pending visits only in the database set aside (non-zero only with force)
-
-
-def utc_stamp(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def backup_name(checkpoint_code: str, device_id: str, now: datetime) -> str:
@@ -232,11 +229,7 @@ def _exclusive(live: Path) -> Iterator[sqlite3.Connection]:
 
 
 def _copy_aside(conn: sqlite3.Connection, live: Path, now: datetime) -> Path:
-    aside = live.with_name(f"{live.name}{ASIDE_MARK}{utc_stamp(now)}")
-    number = 1
-    while aside.exists():
-        number += 1
-        aside = live.with_name(f"{live.name}{ASIDE_MARK}{utc_stamp(now)}-{number}")
+    aside = kept_path(live, ASIDE_MARK, now)
     os.close(os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         with closing(sqlite3.connect(aside, isolation_level=None)) as copy:

@@ -33,13 +33,22 @@ def quarantine(db_path: Path, now: datetime | None = None) -> Path:
     The side files keep the suffixes SQLite looks for, so the kept copy still opens with
     the WAL it had (what a recovery tool needs).
     """
-    stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    target = db_path.with_name(f"{db_path.name}{CORRUPT_MARK}{stamp}")
+    return move_database(db_path, kept_path(db_path, CORRUPT_MARK, now or datetime.now(timezone.utc)))
+
+
+def utc_stamp(now: datetime) -> str:
+    return now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def kept_path(db_path: Path, mark: str, now: datetime) -> Path:
+    """``<name><mark><UTC time>`` beside the database, for a copy kept aside; never one that exists
+    (two in one second get ``-2``, ``-3``…)."""
+    target = db_path.with_name(f"{db_path.name}{mark}{utc_stamp(now)}")
     number = 1
-    while target.exists():  # two in one second: never overwrite a kept file
+    while target.exists():
         number += 1
-        target = db_path.with_name(f"{db_path.name}{CORRUPT_MARK}{stamp}-{number}")
-    return move_database(db_path, target)
+        target = db_path.with_name(f"{db_path.name}{mark}{utc_stamp(now)}-{number}")
+    return target
 
 
 def move_database(db_path: Path, target: Path) -> Path:

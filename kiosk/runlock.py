@@ -10,12 +10,11 @@ later steps (the kiosk opening its store) are not refused by its own lock.
 
 from __future__ import annotations
 
-import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kiosk.filelock import holder_pid, try_lock, unlock
 from kiosk.messages import render_both
 
 LOCK_FILE = "run.lock"
@@ -50,28 +49,18 @@ def acquire_run_lock(data_dir: Path) -> None:
         return
     try:
         key.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(key / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = try_lock(key / LOCK_FILE)
     except OSError:
         return  # a read-only or full disk: the kiosk runs without the lock rather than not at all
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pid = _holder_pid(fd)
-        os.close(fd)
-        raise KioskRunning(key, pid) from None
-    try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())  # who holds it, for the refusal message
-    except OSError:
-        pass  # a full disk: the lock holds without the note
+    if fd is None:
+        raise KioskRunning(key, holder_pid(key / LOCK_FILE))
     _held[key] = fd
 
 
 def release_run_lock(data_dir: Path) -> None:
     fd = _held.pop(_key(data_dir), None)
     if fd is not None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        unlock(fd)
 
 
 @contextmanager
@@ -85,10 +74,3 @@ def run_lock(data_dir: Path) -> Iterator[None]:
         yield
     finally:
         release_run_lock(data_dir)
-
-
-def _holder_pid(fd: int) -> int | None:
-    try:
-        return int(os.pread(fd, 32, 0).decode().strip())
-    except (OSError, ValueError):
-        return None

@@ -265,5 +265,11 @@ def run_checks(ctx: DoctorContext, checks: Sequence[tuple[str, Check]] | None = 
     return [finding for box in boxes for finding in box.result(ctx.timeout_s)]
 
 
+def tally(findings: Iterable[Finding]) -> dict[Level, int]:
+    """How many findings of each level: the report's last line."""
+    levels = [f.level for f in findings]
+    return {level: levels.count(level) for level in LEVELS}
+
+
 def worst(findings: Iterable[Finding]) -> Level:
     return max((f.level for f in findings), key=LEVELS.index, default="ok")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kiosk.doctor import DEFAULT_TIMEOUT_S, DoctorContext, Finding, run_checks, worst
+from kiosk.doctor import DEFAULT_TIMEOUT_S, DoctorContext, Finding, run_checks, tally, worst
 from kiosk.messages import LANGUAGES
 
 if TYPE_CHECKING:
@@ -64,7 +64,6 @@ def doctor(obj: Context, as_json: bool, lang: str | None, timeout_s: float) -> N
         for finding in findings:
             for line in finding_lines(finding, lang):
                 click.echo(line)
-        counts = {level: sum(f.level == level for f in findings) for level in MARKS}
-        click.echo(SUMMARY[lang].format(**counts))
+        click.echo(SUMMARY[lang].format(**tally(findings)))
     if worst(findings) == "fail":
         raise SystemExit(EXIT_FAILED)

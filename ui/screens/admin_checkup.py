@@ -10,7 +10,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
-from kiosk.doctor import Finding
+from kiosk.doctor import LEVELS, Finding, tally
 from ui.catalog import N_
 from ui.i18n import tr
 from ui.tasks import background
@@ -59,9 +59,8 @@ class CheckupPanel(Screen):
         lang = tr.lang
         rows = self.ids.rows
         rows.clear_widgets()
-        for finding in sorted(self._findings, key=lambda f: ("fail", "warn", "ok").index(f.level)):
+        for finding in sorted(self._findings, key=lambda f: -LEVELS.index(f.level)):  # failures first
             fix = finding.fix_text(lang)
             rows.add_widget(CheckupRow(level=finding.level, mark=tr._(MARKS[finding.level]), message=finding.message(lang),
                                        fix=tr._("Fix: {fix}").format(fix=fix) if fix else ""))
-        counts = {level: sum(f.level == level for f in self._findings) for level in MARKS}
-        self.summary = tr._("{ok} ok · {warn} to look at · {fail} failed").format(**counts)
+        self.summary = tr._("{ok} ok · {warn} to look at · {fail} failed").format(**tally(self._findings))

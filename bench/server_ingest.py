@@ -39,8 +39,9 @@ sys.path.insert(0, str(REPO))
 from psycopg.types.json import Json  # noqa: E402
 
 from server import enrolment, places  # noqa: E402
+from server.config import Settings  # noqa: E402
 from server.db import create_db_engine  # noqa: E402
-from server.ingest import visit_row  # noqa: E402
+from server.ingest import IngestRules, visit_row  # noqa: E402
 from server.inprocess import free_port  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
 from server.schema import visits as visits_table  # noqa: E402
@@ -168,7 +169,8 @@ def run_one(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> lis
     floor_device = enrolment.redeem(engine, enrolment.create_enroll_code(
         engine, CHECKPOINT, timedelta(hours=1), "http://x", "bench").code).device_id
     auth = enrolment.DeviceAuth(floor_device, cp_id, CHECKPOINT)
-    rows = [visit_row(VisitIn.model_validate(kiosk_visit(i, now)), auth, now) for i in range(args.visits)]
+    rules = IngestRules.from_settings(Settings())
+    rows = [visit_row(VisitIn.model_validate(kiosk_visit(i, now)), auth, now, rules) for i in range(args.visits)]
     results.append({"db": kind, "what": "floor: bare executemany", "clients": 1, "visits_per_s": floor(url, rows, args.batch)})
     for clients in args.clients:
         devices = []

@@ -40,8 +40,9 @@ from bench.scan_latency import choose_base  # noqa: E402
 from bench.server_ingest import CHECKPOINT, PLACE, api, batches_of, floor, kiosk_visit, server_process  # noqa: E402
 from kiosk.store import VisitStore  # noqa: E402
 from server import enrolment, places  # noqa: E402
+from server.config import Settings  # noqa: E402
 from server.db import create_db_engine  # noqa: E402
-from server.ingest import count_visits, visit_row  # noqa: E402
+from server.ingest import IngestRules, count_visits, visit_row  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
 from sync.protocol import VisitIn  # noqa: E402
 
@@ -131,7 +132,8 @@ def run_size(visits: int, workdir: Path, with_api: bool) -> dict[str, Any]:
     floor_device = enrolment.redeem(engine, enroll_code(floor_url, "http://x"))
     auth = enrolment.DeviceAuth(floor_device.device_id, places.checkpoint(engine, CHECKPOINT)["id"], CHECKPOINT)
     engine.dispose()
-    rows = [visit_row(VisitIn.model_validate(kiosk_visit(i, now)), auth, now) for i in range(visits)]
+    rules = IngestRules.from_settings(Settings())
+    rows = [visit_row(VisitIn.model_validate(kiosk_visit(i, now)), auth, now, rules) for i in range(visits)]
     result["floor_visits_per_s"] = floor(floor_url, rows, BATCH)
     del rows
     if with_api:

@@ -11,9 +11,11 @@ from datetime import date
 
 from kiosk.credentials import Cccd, Rejection
 
-ID_NUMBER = re.compile(r"^\d{12}$")
-OLD_ID_NUMBER = re.compile(r"^\d{9}$")
-DATE = re.compile(r"^\d{8}$")
+# [0-9], not \d: \d matches every script's digits, and an ID number in Arabic-Indic or
+# fullwidth digits could never be traced (the caller has folded fullwidth forms by NFKC).
+ID_NUMBER = re.compile(r"^[0-9]{12}$")
+OLD_ID_NUMBER = re.compile(r"^[0-9]{9}$")
+DATE = re.compile(r"^[0-9]{8}$")
 SEXES = {"nam": "Nam", "nữ": "Nữ"}
 DATE_FIELDS = {"date_of_birth": "ngày sinh", "issue_date": "ngày cấp"}
 
@@ -22,7 +24,7 @@ def looks_like_cccd(fields: list[str]) -> bool:
     """Six or seven fields with a 12-digit-ish ID first, or a Nam/Nữ field: a CCCD attempt."""
     if len(fields) not in (6, 7):
         return False
-    return bool(re.fullmatch(r"\d{9,13}", fields[0])) or any(f.lower() in SEXES for f in fields)
+    return bool(re.fullmatch(r"[0-9]{9,13}", fields[0])) or any(f.lower() in SEXES for f in fields)
 
 
 def _date(text: str, field: str, today: date) -> date | Rejection:

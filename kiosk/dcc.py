@@ -8,6 +8,7 @@ no clock: the caller passes ``now``) and total: any input gives a ``Dcc`` or a
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import zlib
 from collections.abc import Mapping
@@ -202,10 +203,16 @@ def _hcert(claims: Mapping[Any, Any]) -> dict[str, Any]:
         "name": name,
         "family_name": family,
         "given_name": given,
-        "date_of_birth": _text(hcert.get("dob")) or "",
+        "date_of_birth": _date_of_birth(hcert.get("dob")),
         "certificates": tuple(entries),
         "schema_version": _text(hcert.get("ver")),
     }
+
+
+def _date_of_birth(value: Any) -> str:
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; early certificates wrote a full timestamp (keep its date)."""
+    text = _text(value) or ""
+    return text[:10] if re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T", text) else text
 
 
 def _entry(kind: str, fields: tuple[tuple[str, str], ...], item: Mapping[Any, Any]) -> dict[str, Any]:

@@ -103,6 +103,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Dữ liệu trên máy bị hỏng: chưa ghi được lượt này. Khởi động lại kiosk và báo quản trị viên.",
         "The stored data is damaged: this visit was not recorded. Restart the kiosk and tell the admin.",
     ),
+    "visit_invalid": (
+        "Chưa ghi được lượt này: {what} không hợp lệ hoặc quá dài. Ghi tay bằng số điện thoại.",
+        "This visit was not recorded: {what_en} is invalid or too long. Enter it by hand with a phone number.",
+    ),
     "scan_failed": (
         "Không xử lý được mã này: chưa ghi được lượt này, hãy quét lại.",
         "This code could not be processed: the visit was not recorded, scan again.",
@@ -491,6 +495,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 DIRECTION_WORDS = {"in": ("vào", "entry"), "out": ("ra", "exit")}
+
+# The parts of a visit the contract (kiosk/contract.py) can find wrong, in a guard's words.
+VISIT_PART_WORDS = {
+    "fields.name": ("họ tên", "the name"),
+    "fields.address": ("địa chỉ", "the address"),
+    "fields.id_number": ("số định danh", "the ID number"),
+    "fields.old_id_number": ("số CMND cũ", "the old ID number"),
+    "fields.phone": ("số điện thoại", "the phone number"),
+    "fields.date_of_birth": ("ngày sinh", "the date of birth"),
+    "fields.issue_date": ("ngày cấp", "the issue date"),
+    "fields.text": ("nội dung mã", "the code's content"),
+    "operator": ("tên người trực", "the operator's name"),
+    "reader": ("tên đầu đọc", "the reader's name"),
+    "checkpoint": ("mã điểm kiểm soát trong cấu hình", "the checkpoint code in the configuration"),
+}
+OTHER_PART_WORDS = ("dữ liệu trong mã", "the code's data")
 
 
 def render(code: str, lang: str = "vi", **params: object) -> str:

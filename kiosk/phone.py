@@ -8,6 +8,7 @@ stores. Pre-2018 11-digit mobile numbers are converted to their new 10-digit for
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 
@@ -24,7 +25,7 @@ OLD_MOBILE_PREFIXES = {
 }
 
 _SEPARATORS = re.compile(r"[\s.\-()/]")
-PHONE_LIKE = re.compile(r"^\+?[\d\s.\-()/]{7,20}$")
+PHONE_LIKE = re.compile(r"^\+?[0-9\s.\-()/]{7,20}$")
 
 
 def _national_digits(text: str) -> str | Rejection:
@@ -49,8 +50,12 @@ def _national_digits(text: str) -> str | Rejection:
 
 
 def parse_phone(text: str) -> Phone | Rejection:
-    """A valid Vietnamese mobile or landline number, or why not."""
-    national = _national_digits(text.strip())
+    """A valid Vietnamese mobile or landline number, or why not.
+
+    Fullwidth digits (what some input methods type) are folded to ASCII by NFKC; digits of
+    other scripts are refused, because tracing matches ASCII digits only.
+    """
+    national = _national_digits(unicodedata.normalize("NFKC", text).strip())
     if isinstance(national, Rejection):
         return national
     renumbered_from = None

@@ -36,10 +36,15 @@ def _opaque(text: str, length: int, max_bytes: int, hint: str | None = None) -> 
     return Opaque(text=text, length=length, truncated=truncated, hint=hint or _hint(text))
 
 
+def _unstorable(ch: str) -> bool:
+    """NUL (PostgreSQL text cannot hold it) or a lone surrogate (not UTF-8)."""
+    return ch == "\x00" or "\ud800" <= ch <= "\udfff"
+
+
 def _looks_like_phone(text: str) -> bool:
     if not PHONE_LIKE.match(text):
         return False
-    digits = "".join(ch for ch in text if ch.isdigit())
+    digits = "".join(ch for ch in text if "0" <= ch <= "9")
     return 9 <= len(digits) <= 13 and (text.startswith(("0", "+")) or digits.startswith("84"))
 
 
@@ -80,9 +85,13 @@ def _recognise(
         return _opaque(text, length, max_bytes)
     if text[:4].upper() == "HC1:":
         return decode_dcc(text, trust=trust, now=now)
-    fields = text.split("|")
+    folded = unicodedata.normalize("NFKC", text)  # fullwidth digits from some readers → ASCII
+    fields = folded.split("|")
     if looks_like_cccd(fields):
         return parse_cccd(fields, now.date())
-    if _looks_like_phone(text):
-        return parse_phone(text)
+    if _looks_like_phone(folded):
+        return parse_phone(folded)
+    if any(_unstorable(ch) for ch in text):  # NUL or a control code: keep the exact bytes, as hex
+        raw = text.encode("utf-8", "surrogatepass")
+        return Opaque(text=raw[:max_bytes].hex(), length=length, truncated=len(raw) > max_bytes, hint="binary")
     return _opaque(text, length, max_bytes)

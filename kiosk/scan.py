@@ -16,14 +16,16 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kiosk import contract
 from kiosk.clock import Clock, ClockReading, SystemClock
 from kiosk.config import Config
+from kiosk.contract import visit_problems
 from kiosk.credentials import Cccd, Credential, Dcc, Opaque, Phone, Rejection
 from kiosk.masking import summary
-from kiosk.messages import DIRECTION_WORDS, render
+from kiosk.messages import DIRECTION_WORDS, OTHER_PART_WORDS, VISIT_PART_WORDS, render
 from kiosk.phone import parse_phone
 from kiosk.recognise import recognise
-from kiosk.store import NewVisit, Repeat, StorageError, VisitStore
+from kiosk.store import NewVisit, Repeat, StorageError, VisitStore, iso
 from kiosk.trust import TrustStore
 
 SOURCES = ("hid", "serial", "camera", "keyboard", "manual", "cli")
@@ -127,6 +129,12 @@ class ScanService:
     def _rejected(self, code: str, **params: Any) -> ScanResult:
         return ScanResult(status="rejected", reason=self._msg(code, **params), reason_code=code)
 
+    def _invalid(self, problems: list[str]) -> ScanResult:
+        words = [VISIT_PART_WORDS.get(p, OTHER_PART_WORDS) for p in problems]
+        vi = ", ".join(dict.fromkeys(w[0] for w in words))
+        en = ", ".join(dict.fromkeys(w[1] for w in words))
+        return self._rejected("visit_invalid", what=vi, what_en=en)
+
     def _direction(self, requested: str | None) -> str | ScanResult:
         if requested is None or requested == self.direction or self.switchable:
             return requested or self.direction
@@ -173,7 +181,7 @@ class ScanService:
                 return self._rejected("name_invalid")
             extras["name"] = clean
         if id_number and id_number.strip():
-            digits = id_number.strip().replace(" ", "")
+            digits = unicodedata.normalize("NFKC", id_number).strip().replace(" ", "")
             if not (digits.isascii() and digits.isdigit() and len(digits) in (9, 12)):
                 return self._rejected("id_number_invalid")
             extras["id_number"] = digits
@@ -211,6 +219,12 @@ class ScanService:
             clock=reading,
             operator=operator,
         )
+        problems = visit_problems(contract.wire_visit(
+            id=visit.id, checkpoint=visit.checkpoint_code, direction=direction, source=source, kind=credential.kind,
+            scanned_at=iso(reading.wall), fields=fields, clock_synchronised=reading.synchronised,
+            monotonic_ns=reading.monotonic_ns, boot_id=reading.boot_id, reader=device, operator=operator))
+        if problems:  # the server would refuse it: never green for a visit the district will not have
+            return self._invalid(problems)
         try:
             outcome = self.store.record(visit, self.window_for(source))
         except StorageError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -14,7 +15,7 @@ from starlette.exceptions import HTTPException
 from server import routes_kiosk, routes_official
 from server.config import Settings
 from server.errors import UserError
-from server.http_errors import http_error, user_error, validation_error
+from server.http_errors import database_error, http_error, recursion_error, user_error, validation_error
 from server.ratelimit import RateLimiter
 from sync.protocol import BatchRequest
 
@@ -44,6 +45,8 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RecursionError, recursion_error)
+    app.add_exception_handler(sa.exc.DBAPIError, database_error)
     app.include_router(routes_kiosk.router)
     app.include_router(routes_official.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

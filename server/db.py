@@ -3,6 +3,10 @@
 SQLite gets WAL and ``synchronous=FULL`` (a visit acknowledged to a kiosk may be deleted
 there, so it must survive a power cut here) and a long busy timeout, so concurrent
 uploads queue for the write lock instead of failing.
+
+Engines hide statement parameters from errors and logs (``hide_parameters``): the
+parameters of an ingest are ID numbers, names and dates of birth, and a lock timeout
+must not copy them into the journal.
 """
 
 from __future__ import annotations
@@ -20,6 +24,14 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 class DatabaseError(Exception):
     """The database cannot be opened or is not at the expected schema; says what to do."""
+
+
+def error_kind(exc: BaseException) -> str:
+    """Safe to log: the driver's error class and SQLSTATE, never the message (PostgreSQL
+    quotes the failing row in it) nor the parameters (engines hide them too)."""
+    orig = getattr(exc, "orig", None) or exc
+    state = getattr(orig, "sqlstate", None)
+    return f"{type(orig).__name__}" + (f" SQLSTATE {state}" if state else "")
 
 
 def normalise_url(url: str) -> str:
@@ -61,8 +73,8 @@ def create_db_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)

@@ -7,6 +7,7 @@ says where and what kind of problem, never the value.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Request
@@ -15,8 +16,12 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
+from server.db import error_kind
 from server.errors import UserError, both
 from sync.protocol import ErrorBody, FieldProblem, field_problems
+
+log = logging.getLogger(__name__)
+DATABASE_RETRY_AFTER_S = 30
 
 
 class RateLimited(UserError):
@@ -47,6 +52,27 @@ async def user_error(_request: Request, exc: Exception) -> JSONResponse:
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError | ValidationError) else []
     return error_response(422, "invalid_request", both("Yêu cầu không hợp lệ", "invalid request"), field_problems(errors))
+
+
+def too_deep() -> UserError:
+    return UserError("json_too_deep", both("Dữ liệu JSON lồng nhau quá sâu", "JSON nested too deeply"))
+
+
+async def recursion_error(_request: Request, _exc: Exception) -> JSONResponse:
+    """JSON nested ~1,000 levels deep exhausts the parser's recursion wherever a body is read."""
+    error = too_deep()
+    return error_response(error.status, error.code, error.message)
+
+
+async def database_error(_request: Request, exc: Exception) -> JSONResponse:
+    """The database is busy or gone (a lock or statement timeout, a restart): try again later.
+
+    Logged by class and SQLSTATE only: PostgreSQL's message can quote the row (personal data).
+    """
+    log.error("database error, answered 503: %s", error_kind(exc))
+    return error_response(503, "database_unavailable",
+                          both("Cơ sở dữ liệu đang bận, hãy thử lại sau", "the database is busy; try again later"),
+                          headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
 
 
 async def http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -2,18 +2,30 @@
 
 The kiosk UUID is the identity of a visit. One ``INSERT … ON CONFLICT DO NOTHING
 RETURNING id`` per batch tells exactly which visits this request stored (``created``);
-every other valid one was already there (``duplicate``), whether from an earlier try or
-from a concurrent request. A bad visit is ``rejected`` with a code and a reason that name
-fields, never values, and never fails the rest of the batch.
+every other valid one was already there: ``duplicate`` when this device sent it before
+(an earlier try, a concurrent request), ``conflict`` (rejected) when another device did,
+because a UUID from two devices is two visits and the second must not vanish silently.
+A bad visit is ``rejected`` with a code and a reason that name fields, never values, and
+never fails the rest of the batch; a row the database itself refuses is retried alone
+and rejected alone.
+
+Nothing a device sends can break a later query: every time is range-checked here
+(``TIME_FLOOR`` to the server's clock plus ``max_future``), and a time outside that range
+is never stored as a time. But a visit is never lost to a wrong clock either (a Pi has
+no real-time clock): when neither the scan time nor its correction is possible, the
+visit is stored with its time unknown (``time_unknown``, the original text kept aside),
+counted on the day it was received. A visit older than the retention period is stored
+already purged: counted, but without personal data, as the purge would have left it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -21,18 +33,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from server.config import Settings
-from server.db import writing
+from server.db import error_kind, writing
 from server.enrolment import DeviceAuth
 from server.errors import both
 from server.schema import devices, visits
 from sync.protocol import FIELD_MODELS, VisitIn, VisitResult, describe_problems
 
-REJECTIONS = {
+RejectionCode = Literal["invalid_visit", "wrong_checkpoint", "conflict", "database_refused"]
+REJECTIONS: dict[RejectionCode, tuple[str, str]] = {
     "invalid_visit": ("Lượt ghi không hợp lệ", "invalid visit"),
     "wrong_checkpoint": ("Lượt ghi thuộc điểm kiểm soát khác với thiết bị", "visit belongs to another checkpoint than the device"),
-    "scanned_in_future": ("Thời điểm quét ở tương lai quá xa", "scanned_at is too far in the future"),
-    "too_old": ("Lượt ghi cũ hơn thời hạn lưu giữ", "visit is older than the retention period"),
+    "conflict": ("Mã lượt ghi này đã được một thiết bị khác gửi", "this visit id was already sent by another device"),
+    "database_refused": ("Cơ sở dữ liệu không nhận lượt ghi này", "the database refused this visit"),
 }
+# The earliest time a visit can have: the kiosks did not exist before. A time outside
+# [TIME_FLOOR, now + max_future] is stored as unknown (see the module docstring).
+TIME_FLOOR = datetime(2020, 1, 1, tzinfo=timezone.utc)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,7 +63,7 @@ class IngestRules:
         return cls(max_future=timedelta(seconds=settings.limits.max_future_s), retention=timedelta(days=settings.retention.days))
 
 
-def _rejected(visit_id: str, code: str, detail: str = "") -> VisitResult:
+def _rejected(visit_id: str, code: RejectionCode, detail: str = "") -> VisitResult:
     vi, en = REJECTIONS[code]
     reason = both(vi, en) + (f": {detail}" if detail else "")
     return VisitResult(id=visit_id, status="rejected", code=code, reason=reason)
@@ -62,17 +79,33 @@ def _person(visit: VisitIn, key: str) -> Any:
     return visit.fields.get(key) if key in FIELD_MODELS[visit.kind].model_fields else None
 
 
-def visit_row(visit: VisitIn, device: DeviceAuth, received_at: datetime) -> dict[str, Any]:
-    return {
+def _possible(moment: datetime | None, latest: datetime) -> datetime | None:
+    """The time in UTC if it can have happened, else None (a year 9999 or 0001 cannot even be converted)."""
+    if moment is None:
+        return None
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except OverflowError:
+        return None
+    return utc if TIME_FLOOR <= utc <= latest else None
+
+
+def visit_row(visit: VisitIn, device: DeviceAuth, received_at: datetime, rules: IngestRules) -> dict[str, Any]:
+    latest = received_at + rules.max_future
+    scanned, corrected = _possible(visit.scanned_at, latest), _possible(visit.corrected_at, latest)
+    occurred = corrected or scanned
+    row = {
         "id": uuid.UUID(visit.id),
         "checkpoint_id": device.checkpoint_id,
         "device_id": device.device_id,
         "direction": visit.direction,
         "source": visit.source,
         "kind": visit.kind,
-        "scanned_at": visit.scanned_at,
-        "corrected_at": visit.corrected_at,
-        "occurred_at": visit.corrected_at or visit.scanned_at,
+        "scanned_at": scanned,
+        "scanned_at_text": None if scanned else visit.scanned_at.isoformat(),
+        "corrected_at": corrected,
+        "occurred_at": occurred or received_at,
+        "time_unknown": occurred is None,
         "clock_synchronised": visit.clock_synchronised,
         "monotonic_ns": visit.monotonic_ns,
         "boot_id": visit.boot_id,
@@ -82,7 +115,11 @@ def visit_row(visit: VisitIn, device: DeviceAuth, received_at: datetime) -> dict
         "person_name": _person(visit, "name"),
         "fields": visit.fields,
         "operator": visit.operator,
+        "purged_at": None,
     }
+    if occurred is not None and occurred < received_at - rules.retention:  # as the purge would have left it
+        row.update(id_number=None, phone=None, person_name=None, fields=None, operator=None, purged_at=received_at)
+    return row
 
 
 Checked = tuple[list[VisitResult | None], list[tuple[str, dict[str, Any]]]]
@@ -99,16 +136,11 @@ def check(items: list[Any], device: DeviceAuth, rules: IngestRules, now: datetim
         except ValidationError as exc:
             results.append(_rejected(given, "invalid_visit", describe_problems(exc)))
             continue
-        occurred = visit.corrected_at or visit.scanned_at
         if visit.checkpoint != device.checkpoint_code:
             results.append(_rejected(visit.id, "wrong_checkpoint"))
-        elif occurred > now + rules.max_future:
-            results.append(_rejected(visit.id, "scanned_in_future"))
-        elif occurred < now - rules.retention:
-            results.append(_rejected(visit.id, "too_old"))
         else:
             results.append(None)
-            rows.append((visit.id, visit_row(visit, device, now)))
+            rows.append((visit.id, visit_row(visit, device, now, rules)))
     return results, rows
 
 
@@ -128,20 +160,66 @@ _PG_INSERT = (
 
 
 def _insert_postgresql(conn: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    arrays = tuple([json.dumps(r.get(c.name), ensure_ascii=False) if isinstance(c.type, sa.JSON) else r.get(c.name)
+    arrays = tuple([json.dumps(r[c.name], ensure_ascii=False)
+                    if isinstance(c.type, sa.JSON) and r.get(c.name) is not None else r.get(c.name)
                     for r in rows]
                    for c in _PG_COLUMNS)
     return set(conn.exec_driver_sql(_PG_INSERT, arrays).scalars())
+
+
+def refused_by_database(exc: sa.exc.StatementError) -> bool:
+    """A row the database will never take (a constraint, a value it cannot hold), as opposed
+    to the database being busy or gone, which is the server's problem and not the visit's."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        return isinstance(exc, sa.exc.IntegrityError | sa.exc.DataError)
+    return True  # raised while binding a value, before the database saw it
+
+
+def _store(conn: Connection, rows: list[dict[str, Any]]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """(created, refused): the batch in one statement; if the database refuses it, row by row."""
+    insert = _insert_postgresql if conn.dialect.name == "postgresql" else _insert_sqlite
+    try:
+        with conn.begin_nested():
+            return insert(conn, rows), set()
+    except sa.exc.StatementError as exc:
+        if not refused_by_database(exc):
+            raise
+        log.warning("the database refused a batch of %d visits (%s); storing them one by one", len(rows), error_kind(exc))
+    created: set[uuid.UUID] = set()
+    refused: set[uuid.UUID] = set()
+    for row in rows:
+        try:
+            with conn.begin_nested():
+                created |= insert(conn, [row])
+        except sa.exc.StatementError as exc:
+            if not refused_by_database(exc):
+                raise
+            log.warning("the database refused visit %s (%s)", row["id"], error_kind(exc))
+            refused.add(row["id"])
+    return created, refused
+
+
+def _owners(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The device that stored each of these (already present) visit ids."""
+    owners: dict[uuid.UUID, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = conn.execute(sa.select(visits.c.id, visits.c.device_id).where(visits.c.id.in_(chunk)))
+        owners.update((row.id, row.device_id) for row in rows)
+    return owners
 
 
 def ingest(engine: Engine, device: DeviceAuth, items: list[Any], rules: IngestRules, now: datetime) -> list[VisitResult]:
     """Store what is new, in one transaction that also records the device as seen."""
     checked, rows = check(items, device, rules, now)
     created: set[uuid.UUID] = set()
+    refused: set[uuid.UUID] = set()
+    owners: dict[uuid.UUID, str] = {}
     with writing(engine) as conn:
         if rows:  # write first: on SQLite a transaction that read first could not take the write lock later
             unique = list({row["id"]: row for _, row in reversed(rows)}.values())
-            created = (_insert_postgresql if engine.dialect.name == "postgresql" else _insert_sqlite)(conn, unique)
+            created, refused = _store(conn, unique)
+            owners = _owners(conn, [row["id"] for row in unique if row["id"] not in created | refused])
         conn.execute(devices.update().where(devices.c.id == device.device_id).values(last_seen_at=now))
     results: list[VisitResult] = []
     answered: set[uuid.UUID] = set()
@@ -151,9 +229,16 @@ def ingest(engine: Engine, device: DeviceAuth, items: list[Any], rules: IngestRu
             results.append(result)
             continue
         given, row = next(row_iter)
-        status = "created" if row["id"] in created and row["id"] not in answered else "duplicate"
-        answered.add(row["id"])
-        results.append(VisitResult(id=given, status=status))
+        key = row["id"]
+        if key in refused:
+            results.append(_rejected(given, "database_refused"))
+        elif key in created and key not in answered:
+            results.append(VisitResult(id=given, status="created"))
+        elif owners.get(key, device.device_id) != device.device_id:
+            results.append(_rejected(given, "conflict"))
+        else:
+            results.append(VisitResult(id=given, status="duplicate"))
+        answered.add(key)
     return results
 
 

@@ -14,7 +14,7 @@ from server.auth import Forbidden, device_auth
 from server.body import BodyTooLarge, read_limited
 from server.enrolment import DeviceAuth, redeem
 from server.errors import UserError, both
-from server.http_errors import ERROR_RESPONSES, RateLimited
+from server.http_errors import ERROR_RESPONSES, RateLimited, too_deep
 from server.ingest import IngestRules, ingest
 from sync.protocol import (
     BATCH_PATH,
@@ -77,6 +77,8 @@ def _envelope(body: bytes) -> _Envelope:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise UserError("invalid_json", both("Nội dung không phải JSON", "body is not JSON")) from None
+    except RecursionError:
+        raise too_deep() from None
     envelope = _Envelope.model_validate(data)  # ValidationError → 422 without values
     if len(envelope.visits) > MAX_BATCH_VISITS:
         raise BodyTooLarge("too_many_visits", both(f"Tối đa {MAX_BATCH_VISITS} lượt mỗi gói, hãy chia nhỏ",

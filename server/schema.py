@@ -118,17 +118,21 @@ visits = sa.Table(
     sa.Column("direction", sa.String(3), nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("kind", sa.String(8), nullable=False),
-    # clock evidence from the kiosk, and the time reports use (corrected if it was corrected)
-    sa.Column("scanned_at", UtcDateTime, nullable=False),
+    # clock evidence from the kiosk, and the time reports use (corrected if it was corrected);
+    # a time that cannot have happened is never stored as a time (server/ingest.py): then
+    # scanned_at is NULL with the kiosk's text kept, and occurred_at is when it was received
+    sa.Column("scanned_at", UtcDateTime),
+    sa.Column("scanned_at_text", sa.String(64)),
     sa.Column("corrected_at", UtcDateTime),
     sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("time_unknown", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("clock_synchronised", sa.Boolean, nullable=False),
     sa.Column("monotonic_ns", sa.BigInteger),
     sa.Column("boot_id", sa.String(64)),
     sa.Column("received_at", UtcDateTime, nullable=False),
     # personal data, for tracing only; purge sets these to NULL and stamps purged_at
     sa.Column("id_number", sa.String(12)),
-    sa.Column("phone", sa.String(10)),
+    sa.Column("phone", sa.String(11)),  # mobiles 10 digits, landlines 11
     sa.Column("person_name", sa.String(200)),
     sa.Column("fields", sa.JSON),
     sa.Column("operator", sa.String(100)),
@@ -137,6 +141,8 @@ visits = sa.Table(
     sa.Index(None, "checkpoint_id", "occurred_at"),
     sa.Index(None, "id_number"),
     sa.Index(None, "phone"),
+    sa.Index("ix_visits_time_unknown", "device_id", postgresql_where=sa.text("time_unknown"),
+             sqlite_where=sa.text("time_unknown")),
 )
 
 officials = sa.Table(

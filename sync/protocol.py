@@ -2,17 +2,50 @@
 
 The server validates requests and documents its OpenAPI spec with these models; the
 kiosk's sync client builds its requests and reads the answers with the same ones, so the
-two cannot drift apart. Field names here are a contract: add freely, never rename.
+two cannot drift apart. Field names here are a contract: add freely, never rename. The
+visit itself is defined in the core (``kiosk.contract``), because the kiosk checks every
+visit against it before it shows green; it is re-exported here as part of the wire.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kiosk.contract import (  # re-exported: the wire models of a visit are the core's contract
+    FIELD_MODELS as FIELD_MODELS,
+)
+from kiosk.contract import (
+    KINDS as KINDS,
+)
+from kiosk.contract import (
+    NO_NUL as NO_NUL,
+)
+from kiosk.contract import (
+    CccdFields as CccdFields,
+)
+from kiosk.contract import (
+    DccFields as DccFields,
+)
+from kiosk.contract import (
+    Direction as Direction,
+)
+from kiosk.contract import (
+    Kind as Kind,
+)
+from kiosk.contract import (
+    OpaqueFields as OpaqueFields,
+)
+from kiosk.contract import (
+    PhoneFields as PhoneFields,
+)
+from kiosk.contract import (
+    VisitIn as VisitIn,
+)
 
 API_PREFIX = "/api/v1"
 ENROLL_PATH = f"{API_PREFIX}/enroll"
@@ -22,12 +55,7 @@ DEVICE_PATH = f"{API_PREFIX}/device"
 
 MAX_BATCH_VISITS = 1000
 MAX_BATCH_BYTES = 1024 * 1024  # of the JSON body after any gzip is undone
-KINDS = ("cccd", "dcc", "phone", "opaque")
 ENROLL_QR_PREFIX = "cpk-enroll:1"
-
-Direction = Literal["in", "out"]
-Kind = Literal["cccd", "dcc", "phone", "opaque"]
-Status = Literal["created", "duplicate", "rejected"]
 
 
 class _Wire(BaseModel):
@@ -98,76 +126,10 @@ class EnrollPayload(_Wire):
 
 
 # --- visits --------------------------------------------------------------------------
+# One definition of a valid visit, in the core (kiosk/contract.py): the kiosk checks each
+# visit against it before it shows green, the server checks each uploaded visit.
 
-_DIGITS12 = r"^\d{12}$"
-_ID_NUMBER = r"^(\d{9}|\d{12})$"
-_PHONE = r"^0\d{9}$"
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
-
-
-class _Fields(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class CccdFields(_Fields):
-    id_number: str = Field(pattern=_DIGITS12)
-    old_id_number: str | None = Field(None, pattern=r"^\d{9}$")
-    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
-    date_of_birth: date
-    sex: Literal["Nam", "Nữ"]
-    address: str | None = Field(None, max_length=300)
-    issue_date: date | None = None
-
-
-class PhoneFields(_Fields):
-    phone: str = Field(pattern=_PHONE)
-    renumbered_from: str | None = Field(None, max_length=16)
-    name: str | None = Field(None, max_length=100, pattern=NO_NUL)
-    id_number: str | None = Field(None, pattern=_ID_NUMBER)
-
-
-class DccFields(_Fields):
-    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-    date_of_birth: str = Field(max_length=10)
-    signature: str = Field(max_length=32)
-
-
-class OpaqueFields(_Fields):
-    text: str = Field(max_length=65536)
-    length: int = Field(ge=0)
-
-
-FIELD_MODELS: dict[str, type[_Fields]] = {
-    "cccd": CccdFields, "phone": PhoneFields, "dcc": DccFields, "opaque": OpaqueFields,
-}
-
-
-class VisitIn(_Wire):
-    """One visit as the kiosk stored it; ``id`` is the UUID made at scan time, forever."""
-
-    id: str = Field(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-    checkpoint: str = Field(min_length=1, max_length=64)
-    direction: Direction
-    source: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
-    kind: Kind
-    scanned_at: AwareDatetime = Field(description="The kiosk's wall clock at scan time (ISO 8601, UTC).")
-    fields: dict[str, Any] = Field(description="The credential fields of this kind (see the kiosk's parse output).")
-    clock_synchronised: bool = True
-    monotonic_ns: int | None = Field(None, ge=0, le=2**63 - 1)
-    boot_id: str | None = Field(None, max_length=64, pattern=NO_NUL)
-    corrected_at: AwareDatetime | None = Field(
-        None, description="Scan time corrected from the server clock when the kiosk clock was not synchronised.")
-    reader: str | None = Field(None, max_length=200)
-    operator: str | None = Field(None, max_length=100, pattern=NO_NUL)
-
-    @model_validator(mode="after")
-    def _fields_fit_kind(self) -> VisitIn:
-        try:
-            FIELD_MODELS[self.kind].model_validate(self.fields)
-        except ValidationError as exc:  # name the fields, never their values
-            wrong = ", ".join(f"fields.{_loc(e['loc'])} ({e['type']})" for e in exc.errors())
-            raise ValueError(f"credential fields do not fit kind {self.kind}: {wrong}") from None
-        return self
+Status = Literal["created", "duplicate", "rejected"]
 
 
 class BatchRequest(_Wire):

@@ -1,8 +1,9 @@
 """Stored visits as the district server reads them (``sync.protocol.VisitIn``), for upload and USB export.
 
-Built as plain dicts from the stored columns, not through the pydantic model: the server
-validates every visit anyway, and validating 100,000 of them here too would double the
-kiosk's share of a backlog sync. tests/sync/test_wire.py checks the result against VisitIn.
+Built as plain dicts from the stored columns, not through the pydantic model: each visit
+was checked against ``VisitIn`` at the scan already (kiosk/scan.py), in the same form
+(``kiosk.contract.wire_visit``), and validating 100,000 of them again here would double
+the kiosk's share of a backlog sync. tests/test_contract.py sends what the kiosk accepted.
 """
 
 from __future__ import annotations
@@ -11,22 +12,18 @@ import gzip
 import json
 from typing import Any
 
+from kiosk import contract
 from kiosk.store import Outgoing
 
 GZIP_LEVEL = 1  # the JSON shrinks about 8x already; higher levels cost CPU on a Pi for little
 
 
 def wire_visit(visit: Outgoing, corrected_at: str | None) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": visit.id, "checkpoint": visit.checkpoint_code, "direction": visit.direction, "source": visit.source,
-        "kind": visit.kind, "scanned_at": visit.scanned_at, "fields": json.loads(visit.fields),
-        "clock_synchronised": bool(visit.clock_synchronised), "monotonic_ns": visit.monotonic_ns,
-        "boot_id": visit.boot_id,
-    }
-    for key, value in (("corrected_at", corrected_at), ("reader", visit.reader), ("operator", visit.operator)):
-        if value is not None:
-            data[key] = value
-    return data
+    return contract.wire_visit(
+        id=visit.id, checkpoint=visit.checkpoint_code, direction=visit.direction, source=visit.source, kind=visit.kind,
+        scanned_at=visit.scanned_at, fields=json.loads(visit.fields), clock_synchronised=bool(visit.clock_synchronised),
+        monotonic_ns=visit.monotonic_ns, boot_id=visit.boot_id, corrected_at=corrected_at, reader=visit.reader,
+        operator=visit.operator)
 
 
 def batch_body(device_id: str, visits: list[dict[str, Any]]) -> bytes:

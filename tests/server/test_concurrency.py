@@ -1,9 +1,10 @@
 """Many kiosks at once through a real uvicorn server: nothing lost, nothing doubled.
 
-Each device sends its own visits plus a share of visits that other devices also send
-(as if a USB export and a network sync raced), in several threads, each batch twice.
-Afterwards every distinct visit is stored exactly once and exactly one answer said
-``created`` for it.
+Each device sends its own visits plus a share of visit ids that every other device also
+sends, in several threads, each batch twice (a retry after a lost answer). Afterwards
+every distinct visit is stored exactly once and exactly one answer said ``created`` for
+it; for a shared id, the device that won hears ``duplicate`` on its retry and every other
+device hears ``conflict`` (rejected) both times: never a silent ``duplicate``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def test_concurrent_devices_lose_and_double_nothing(settings: Settings, engine: 
         plans.append((device_id, token, batches))
     created: Counter[str] = Counter()
     answered: Counter[str] = Counter()
+    verdicts: dict[tuple[str, str], list[str]] = {}
     lock = threading.Lock()
     errors: list[BaseException] = []
 
@@ -67,7 +69,8 @@ def test_concurrent_devices_lose_and_double_nothing(settings: Settings, engine: 
                         answered[r["id"]] += 1
                         if r["status"] == "created":
                             created[r["id"]] += 1
-                        assert r["status"] in ("created", "duplicate"), r
+                        verdicts.setdefault((device_id, r["id"]), []).append(r.get("code") or r["status"])
+                        assert r["status"] in ("created", "duplicate") or r.get("code") == "conflict", r
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
@@ -82,3 +85,6 @@ def test_concurrent_devices_lose_and_double_nothing(settings: Settings, engine: 
     assert count_visits(engine) == distinct
     assert len(created) == distinct and set(created.values()) == {1}
     assert answered[shared[0]] == 2 * DEVICES
+    for visit_id in shared:
+        heard = sorted(tuple(verdicts[(device_id, visit_id)]) for device_id, _ in devices)
+        assert heard == sorted([("created", "duplicate")] + [("conflict", "conflict")] * (DEVICES - 1)), heard

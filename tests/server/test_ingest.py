@@ -69,12 +69,12 @@ def test_each_bad_visit_is_rejected_alone_with_code_and_reason(client: TestClien
     results = answer.json()["results"]
     assert [(r["status"], r.get("code")) for r in results] == [
         ("created", None), ("rejected", "invalid_visit"), ("rejected", "wrong_checkpoint"),
-        ("rejected", "scanned_in_future"), ("rejected", "too_old"), ("created", None), ("rejected", "invalid_visit"),
+        ("created", None), ("created", None), ("created", None), ("rejected", "invalid_visit"),
         ("rejected", "invalid_visit"), ("created", None), ("duplicate", None)]
     assert "fields.id_number" in results[1]["reason"] and "scanned_at" in results[6]["reason"]
     assert results[7]["id"] == "#7"
     assert not any(p in answer.text for p in PERSONAL)
-    assert count_visits(engine) == 3
+    assert count_visits(engine) == 5  # a time in the future or past the retention is no reason to lose a visit
 
 
 @pytest.mark.parametrize("body, status, code", [

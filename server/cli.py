@@ -437,7 +437,9 @@ def _show_trace(found: tracing.TraceResult, fmt: str, output: Path | None) -> No
     if fmt == "json":
         write_output((found.model_dump_json(indent=2) + "\n").encode(), output, fmt)
         return
-    rows = [[v.occurred_at.astimezone(reports.LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"), f"{v.checkpoint} · {v.checkpoint_name}",
+    rows = [[v.occurred_at.astimezone(reports.LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+             + (" (không rõ giờ quét, đây là giờ nhận; scan time unknown, received)" if v.time_unknown else ""),
+             f"{v.checkpoint} · {v.checkpoint_name}",
              v.commune, v.direction, v.kind, v.name, v.id_number, v.phone] for v in found.visits]
     title = f"{found.count} lượt" + (" (đã cắt bớt, truncated)" if found.truncated else "")
     write_output(render(Table(TRACE_HEADINGS, rows, title), fmt), output, fmt)

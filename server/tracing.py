@@ -8,10 +8,11 @@ masked form of the ID number or phone that was looked up.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection, Engine
 
 from kiosk.credentials import Rejection
@@ -32,7 +33,9 @@ class TraceVisit(BaseModel):
     checkpoint: str
     checkpoint_name: str
     commune: str
-    occurred_at: datetime
+    occurred_at: datetime = Field(description="When it happened; when the kiosk's time was impossible "
+                                              "(time_unknown), when the server received it.")
+    time_unknown: bool = False
     direction: str
     kind: str
     source: str
@@ -66,7 +69,8 @@ def _run(conn: Connection, audit_id: int, where: sa.ColumnElement[bool]) -> Trac
              .order_by(visits.c.occurred_at, visits.c.seq).limit(MAX_RESULTS + 1))
     rows = conn.execute(query).mappings().all()
     found = [TraceVisit(id=str(r["id"]), checkpoint=r["checkpoint"], checkpoint_name=r["checkpoint_name"],
-                        commune=r["commune"], occurred_at=r["occurred_at"], direction=r["direction"], kind=r["kind"],
+                        commune=r["commune"], occurred_at=r["occurred_at"], time_unknown=r["time_unknown"],
+                        direction=r["direction"], kind=r["kind"],
                         source=r["source"], name=r["person_name"], id_number=r["id_number"], phone=r["phone"])
              for r in rows[:MAX_RESULTS]]
     conn.execute(audit_log.update().where(audit_log.c.id == audit_id).values(result_count=len(found)))
@@ -95,7 +99,7 @@ def person(engine: Engine, actor: str, reason: str, start: datetime, end: dateti
         raise UserError("person_key", both("Cần đúng một trong hai: số định danh hoặc số điện thoại",
                                            "give exactly one of id_number or phone"))
     if id_number:
-        key = id_number.strip().replace(" ", "")
+        key = unicodedata.normalize("NFKC", id_number).strip().replace(" ", "")  # fullwidth digits typed
         if not (key.isascii() and key.isdigit() and len(key) in (9, 12)):
             raise UserError("id_number_invalid", both("Số định danh phải có 12 (hoặc 9) chữ số",
                                                       "an ID number has 12 (or 9) digits"))

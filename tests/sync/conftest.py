@@ -1,4 +1,5 @@
-"""Sync end to end: a real ``checkpoint-server serve`` process (SQLite) and the real kiosk CLI.
+"""Sync end to end: a real ``checkpoint-server serve`` process (SQLite, or PostgreSQL with
+``pg_server``) and the real kiosk CLI.
 
 The server is set up (checkpoint, enrolment codes, revocations) through its own Python
 API on the same database file, which the serving process shares; kiosks are data
@@ -9,18 +10,16 @@ from __future__ import annotations
 
 import http.client
 import signal
-import sqlite3
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from kiosk.clock import SystemClock
@@ -31,8 +30,9 @@ from server import enrolment, places
 from server.db import create_db_engine
 from server.inprocess import free_port
 from server.migrate import upgrade
+from server.schema import visits as visits_table
 from tests.conftest import CLI, CliResult, run_cli
-from tests.server.conftest import PLACE
+from tests.server.conftest import PLACE, fresh_pg_schema, pg_database  # noqa: F401 - pg_database: a fixture
 from tests.sync.faultproxy import FaultProxy
 from tests.waiting import wait_for
 
@@ -51,10 +51,10 @@ def cccd(n: int) -> str:
 class Server:
     """``checkpoint-server serve`` on a loopback port; stop and start it again on the same port."""
 
-    def __init__(self, workdir: Path, *, batches_per_s: float = 100_000.0) -> None:
+    def __init__(self, workdir: Path, *, batches_per_s: float = 100_000.0, db_url: str | None = None) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.db_path = workdir / "server.sqlite3"
-        self.url_db = f"sqlite:///{self.db_path}"
+        self.url_db = db_url or f"sqlite:///{self.db_path}"
         self.port = free_port()
         self.config = workdir / "server.toml"
         self.config.write_text(f"[limits]\ndevice_batches_per_s = {batches_per_s}\ndevice_burst = 5\n")
@@ -104,17 +104,16 @@ class Server:
 
     def visit_ids(self) -> Counter[str]:
         """Every stored visit id (as the kiosk writes it) with how many rows it has."""
-        with closing(sqlite3.connect(self.db_path, timeout=30)) as conn:
-            return Counter(str(uuid.UUID(row[0])) for row in conn.execute("SELECT id FROM visits"))
+        with self.engine.connect() as conn:
+            return Counter(str(row[0]) for row in conn.execute(sa.select(visits_table.c.id)))
 
     def count(self) -> int:
-        with closing(sqlite3.connect(self.db_path, timeout=30)) as conn:
-            return conn.execute("SELECT count(*) FROM visits").fetchone()[0]
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(visits_table)).scalar_one()
 
     def visits(self) -> dict[str, dict[str, Any]]:
-        with closing(sqlite3.connect(self.db_path, timeout=30)) as conn:
-            conn.row_factory = sqlite3.Row
-            return {str(uuid.UUID(row["id"])): dict(row) for row in conn.execute("SELECT * FROM visits")}
+        with self.engine.connect() as conn:
+            return {str(row["id"]): dict(row) for row in conn.execute(sa.select(visits_table)).mappings()}
 
     def cli(self, *args: str) -> CliResult:
         done = subprocess.run([SERVER_CLI, *args, "--db", self.url_db], capture_output=True, timeout=120)
@@ -124,6 +123,16 @@ class Server:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     running = Server(tmp_path)
+    yield running
+    running.stop()
+    running.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A real server on each database: SQLite, and a fresh schema of the session's PostgreSQL."""
+    db_url = fresh_pg_schema(request.getfixturevalue("pg_database")) if request.param == "postgresql" else None
+    running = Server(tmp_path, db_url=db_url)
     yield running
     running.stop()
     running.engine.dispose()

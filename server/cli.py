@@ -297,8 +297,8 @@ def device_list(admin: Admin, checkpoint_code: str | None, orphans: bool, as_jso
     """
     rows = enrolment.list_devices(admin.engine(), checkpoint_code, orphans_only=orphans,
                                   default_valid_for=timedelta(hours=admin.settings.enrolment.code_valid_hours))
-    show(rows, ["id", "checkpoint", "enrolled_at", "last_seen_at", "revoked_at", "state"]
-         + (["synced", "orphan"] if as_json else []), as_json)
+    show(rows, ["id", "checkpoint", "enrolled_at", "last_seen_at", "synced", "revoked_at", "state"]
+         + (["orphan"] if as_json else []), as_json)
 
 
 @device.command("remove")

@@ -263,11 +263,14 @@ def remove_device(engine: Engine, device_id: str, actor: str) -> dict[str, Any]:
     """Delete a device that never sent a visit, with its tokens; its code stays spent.
 
     One that did send visits keeps its row for those visits' sake: revoke it instead. The
-    device row is locked first (FOR UPDATE), so a batch being stored for it right now is
-    either seen here or refused afterwards for an unknown token.
+    rows are locked first (FOR UPDATE), its code's and then its own, in the order a retry
+    of its enrolment takes them (no deadlock). A batch being stored for it at that very
+    moment is either seen here (and the removal refused) or fails on the vanished device,
+    and its resend is refused for an unknown token; a device that is sending is no orphan.
     """
     with writing(engine) as conn:
         device = _device(conn, device_id)
+        conn.execute(sa.select(enroll_codes.c.code_hash).where(enroll_codes.c.device_id == device.id).with_for_update())
         conn.execute(sa.select(devices.c.id).where(devices.c.id == device.id).with_for_update())
         sent = conn.execute(sa.select(sa.literal(1)).where(  # by checkpoint too: visits are indexed by it
             visits.c.checkpoint_id == device.checkpoint_id, visits.c.device_id == device.id).limit(1)).first()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from server import audit, enrolment
 from server.cli import main
+from server.errors import UserError
 from server.schema import device_tokens, devices, enroll_codes
 from server.tokens import digest
 from tests.server.conftest import add_checkpoint, bearer, visit
@@ -175,3 +177,33 @@ def test_a_removed_device_is_not_revived_by_its_nonce(client: TestClient, engine
     refused = enroll(client, code, mine)
     assert refused.status_code == 409 and refused.json()["error"] == "enroll_code_used"
     assert listed(db_url) == []
+
+
+def test_racing_redemptions_make_one_device_and_leave_one_live_token(engine: Engine) -> None:
+    add_checkpoint(engine)
+    code, shared = new_code(engine), nonce()
+    nonces = [shared] * 4 + [nonce() for _ in range(4)]
+    answers: dict[int, Any] = {}
+    start = threading.Barrier(len(nonces))
+
+    def redeem(i: int) -> None:
+        start.wait()
+        try:
+            answers[i] = enrolment.redeem(engine, code, nonces[i])
+        except UserError as exc:
+            answers[i] = exc.code
+
+    threads = [threading.Thread(target=redeem, args=(i,)) for i in range(len(nonces))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    won = {i: a for i, a in answers.items() if not isinstance(a, str)}
+    assert len(answers) == len(nonces) and won
+    assert len({nonces[i] for i in won}) == 1  # only the winner's nonce ever got an answer
+    assert len({a.device_id for a in won.values()}) == 1
+    assert {a for a in answers.values() if isinstance(a, str)} <= {"enroll_code_used"}
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(devices)).scalar() == 1
+        live = conn.execute(sa.select(device_tokens.c.token_hash).where(device_tokens.c.retired_at.is_(None))).scalars().all()
+    assert len(live) == 1 and live[0] in {digest(a.token) for a in won.values()}

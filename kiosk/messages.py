@@ -136,6 +136,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Mã đăng ký đã hết hạn: xin quản trị viên huyện một mã mới.",
         "This enrolment code has expired: ask the district admin for a new one.",
     ),
+    "enroll_not_saved": (
+        "Không ghi được thông tin đăng ký vào {path}: giải phóng dung lượng rồi chạy lại checkpoint-kiosk enroll với cùng mã.",
+        "Could not save the enrolment in {path}: free some space, then run checkpoint-kiosk enroll again with the same code.",
+    ),
     "not_enrolled": (
         "Kiosk chưa đăng ký với máy chủ huyện: chạy checkpoint-kiosk enroll. Các lượt vẫn được lưu trên máy.",
         "This kiosk is not enrolled with the district server: run checkpoint-kiosk enroll. Visits stay stored here.",

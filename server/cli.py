@@ -278,16 +278,36 @@ def enroll_code(admin: Admin, checkpoint_code: str, valid_hours: float | None, p
 
 @main.group()
 def device() -> None:
-    """Enrolled kiosks: list, revoke, rotate their token."""
+    """Enrolled kiosks: list, revoke, rotate their token, remove orphans."""
 
 
 @device.command("list")
 @click.option("--checkpoint", "checkpoint_code")
+@click.option("--orphans", is_flag=True,
+              help="Only orphans: never seen, and enrolled again since or unseen past their code's validity.")
 @JSON_FLAG
 @with_admin
-def device_list(admin: Admin, checkpoint_code: str | None, as_json: bool) -> None:
-    rows = enrolment.list_devices(admin.engine(), checkpoint_code)
-    show(rows, ["id", "checkpoint", "enrolled_at", "last_seen_at", "revoked_at"], as_json)
+def device_list(admin: Admin, checkpoint_code: str | None, orphans: bool, as_json: bool) -> None:
+    """Devices with whether they ever sent anything (last_seen_at) and their state: active, orphan, revoked.
+
+    \b
+    An orphan was never seen (no batch, no USB import) and is not revoked, and either its
+    checkpoint has a device enrolled after it, or it is unseen for longer than its
+    enrolment code was valid. Remove one with: checkpoint-server device remove DEVICE_ID.
+    """
+    rows = enrolment.list_devices(admin.engine(), checkpoint_code, orphans_only=orphans,
+                                  default_valid_for=timedelta(hours=admin.settings.enrolment.code_valid_hours))
+    show(rows, ["id", "checkpoint", "enrolled_at", "last_seen_at", "synced", "revoked_at", "state"]
+         + (["orphan"] if as_json else []), as_json)
+
+
+@device.command("remove")
+@click.argument("device_id")
+@with_admin
+def device_remove(admin: Admin, device_id: str) -> None:
+    """Delete DEVICE_ID and its tokens, if it never sent a visit (an orphan); else revoke it."""
+    removed = enrolment.remove_device(admin.engine(), device_id, admin.actor)
+    click.echo(f"Đã xoá (removed): {removed['device']} ({removed['checkpoint']})")
 
 
 @device.command("revoke")

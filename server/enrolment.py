@@ -3,6 +3,15 @@
 A code is redeemed by a conditional UPDATE, so two kiosks racing with the same code
 cannot both win. Retired tokens stay on record so their holder hears *why* they stopped
 working (revoked by an admin, or replaced by a rotation) instead of a bare 401.
+
+An answer can be lost after the server committed (the network drops on the way back).
+So a kiosk sends a random nonce with the code, and the server keeps its hash: the same
+code with the same nonce, while the code is still valid, gets the same device back with
+a fresh token (the previous one retired as by a rotation), never a second device and
+never a 409. Any other nonce, or none, is still refused, and a revoked device is never
+revived. A device left behind all the same (by an older kiosk, or by an admin who gave
+up and made a new code) is an *orphan* (see ``is_orphan``) and can be removed as long as
+it never sent a visit.
 """
 
 from __future__ import annotations
@@ -10,7 +19,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -19,7 +28,7 @@ from server import audit
 from server.db import writing
 from server.errors import Conflict, NotFound, UserError, both
 from server.places import checkpoint_row, checkpoints_query, identity
-from server.schema import checkpoints, device_tokens, devices, enroll_codes
+from server.schema import checkpoints, device_tokens, devices, enroll_codes, visits
 from server.tokens import digest, new_enroll_code, new_token, normalise_code
 from sync.protocol import EnrollPayload, EnrollResponse
 
@@ -74,17 +83,25 @@ def _issue_token(conn: Connection, device_id: str, now: datetime) -> str:
     return token
 
 
-def redeem(engine: Engine, code: str) -> EnrollResponse:
-    """Exchange an enrolment code for a new device and its token; each code works once."""
+def redeem(engine: Engine, code: str, nonce: str | None = None) -> EnrollResponse:
+    """Exchange an enrolment code for a new device and its token; each code works once.
+
+    Once, except for the kiosk that redeemed it: the same ``nonce`` again, before the code
+    expires, answers with the same device and a new token (see ``_enrolled_again``).
+    """
     now = datetime.now(timezone.utc)
     code_hash = digest(normalise_code(code))
+    nonce_hash = digest(nonce) if nonce else None
     device_id = str(uuid.uuid4())
     with writing(engine) as conn:
         taken = conn.execute(enroll_codes.update().where(
             enroll_codes.c.code_hash == code_hash, enroll_codes.c.used_at.is_(None), enroll_codes.c.expires_at > now,
-        ).values(used_at=now).returning(enroll_codes.c.checkpoint_id)).first()
+        ).values(used_at=now, nonce_hash=nonce_hash).returning(enroll_codes.c.checkpoint_id)).first()
         if taken is None:
-            raise _why_refused(conn, code_hash)
+            again = _enrolled_again(conn, code_hash, nonce_hash, now) if nonce_hash else None
+            if again is None:
+                raise _why_refused(conn, code_hash, nonce_hash, now)
+            return again
         conn.execute(devices.insert().values(id=device_id, checkpoint_id=taken.checkpoint_id, enrolled_at=now))
         conn.execute(enroll_codes.update().where(enroll_codes.c.code_hash == code_hash).values(device_id=device_id))
         token = _issue_token(conn, device_id, now)
@@ -93,12 +110,42 @@ def redeem(engine: Engine, code: str) -> EnrollResponse:
     return EnrollResponse(device_id=device_id, token=token, checkpoint=identity(row), server_time=now)
 
 
-def _why_refused(conn: Connection, code_hash: str) -> UserError:
-    """404 for a code never issued, 409 for one that was used or ran out (the ``error`` code tells which)."""
-    row = conn.execute(sa.select(enroll_codes.c.used_at).where(enroll_codes.c.code_hash == code_hash)).first()
+def _enrolled_again(conn: Connection, code_hash: str, nonce_hash: str, now: datetime) -> EnrollResponse | None:
+    """The device this code and nonce made, with a fresh token; None when there is none to give.
+
+    The code's row and then the device's are locked (FOR UPDATE; SQLite's writer lock
+    already serialises), so two retries queue and a revocation cannot slip in between.
+    """
+    code_row = conn.execute(sa.select(enroll_codes.c.device_id, enroll_codes.c.checkpoint_id).where(
+        enroll_codes.c.code_hash == code_hash, enroll_codes.c.nonce_hash == nonce_hash,
+        enroll_codes.c.used_at.is_not(None), enroll_codes.c.expires_at > now, enroll_codes.c.device_id.is_not(None),
+    ).with_for_update()).first()
+    if code_row is None:
+        return None
+    device = conn.execute(sa.select(devices.c.id, devices.c.revoked_at).where(devices.c.id == code_row.device_id)
+                          .with_for_update()).first()
+    if device is None or device.revoked_at is not None:  # removed or revoked: never revived
+        return None
+    _retire_tokens(conn, device.id, "rotated", now)
+    token = _issue_token(conn, device.id, now)
+    row = conn.execute(checkpoints_query().where(checkpoints.c.id == code_row.checkpoint_id)).mappings().one()
+    audit.write(conn, f"device:{device.id}", "device.enroll_again", params={"checkpoint": row["code"]})
+    return EnrollResponse(device_id=device.id, token=token, checkpoint=identity(row), server_time=now)
+
+
+def _why_refused(conn: Connection, code_hash: str, nonce_hash: str | None, now: datetime) -> UserError:
+    """404 for a code never issued, 409 for one that was used or ran out (the ``error`` code tells which).
+
+    A used code is ``enroll_code_used`` to anyone but the kiosk that used it; that kiosk
+    (same nonce) hears ``enroll_code_expired`` once the code ran out, and ``enroll_code_used``
+    when its device was revoked or removed.
+    """
+    row = conn.execute(sa.select(enroll_codes.c.used_at, enroll_codes.c.expires_at, enroll_codes.c.nonce_hash)
+                       .where(enroll_codes.c.code_hash == code_hash)).first()
     if row is None:
         return NotFound("enroll_code_unknown", both("Mã đăng ký không đúng", "unknown enrolment code"))
-    if row.used_at is not None:
+    ours = nonce_hash is not None and row.nonce_hash == nonce_hash
+    if row.used_at is not None and (not ours or row.expires_at > now):
         return Conflict("enroll_code_used", both("Mã đăng ký đã được dùng", "enrolment code already used"))
     return Conflict("enroll_code_expired",
                      both("Mã đăng ký đã hết hạn, hãy xin mã mới", "enrolment code expired; ask for a new one"))
@@ -158,10 +205,84 @@ def rotate_device(engine: Engine, device_id: str, actor: str) -> str:
     return token
 
 
-def list_devices(engine: Engine, checkpoint_code: str | None = None) -> list[dict[str, Any]]:
-    query = sa.select(devices.c.id, checkpoints.c.code.label("checkpoint"), devices.c.enrolled_at, devices.c.last_seen_at,
-                      devices.c.revoked_at).join(checkpoints)
+DeviceState = Literal["active", "orphan", "revoked"]
+
+
+def is_orphan(*, last_seen_at: datetime | None, revoked_at: datetime | None, enrolled_at: datetime,
+              code_valid_for: timedelta, later_device_at_checkpoint: bool, now: datetime) -> bool:
+    """A device nobody will ever use: a live token handed out for nothing.
+
+    The rule: not revoked, never seen (``last_seen_at`` is empty: no batch and no USB
+    import ever came from it), and either its checkpoint has a device enrolled after it
+    (the admin enrolled again with a new code) or it has been unseen for longer than its
+    code was valid (enrolled_at + the code's validity; by then the code has expired, so no
+    retry with its nonce can claim it any more). A revoked device is not an orphan: its
+    token is dead already. A kiosk enrolled but not yet used (no visit to send) looks the
+    same, so this is a hint for the admin, not a verdict; ``remove_device`` refuses a
+    device that sent visits either way.
+    """
+    if revoked_at is not None or last_seen_at is not None:
+        return False
+    return later_device_at_checkpoint or now - enrolled_at > code_valid_for
+
+
+def list_devices(engine: Engine, checkpoint_code: str | None = None, *, orphans_only: bool = False,
+                 now: datetime | None = None, default_valid_for: timedelta = timedelta(hours=24)) -> list[dict[str, Any]]:
+    """Devices by checkpoint and enrolment time, each with ``synced`` (ever seen), ``orphan`` and
+    ``state`` (active, orphan or revoked). ``default_valid_for`` stands in for a device
+    without a code on record."""
+    now = now or datetime.now(timezone.utc)
+    query = (sa.select(devices.c.id, devices.c.checkpoint_id, checkpoints.c.code.label("checkpoint"), devices.c.enrolled_at,
+                       devices.c.last_seen_at, devices.c.revoked_at, enroll_codes.c.created_at.label("code_created_at"),
+                       enroll_codes.c.expires_at.label("code_expires_at"))
+             .select_from(devices.join(checkpoints).outerjoin(enroll_codes, enroll_codes.c.device_id == devices.c.id)))
     if checkpoint_code:
         query = query.where(checkpoints.c.code == checkpoint_code)
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(query.order_by(checkpoints.c.code, devices.c.enrolled_at)).mappings()]
+        rows = [dict(r) for r in conn.execute(query.order_by(checkpoints.c.code, devices.c.enrolled_at)).mappings()]
+    latest: dict[int, datetime] = {}
+    for row in rows:
+        latest[row["checkpoint_id"]] = max(latest.get(row["checkpoint_id"], row["enrolled_at"]), row["enrolled_at"])
+    listed = []
+    for row in rows:
+        valid_for = (row["code_expires_at"] - row["code_created_at"] if row["code_expires_at"] is not None
+                     else default_valid_for)
+        orphan = is_orphan(last_seen_at=row["last_seen_at"], revoked_at=row["revoked_at"], enrolled_at=row["enrolled_at"],
+                           code_valid_for=valid_for, later_device_at_checkpoint=latest[row["checkpoint_id"]] > row["enrolled_at"],
+                           now=now)
+        state: DeviceState = "revoked" if row["revoked_at"] is not None else "orphan" if orphan else "active"
+        if orphans_only and not orphan:
+            continue
+        listed.append({"id": row["id"], "checkpoint": row["checkpoint"], "enrolled_at": row["enrolled_at"],
+                       "last_seen_at": row["last_seen_at"], "revoked_at": row["revoked_at"],
+                       "synced": row["last_seen_at"] is not None, "orphan": orphan, "state": state})
+    return listed
+
+
+def remove_device(engine: Engine, device_id: str, actor: str) -> dict[str, Any]:
+    """Delete a device that never sent a visit, with its tokens; its code stays spent.
+
+    One that did send visits keeps its row for those visits' sake: revoke it instead. The
+    rows are locked first (FOR UPDATE), its code's and then its own, in the order a retry
+    of its enrolment takes them (no deadlock). A batch being stored for it at that very
+    moment is either seen here (and the removal refused) or fails on the vanished device,
+    and its resend is refused for an unknown token; a device that is sending is no orphan.
+    """
+    with writing(engine) as conn:
+        device = _device(conn, device_id)
+        conn.execute(sa.select(enroll_codes.c.code_hash).where(enroll_codes.c.device_id == device.id).with_for_update())
+        conn.execute(sa.select(devices.c.id).where(devices.c.id == device.id).with_for_update())
+        sent = conn.execute(sa.select(sa.literal(1)).where(  # by checkpoint too: visits are indexed by it
+            visits.c.checkpoint_id == device.checkpoint_id, visits.c.device_id == device.id).limit(1)).first()
+        if sent is not None:
+            raise Conflict("device_has_visits", both(
+                f"Thiết bị '{device.id}' đã gửi lượt ghi nên không xoá được; hãy thu hồi: checkpoint-server device revoke",
+                f"device '{device.id}' has sent visits and cannot be removed; revoke it instead"))
+        conn.execute(enroll_codes.update().where(enroll_codes.c.device_id == device.id).values(device_id=None))
+        conn.execute(device_tokens.delete().where(device_tokens.c.device_id == device.id))
+        conn.execute(devices.delete().where(devices.c.id == device.id))
+        checkpoint = conn.execute(sa.select(checkpoints.c.code).where(checkpoints.c.id == device.checkpoint_id)).scalar_one()
+        removed = {"device": device.id, "checkpoint": checkpoint, "enrolled_at": device.enrolled_at.isoformat(),
+                   "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None}
+        audit.write(conn, actor, "device.remove", params=removed)
+    return removed

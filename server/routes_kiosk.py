@@ -54,15 +54,20 @@ def whoami(device: Annotated[DeviceAuth, Depends(device_auth)]) -> DeviceInfo:
 ENROLL_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: ERROR_RESPONSES[400],
     404: {"model": ErrorBody, "description": "Unknown code (`enroll_code_unknown`)."},
-    409: {"model": ErrorBody, "description": "Code already used or expired (`enroll_code_used`, `enroll_code_expired`)."},
+    409: {"model": ErrorBody, "description": "Code already used (by another nonce, or its device was revoked) or "
+                                             "expired (`enroll_code_used`, `enroll_code_expired`)."},
     422: ERROR_RESPONSES[422],
 }
 
 
 @router.post(ENROLL_PATH, response_model=EnrollResponse, responses=ENROLL_RESPONSES)
 def enroll(request: Request, body: EnrollRequest) -> EnrollResponse:
-    """Exchange a one-time enrolment code for a device id and token."""
-    return redeem(request.app.state.engine, body.code)
+    """Exchange a one-time enrolment code for a device id and token.
+
+    With a ``nonce``, the same code and nonce again while the code is valid return the same
+    device with a new token (the previous one retired): safe to resend after a lost answer.
+    """
+    return redeem(request.app.state.engine, body.code, body.nonce)
 
 
 class _Envelope(BaseModel):

@@ -107,6 +107,8 @@ enroll_codes = sa.Table(
     sa.Column("expires_at", UtcDateTime, nullable=False),
     sa.Column("used_at", UtcDateTime),
     sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id")),
+    # SHA-256 of the kiosk's nonce: the same code and nonce again (a lost answer) get the same device back
+    sa.Column("nonce_hash", sa.String(64)),
 )
 
 visits = sa.Table(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from sync.protocol import normalise_enroll_code
+
 # Crockford's base32 without I, L, O, U: an admin can read a code aloud or type it.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_GROUPS, CODE_GROUP_LEN = 3, 4  # 60 bits, e.g. 7KQ2-MX4P-9TJD
@@ -28,5 +30,5 @@ def new_enroll_code() -> str:
 
 
 def normalise_code(code: str) -> str:
-    """What the admin typed, scanned or pasted, in one form: no spaces or dashes, upper case."""
-    return "".join(ch for ch in code.upper() if ch.isalnum()).replace("O", "0").replace("I", "1").replace("L", "1")
+    """What the admin typed, scanned or pasted, in one form (the kiosk keys its enrolment nonce the same way)."""
+    return normalise_enroll_code(code)

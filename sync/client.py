@@ -15,6 +15,7 @@ from typing import TypeVar
 import requests
 from pydantic import BaseModel, ValidationError
 
+from sync.backoff import Backoff, pause
 from sync.errors import SyncError
 from sync.protocol import (
     BATCH_PATH,
@@ -30,6 +31,7 @@ from sync.protocol import (
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_RETRY_AFTER_S = 1.0
+ENROLL_BACKOFF_BASE_S = 0.5
 # What a refused token's ``error`` means for the kiosk; anything else: enrol again.
 REFUSALS = {"token_revoked": "token_revoked", "token_rotated": "token_rotated"}
 
@@ -101,13 +103,23 @@ class ServerClient:
         """The device the server takes ``token`` for; changes nothing there. Refused when the token is not accepted."""
         return self._call("GET", DEVICE_PATH, DeviceInfo, headers={"Authorization": f"Bearer {token}"})
 
-    def enroll(self, code: str) -> EnrollResponse:
-        try:
-            return self._call("POST", ENROLL_PATH, EnrollResponse, json={"code": code})
-        except Transient as exc:
-            raise SyncError(exc.code, server=self.base_url, status=exc.status) from None
-        except (Refused, TooLarge, RateLimited):  # not answers an enrolment can get from our server
-            raise SyncError("server_bad_answer", server=self.base_url) from None
+    def enroll(self, code: str, nonce: str | None = None, *, retries: int = 0, backoff_max_s: float = 4.0) -> EnrollResponse:
+        """Redeem ``code``. With a ``nonce`` the call is idempotent (the server answers the same
+        code and nonce with the same device), so no answer, a cut-off one or a 5xx is tried
+        again, at most ``retries`` times with backoff; without one, a retry could only hear 409."""
+        body = {"code": code} if nonce is None else {"code": code, "nonce": nonce}
+        backoff = Backoff(ENROLL_BACKOFF_BASE_S, backoff_max_s)
+        tries_left = retries if nonce is not None else 0
+        while True:
+            try:
+                return self._call("POST", ENROLL_PATH, EnrollResponse, json=body)
+            except Transient as exc:
+                if tries_left <= 0:
+                    raise SyncError(exc.code, server=self.base_url, status=exc.status) from None
+                tries_left -= 1
+                pause(backoff.next_delay(), None)
+            except (Refused, TooLarge, RateLimited):  # not answers an enrolment can get from our server
+                raise SyncError("server_bad_answer", server=self.base_url) from None
 
     def upload(self, token: str, body_gzip: bytes) -> BatchResponse:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Encoding": "gzip"}

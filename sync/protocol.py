@@ -83,8 +83,27 @@ class DeviceInfo(_Wire):
 # --- enrolment -----------------------------------------------------------------------
 
 
+ENROLL_NONCE_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
+
+
 class EnrollRequest(_Wire):
+    """A code to redeem; with a nonce, a retry after a lost answer gets the same device back.
+
+    The same code with the same nonce, while the code is valid, answers again with the
+    device it made and a fresh token (the previous one retired); without a nonce (older
+    kiosks) a second try is refused as before.
+    """
+
     code: str = Field(min_length=1, max_length=64, description="The one-time enrolment code, e.g. 7KQ2-MX4P-9TJD.")
+    nonce: str | None = Field(None, pattern=ENROLL_NONCE_PATTERN, description=(
+        "Random, chosen by the kiosk per code (16-128 of A-Z a-z 0-9 _ -): resending the same code with the same "
+        "nonce while the code is valid returns the same device with a new token."))
+
+
+def normalise_enroll_code(code: str) -> str:
+    """What the admin typed, scanned or pasted, in one form: no spaces or dashes, upper case,
+    O/I/L read as 0/1/1 (Crockford's base32 has none of them)."""
+    return "".join(ch for ch in code.upper() if ch.isalnum()).replace("O", "0").replace("I", "1").replace("L", "1")
 
 
 class CheckpointIdentity(_Wire):

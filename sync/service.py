@@ -32,11 +32,12 @@ from kiosk.syncstate import (
     read_sync_state,
     server_url,
 )
+from sync import pending_enrolment
 from sync.client import Refused, ServerClient, Transient
 from sync.clockfix import keep_server_time
 from sync.errors import REENROL_CODES, SyncError
 from sync.lock import SyncLock
-from sync.protocol import EnrollPayload
+from sync.protocol import EnrollPayload, EnrollResponse
 from sync.upload import Tally, UploadPass
 from sync.usb import ExportResult, export_pending, import_receipt
 from sync.worker import BackgroundSync
@@ -45,6 +46,8 @@ __all__ = ["SyncError", "SyncProgress", "SyncService", "SyncStatus", "SyncSummar
 
 NOT_RECORDED = frozenset({"sync_cancelled", "sync_busy"})  # not the server's doing: last_error stays
 UNREACHABLE = frozenset({"server_unreachable", "tls_error", "server_url_invalid"})
+CODE_REFUSALS = frozenset({"enroll_code_unknown", "enroll_code_used", "enroll_code_expired"})
+ENROLL_RETRIES = 3  # an admin is waiting at the screen: a few quick tries, then a sentence (and the nonce kept)
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,9 @@ class SyncService:
 
         Returns the checkpoint identity; from now on visits carry this checkpoint (a Config
         loaded afterwards says so). Raises SyncError for a wrong, used or expired code or an
-        unreachable server.
+        unreachable server. The code goes with a nonce kept in the data directory until the
+        enrolment is stored, so enrolling again with the same code after a lost answer gets
+        the same device back (see sync/pending_enrolment.py).
         """
         if qr:
             try:
@@ -135,13 +140,33 @@ class SyncService:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise SyncError("server_url_invalid", server=server)
         before = self.clock.read()
-        answer = self._client(server).enroll(code.strip())
+        answer = self._redeem(server, code.strip())
         enrolment = Enrolment(server=server, device_id=answer.device_id, token=answer.token,
                               checkpoint=answer.checkpoint.model_dump(), enrolled_at=answer.server_time)
-        write_enrolment(self.config.data_dir, enrolment)
+        try:
+            write_enrolment(self.config.data_dir, enrolment)
+        except OSError:  # the nonce stays: enrolling again once there is room gets this device back
+            raise SyncError("enroll_not_saved", path=str(self.config.data_dir)) from None
+        pending_enrolment.forget(self.config.data_dir)
         self.store.write_meta({NEEDS_REENROLMENT: None, LAST_ERROR: None, LAST_ERROR_PARAMS: None, LAST_ERROR_AT: None})
         keep_server_time(self.store, before, self.clock.read(), answer.server_time)
         return {"server": server, "device_id": answer.device_id, "checkpoint": enrolment.checkpoint}
+
+    def _redeem(self, server: str, code: str) -> EnrollResponse:
+        """The server's answer for ``code``, sent with this kiosk's nonce for it (kept on disk
+        first, so that any retry, even from a later process, is answered with the same device)."""
+        try:
+            nonce = pending_enrolment.nonce_for(self.config.data_dir, code)
+        except OSError:
+            raise SyncError("enroll_not_saved", path=str(self.config.data_dir)) from None
+        settings = self.config.server
+        try:
+            return self._client(server).enroll(code, nonce, retries=min(settings.retries, ENROLL_RETRIES),
+                                               backoff_max_s=settings.backoff_max_s)
+        except SyncError as exc:
+            if exc.code in CODE_REFUSALS:  # the nonce cannot win this code back any more
+                pending_enrolment.forget(self.config.data_dir)
+            raise
 
     # --- sync ------------------------------------------------------------------------------
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 
+from server import enrolment
 from server.cli import main
 from server.db import create_db_engine
 from server.migrate import current_revision, head_revision, upgrade
-from server.schema import metadata
+from server.schema import enroll_codes, metadata
 
 
 def test_upgrade_from_empty_matches_the_tables_in_code(db_url: str) -> None:
@@ -50,3 +53,22 @@ def test_sqlite_is_durable_and_waits_for_writers(tmp_path) -> None:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
         assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_0002_adds_the_nonce_column_and_keeps_the_codes_already_issued(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:  # a district's data at 0001: a checkpoint and a code not yet redeemed
+        place = conn.execute(sa.text("INSERT INTO provinces (name) VALUES ('Tỉnh Bình Phước') RETURNING id")).scalar()
+        place = conn.execute(sa.text("INSERT INTO districts (province_id, name) VALUES (:p, 'Huyện Bù Đăng') RETURNING id"),
+                             {"p": place}).scalar()
+        place = conn.execute(sa.text("INSERT INTO communes (district_id, name) VALUES (:d, 'Xã Đăk Nhau') RETURNING id"),
+                             {"d": place}).scalar()
+        conn.execute(sa.text("INSERT INTO checkpoints (code, name, commune_id, created_on) "
+                             "VALUES ('BD-001', 'Chốt', :c, '2026-11-01')"), {"c": place})
+    code = enrolment.create_enroll_code(engine, "BD-001", timedelta(hours=1), "https://x.example", "test").code
+    assert upgrade(engine) == ("0001", head_revision())
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(enroll_codes.c.nonce_hash)).scalar_one() is None
+    assert enrolment.redeem(engine, code, "n" * 16).device_id == enrolment.redeem(engine, code, "n" * 16).device_id
+    engine.dispose()

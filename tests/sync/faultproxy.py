@@ -7,13 +7,16 @@ then carry on). Each request/answer exchange gets its own plan; at most ``max_fa
 faults happen, so a test always ends. Besides the
 random plan, the proxy can answer every request with 503 for a while (``unavailable``),
 refuse connections outright (``down``), as a broken reverse proxy or a dead link would,
-or answer 500 to any request carrying one visit (``poison``), as a server bug would.
+or answer 500 to any request carrying one visit (``poison``), as a server bug would, or let
+requests through whole and lose their answers (``lose_answers``): the server did the work
+and committed, the kiosk never hears of it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import json
 import random
 import socket
 import struct
@@ -59,7 +62,9 @@ class FaultProxy:
         self.faults: Counter[str] = Counter()
         self.down = False
         self.poison: bytes | None = None  # a request whose body holds these bytes gets a 500
+        self.lost: list[bytes] = []  # answers read from the server and never passed on (lose_answers)
         self._unavailable = 0
+        self._lose = 0
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -80,6 +85,17 @@ class FaultProxy:
         with self._lock:
             self._unavailable = requests
         self.cut_all()
+
+    def lose_answers(self, requests: int) -> None:
+        """Pass the next ``requests`` requests to the server whole, read each answer in full
+        (kept in ``lost``), then reset the kiosk's connection instead of answering."""
+        with self._lock:
+            self._lose = requests
+        self.cut_all()  # the next request comes on a fresh connection
+
+    def lost_bodies(self) -> list[dict[str, object]]:
+        """The JSON bodies of the lost answers, in order."""
+        return [json.loads(answer.partition(b"\r\n\r\n")[2]) for answer in self.lost]
 
     def set_down(self, down: bool) -> None:
         self.down = down
@@ -112,6 +128,13 @@ class FaultProxy:
             self._unavailable -= 1
             return True
 
+    def _take_lose(self) -> bool:
+        with self._lock:
+            if self._lose <= 0:
+                return False
+            self._lose -= 1
+            return True
+
     def _accept(self) -> None:
         while True:
             try:
@@ -134,6 +157,9 @@ class FaultProxy:
             return
         if self.poison is not None:
             self._one_checked_request(client, self.poison)
+            return
+        if self._take_lose():
+            self._lose_answer(client)
             return
         try:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
@@ -171,6 +197,26 @@ class FaultProxy:
             pass
         finally:
             _close(client)
+
+
+    def _lose_answer(self, client: socket.socket) -> None:
+        """Read one request, have the server answer it in full (Connection: close), keep the
+        answer and reset the kiosk's connection: to the kiosk, the answer never came."""
+        try:
+            head, body = _read_request(client)
+            head = b"\r\n".join(line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:"))
+            with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30) as upstream:
+                upstream.sendall(head + b"\r\nConnection: close\r\n\r\n" + body)
+                answer = b""
+                while chunk := upstream.recv(CHUNK):
+                    answer += chunk
+            with self._lock:
+                self.lost.append(answer)
+                self.faults["lost"] += 1
+        except (OSError, EOFError):
+            pass
+        finally:
+            _close(client, reset=True)
 
 
 def _read_request(client: socket.socket) -> tuple[bytes, bytes]:

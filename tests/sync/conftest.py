@@ -140,6 +140,13 @@ def proxy(server: Server) -> Iterator[FaultProxy]:
 FAST = {"retries": 30, "backoff_max_s": 0.2, "probe_max_s": 0.3, "connect_timeout_s": 2.0, "read_timeout_s": 10.0}
 
 
+def _toml(value: Any) -> str:
+    """A value as TOML writes it: quoted text, lower-case booleans, numbers as they are."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 class Kiosk:
     """A kiosk's data directory and config file, driven through the real ``checkpoint-kiosk``."""
 
@@ -150,7 +157,7 @@ class Kiosk:
         self.server_url = server_url
         settings = {"url": server_url, **FAST, **server}
         lines = [f"[storage]\ndata_dir = {str(self.data_dir)!r}\n[server]"]
-        lines += [f"{key} = {value!r}" if isinstance(value, str) else f"{key} = {value}" for key, value in settings.items()]
+        lines += [f"{key} = {_toml(value)}" for key, value in settings.items()]
         self.config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def argv(self, *args: str) -> list[str]:

@@ -8,7 +8,9 @@ directories driven by ``checkpoint-kiosk`` subprocesses with a config file of th
 from __future__ import annotations
 
 import http.client
+import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +33,7 @@ from server import enrolment, places
 from server.db import create_db_engine
 from server.inprocess import free_port
 from server.migrate import upgrade
+from sync.transport import is_loopback
 from tests.conftest import CLI, CliResult, run_cli
 from tests.server.conftest import PLACE
 from tests.sync.faultproxy import FaultProxy
@@ -119,6 +122,43 @@ class Server:
     def cli(self, *args: str) -> CliResult:
         done = subprocess.run([SERVER_CLI, *args, "--db", self.url_db], capture_output=True, timeout=120)
         return CliResult(done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def outward_address() -> str:
+    """This machine's address on its network: what a kiosk on the LAN would dial."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # UDP: only picks the route, sends nothing
+        except OSError:
+            pytest.skip("this machine has no network address besides loopback")
+        address = probe.getsockname()[0]
+    if is_loopback(address):
+        pytest.skip("this machine has no network address besides loopback")
+    return address
+
+
+class LanServer(Server):
+    """The test server listening on every address (``--host 0.0.0.0``), reached at the machine's own."""
+
+    def __init__(self, workdir: Path, address: str) -> None:
+        self.address = address
+        super().__init__(workdir)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [SERVER_CLI, "serve", "--db", self.url_db, "--host", "0.0.0.0", "--port", str(self.port),
+                 "--config", str(self.config)], stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"})  # the access log is read while it runs
+        wait_for(self._answers, "the server to answer its health probe")
+
+    def requests(self, path: str) -> int:
+        """How many requests for ``path`` the server's access log shows."""
+        return self.log.read_text(encoding="utf-8", errors="replace").count(f" {path} HTTP/")
 
 
 @pytest.fixture

@@ -9,9 +9,6 @@ Plain http:// to a host that is not this machine is refused before anything is s
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,49 +16,11 @@ import pytest
 
 from kiosk.enrolment import read_enrolment
 from kiosk.messages import render, render_both
-from sync.transport import host_of, is_loopback, plain_remote, refused
-from tests.sync.conftest import CHECKPOINT, SERVER_CLI, Kiosk, Server
+from sync.transport import host_of, plain_remote, refused
+from tests.sync.conftest import CHECKPOINT, Kiosk, LanServer, Server, outward_address
 from tests.test_doctor import doctor, levels
-from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def outward_address() -> str:
-    """This machine's address on its network: what a kiosk on the LAN would dial."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))  # UDP: only picks the route, sends nothing
-        except OSError:
-            pytest.skip("this machine has no network address besides loopback")
-        address = probe.getsockname()[0]
-    if is_loopback(address):
-        pytest.skip("this machine has no network address besides loopback")
-    return address
-
-
-class LanServer(Server):
-    """The test server listening on every address (``--host 0.0.0.0``), reached at the machine's own."""
-
-    def __init__(self, workdir: Path, address: str) -> None:
-        self.address = address
-        super().__init__(workdir)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}:{self.port}"
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [SERVER_CLI, "serve", "--db", self.url_db, "--host", "0.0.0.0", "--port", str(self.port),
-                 "--config", str(self.config)], stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"})  # the access log is read while it runs
-        wait_for(self._answers, "the server to answer its health probe")
-
-    def requests(self, path: str) -> int:
-        """How many requests for ``path`` the server's access log shows."""
-        return self.log.read_text(encoding="utf-8", errors="replace").count(f" {path} HTTP/")
 
 
 @pytest.fixture

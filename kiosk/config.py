@@ -109,6 +109,7 @@ class ServerConfig(_Section):
     backoff_max_s: float = Field(60.0, gt=0, le=3600)
     probe_max_s: float = Field(60.0, gt=0, le=3600)
     ca_file: str = ""  # empty: the system's CA certificates
+    allow_insecure_http: bool = False  # plain http:// to a server off this machine (sync/transport.py)
 
     @field_validator("url")
     @classmethod

@@ -35,6 +35,7 @@ _ALG, _KID = 1, 4
 _ECDSA = {-7: hashes.SHA256, -35: hashes.SHA384, -36: hashes.SHA512}
 _PS256 = -37
 _COSE_SIGN1_TAG = 18
+_CWT_TAG = 61  # RFC 8392 §6: may wrap a tagged COSE message; the signature never covers tags
 # CWT claims (RFC 8392) and the EU DCC hcert claim.
 _ISS, _EXP, _IAT, _HCERT = 1, 4, 6, -260
 
@@ -133,7 +134,7 @@ def _inflate(raw: bytes) -> bytes:
         if inflater.unconsumed_tail or not inflater.eof:
             raise _Reject("dcc_zlib")  # over the cap, or truncated
         return data
-    if raw[:1] in (b"\xd2", b"\x84"):  # tag 18 or a 4-array: COSE_Sign1 as is
+    if raw[:1] in (b"\xd2", b"\x84") or raw[:2] == b"\xd8\x3d":  # tag 18, a 4-array or tag 61: COSE as is
         return raw
     raise _Reject("dcc_zlib")
 
@@ -142,11 +143,18 @@ def _cose(data: bytes) -> tuple[bytes, Mapping[Any, Any], Mapping[Any, Any], byt
     """Split a COSE_Sign1 into (protected bytes and map, unprotected, payload, signature).
 
     The protected header's exact bytes are kept: the signature covers them, not the map.
+    Three shapes are COSE_Sign1 (EU DCC specification, RFC 8392): the bare 4-array, the
+    array in tag 18, and tag 18 in the CWT tag 61. Any other tag (MAC0, a bare 61 around
+    an untagged array, which RFC 8392 forbids) is not a certificate.
     """
     try:
         obj = cbor2.loads(data)
     except Exception as exc:  # noqa: BLE001
         raise _Reject("dcc_cose") from exc
+    if isinstance(obj, cbor2.CBORTag) and obj.tag == _CWT_TAG:
+        obj = obj.value
+        if not isinstance(obj, cbor2.CBORTag):
+            raise _Reject("dcc_cose")
     if isinstance(obj, cbor2.CBORTag):
         if obj.tag != _COSE_SIGN1_TAG:
             raise _Reject("dcc_cose")

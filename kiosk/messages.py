@@ -124,6 +124,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Địa chỉ máy chủ không hợp lệ: {server} (ví dụ https://kiemsoat.example.gov.vn).",
         "Invalid server address: {server} (e.g. https://kiemsoat.example.gov.vn).",
     ),
+    "server_http_refused": (
+        "Kiosk không gửi gì tới {server} vì http:// không được mã hoá: dùng địa chỉ https:// của máy chủ, hoặc "
+        "đặt server.allow_insecure_http = true trong tệp cấu hình nếu đây là mạng riêng tin cậy.",
+        "Nothing is sent to {server} because http:// is not encrypted: use the server's https:// address, or set "
+        "server.allow_insecure_http = true in the config file if this is a private network you trust.",
+    ),
+    # the district server's warnings about the address it gives kiosks (server/cli.py)
+    "server_public_url_plain": (
+        "Cảnh báo: địa chỉ công khai của máy chủ là {url} (http:// không mã hoá, không phải máy này): kiosk sẽ "
+        "từ chối đăng ký và đồng bộ qua địa chỉ đó. Đặt server.public_url = \"https://…\" sau reverse proxy có "
+        "chứng chỉ (xem deploy/Caddyfile).",
+        "Warning: the server's public address is {url} (unencrypted http://, not this machine): kiosks will "
+        "refuse to enrol and sync through it. Set server.public_url = \"https://…\" behind a reverse proxy with a "
+        "certificate (see deploy/Caddyfile).",
+    ),
+    "enroll_code_plain": (
+        "Cảnh báo: mã QR này đưa kiosk tới {url} qua http:// không mã hoá: kiosk sẽ từ chối, trừ khi đặt "
+        "server.allow_insecure_http = true. Dùng --server-url https://… hoặc đặt server.public_url.",
+        "Warning: this QR code sends the kiosk to {url} over unencrypted http://: the kiosk will refuse it unless "
+        "server.allow_insecure_http = true. Use --server-url https://… or set server.public_url.",
+    ),
     "enroll_code_unknown": (
         "Mã đăng ký không đúng: kiểm tra lại từng ký tự.",
         "Unknown enrolment code: check every character.",
@@ -310,8 +331,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "doctor_tls_ok": ("Chứng chỉ TLS của máy chủ hợp lệ.", "The server's TLS certificate is valid."),
     "doctor_tls_plain": (
-        "Kết nối tới máy chủ không được mã hoá (http://).",
-        "The connection to the server is not encrypted (http://).",
+        "Kết nối tới máy chủ {server} không được mã hoá (http://, do server.allow_insecure_http = true).",
+        "The connection to the server {server} is not encrypted (http://, allowed by server.allow_insecure_http = true).",
+    ),
+    "doctor_tls_loopback": (
+        "Máy chủ {server} ở ngay trên máy này (http:// không ra mạng).",
+        "The server {server} is on this machine (http:// does not leave it).",
+    ),
+    "doctor_tls_refused": (
+        "Kiosk không gửi gì tới {server}: http:// không được mã hoá và máy chủ không ở trên máy này.",
+        "Nothing is sent to {server}: http:// is not encrypted and the server is not this machine.",
     ),
     "doctor_tls_invalid": (
         "Chứng chỉ TLS của máy chủ {server} không hợp lệ với kiosk này.",
@@ -428,6 +457,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fix_tls_plain": (
         "Dùng https:// qua reverse proxy có chứng chỉ (xem deploy/).",
         "Use https:// through a reverse proxy with a certificate (see deploy/).",
+    ),
+    "fix_tls_refused": (
+        "Dùng địa chỉ https:// của máy chủ (server.url, hoặc đăng ký lại bằng mã mới); chỉ trên mạng riêng tin cậy "
+        "mới đặt server.allow_insecure_http = true.",
+        "Use the server's https:// address (server.url, or enrol again with a new code); only on a private network "
+        "you trust, set server.allow_insecure_http = true.",
     ),
     "fix_tls_invalid": (
         "Huyện dùng CA riêng: đặt server.ca_file = \"/etc/checkpoint-kiosk/ca.pem\" trong tệp cấu hình; kiểm tra cả đồng hồ.",

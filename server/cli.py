@@ -20,6 +20,7 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from kiosk.messages import render_both
 from server import audit, enrolment, officials, places, qr, reports, retention, tracing, usb_import
 from server.checkpoint_import import import_checkpoints, read_csv_file
 from server.config import ConfigError, Settings, load_settings
@@ -28,6 +29,7 @@ from server.errors import UserError
 from server.export import FORMATS, Table, render, to_text
 from server.ingest import IngestRules
 from server.migrate import require_current, upgrade
+from sync.transport import plain_remote
 
 EXIT_USER, EXIT_USAGE, EXIT_DATABASE = 1, 2, 3
 
@@ -134,6 +136,8 @@ def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool) ->
         before, after = upgrade(engine)
         if before != after:
             click.echo(f"Đã nâng cấp cơ sở dữ liệu (schema upgraded): {before or 'empty'} → {after}", err=True)
+    if plain_remote(admin.settings.public_url):  # kiosks would refuse it: say so before anyone prints a QR code
+        click.echo(render_both("server_public_url_plain", url=admin.settings.public_url), err=True)
     server = admin.settings.server
     uvicorn.run(create_app(admin.settings, engine), host=server.host, port=server.port, log_level="info")
 
@@ -261,8 +265,10 @@ def enroll_code(admin: Admin, checkpoint_code: str, valid_hours: float | None, p
                 as_json: bool) -> None:
     """A single-use code to enrol a kiosk at CHECKPOINT, as text and QR code."""
     hours = valid_hours or admin.settings.enrolment.code_valid_hours
-    made = enrolment.create_enroll_code(admin.engine(), checkpoint_code, timedelta(hours=hours),
-                                        (server_url or admin.settings.public_url).rstrip("/"), admin.actor)
+    url = (server_url or admin.settings.public_url).rstrip("/")
+    made = enrolment.create_enroll_code(admin.engine(), checkpoint_code, timedelta(hours=hours), url, admin.actor)
+    if plain_remote(url):  # on stderr: --json output stays clean for scripts
+        click.echo(render_both("enroll_code_plain", url=url), err=True)
     if png:
         qr.save_png(made.qr, png)
     if as_json:

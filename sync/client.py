@@ -3,7 +3,8 @@
 Each answer is sorted into what the caller can act on: a parsed result; ``Refused`` (the
 device must be enrolled again); ``TooLarge`` (split the batch); ``RateLimited`` (wait as
 told); ``Transient`` (no answer, a cut-off one, a 5xx: try again later); or a ``SyncError``
-that retrying cannot fix (a TLS failure, an unexpected 4xx, a bad enrolment code).
+that retrying cannot fix (a TLS failure, an unexpected 4xx, a bad enrolment code, a plain
+http:// server off this machine, refused before anything is sent: see sync/transport.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sync.protocol import (
     ErrorBody,
     Health,
 )
+from sync.transport import refused
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_RETRY_AFTER_S = 1.0
@@ -85,8 +87,10 @@ def _retry_after(response: requests.Response) -> float:
 
 
 class ServerClient:
-    def __init__(self, base_url: str, *, connect_timeout_s: float, read_timeout_s: float, ca_file: str = "") -> None:
+    def __init__(self, base_url: str, *, connect_timeout_s: float, read_timeout_s: float, ca_file: str = "",
+                 allow_insecure_http: bool = False) -> None:
         self.base_url = base_url.rstrip("/")
+        self.allow_insecure_http = allow_insecure_http
         self.timeout = (connect_timeout_s, read_timeout_s)
         self.session = requests.Session()
         self.session.verify = ca_file or True
@@ -126,6 +130,8 @@ class ServerClient:
         return self._call("POST", BATCH_PATH, BatchResponse, data=body_gzip, headers=headers)
 
     def _call(self, method: str, path: str, model: type[M], **kwargs: object) -> M:
+        if refused(self.base_url, self.allow_insecure_http):  # every call, so no path can send in clear
+            raise SyncError("server_http_refused", server=self.base_url)
         try:
             # verify given on each call: requests lets $REQUESTS_CA_BUNDLE override a Session's own
             # verify (psf/requests#3829), which would silently ignore [server] ca_file

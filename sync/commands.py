@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sync.service import SyncService, SyncSummary
 
 EXIT_NOT_DONE, EXIT_USAGE = 1, 2
-USAGE_CODES = frozenset({"enroll_needs_code", "enroll_qr_invalid", "server_url_invalid"})
+USAGE_CODES = frozenset({"enroll_needs_code", "enroll_qr_invalid", "server_url_invalid", "server_http_refused"})
 
 
 @contextmanager
@@ -123,7 +123,8 @@ def sync_command(obj: Context, as_json: bool, retry_rejected: bool) -> None:
         click.echo("\n".join(_summary_lines(summary)))
     if summary.failure is not None:
         click.echo(str(summary.failure), err=True)
-    sys.exit(0 if summary.pending == 0 and summary.error is None else EXIT_NOT_DONE)
+    sys.exit(EXIT_USAGE if summary.error in USAGE_CODES else
+             0 if summary.pending == 0 and summary.error is None else EXIT_NOT_DONE)
 
 
 @click.command()

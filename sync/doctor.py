@@ -1,6 +1,10 @@
 """The doctor's server check (entry point ``checkpoint_kiosk.doctor_checks``): reachable, TLS
 valid, the clock against the server's, and the device token accepted.
 
+Plain http:// is judged as the sync client judges it (sync/transport.py): to this machine,
+fine; to another with ``server.allow_insecure_http``, a warning (the status line is amber
+for the same reason); without it, a failure, and nothing is sent, not even the probe.
+
 Two read-only calls: the health probe (which carries the server's time) and who-am-I with
 the device token. Each waits at most a third of the doctor's time box, so a server that
 accepts the connection and never answers is reported, not waited for.
@@ -11,13 +15,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 
 from kiosk.doctor import DoctorContext, Finding
 from kiosk.enrolment import read_enrolment
 from kiosk.syncstate import server_url
 from sync.client import RateLimited, Refused, ServerClient, TooLarge, Transient
 from sync.errors import SyncError
+from sync.transport import plain_remote, refused
 
 # The server's clock is the reference: visits are judged and reported by it. A minute is
 # noise for a weekly report; ten minutes moves visits across shifts (and near midnight, days).
@@ -64,7 +68,12 @@ def check_server(ctx: DoctorContext) -> Iterator[Finding]:
         return
     wait = ctx.timeout_s / 3
     params: dict[str, object] = {"server": server, "seconds": f"{2 * wait:.0f}"}
-    client = ServerClient(server, connect_timeout_s=wait, read_timeout_s=wait, ca_file=config.server.ca_file)
+    allowed = config.server.allow_insecure_http
+    if refused(server, allowed):
+        yield Finding("tls", "fail", "doctor_tls_refused", "fix_tls_refused", params)
+        return
+    client = ServerClient(server, connect_timeout_s=wait, read_timeout_s=wait, ca_file=config.server.ca_file,
+                          allow_insecure_http=allowed)
     try:
         wall, started = datetime.now(timezone.utc), time.monotonic()
         try:
@@ -77,15 +86,20 @@ def check_server(ctx: DoctorContext) -> Iterator[Finding]:
             return
         local_mid = wall + timedelta(seconds=(time.monotonic() - started) / 2)
         yield Finding("server", "ok", "doctor_server_ok", params=params)
-        if urlsplit(server).scheme == "https":
-            yield Finding("tls", "ok", "doctor_tls_ok", params=params)
-        else:
-            yield Finding("tls", "warn", "doctor_tls_plain", "fix_tls_plain", params)
+        yield _tls_finding(server, params)
         yield _clock_finding(server_time.astimezone(timezone.utc), local_mid)
         if enrolment is not None:  # not enrolled: the outbox line already says so, with the fix
             yield _token_finding(client, enrolment.token, params)
     finally:
         client.close()
+
+
+def _tls_finding(server: str, params: dict[str, object]) -> Finding:
+    if plain_remote(server):  # allowed, or the check would have stopped before the probe
+        return Finding("tls", "warn", "doctor_tls_plain", "fix_tls_plain", params)
+    if server.lower().startswith("http://"):
+        return Finding("tls", "ok", "doctor_tls_loopback", params=params)
+    return Finding("tls", "ok", "doctor_tls_ok", params=params)
 
 
 def _token_finding(client: ServerClient, token: str, params: dict[str, object]) -> Finding:

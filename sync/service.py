@@ -38,6 +38,7 @@ from sync.clockfix import keep_server_time
 from sync.errors import REENROL_CODES, SyncError
 from sync.lock import SyncLock
 from sync.protocol import EnrollPayload, EnrollResponse
+from sync.transport import refused
 from sync.upload import Tally, UploadPass
 from sync.usb import ExportResult, export_pending, import_receipt
 from sync.worker import BackgroundSync
@@ -45,7 +46,7 @@ from sync.worker import BackgroundSync
 __all__ = ["SyncError", "SyncProgress", "SyncService", "SyncStatus", "SyncSummary", "background_sync"]
 
 NOT_RECORDED = frozenset({"sync_cancelled", "sync_busy"})  # not the server's doing: last_error stays
-UNREACHABLE = frozenset({"server_unreachable", "tls_error", "server_url_invalid"})
+UNREACHABLE = frozenset({"server_unreachable", "tls_error", "server_url_invalid", "server_http_refused"})
 CODE_REFUSALS = frozenset({"enroll_code_unknown", "enroll_code_used", "enroll_code_expired"})
 ENROLL_RETRIES = 3  # an admin is waiting at the screen: a few quick tries, then a sentence (and the nonce kept)
 
@@ -139,6 +140,8 @@ class SyncService:
         parts = urlsplit(server)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise SyncError("server_url_invalid", server=server)
+        if refused(server, self.config.server.allow_insecure_http):
+            raise SyncError("server_http_refused", server=server)
         before = self.clock.read()
         answer = self._redeem(server, code.strip())
         enrolment = Enrolment(server=server, device_id=answer.device_id, token=answer.token,
@@ -255,7 +258,7 @@ class SyncService:
                 settings = self.config.server
                 client = self._clients[server] = ServerClient(
                     server, connect_timeout_s=settings.connect_timeout_s, read_timeout_s=settings.read_timeout_s,
-                    ca_file=settings.ca_file)
+                    ca_file=settings.ca_file, allow_insecure_http=settings.allow_insecure_http)
             return client
 
     # --- status ----------------------------------------------------------------------------

@@ -176,6 +176,38 @@ def test_whitespace_and_uncompressed(tmp_path: Path) -> None:
     assert isinstance(result, Dcc) and result.signature == "valid"
 
 
+def rewrapped(vec: dict[str, Any], shape: str, *, compress: bool = True) -> str:
+    """The vector's own COSE bytes in another envelope the specification allows, re-encoded as HC1."""
+    cose = bytes.fromhex(vec["COSE"])
+    assert cose[0] == 0xD2  # the vectors carry COSE_Sign1 in tag 18
+    body = {"cwt": b"\xd8\x3d" + cose,  # tag 61 (CWT) around tag 18: the bytes inside stay as signed
+            "untagged": cose[1:]}[shape]  # the bare 4-array
+    return hc1(body, compress=compress)
+
+
+@pytest.mark.parametrize("shape", ["cwt", "untagged"])
+@pytest.mark.parametrize("name", ["AT_2DCode_raw_1", "DE_2DCode_raw_1"])
+def test_cwt_tag_and_untagged_cose_of_a_real_certificate(tmp_path: Path, name: str, shape: str) -> None:
+    vec = vector(name)
+    trust = trust_dir(tmp_path, signer_der(vec), "der")
+    original = decode_dcc(vec["PREFIX"], trust=trust, now=clock(vec))
+    result = decode_dcc(rewrapped(vec, shape), trust=trust, now=clock(vec))
+    assert isinstance(result, Dcc) and result.signature == "valid"
+    assert result == original  # the same person, doses, dates and signer
+    assert decode_dcc(rewrapped(vec, shape, compress=False), trust=trust, now=clock(vec)) == original  # zlib is optional
+
+
+@pytest.mark.parametrize("wrapping", [
+    lambda cose: cbor2.dumps(cbor2.CBORTag(61, cbor2.loads(cose[1:]))),  # 61 around a bare array: RFC 8392 forbids
+    lambda cose: cbor2.dumps(cbor2.CBORTag(62, cbor2.loads(cose))),  # an unknown tag around tag 18
+    lambda cose: cbor2.dumps(cbor2.CBORTag(61, cbor2.CBORTag(61, cbor2.loads(cose)))),  # 61 twice
+])
+def test_other_tags_around_a_real_certificate_are_still_refused(wrapping: Any) -> None:
+    at = vector("AT_2DCode_raw_1")
+    body = wrapping(bytes.fromhex(at["COSE"]))
+    assert decode_dcc(hc1(body), trust=None, now=clock(at)) == Rejection("dcc_cose")
+
+
 # --- self-made certificates ----------------------------------------------------------------
 
 @functools.cache

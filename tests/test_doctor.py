@@ -84,9 +84,10 @@ def test_a_working_kiosk_passes_and_a_revoked_token_fails(tmp_path: Path, server
     assert code == 0, found
     assert {check: level for check, level in levels(found).items() if check not in ("clock",)} == {
         "config": "ok", "data_dir": "ok", "disk_space": "ok", "database": "ok", "outbox": "warn", "readers": "ok",
-        "server": "ok", "tls": "warn", "server_clock": "ok", "token": "ok"}
+        "server": "ok", "tls": "ok", "server_clock": "ok", "token": "ok"}
     assert found["outbox"]["code"] == "doctor_outbox_stale" and found["outbox"]["params"]["pending"] == 3
     assert found["token"]["params"]["checkpoint"] == "BD-001"
+    assert found["tls"]["code"] == "doctor_tls_loopback"  # http:// to this machine: nothing crosses a network
     assert kiosk.cli("sync").code == 0
     assert levels(doctor(kiosk)[1])["outbox"] == "ok"
 
@@ -103,7 +104,8 @@ def test_text_report_in_vietnamese_and_english(tmp_path: Path, server: Server, r
     vi = kiosk.cli("doctor", "--timeout", "3")
     assert vi.code == 0, vi
     assert f"ỔN     Cấu hình hợp lệ: {kiosk.config_file}." in vi.stdout.splitlines()
-    assert "       → Cách sửa: " + render("fix_tls_plain", "vi") in vi.stdout.splitlines()
+    assert "ỔN     " + render("doctor_tls_loopback", "vi", server=server.url) in vi.stdout.splitlines()
+    assert any(line.startswith("       → Cách sửa: ") for line in vi.stdout.splitlines())  # the outbox's fix
     assert vi.stdout.splitlines()[-1].startswith("Tổng: ")
     en = kiosk.cli("doctor", "--lang", "en", "--timeout", "3")
     assert f"OK     Configuration valid: {kiosk.config_file}." in en.stdout.splitlines()

@@ -86,19 +86,48 @@ def test_checkup_panel_shows_the_doctors_findings_with_fixes(app: UiKiosk, tmp: 
     moved.unlink()
 
 
-def test_enrolment_qr_read_on_the_enrol_panel_is_not_a_visit(app: UiKiosk, tmp: Path) -> None:
+def test_enrolment_qr_read_on_the_enrol_panel_asks_first_and_is_not_a_visit(app: UiKiosk, tmp: Path) -> None:
     before = app.state()["counts"]
     app.tap("menu_enrol")
     app.call("type", text="cpk-enroll:1?server=http%3A%2F%2F127.0.0.1%3A9&code=7KQ2-MX4P-9TJD")
-    waiting = ("Đang đăng ký…", "Quét mã QR đăng ký ngay bây giờ, hoặc nhập địa chỉ máy chủ và mã.")
+    wait_for(lambda: app.call("text_of", id="offer_host") == "127.0.0.1:9", "the question before enrolling")
+    assert app.call("text_of", id="offer_code") == "Mã đăng ký: 7KQ2-MX4P-9TJD"
+    assert app.call("text_of", id="offer_plain") == ""  # http:// to this machine crosses no network
+    assert app.call("text_of", id="message") == ""  # nothing tried yet
+    assert app.state()["counts"] == before  # the enrolment code went to enrolment, not into the visits
+    app.tap("offer_enrol")
+    waiting = ("", "Đang đăng ký…")
     wait_for(lambda: app.call("text_of", id="message") not in waiting, "the enrolment attempt (no server there)")
     assert app.call("text_of", id="message") == render("server_unreachable", "vi", server="http://127.0.0.1:9")
-    assert app.state()["counts"] == before  # the enrolment code went to enrolment, not into the visits
     shot(app, tmp, "admin-enrol-failed")
     app.tap("menu_device")
     app.call("type", text="0911222333")  # an ordinary scan while the admin screen is open is a visit
     app.wait_state(lambda s: s["counts"] != before, "the ordinary scan")
     assert app.state()["counts"] == "Vào 2 · Ra 0 · Tổng 2"
+
+
+def test_an_enrolment_qr_for_a_long_host_is_shown_whole_and_cancel_enrols_nothing(app: UiKiosk, tmp: Path) -> None:
+    host = "kiemsoat-phongchongdich.trungtamytehuyenbudang.soytebinhphuoc.gov.vn:8443"
+    app.tap("menu_enrol")
+    app.call("type", text=f"cpk-enroll:1?server=https%3A%2F%2F{host.replace(':', '%3A')}&code=7KQ2-MX4P-9TJD")
+    wait_for(lambda: app.call("text_of", id="offer_host") == host, "the question before enrolling")
+    assert app.call("text_of", id="offer_url") == f"https://{host}"
+    assert app.call("text_of", id="offer_question") == "Đăng ký kiosk này với máy chủ này?"
+    assert app.call("prop", id="offer", name="disabled") is False
+    shot(app, tmp, "admin-enrol-confirm")
+    app.tap("offer_cancel")
+    assert app.call("prop", id="offer", name="disabled") is True
+    assert app.call("text_of", id="message").startswith("Chưa đăng ký.")
+    assert not (tmp / "data" / "enrolment.json").exists()
+
+
+def test_an_enrolment_qr_for_plain_http_elsewhere_is_refused_on_the_spot(app: UiKiosk) -> None:
+    app.tap("menu_enrol")
+    app.call("type", text="cpk-enroll:1?server=http%3A%2F%2Fkiemsoat.example.gov.vn&code=7KQ2-MX4P-9TJD")
+    refusal = render("server_http_refused", "vi", server="http://kiemsoat.example.gov.vn")
+    wait_for(lambda: app.call("text_of", id="message") == refusal, "the refusal")
+    assert app.call("prop", id="offer", name="disabled") is True  # no question: there is nothing to confirm
+    assert not (app.call("text_of", id="offer_host") or "").startswith("kiemsoat.example.gov.vn")
 
 
 def test_language_switch_to_english_and_back(app: UiKiosk, tmp: Path) -> None:

@@ -78,6 +78,16 @@ def test_status_line_offline_with_recent_sync_warns_and_without_sync_says_so() -
     assert broken.level == "error" and "not enrolled" in broken.text
 
 
+def test_status_line_is_amber_while_sync_goes_over_plain_http_off_this_machine() -> None:
+    synced = Sync(pending=0, last_success_at=NOW - timedelta(minutes=5))
+    plain = status_line([SERIAL], synced, 0, NOW, 3600, vi, insecure_http=True)
+    assert plain.text == "Máy quét: sẵn sàng · có mạng · KHÔNG MÃ HOÁ (http) · 0 lượt chờ gửi · đồng bộ 5 phút trước"
+    assert plain.level == "warn"
+    assert status_line([SERIAL], synced, 0, NOW, 3600, vi).level == "ok"
+    refused = Sync(pending=1, last_error="server_http_refused", last_success_at=NOW - timedelta(minutes=5))
+    assert status_line([SERIAL], refused, 0, NOW, 3600, en, insecure_http=True).level == "error"  # red still wins
+
+
 @pytest.mark.parametrize(("seconds", "text"), [(20, "vừa xong"), (61, "1 phút trước"), (3599, "59 phút trước"),
                                                (7200, "2 giờ trước"), (3 * 86400, "3 ngày trước")])
 def test_ago(seconds: float, text: str) -> None:

@@ -184,6 +184,7 @@ class Driver:
                       "detail": scan.panel_detail},
             "counts": scan.counts,
             "status": scan.status_text,
+            "status_colour": list(scan.status_colour),
             "alert": scan.alert_text,
             "direction": scan.direction,
             "manual": {"phone": manual.phone, "name": manual.name_text, "id_number": manual.id_number,
@@ -194,6 +195,10 @@ class Driver:
 
     def text_of(self, id: str) -> str:  # noqa: A002
         return _find(self.app.root, id, None).text
+
+    def prop(self, id: str, name: str) -> Any:  # noqa: A002
+        """One property of a widget, e.g. whether it is disabled."""
+        return getattr(_find(self.app.root, id, None), name)
 
     def texts_under(self, id: str) -> list[str]:  # noqa: A002
         """The texts of every label under a widget, top to bottom (rows added from Python)."""

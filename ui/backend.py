@@ -23,6 +23,7 @@ from kiosk.masking import visit_summary
 from kiosk.scan import ScanEvent, ScanResult, ScanService
 from kiosk.store import VisitStore, quarantined_databases
 from sync.protocol import ENROLL_QR_PREFIX
+from sync.transport import plain_remote
 from ui.pin import PinStore
 
 if TYPE_CHECKING:
@@ -127,7 +128,8 @@ class Backend:
         return None
 
     def snapshot(self) -> dict[str, Any]:
-        """Blocking: today's counts, pending count, the sync status and damaged databases kept aside."""
+        """Blocking: today's counts, pending count, the sync status (and whether its server is plain
+        http:// off this machine) and damaged databases kept aside."""
         sync_status = None
         if self.sync is not None:
             try:
@@ -136,6 +138,7 @@ class Backend:
                 log.error("sync status failed: %s", type(exc).__name__)
         return {"today": self.service.today(), "pending": self.store.count("pending"), "sync": sync_status,
                 "clock": self.clock_watch.status,
+                "insecure_http": bool(sync_status and sync_status.server and plain_remote(sync_status.server)),
                 "quarantined": [str(p) for p in quarantined_databases(self.config.data_dir)]}
 
     def recent_visits(self, limit: int = 30, state: str | None = None) -> list[dict[str, Any]]:

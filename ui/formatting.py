@@ -126,11 +126,14 @@ class StatusLine:
 
 
 def status_line(readers: Sequence[ReaderStatus], sync: SyncState | None, pending: int, now: datetime,
-                stale_s: float, _: Translate, *, clock_synchronised: bool | None = None) -> StatusLine:
+                stale_s: float, _: Translate, *, clock_synchronised: bool | None = None,
+                insecure_http: bool = False) -> StatusLine:
     """Readers, online/offline, pending visits and the last sync; red when sync fails or is stale.
 
     An unsynchronised clock (as the clock watcher last saw it) comes first and makes the line
-    amber: visits are still recorded, and corrected later, but the admin should know.
+    amber: visits are still recorded, and corrected later, but the admin should know. So does
+    a server reached over plain http:// off this machine (``insecure_http``, allowed by
+    ``server.allow_insecure_http``): sync works, but the device token crosses the network in clear.
     """
     parts = [_("Clock not synchronised")] if clock_synchronised is False else []
     parts += [reader_text(r, _) for r in readers]
@@ -145,6 +148,9 @@ def status_line(readers: Sequence[ReaderStatus], sync: SyncState | None, pending
     else:
         parts.append({True: _("online"), False: _("offline")}.get(sync.online, _("network unknown")))
         pending = sync.pending
+        if insecure_http:
+            parts.append(_("NOT ENCRYPTED (http)"))
+            level = max(level, "warn", key=_rank)
     parts.append(_("{n} waiting to send").format(n=pending))
     if sync is not None and sync.enrolled:
         if sync.last_success_at is None:

@@ -9,7 +9,9 @@ directories driven by ``checkpoint-kiosk`` subprocesses with a config file of th
 from __future__ import annotations
 
 import http.client
+import os
 import signal
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -31,6 +33,7 @@ from server.db import create_db_engine
 from server.inprocess import free_port
 from server.migrate import upgrade
 from server.schema import visits as visits_table
+from sync.transport import is_loopback
 from tests.conftest import CLI, CliResult, run_cli
 from tests.server.conftest import PLACE, fresh_pg_schema, pg_database  # noqa: F401 - pg_database: a fixture
 from tests.sync.faultproxy import FaultProxy
@@ -120,6 +123,43 @@ class Server:
         return CliResult(done.returncode, done.stdout.decode(), done.stderr.decode())
 
 
+def outward_address() -> str:
+    """This machine's address on its network: what a kiosk on the LAN would dial."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # UDP: only picks the route, sends nothing
+        except OSError:
+            pytest.skip("this machine has no network address besides loopback")
+        address = probe.getsockname()[0]
+    if is_loopback(address):
+        pytest.skip("this machine has no network address besides loopback")
+    return address
+
+
+class LanServer(Server):
+    """The test server listening on every address (``--host 0.0.0.0``), reached at the machine's own."""
+
+    def __init__(self, workdir: Path, address: str) -> None:
+        self.address = address
+        super().__init__(workdir)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [SERVER_CLI, "serve", "--db", self.url_db, "--host", "0.0.0.0", "--port", str(self.port),
+                 "--config", str(self.config)], stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"})  # the access log is read while it runs
+        wait_for(self._answers, "the server to answer its health probe")
+
+    def requests(self, path: str) -> int:
+        """How many requests for ``path`` the server's access log shows."""
+        return self.log.read_text(encoding="utf-8", errors="replace").count(f" {path} HTTP/")
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     running = Server(tmp_path)
@@ -149,6 +189,13 @@ def proxy(server: Server) -> Iterator[FaultProxy]:
 FAST = {"retries": 30, "backoff_max_s": 0.2, "probe_max_s": 0.3, "connect_timeout_s": 2.0, "read_timeout_s": 10.0}
 
 
+def _toml(value: Any) -> str:
+    """A value as TOML writes it: quoted text, lower-case booleans, numbers as they are."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 class Kiosk:
     """A kiosk's data directory and config file, driven through the real ``checkpoint-kiosk``."""
 
@@ -159,7 +206,7 @@ class Kiosk:
         self.server_url = server_url
         settings = {"url": server_url, **FAST, **server}
         lines = [f"[storage]\ndata_dir = {str(self.data_dir)!r}\n[server]"]
-        lines += [f"{key} = {value!r}" if isinstance(value, str) else f"{key} = {value}" for key, value in settings.items()]
+        lines += [f"{key} = {_toml(value)}" for key, value in settings.items()]
         self.config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def argv(self, *args: str) -> list[str]:

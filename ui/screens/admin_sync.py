@@ -1,6 +1,12 @@
 """The admin panels that use the sync client or a USB stick: sync now, export and back up
 to USB, enrolment.
 
+An enrolment QR code names the server the kiosk will send every visit to, so a scanned one
+is never redeemed at once: the panel shows its host and code and enrols only when the admin
+confirms (a code printed by someone else, or a QR stuck over the real one, would otherwise
+hand the kiosk to their server). A plain http:// server the kiosk would refuse is shown as
+that error straight away.
+
 Every call into the sync client or onto a stick runs off the main thread (it waits on the
 network or a USB stick); progress and results come back through the Kivy clock. Without
 the sync client installed the panels say so and offer nothing but the backup.
@@ -20,6 +26,8 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.backup import BackupError, BackupResult
 from kiosk.messages import render, size_text
+from sync.protocol import EnrollPayload
+from sync.transport import host_of, plain_remote, refused
 from ui.backend import SyncError
 from ui.formatting import local_time
 from ui.i18n import tr
@@ -175,6 +183,11 @@ class EnrolPanel(Screen):
     editing = StringProperty("")  # server / code / ""
     message = StringProperty("")
     running = BooleanProperty(False)
+    offer = ObjectProperty(None, allownone=True)  # a scanned EnrollPayload waiting for the admin's yes
+    offer_host = StringProperty("")
+    offer_url = StringProperty("")
+    offer_code = StringProperty("")
+    offer_plain = BooleanProperty(False)  # http:// off this machine, allowed by server.allow_insecure_http
 
     def on_pre_enter(self) -> None:
         backend = _backend()
@@ -188,6 +201,7 @@ class EnrolPanel(Screen):
     def on_leave(self) -> None:
         _backend().capture_enrolment(None)
         self.editing = ""
+        self.offer = None  # the admin screen locked or another panel opened: nothing is enrolled unasked
 
     def edit(self, field: str) -> None:
         self.editing = field
@@ -201,7 +215,32 @@ class EnrolPanel(Screen):
         self._enrol(server=self.server.strip() or None, code=self.code.strip())
 
     def _scanned(self, qr: str) -> None:
-        self._enrol(qr=qr)
+        """A scanned enrolment QR: ask before redeeming it (the latest scan replaces an earlier one)."""
+        if self.running:
+            return
+        self.editing = ""
+        try:
+            payload = EnrollPayload.from_qr_text(qr)
+        except ValueError:
+            self.offer, self.message = None, error_text(SyncError("enroll_qr_invalid"))
+            return
+        server = payload.server.strip().rstrip("/")
+        if refused(server, _backend().config.server.allow_insecure_http):
+            self.offer, self.message = None, error_text(SyncError("server_http_refused", server=server))
+            return
+        self.offer_host, self.offer_url, self.offer_code = host_of(server), server, payload.code
+        self.offer_plain = plain_remote(server)
+        self.offer = payload
+        self.message = ""
+
+    def confirm_offer(self) -> None:
+        payload, self.offer = self.offer, None
+        if payload is not None:
+            self._enrol(server=payload.server, code=payload.code)
+
+    def cancel_offer(self) -> None:
+        self.offer = None
+        self.message = tr._("Not enrolled. Scan the enrolment QR code now, or type the server and the code.")
 
     def _enrol(self, **how: Any) -> None:
         sync = _backend().sync

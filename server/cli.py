@@ -297,13 +297,18 @@ def device_list(admin: Admin, checkpoint_code: str | None, orphans: bool, as_jso
     """Devices with whether they ever sent anything (last_seen_at) and their state: active, orphan, revoked.
 
     \b
+    time_unknown counts the device's visits whose scan time could not have happened (its
+    clock was wrong and could not be corrected): stored, counted on the day received; fix
+    that kiosk's clock.
+
+    \b
     An orphan was never seen (no batch, no USB import) and is not revoked, and either its
     checkpoint has a device enrolled after it, or it is unseen for longer than its
     enrolment code was valid. Remove one with: checkpoint-server device remove DEVICE_ID.
     """
     rows = enrolment.list_devices(admin.engine(), checkpoint_code, orphans_only=orphans,
                                   default_valid_for=timedelta(hours=admin.settings.enrolment.code_valid_hours))
-    show(rows, ["id", "checkpoint", "enrolled_at", "last_seen_at", "synced", "revoked_at", "state"]
+    show(rows, ["id", "checkpoint", "enrolled_at", "last_seen_at", "synced", "revoked_at", "state", "time_unknown"]
          + (["orphan"] if as_json else []), as_json)
 
 

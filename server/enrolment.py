@@ -228,14 +228,18 @@ def is_orphan(*, last_seen_at: datetime | None, revoked_at: datetime | None, enr
 
 def list_devices(engine: Engine, checkpoint_code: str | None = None, *, orphans_only: bool = False,
                  now: datetime | None = None, default_valid_for: timedelta = timedelta(hours=24)) -> list[dict[str, Any]]:
-    """Devices by checkpoint and enrolment time, each with ``synced`` (ever seen), ``orphan`` and
-    ``state`` (active, orphan or revoked). ``default_valid_for`` stands in for a device
-    without a code on record."""
+    """Devices by checkpoint and enrolment time, each with ``synced`` (ever seen), ``orphan``,
+    ``state`` (active, orphan or revoked) and ``time_unknown``: how many of its visits came
+    with a time that cannot have happened (a kiosk clock to fix; server/ingest.py).
+    ``default_valid_for`` stands in for a device without a code on record."""
     now = now or datetime.now(timezone.utc)
+    unknown = (sa.select(visits.c.device_id, sa.func.count().label("n")).where(visits.c.time_unknown)
+               .group_by(visits.c.device_id).subquery())
     query = (sa.select(devices.c.id, devices.c.checkpoint_id, checkpoints.c.code.label("checkpoint"), devices.c.enrolled_at,
                        devices.c.last_seen_at, devices.c.revoked_at, enroll_codes.c.created_at.label("code_created_at"),
-                       enroll_codes.c.expires_at.label("code_expires_at"))
-             .select_from(devices.join(checkpoints).outerjoin(enroll_codes, enroll_codes.c.device_id == devices.c.id)))
+                       enroll_codes.c.expires_at.label("code_expires_at"), sa.func.coalesce(unknown.c.n, 0).label("time_unknown"))
+             .select_from(devices.join(checkpoints).outerjoin(enroll_codes, enroll_codes.c.device_id == devices.c.id)
+                          .outerjoin(unknown, unknown.c.device_id == devices.c.id)))
     if checkpoint_code:
         query = query.where(checkpoints.c.code == checkpoint_code)
     with engine.connect() as conn:
@@ -255,7 +259,8 @@ def list_devices(engine: Engine, checkpoint_code: str | None = None, *, orphans_
             continue
         listed.append({"id": row["id"], "checkpoint": row["checkpoint"], "enrolled_at": row["enrolled_at"],
                        "last_seen_at": row["last_seen_at"], "revoked_at": row["revoked_at"],
-                       "synced": row["last_seen_at"] is not None, "orphan": orphan, "state": state})
+                       "synced": row["last_seen_at"] is not None, "orphan": orphan, "state": state,
+                       "time_unknown": row["time_unknown"]})
     return listed
 
 

@@ -14,10 +14,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from server import officials
+from server.cli import main
 from server.ingest import TIME_FLOOR
 from server.schema import visits
 from tests.server.conftest import CCCD_FIELDS, bearer, enrol, visit
@@ -38,7 +40,7 @@ def stored(engine: Engine, visit_id: str) -> dict:
 
 
 def test_impossible_times_are_kept_as_unknown_and_every_query_still_answers(
-        client: TestClient, engine: Engine, device: tuple[str, str]) -> None:
+        client: TestClient, engine: Engine, device: tuple[str, str], db_url: str) -> None:
     now = datetime.now(timezone.utc)
     corrected = (now - timedelta(hours=2)).isoformat()
     year_9999 = visit(scanned_at="9999-12-31T23:59:59-14:00", corrected_at=corrected, clock_synchronised=False)
@@ -75,6 +77,9 @@ def test_impossible_times_are_kept_as_unknown_and_every_query_still_answers(
     report = client.get("/api/v1/reports/communes", headers=bearer(token),
                         params={"district": "Huyện Bù Đăng", "week_ending": today.isoformat()})
     assert report.status_code == 200 and report.json()["total"]["visits"] == 5  # all but the floor's 2020 visit
+    listed = CliRunner().invoke(main, ["device", "list", "--json", "--db", db_url])
+    assert listed.exit_code == 0, listed.output
+    assert [(d["id"], d["time_unknown"]) for d in json.loads(listed.stdout)] == [(device[0], 4)]  # whose clock to fix
 
 
 def test_a_visit_older_than_the_retention_is_counted_without_personal_data(

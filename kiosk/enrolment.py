@@ -48,19 +48,25 @@ def read_enrolment(data_dir: Path) -> Enrolment | None:
 def write_enrolment(data_dir: Path, enrolment: Enrolment) -> Path:
     """Replace the enrolment file atomically, mode 0600 from its first byte."""
     path = enrolment_path(data_dir)
+    write_private_json(path, enrolment.to_json())
+    return path
+
+
+def write_private_json(path: Path, data: Any) -> None:
+    """Replace ``path`` with ``data`` as JSON atomically and durably, mode 0600 from its first
+    byte (directory 0700): what only the kiosk's user may read (a token, an enrolment nonce)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(enrolment.to_json(), fh, ensure_ascii=False, indent=2)
+            json.dump(data, fh, ensure_ascii=False, indent=2)
             fh.flush()
             os.fsync(fh.fileno())
         durable_replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return path
 
 
 def durable_replace(temporary: Path, path: Path) -> None:

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.enrolment import durable_replace
+from kiosk.enrolment import write_private_json
 from sync.protocol import normalise_enroll_code
 
 PENDING_FILE = "enrolment-pending.json"
@@ -71,16 +70,4 @@ def forget(data_dir: Path) -> None:
 
 
 def _write(data_dir: Path, pending: PendingEnrolment) -> None:
-    path = pending_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"code_hash": pending.code_hash, "nonce": pending.nonce}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        durable_replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_private_json(pending_path(data_dir), {"code_hash": pending.code_hash, "nonce": pending.nonce})

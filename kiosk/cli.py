@@ -189,6 +189,8 @@ def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit
         when = datetime.fromisoformat(row["scanned_at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
         line = f"{row['seq']:>6}  {when}  {row['direction']:<3}  {row['source']:<8} {row['sync_state']:<8} "
         detail = json.dumps(row["fields"], ensure_ascii=False) if full else row["summary"]
+        if row["sync_state"] == "rejected":  # why, in the server's words (never personal data)
+            detail += f"  [{row['sync_code']}] {row['sync_reason'] or ''}"
         click.echo(line + detail)
 
 
@@ -212,6 +214,7 @@ def status(obj: Context, as_json: bool) -> None:
     clock_state = clock_status()
     today = service.today()
     sync = read_sync_state(obj.config, service.store)
+    rejections = service.store.rejections()
     cp = obj.config.checkpoint
     data = {
         "checkpoint": {"code": cp.code, "name": cp.name, "commune": cp.commune, "district": cp.district,
@@ -219,7 +222,9 @@ def status(obj: Context, as_json: bool) -> None:
         "direction": obj.config.kiosk.direction,
         "device_id": service.store.device_id,
         "pending": service.store.count("pending"),
-        "rejected": service.store.count("rejected"),
+        "rejected": rejections.total,
+        "rejected_by_code": rejections.by_code(),
+        "rejected_unseen": rejections.unseen,  # not yet shown on the touchscreen's admin Sync panel
         "today": {"in": today["in"], "out": today["out"], "total": today["total"], "by_source": today["by_source"]},
         "clock_synchronised": bool(clock_state.synchronised),
         "clock_source": clock_state.source,
@@ -238,7 +243,8 @@ def status(obj: Context, as_json: bool) -> None:
         clock_state.synchronised, "không rõ (unknown)")
     lines = [
         f"Điểm kiểm soát (checkpoint): {cp.code} · {cp.name} · {cp.commune}",
-        f"Chờ gửi (pending): {data['pending']}    Bị từ chối (rejected): {data['rejected']}",
+        f"Chờ gửi (pending): {data['pending']}    Bị từ chối (rejected): {data['rejected']}"
+        + (f" ({', '.join(f'{code} {n}' for code, n in data['rejected_by_code'].items())})" if data["rejected"] else ""),
         f"Hôm nay (today): vào/in {today['in']} · ra/out {today['out']} · tổng/total {today['total']}",
         *_sync_lines(sync, clock.wall, obj.config.kiosk.language),
         f"Đồng hồ (clock): {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}"

@@ -175,16 +175,22 @@ def check_clock(ctx: DoctorContext) -> Iterable[Finding]:
 
 
 def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
-    """Pending and rejected visits, the last successful sync, and whether the kiosk may send."""
+    """Pending and rejected visits, the last successful sync, and whether the kiosk may send.
+
+    Rejected visits are a finding of their own, whatever else is found: they never reach
+    the district by themselves, so they must not hide behind a missing enrolment or a
+    stale sync (nor hide those). A warning, not a failure: the kiosk works, an admin must act.
+    """
     config = ctx.config
     if not (config.data_dir / DB_NAME).exists():
-        counts, state = {"pending": 0, "rejected": 0}, None
+        counts, state, rejections = {"pending": 0, "rejected": 0}, None, None
     else:
         try:
             if integrity_problems(config.data_dir / DB_NAME, as_on_disk=True):
                 raise StorageError("storage_corrupt")  # opening it would move it aside: the doctor changes nothing
             with VisitStore.in_dir(config.data_dir) as store:
-                counts = {"pending": store.count("pending"), "rejected": store.count("rejected")}
+                rejections = store.rejections()
+                counts = {"pending": store.count("pending"), "rejected": rejections.total}
                 state = read_sync_state(config, store)
         except (StorageError, sqlite3.Error):
             yield Finding("outbox", "warn", "doctor_outbox_unknown")
@@ -197,12 +203,15 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
         yield Finding("outbox", "fail", "doctor_needs_reenrolment", "fix_enrol", params)
     elif state is None or not state.enrolled:
         yield Finding("outbox", "warn", "doctor_not_enrolled", "fix_enrol", params)
-    elif counts["rejected"]:
-        yield Finding("outbox", "warn", "doctor_outbox_rejected", "fix_rejected", params)
     elif counts["pending"] and (age is None or age > config.ui.sync_stale_s):
         yield Finding("outbox", "warn", "doctor_outbox_stale", "fix_stale", params)
-    else:
+    elif not counts["rejected"]:
         yield Finding("outbox", "ok", "doctor_outbox_ok", params=params)
+    if rejections is not None and rejections.total:
+        by_code = rejections.by_code()
+        yield Finding("outbox", "warn", "doctor_outbox_rejected", "fix_rejected",
+                      {**params, "by_code": by_code, "unseen": rejections.unseen,
+                       "codes": ", ".join(f"{code} {n}" for code, n in by_code.items())})
 
 
 CORE_CHECKS: tuple[tuple[str, Check], ...] = (

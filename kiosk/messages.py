@@ -278,8 +278,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Pending {pending}, rejected {rejected}; last successful sync: {last}.",
     ),
     "doctor_outbox_rejected": (
-        "Máy chủ đã từ chối {rejected} lượt (chờ gửi {pending}; đồng bộ thành công gần nhất: {last}).",
-        "The server rejected {rejected} visits (pending {pending}; last successful sync: {last}).",
+        "Máy chủ đã từ chối {rejected} lượt, các lượt này chưa đến được huyện ({codes}); "
+        "chờ gửi {pending}; đồng bộ thành công gần nhất: {last}.",
+        "The server rejected {rejected} visits; they have not reached the district ({codes}); "
+        "pending {pending}; last successful sync: {last}.",
     ),
     "doctor_outbox_stale": (
         "{pending} lượt chờ gửi; đồng bộ thành công gần nhất: {last}.",
@@ -414,9 +416,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Bật đồng bộ giờ (sudo timedatectl set-ntp true) hoặc đặt giờ đúng: sudo date -s 'YYYY-MM-DD HH:MM'.",
         "Turn on time sync (sudo timedatectl set-ntp true) or set the right time: sudo date -s 'YYYY-MM-DD HH:MM'.",
     ),
+    "sync_rejected_now": (
+        "Máy chủ đã từ chối {count} lượt trong lần đồng bộ này, các lượt này chưa đến được huyện",
+        "the server rejected {count} visits in this sync; they have not reached the district",
+    ),
+    "sync_rejected_earlier": (
+        "{count} lượt bị máy chủ từ chối từ trước vẫn nằm trên kiosk, chưa đến được huyện",
+        "{count} visits the server rejected earlier are still on this kiosk, not at the district",
+    ),
+    "rejected_other_reasons": ("thêm {count} lý do khác", "{count} more reason(s)"),
+    "see_rejected": ("Xem", "see"),
     "fix_rejected": (
-        "Xem lý do: checkpoint-kiosk visits --rejected; sửa xong gửi lại: checkpoint-kiosk sync --retry-rejected.",
-        "See why: checkpoint-kiosk visits --rejected; once fixed, resend: checkpoint-kiosk sync --retry-rejected.",
+        "Xem lý do: checkpoint-kiosk visits --rejected (hoặc Quản trị > Đồng bộ); sửa nguyên nhân rồi gửi lại: "
+        "checkpoint-kiosk sync --retry-rejected; không sửa được thì báo huyện.",
+        "See why: checkpoint-kiosk visits --rejected (or Admin > Sync); fix the cause, then resend: "
+        "checkpoint-kiosk sync --retry-rejected; if it cannot be fixed, tell the district.",
     ),
     "fix_stale": (
         "Kiểm tra mạng rồi chạy checkpoint-kiosk sync; không có mạng: checkpoint-kiosk export --to /media/usb.",

@@ -3,7 +3,9 @@
 WAL with ``synchronous=FULL`` means a visit that ``record`` returned is on disk, so the
 guard only sees green for what a power cut cannot take away. The same file is the outbox:
 visits stay ``pending`` until the server acknowledges them, and pending or rejected
-visits are never purged.
+visits are never purged. Each rejection gets a number in the order the kiosk heard of it,
+so "rejections an admin has not seen yet" is one number kept beside the visits (the newest
+one acknowledged), never a wall time: a Raspberry Pi's clock can jump back after a reboot.
 """
 
 from __future__ import annotations
@@ -128,6 +130,17 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v3(db: sqlite_utils.Database) -> None:
+    """Rejections numbered in the order they were learned, for "not yet seen by an admin".
+
+    Visits rejected before this version are numbered by their sequence, with nothing
+    acknowledged: an upgraded kiosk shows the rejections nobody may ever have noticed.
+    """
+    db.execute("ALTER TABLE visits ADD COLUMN rejection_no INTEGER")
+    db.execute("UPDATE visits SET rejection_no = seq WHERE sync_state = 'rejected'")
+    db.execute("CREATE INDEX visits_rejection_no ON visits (rejection_no) WHERE rejection_no IS NOT NULL")
+
+
 _LATEST_SQL = (
     "SELECT id, scanned_at, monotonic_ns, boot_id, direction FROM visits "
     "WHERE credential_key = ? ORDER BY seq DESC LIMIT 1"
@@ -143,8 +156,10 @@ _PENDING_SQL = (
 )
 
 # Index i upgrades a database from user_version i to i + 1. Append; never edit.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
+# The number of the newest rejection an admin has seen (the touchscreen's Sync panel).
+REJECTIONS_SEEN = "sync.rejections_seen_through"
 
 
 @dataclass(frozen=True)
@@ -190,6 +205,33 @@ class Delivery(NamedTuple):
     code: str | None = None
     reason: str | None = None
     corrected_at: str | None = None  # the scan time corrected from the server clock, if it was
+
+
+@dataclass(frozen=True)
+class RejectionGroup:
+    """Rejected visits kept here with one server code: how many, and the server's words.
+
+    ``reason`` is that of the newest one (reasons never hold personal data); ``reasons`` is
+    how many different ones there are (``invalid_visit`` names the fields, which vary).
+    """
+
+    code: str
+    count: int
+    reason: str
+    reasons: int
+
+
+@dataclass(frozen=True)
+class Rejections:
+    """Every rejected visit on the kiosk, by code, and how many no admin has seen yet."""
+
+    total: int
+    unseen: int
+    newest: int  # the number of the newest rejection: what seeing them all acknowledges
+    groups: tuple[RejectionGroup, ...]  # the largest first
+
+    def by_code(self) -> dict[str, int]:
+        return {g.code: g.count for g in self.groups}
 
 
 @dataclass(frozen=True)
@@ -482,14 +524,19 @@ class VisitStore:
 
         A crash leaves either all of a batch's answers or none, and resending the rest is
         safe (the server answers ``duplicate``). Returns how many visits changed.
+        A visit newly rejected gets the next rejection number (one already rejected keeps
+        its own), so the screens know it has not been seen yet.
         """
         when = iso(at)
         with self._write() as db:
             before = db.conn.total_changes
+            number = _newest_rejection(db)
             db.conn.executemany(
                 "UPDATE visits SET sync_state = ?, sync_code = ?, sync_reason = ?, synced_at = ?, "
-                "corrected_at = coalesce(?, corrected_at) WHERE id = ?",
-                [(d.state, d.code, d.reason, when, d.corrected_at, d.visit_id) for d in deliveries],
+                "corrected_at = coalesce(?, corrected_at), rejection_no = CASE WHEN ? = 'rejected' THEN "
+                "coalesce(CASE WHEN sync_state = 'rejected' THEN rejection_no END, ?) END WHERE id = ?",
+                [(d.state, d.code, d.reason, when, d.corrected_at, d.state, number + i, d.visit_id)
+                 for i, d in enumerate(deliveries, start=1)],
             )
             changed = db.conn.total_changes - before
             _put_meta(db, meta or {})
@@ -505,9 +552,38 @@ class VisitStore:
         """An admin's deliberate retry of rejected visits (e.g. after fixing the checkpoint)."""
         with self._write() as db:
             return db.execute(
-                "UPDATE visits SET sync_state = 'pending', sync_code = NULL, sync_reason = NULL, synced_at = NULL "
-                "WHERE sync_state = 'rejected'"
+                "UPDATE visits SET sync_state = 'pending', sync_code = NULL, sync_reason = NULL, synced_at = NULL, "
+                "rejection_no = NULL WHERE sync_state = 'rejected'"
             ).rowcount
+
+    def unseen_rejections(self) -> int:
+        """Rejected visits no admin has seen on the Sync panel yet (cheap: the status line asks often)."""
+        with self._lock:
+            return self.db.execute(
+                "SELECT count(*) FROM visits WHERE rejection_no > ? AND +sync_state = 'rejected'",  # by the new ones' index
+                [_seen_through(self.db)],
+            ).fetchone()[0]
+
+    def rejections(self) -> Rejections:
+        """Every rejected visit kept here, grouped by the server's code, and how many are unseen."""
+        with self._lock:
+            seen = _seen_through(self.db)
+            # SQLite gives the bare column sync_reason from the row holding max(rejection_no)
+            rows = self.db.execute(
+                "SELECT sync_code, sync_reason, max(rejection_no), count(*), count(DISTINCT sync_reason), "
+                "sum(rejection_no > ?) FROM visits WHERE sync_state = 'rejected' GROUP BY sync_code", [seen]
+            ).fetchall()
+        groups = sorted((RejectionGroup(code or "", count, reason or "", reasons)
+                         for code, reason, _newest, count, reasons, _unseen in rows),
+                        key=lambda g: (-g.count, g.code))
+        return Rejections(total=sum(g.count for g in groups), unseen=sum(r[5] or 0 for r in rows),
+                          newest=max((r[2] or 0 for r in rows), default=0), groups=tuple(groups))
+
+    def acknowledge_rejections(self, through: int) -> None:
+        """An admin has seen the rejections numbered up to ``through``; later ones stay unseen."""
+        with self._write() as db:
+            if through > _seen_through(db):
+                _put_meta(db, {REJECTIONS_SEEN: str(through)})
 
     def mark_exported(self, visit_ids: Sequence[str], at: datetime) -> None:
         """Written to a USB stick; the visits stay pending until the server confirms them."""
@@ -574,6 +650,18 @@ def _is_repeat(previous: tuple[Any, ...], now: ClockReading, window_s: float) ->
         return abs(now.monotonic_ns - monotonic_ns) <= window_s * 1e9
     elapsed = (now.wall - datetime.fromisoformat(scanned_at)).total_seconds()
     return 0 <= elapsed <= window_s
+
+
+def _seen_through(db: sqlite_utils.Database) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [REJECTIONS_SEEN]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _newest_rejection(db: sqlite_utils.Database) -> int:
+    """The highest rejection number given or acknowledged: the next one is above both, so a
+    visit rejected again after a retry is new even when every earlier one has been requeued."""
+    row = db.execute("SELECT max(rejection_no) FROM visits WHERE rejection_no IS NOT NULL").fetchone()
+    return max(row[0] or 0, _seen_through(db))
 
 
 def _put_meta(db: sqlite_utils.Database, values: Mapping[str, str | None]) -> None:

@@ -3,7 +3,12 @@
 Registered through the ``checkpoint_kiosk.commands`` entry points, so the core never
 imports sync/. Network and enrolment problems are one sentence, Vietnamese then English,
 never a traceback. Exit codes: 0 done, 1 not done (the message says why; for ``sync``:
-visits are left pending), 2 usage error.
+visits are left pending), 2 usage error, 4 (``sync``, ``import-receipt``) the server
+rejected visits this time: they will never reach the district by themselves, so this wins
+over 1, and one line on stderr says how many, each code with the server's reason, and
+where to look. Visits rejected by an earlier sync get a warning line but exit 0: the exit
+code is about this run, and a code that stays non-zero until someone deals with them would
+leave the sync timer failed for days and hide the next real failure.
 """
 
 from __future__ import annotations
@@ -19,14 +24,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from kiosk.messages import render_both
 from kiosk.store import VisitStore
 from sync.errors import SyncError
+from sync.upload import rejected_line, see_rejected
 
 if TYPE_CHECKING:
     from kiosk.cli import Context  # at run time kiosk.cli loads this module: no import cycle
     from sync.service import SyncService, SyncSummary
 
-EXIT_NOT_DONE, EXIT_USAGE = 1, 2
+EXIT_NOT_DONE, EXIT_USAGE, EXIT_REJECTED = 1, 2, 4
 USAGE_CODES = frozenset({"enroll_needs_code", "enroll_qr_invalid", "server_url_invalid", "server_http_refused"})
 
 
@@ -83,11 +90,25 @@ def enroll(obj: Context, server: str | None, code: str | None, qr: str | None, a
 
 
 def _summary_lines(s: SyncSummary, done: tuple[str, str] = ("Đã gửi", "Sent")) -> list[str]:
-    lines = [f"{done[0]} {s.sent} lượt: mới {s.created}, trùng {s.duplicate}, bị từ chối {s.rejected}; còn chờ {s.pending}. "
-             f"({done[1]} {s.sent}: created {s.created}, duplicate {s.duplicate}, rejected {s.rejected}; pending {s.pending}.)"]
-    if s.rejected:
-        lines.append("Xem lượt bị từ chối (see rejected visits): checkpoint-kiosk visits --rejected")
+    return [f"{done[0]} {s.sent} lượt: mới {s.created}, trùng {s.duplicate}, bị từ chối {s.rejected}; còn chờ {s.pending}. "
+            f"({done[1]} {s.sent}: created {s.created}, duplicate {s.duplicate}, rejected {s.rejected}; pending {s.pending}.)"]
+
+
+def rejection_lines(s: SyncSummary) -> list[str]:
+    """This run's rejections in one line (each code, how many, the server's reason), and the
+    ones still kept from earlier runs in another; the codes are the server's, shown as they come."""
+    lines = [rejected_line(s.rejections)] if s.rejected else []
+    if s.rejected_kept > s.rejected:
+        lines.append(f"{render_both('sync_rejected_earlier', count=s.rejected_kept - s.rejected)}. {see_rejected()}")
     return lines
+
+
+def exit_code(s: SyncSummary) -> int:
+    if s.error in USAGE_CODES:
+        return EXIT_USAGE
+    if s.rejected:
+        return EXIT_REJECTED
+    return 0 if s.pending == 0 and s.error is None else EXIT_NOT_DONE
 
 
 @click.command("sync")
@@ -101,7 +122,8 @@ def sync_command(obj: Context, as_json: bool, retry_rejected: bool) -> None:
     \b
     Waits for a sync already running (e.g. the kiosk's own) to finish first.
     Ctrl-C or SIGTERM stops after the current batch; nothing is lost.
-    Exit code 0 only when no visit is left pending.
+    Exit code 0 only when no visit is left pending, else 1; but 4 whenever the server
+    rejected visits in this sync (see them: checkpoint-kiosk visits --rejected).
     """
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -123,8 +145,9 @@ def sync_command(obj: Context, as_json: bool, retry_rejected: bool) -> None:
         click.echo("\n".join(_summary_lines(summary)))
     if summary.failure is not None:
         click.echo(str(summary.failure), err=True)
-    sys.exit(EXIT_USAGE if summary.error in USAGE_CODES else
-             0 if summary.pending == 0 and summary.error is None else EXIT_NOT_DONE)
+    for line in rejection_lines(summary):
+        click.echo(line, err=True)
+    sys.exit(exit_code(summary))
 
 
 @click.command()
@@ -155,10 +178,17 @@ def export(obj: Context, directory: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The same JSON summary as sync --json.")
 @click.pass_obj
 def import_receipt(obj: Context, file: Path, as_json: bool) -> None:
-    """Mark visits as delivered from the receipt `checkpoint-server import` wrote next to an export."""
+    """Mark visits as delivered from the receipt `checkpoint-server import` wrote next to an export.
+
+    Exit code 4 when the server rejected visits in this receipt, as for sync.
+    """
     with sync_service(obj) as service:
         summary = service.import_receipt(file)
     if as_json:
         emit(summary.to_dict())
     else:
         click.echo("\n".join(_summary_lines(summary, ("Đã xác nhận", "Confirmed"))))
+    for line in rejection_lines(summary):
+        click.echo(line, err=True)
+    if summary.rejected:
+        sys.exit(EXIT_REJECTED)

@@ -39,7 +39,7 @@ from sync.errors import REENROL_CODES, SyncError
 from sync.lock import SyncLock
 from sync.protocol import EnrollPayload, EnrollResponse
 from sync.transport import refused
-from sync.upload import Tally, UploadPass
+from sync.upload import Rejected, Tally, UploadPass
 from sync.usb import ExportResult, export_pending, import_receipt
 from sync.worker import BackgroundSync
 
@@ -71,11 +71,17 @@ class SyncSummary:
     pending: int  # left after this sync
     error: str | None  # a message code, e.g. server_unreachable
     failure: SyncError | None = field(default=None, repr=False, compare=False)
+    rejections: dict[str, Rejected] = field(default_factory=dict)  # this sync's, by the server's code
+    rejected_kept: int = 0  # every rejected visit on the kiosk after this sync, earlier ones too
+
+    def rejected_by_code(self) -> dict[str, int]:
+        return {code: group.count for code, group in sorted(self.rejections.items(), key=lambda item: -item[1].count)}
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``checkpoint-kiosk sync --json`` prints."""
         return {"sent": self.sent, "created": self.created, "duplicate": self.duplicate, "rejected": self.rejected,
-                "pending": self.pending, "error": self.error}
+                "pending": self.pending, "error": self.error, "rejected_by_code": self.rejected_by_code(),
+                "rejected_kept": self.rejected_kept}
 
     def error_message(self, lang: str = "vi") -> str | None:
         return self.failure.message(lang) if self.failure else None
@@ -232,7 +238,8 @@ class SyncService:
 
     def _summary(self, tally: Tally, error: SyncError | None) -> SyncSummary:
         return SyncSummary(sent=tally.sent, created=tally.created, duplicate=tally.duplicate, rejected=tally.rejected,
-                           pending=self.store.count("pending"), error=error.code if error else None, failure=error)
+                           pending=self.store.count("pending"), error=error.code if error else None, failure=error,
+                           rejections=tally.rejections, rejected_kept=self.store.count("rejected"))
 
     def probe(self) -> bool:
         """The cheap health check the worker repeats while the server is away; keeps its time too."""

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from kiosk.clock import Clock
 from kiosk.config import ServerConfig
 from kiosk.enrolment import Enrolment
-from kiosk.messages import render
+from kiosk.messages import render, render_both
 from kiosk.store import Delivery, Outgoing, VisitStore
 from sync.backoff import Backoff, pause
 from sync.client import RateLimited, ServerClient, TooLarge, Transient
@@ -37,6 +37,40 @@ from sync.wire import batch_body, wire_visit
 
 T = TypeVar("T")
 BACKOFF_BASE_S = 0.5
+SEE_REJECTED = "checkpoint-kiosk visits --rejected"
+
+
+@dataclass
+class Rejected:
+    """This pass's rejections with one code: how many, and the server's words (never personal data).
+
+    The codes are the server's (plus ``visit_too_large`` from here); none is listed on the
+    kiosk, so a code the server adds shows as it is.
+    """
+
+    count: int = 0
+    reasons: dict[str, None] = field(default_factory=dict)  # distinct, in the order they came
+
+    @property
+    def reason(self) -> str:
+        return next(iter(self.reasons), "")
+
+
+def rejected_line(rejections: Mapping[str, Rejected]) -> str:
+    """One line for the CLI and the log: how many were rejected, each code (most first) with
+    its count and the server's reason, and where to see them."""
+    count = sum(group.count for group in rejections.values())
+    groups = []
+    for code, group in sorted(rejections.items(), key=lambda item: -item[1].count):
+        text = f"{code} ×{group.count} — {group.reason}"
+        if len(group.reasons) > 1:
+            text += f" ({render_both('rejected_other_reasons', count=len(group.reasons) - 1)})"
+        groups.append(text)
+    return f"{render_both('sync_rejected_now', count=count)}: {'; '.join(groups)}. {see_rejected()}"
+
+
+def see_rejected() -> str:
+    return f"{render_both('see_rejected')}: {SEE_REJECTED}"
 
 
 @dataclass
@@ -45,13 +79,21 @@ class Tally:
     created: int = 0
     duplicate: int = 0
     rejected: int = 0
+    rejections: dict[str, Rejected] = field(default_factory=dict)  # by code
 
-    def count(self, statuses: list[str]) -> None:
+    def count(self, results: Sequence[VisitResult]) -> None:
         """Add the server's answers (created, duplicate, rejected) for visits just applied."""
-        self.sent += len(statuses)
-        self.created += statuses.count("created")
-        self.duplicate += statuses.count("duplicate")
-        self.rejected += statuses.count("rejected")
+        self.sent += len(results)
+        for result in results:
+            if result.status == "created":
+                self.created += 1
+            elif result.status == "duplicate":
+                self.duplicate += 1
+            elif result.status == "rejected":
+                self.rejected += 1
+                group = self.rejections.setdefault(result.code or "rejected", Rejected())
+                group.count += 1
+                group.reasons.setdefault(result.reason or "")
 
 
 def delivery(result: VisitResult, corrected_at: str | None = None) -> Delivery:
@@ -162,7 +204,7 @@ class UploadPass:
         answers = {r.id: r for r in results}
         applied = [(answers[v.id], when) for v, when in zip(batch.visits, batch.corrected, strict=True) if v.id in answers]
         self.store.apply_deliveries([delivery(result, when) for result, when in applied], self.clock.read().wall)
-        self.tally.count([result.status for result, _ in applied])
+        self.tally.count([result for result, _ in applied])
         if self.on_batch is not None:
             self.on_batch(self.tally)
 

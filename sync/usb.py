@@ -83,7 +83,7 @@ def import_receipt(store: VisitStore, enrolment: Enrolment, path: Path, now: dat
             for records in SealedReader(fh, header, [key_material(enrolment.token)]).batches():
                 results = [VisitResult.model_validate(r) for r in records]
                 store.apply_deliveries([delivery(r) for r in results], now)
-                tally.count([r.status for r in results])
+                tally.count(results)
     except (OSError, SealedFileError, ValidationError):
         raise SyncError("receipt_invalid") from None
     return tally

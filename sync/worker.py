@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sync.backoff import Backoff, pause
 from sync.errors import OFFLINE_CODES
+from sync.upload import rejected_line
 
 if TYPE_CHECKING:
     from sync.service import SyncService, SyncSummary
@@ -74,3 +75,5 @@ def _log(summary: SyncSummary) -> None:
         log.warning("%s (%s); %s", summary.failure.message("vi"), summary.failure.message("en"), counts)
     elif summary.sent:
         log.info("sync: %s", counts)
+    if summary.rejected:  # the store has numbered them: the screen shows them until an admin has looked
+        log.warning("%s", rejected_line(summary.rejections))

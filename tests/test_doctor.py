@@ -99,6 +99,29 @@ def test_a_working_kiosk_passes_and_a_revoked_token_fails(tmp_path: Path, server
     assert found["token"]["fix"] == render("fix_enrol", "vi")
 
 
+def test_rejected_visits_are_a_warning_with_how_many_by_code_and_what_to_do(tmp_path: Path, server: Server) -> None:
+    kiosk = Kiosk(tmp_path / "k", server.url)
+    kiosk.record(2)  # the demo checkpoint's, before enrolment: the server rejects them wrong_checkpoint
+    kiosk.enroll(server)
+    kiosk.record(1, start=50)
+    assert kiosk.cli("sync").code == 4
+    kiosk.record(1, start=60)
+    done = subprocess.run(kiosk.argv("doctor", "--json", "--timeout", "3"), capture_output=True, timeout=120)
+    report = json.loads(done.stdout)
+    outbox = [f for f in report["findings"] if f["check"] == "outbox"]
+    assert [f["code"] for f in outbox] == ["doctor_outbox_rejected"]
+    rejected = outbox[0]
+    assert (rejected["level"], rejected["params"]["rejected"], rejected["params"]["pending"]) == ("warn", 2, 1)
+    assert (rejected["params"]["by_code"], rejected["params"]["unseen"]) == ({"wrong_checkpoint": 2}, 2)
+    assert rejected["message"].startswith("Máy chủ đã từ chối 2 lượt, các lượt này chưa đến được huyện "
+                                          "(wrong_checkpoint 2)")
+    assert rejected["fix"] == render("fix_rejected", "vi") and "visits --rejected" in rejected["fix"]
+    assert done.returncode == 0 and report["level"] in ("warn", "fail")  # a warning: the kiosk works, an admin acts
+    text = kiosk.cli("doctor", "--lang", "en", "--timeout", "3").stdout
+    assert "WARN   The server rejected 2 visits; they have not reached the district (wrong_checkpoint 2)" in text
+    assert "→ Fix: See why: checkpoint-kiosk visits --rejected (or Admin > Sync)" in text
+
+
 def test_text_report_in_vietnamese_and_english(tmp_path: Path, server: Server, reader: PtyScanner) -> None:
     kiosk = enrolled_kiosk(tmp_path, server, reader)
     vi = kiosk.cli("doctor", "--timeout", "3")

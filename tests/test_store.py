@@ -177,7 +177,7 @@ def test_record_stores_every_column_as_given(store: VisitStore, clock: FakeClock
         "scanned_at": iso(clock.wall), "monotonic_ns": clock.monotonic_ns, "boot_id": "boot-1",
         "clock_synchronised": False, "operator": "Trần Văn Bảo",
         "sync_state": "pending", "sync_code": None, "sync_reason": None, "synced_at": None,
-        "corrected_at": None, "exported_at": None,
+        "corrected_at": None, "exported_at": None, "rejection_no": None,
     }
     assert datetime.fromisoformat(row["scanned_at"]) == clock.wall
 
@@ -335,6 +335,60 @@ def test_deliveries_and_sync_state_are_applied_together(store: VisitStore, clock
     assert store.meta("sync.") == {"sync.last_success_at": iso(clock.wall)}
     store.write_meta({"sync.last_success_at": None, "sync.last_error": "server_unreachable"})
     assert store.meta("sync.") == {"sync.last_error": "server_unreachable"}
+
+
+def test_rejections_stay_unseen_until_acknowledged_and_a_new_one_is_unseen_again(
+        store: VisitStore, clock: FakeClock) -> None:
+    ids = record_many(store, clock, 5)
+    wrong = "Lượt ghi thuộc điểm kiểm soát khác với thiết bị (visit belongs to another checkpoint than the device)"
+    store.apply_deliveries([Delivery(ids[0], "rejected", "wrong_checkpoint", wrong),
+                            Delivery(ids[1], "rejected", "invalid_visit", "invalid visit: fields.name"),
+                            Delivery(ids[2], "rejected", "invalid_visit", "invalid visit: scanned_at"),
+                            Delivery(ids[3], "synced")], clock.wall)
+    seen = store.rejections()
+    assert (seen.total, seen.unseen, store.unseen_rejections()) == (3, 3, 3)
+    assert [(g.code, g.count, g.reasons) for g in seen.groups] == [("invalid_visit", 2, 2), ("wrong_checkpoint", 1, 1)]
+    assert seen.groups[0].reason == "invalid visit: scanned_at"  # the newest one's words
+    assert seen.by_code() == {"invalid_visit": 2, "wrong_checkpoint": 1}
+
+    store.acknowledge_rejections(seen.newest)
+    assert (store.rejections().unseen, store.unseen_rejections()) == (0, 0)
+    store.mark_rejected(ids[0], "wrong_checkpoint", wrong, clock.wall)  # told again: still the one already seen
+    assert store.unseen_rejections() == 0
+    store.mark_rejected(ids[4], "conflict", "visit id already stored from another device", clock.wall)
+    assert (store.unseen_rejections(), store.rejections().total) == (1, 4)
+    store.acknowledge_rejections(seen.newest)  # a look at an older list acknowledges nothing newer
+    assert store.unseen_rejections() == 1
+
+    store.acknowledge_rejections(store.rejections().newest)
+    assert store.requeue_rejected() == 4  # an admin's retry: rejected again, they are new again
+    assert store.unseen_rejections() == 0
+    store.apply_deliveries([Delivery(i, "rejected", "conflict", "x") for i in (ids[0], ids[4])], clock.wall)
+    assert (store.unseen_rejections(), store.rejections().total) == (2, 2)
+    store.mark_synced([ids[0]], clock.wall)
+    assert (store.unseen_rejections(), store.get(ids[0])["rejection_no"]) == (1, None)
+
+
+def test_visits_rejected_before_the_upgrade_count_as_not_yet_seen(tmp_path: Path) -> None:
+    old = tmp_path / DB_NAME
+    db = sqlite_utils.Database(old)
+    for number, migrate in enumerate(MIGRATIONS[:2]):
+        migrate(db)
+        db.execute(f"PRAGMA user_version = {number + 1}")
+    for n, state in enumerate(("rejected", "synced", "rejected", "pending")):
+        db["visits"].insert({
+            "id": f"3f0e2a3c-0000-4000-8000-00000000000{n}", "checkpoint_code": "OLD-01", "device_id": "old-device",
+            "direction": "in", "source": "camera", "kind": "phone", "credential_key": f"phone:091234567{n}",
+            "fields": "{}", "scanned_at": "2021-08-01T02:00:00.000000+00:00", "monotonic_ns": n, "boot_id": "b",
+            "clock_synchronised": 0, "sync_state": state, "sync_code": "too_old" if state == "rejected" else None,
+            "sync_reason": "visit is older than the retention period" if state == "rejected" else None,
+        })
+    db.close()
+    with VisitStore(old) as store:
+        rejections = store.rejections()
+        assert (rejections.total, rejections.unseen, rejections.by_code()) == (2, 2, {"too_old": 2})
+        store.acknowledge_rejections(rejections.newest)
+        assert store.unseen_rejections() == 0
 
 
 def test_a_boot_keeps_its_first_good_time(store: VisitStore, clock: FakeClock) -> None:

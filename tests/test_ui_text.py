@@ -67,6 +67,16 @@ def test_status_line_is_red_when_sync_fails_or_is_stale() -> None:
     assert reenrol.level == "error" and "CẦN ĐĂNG KÝ LẠI" in reenrol.text
 
 
+def test_status_line_leads_with_rejections_no_admin_has_seen_and_is_red() -> None:
+    fine = Sync(pending=0, last_success_at=NOW - timedelta(minutes=1))
+    line = status_line([SERIAL], fine, 0, NOW, 3600, vi, clock_synchronised=False, rejected_unseen=99999)
+    assert line.text.startswith("99999 lượt BỊ TỪ CHỐI: xem Quản trị · Đồng hồ chưa đồng bộ · Máy quét")
+    assert line.level == "error"
+    assert status_line([SERIAL], fine, 0, NOW, 3600, en, rejected_unseen=2).text.startswith(
+        "2 REJECTED: see Admin · ")
+    assert status_line([SERIAL], fine, 0, NOW, 3600, en, rejected_unseen=0).level == "ok"
+
+
 def test_status_line_offline_with_recent_sync_warns_and_without_sync_says_so() -> None:
     offline = status_line([SERIAL], Sync(pending=3, online=False, last_success_at=NOW - timedelta(minutes=1)), 0, NOW,
                           3600, en)

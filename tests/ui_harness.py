@@ -204,6 +204,27 @@ class Driver:
         """The texts of every label under a widget, top to bottom (rows added from Python)."""
         return [w.text for w in reversed(list(_find(self.app.root, id, None).walk())) if getattr(w, "text", "")]
 
+    def status_colour(self) -> list[float]:
+        return list(self.app.screen("scan").status_colour)
+
+    def fits(self, id: str, text: str | None = None) -> bool:  # noqa: A002
+        """Whether a label shows ``text`` (default: all of its text) uncut and lies inside the window:
+        one line for a label that shortens, every wrapped line for one that grows."""
+        from kivy.core.text import Label as CoreLabel
+        from kivy.core.window import Window
+
+        widget = _find(self.app.root, id, None)
+        left, bottom = widget.to_window(widget.x, widget.y)
+        right, top = widget.to_window(widget.right, widget.top)
+        if left < 0 or bottom < 0 or right > Window.width or top > Window.height:
+            return False
+        if getattr(widget, "shorten", False):
+            measured = CoreLabel(text=text or widget.text, font_size=widget.font_size, bold=widget.bold,
+                                 font_name=widget.font_name)
+            measured.refresh()
+            return measured.texture.size[0] <= widget.width
+        return widget.height >= widget.texture_size[1]
+
     def usb_roots(self, roots: list[str]) -> bool:
         """Look for USB sticks mounted below ``roots`` (a test's own) instead of /media, /run/media."""
         from ui.screens.admin_sync import ExportPanel

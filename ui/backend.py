@@ -21,7 +21,7 @@ from kiosk.config import Config
 from kiosk.doctor import DoctorContext, Finding, run_checks
 from kiosk.masking import visit_summary
 from kiosk.scan import ScanEvent, ScanResult, ScanService
-from kiosk.store import VisitStore, quarantined_databases
+from kiosk.store import Rejections, VisitStore, quarantined_databases
 from sync.protocol import ENROLL_QR_PREFIX
 from sync.transport import plain_remote
 from ui.pin import PinStore
@@ -129,7 +129,8 @@ class Backend:
 
     def snapshot(self) -> dict[str, Any]:
         """Blocking: today's counts, pending count, the sync status (and whether its server is plain
-        http:// off this machine) and damaged databases kept aside."""
+        http:// off this machine), rejections no admin has seen yet (the sync worker's and any sync
+        command's: they are in the store) and damaged databases kept aside."""
         sync_status = None
         if self.sync is not None:
             try:
@@ -137,7 +138,7 @@ class Backend:
             except Exception as exc:  # noqa: BLE001 - a sync fault must not blank the scan screen
                 log.error("sync status failed: %s", type(exc).__name__)
         return {"today": self.service.today(), "pending": self.store.count("pending"), "sync": sync_status,
-                "clock": self.clock_watch.status,
+                "clock": self.clock_watch.status, "rejected_unseen": self.store.unseen_rejections(),
                 "insecure_http": bool(sync_status and sync_status.server and plain_remote(sync_status.server)),
                 "quarantined": [str(p) for p in quarantined_databases(self.config.data_dir)]}
 
@@ -145,9 +146,17 @@ class Backend:
         """Blocking: the last visits of this kiosk, masked (never looked up by person)."""
         lang = self.service.lang
         return [{"scanned_at": row["scanned_at"], "direction": row["direction"], "source": row["source"],
-                 "sync_state": row["sync_state"], "sync_reason": row["sync_reason"],
+                 "sync_state": row["sync_state"], "sync_code": row["sync_code"], "sync_reason": row["sync_reason"],
                  "summary": visit_summary(row, lang)}
                 for row in self.store.visits(state=state, limit=limit)]
+
+    def rejections(self, limit: int = 100) -> tuple[Rejections, list[dict[str, Any]]]:
+        """Blocking: every rejected visit by the server's code, and the newest ``limit`` of them, masked."""
+        return self.store.rejections(), self.recent_visits(limit=limit, state="rejected")
+
+    def acknowledge_rejections(self, through: int) -> None:
+        """Blocking: an admin has seen the rejections up to number ``through`` (the Sync panel showed them)."""
+        self.store.acknowledge_rejections(through)
 
     def backup(self, directory: Path) -> BackupResult:
         """Blocking: what ``checkpoint-kiosk backup --to DIR`` does, while the readers go on recording."""

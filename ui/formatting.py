@@ -127,15 +127,19 @@ class StatusLine:
 
 def status_line(readers: Sequence[ReaderStatus], sync: SyncState | None, pending: int, now: datetime,
                 stale_s: float, _: Translate, *, clock_synchronised: bool | None = None,
-                insecure_http: bool = False) -> StatusLine:
+                insecure_http: bool = False, rejected_unseen: int = 0) -> StatusLine:
     """Readers, online/offline, pending visits and the last sync; red when sync fails or is stale.
 
     An unsynchronised clock (as the clock watcher last saw it) comes first and makes the line
     amber: visits are still recorded, and corrected later, but the admin should know. So does
     a server reached over plain http:// off this machine (``insecure_http``, allowed by
     ``server.allow_insecure_http``): sync works, but the device token crosses the network in clear.
+    Visits the server rejected that no admin has seen yet come before everything (the line
+    is cut at its end on a small screen) and make it red: those guests were shown green but
+    will not reach the district until an admin acts; opening Admin → Sync clears it.
     """
-    parts = [_("Clock not synchronised")] if clock_synchronised is False else []
+    parts = [_("{n} REJECTED: see Admin").format(n=rejected_unseen)] if rejected_unseen else []
+    parts += [_("Clock not synchronised")] if clock_synchronised is False else []
     parts += [reader_text(r, _) for r in readers]
     level = "error" if any(str(getattr(r.state, "value", r.state)) == "error" for r in readers) else "ok"
     if clock_synchronised is False:
@@ -169,6 +173,8 @@ def status_line(readers: Sequence[ReaderStatus], sync: SyncState | None, pending
             level = "error"
         elif sync.online is False and pending:
             level = max(level, "warn", key=_rank)
+    if rejected_unseen:
+        level = "error"
     return StatusLine(" · ".join(parts), level)
 
 
@@ -195,3 +201,9 @@ def local_time(moment: datetime | str) -> str:
     """HH:MM in the checkpoint's time zone, from a datetime or a stored ISO string."""
     value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
     return value.astimezone(LOCAL_TZ).strftime("%H:%M")
+
+
+def local_day_time(moment: datetime | str) -> str:
+    """dd/mm HH:MM in the checkpoint's time zone (Vietnamese order): for lists that span days."""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return value.astimezone(LOCAL_TZ).strftime("%d/%m %H:%M")

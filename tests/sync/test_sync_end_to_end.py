@@ -20,7 +20,8 @@ from server import enrolment
 from server.inprocess import free_port
 from tests.sync.conftest import CHECKPOINT, Kiosk, Server, assert_delivered_exactly_once, cccd
 
-SUMMARY_KEYS = {"sent", "created", "duplicate", "rejected", "pending", "error"}
+SUMMARY_KEYS = {"sent", "created", "duplicate", "rejected", "pending", "error", "rejected_by_code", "rejected_kept"}
+NOTHING_REJECTED = {"rejected_by_code": {}, "rejected_kept": 0}
 
 
 def test_enrol_record_sync_and_the_counts_match_exactly(server: Server, tmp_path: Path) -> None:
@@ -44,7 +45,7 @@ def test_enrol_record_sync_and_the_counts_match_exactly(server: Server, tmp_path
 
     again = kiosk.cli("sync", "--json")
     assert (again.code, again.json()) == (0, {"sent": 0, "created": 0, "duplicate": 0, "rejected": 0, "pending": 0,
-                                              "error": None})
+                                              "error": None, **NOTHING_REJECTED})
     status = kiosk.cli("status", "--json").json()
     assert status["checkpoint"]["code"] == CHECKPOINT and status["pending"] == 0
     assert status["sync"]["server"] == server.url and status["sync"]["enrolled"] is True
@@ -83,7 +84,8 @@ def test_sync_json_summary_and_exit_code_when_not_enrolled(tmp_path: Path) -> No
     kiosk.record(2)
     result = kiosk.cli("sync", "--json")
     assert result.code == 1
-    assert result.json() == {"sent": 0, "created": 0, "duplicate": 0, "rejected": 0, "pending": 2, "error": "not_enrolled"}
+    assert result.json() == {"sent": 0, "created": 0, "duplicate": 0, "rejected": 0, "pending": 2, "error": "not_enrolled",
+                             **NOTHING_REJECTED}
     assert set(result.json()) == SUMMARY_KEYS
     assert "chưa đăng ký" in result.stderr and "Traceback" not in result.stderr
 
@@ -130,18 +132,68 @@ def test_rejected_and_poison_visits_are_kept_and_never_block_the_queue(server: S
     poison = _insert_poison(kiosk)
     later = kiosk.record(5, start=200)
     result = kiosk.cli("--set", "server.batch_size=10", "sync", "--json")
-    assert (result.code, result.json()) == (0, {"sent": 29, "created": 25, "duplicate": 0, "rejected": 4, "pending": 0,
-                                               "error": None}), result.stderr
+    assert (result.code, result.json()) == (4, {"sent": 29, "created": 25, "duplicate": 0, "rejected": 4, "pending": 0,
+                                               "error": None, "rejected_by_code": {"wrong_checkpoint": 3,
+                                                                                   "visit_too_large": 1},
+                                               "rejected_kept": 4}), result.stderr
     assert set(server.visit_ids()) == set(after + later)
     rejected = {v["id"]: v for v in kiosk.cli("visits", "--rejected", "--json").json()}
     assert set(rejected) == {*before, poison}
     assert {rejected[i]["sync_code"] for i in before} == {"wrong_checkpoint"}
     assert "checkpoint" in rejected[before[0]]["sync_reason"]
     assert rejected[poison]["sync_code"] == "visit_too_large" and "quá lớn" in rejected[poison]["sync_reason"]
-    assert kiosk.cli("sync", "--json").json()["sent"] == 0  # never retried blindly
+    quiet = kiosk.cli("sync", "--json")
+    assert (quiet.code, quiet.json()["sent"], quiet.json()["rejected_kept"]) == (0, 0, 4)  # never retried blindly
     retried = kiosk.cli("sync", "--json", "--retry-rejected")  # retried when the admin asks
-    assert retried.json()["sent"] == 4 and retried.json()["rejected"] == 4
+    assert (retried.code, retried.json()["sent"], retried.json()["rejected"]) == (4, 4, 4)
     assert "4" in kiosk.cli("status").stdout.split("Bị từ chối (rejected):")[1]
+
+
+def _insert_unfit(kiosk: Kiosk) -> str:
+    """A stored visit whose fields the server's models refuse (an older kiosk's bug): invalid_visit."""
+    visit_id = str(uuid.uuid4())
+    with closing(sqlite3.connect(kiosk.data_dir / "visits.sqlite3")) as conn, conn:
+        conn.execute(
+            "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, kind, credential_key, fields, "
+            "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, 'x', 'in', 'cli', 'phone', ?, ?, "
+            "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'), 1, 'b', 1)",
+            [visit_id, CHECKPOINT, visit_id, json.dumps({"phone": "0912"})])
+    return visit_id
+
+
+def test_a_sync_with_rejections_says_so_in_one_line_and_exits_4(server: Server, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path)
+    elsewhere = kiosk.record(2)  # recorded as the demo checkpoint before enrolment: wrong_checkpoint
+    kiosk.enroll(server)
+    unfit = _insert_unfit(kiosk)
+    kiosk.record(3, start=100)
+    result = kiosk.cli("sync")
+    assert result.code == 4, result.stderr
+    assert "mới 3, trùng 0, bị từ chối 3; còn chờ 0" in result.stdout
+    lines = [line for line in result.stderr.splitlines() if "từ chối" in line]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    line = lines[0]
+    assert line.startswith("Máy chủ đã từ chối 3 lượt trong lần đồng bộ này")
+    assert "(the server rejected 3 visits in this sync; they have not reached the district)" in line
+    # each code with its count and the server's own words, the largest group first
+    assert ("wrong_checkpoint ×2 — Lượt ghi thuộc điểm kiểm soát khác với thiết bị "
+            "(visit belongs to another checkpoint than the device)") in line
+    assert line.index("wrong_checkpoint ×2") < line.index("invalid_visit ×1 — ") and "fields.phone" in line
+    assert line.endswith("Xem (see): checkpoint-kiosk visits --rejected")
+    assert "0912" not in line  # the server names the field, never its value
+    listed = kiosk.cli("visits", "--rejected")
+    assert listed.code == 0 and listed.stdout.count("wrong_checkpoint") == 2 and "invalid_visit" in listed.stdout
+    assert {v["id"] for v in kiosk.cli("visits", "--rejected", "--json").json()} == {*elsewhere, unfit}
+
+    kiosk.record(1, start=200)
+    later = kiosk.cli("sync")  # nothing new rejected: done, but the ones kept are not forgotten
+    assert later.code == 0, later.stderr
+    assert ("3 lượt bị máy chủ từ chối từ trước vẫn nằm trên kiosk, chưa đến được huyện (3 visits the server "
+            "rejected earlier are still on this kiosk, not at the district). Xem (see): "
+            "checkpoint-kiosk visits --rejected") in later.stderr
+    status = kiosk.cli("status", "--json").json()
+    assert (status["rejected"], status["rejected_by_code"]) == (3, {"wrong_checkpoint": 2, "invalid_visit": 1})
+    assert "wrong_checkpoint 2, invalid_visit 1" in kiosk.cli("status").stdout
 
 
 def test_a_rate_limited_server_is_waited_for_as_it_asks(tmp_path: Path) -> None:
@@ -177,6 +229,6 @@ def test_a_revoked_token_stops_sync_until_the_kiosk_is_enrolled_again(server: Se
 
     kiosk.enroll(server)
     assert kiosk.cli("sync", "--json").json() == {"sent": 20, "created": 20, "duplicate": 0, "rejected": 0, "pending": 0,
-                                                  "error": None}
+                                                  "error": None, **NOTHING_REJECTED}
     assert_delivered_exactly_once(server, kiosk)
     assert kiosk.cli("status", "--json").json()["sync"]["needs_reenrolment"] is False

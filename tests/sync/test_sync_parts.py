@@ -1,4 +1,4 @@
-"""The sync client's parts on their own: the wire form, sealed files, backoff and the lock."""
+"""The sync client's parts on their own: the wire form, sealed files, backoff, the lock, the rejection line."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from kiosk.scan import ScanEvent, ScanService
 from kiosk.store import VisitStore
 from sync.backoff import Backoff
 from sync.lock import SyncLock
-from sync.protocol import MAX_BATCH_VISITS, VisitIn
+from sync.protocol import MAX_BATCH_VISITS, VisitIn, VisitResult
 from sync.sealed import SealedFileError, SealedReader, SealedWriter, key_material, read_header
+from sync.upload import Tally, rejected_line
 from sync.wire import wire_visit
 from tests.conftest import SAMPLES, FakeClock
 from tests.sync.conftest import cccd
@@ -113,3 +114,22 @@ def test_the_lock_excludes_threads_and_processes_and_dies_with_its_holder(tmp_pa
     stop.set()
     assert not second.acquire(wait=True, stop=stop)  # a waiting acquire gives up when the caller stops
     first.release()
+
+
+def test_the_rejection_line_shows_any_code_the_server_sends_with_its_reason() -> None:
+    tally = Tally()
+    tally.count([
+        VisitResult(id="a", status="created"),
+        VisitResult(id="b", status="rejected", code="conflict", reason="Mã lượt đã có từ thiết bị khác (conflict)"),
+        VisitResult(id="c", status="rejected", code="invalid_visit", reason="invalid visit: fields.phone"),
+        VisitResult(id="d", status="rejected", code="conflict", reason="Mã lượt đã có từ thiết bị khác (conflict)"),
+        VisitResult(id="e", status="rejected", code="invalid_visit", reason="invalid visit: fields.name"),
+        VisitResult(id="f", status="rejected", code="invalid_visit", reason="invalid visit: fields.name"),
+        VisitResult(id="g", status="duplicate"),
+    ])
+    assert (tally.sent, tally.created, tally.duplicate, tally.rejected) == (7, 1, 1, 5)
+    line = rejected_line(tally.rejections)
+    assert "\n" not in line and line.startswith("Máy chủ đã từ chối 5 lượt")
+    assert ("invalid_visit ×3 — invalid visit: fields.phone (thêm 1 lý do khác (1 more reason(s))); "
+            "conflict ×2 — Mã lượt đã có từ thiết bị khác (conflict). Xem (see): checkpoint-kiosk visits --rejected"
+            ) in line

@@ -37,7 +37,8 @@ def test_export_import_twice_then_sync_reconciles(server: Server, tmp_path: Path
 
     later = kiosk.record(10, start=5000)
     synced = kiosk.cli("sync", "--json").json()  # the exported visits are confirmed by the normal sync
-    assert synced == {"sent": 1210, "created": 10, "duplicate": 1200, "rejected": 0, "pending": 0, "error": None}
+    assert synced == {"sent": 1210, "created": 10, "duplicate": 1200, "rejected": 0, "pending": 0, "error": None,
+                      "rejected_by_code": {}, "rejected_kept": 0}
     assert set(server.visit_ids()) == set(ids + later)
     assert_delivered_exactly_once(server, kiosk)
 

@@ -10,6 +10,14 @@ that error straight away.
 Every call into the sync client or onto a stick runs off the main thread (it waits on the
 network or a USB stick); progress and results come back through the Kivy clock. Without
 the sync client installed the panels say so and offer nothing but the backup.
+
+The Sync panel lists the visits the server rejected, by the server's code with its reason.
+Showing that list to an admin (after the PIN; it is the panel the admin screen opens on)
+is what acknowledges them and clears the count on the guard's status line, as opening the
+list clears a failed-upload notification in ODK Collect: a separate "acknowledge" button
+becomes a reflex tap, and nothing is lost by seeing them, since the rejected visits stay
+listed here, in ``visits --rejected`` and in the doctor until they are dealt with. Only what
+was shown is acknowledged (up to the newest rejection read), so one arriving later is new.
 """
 
 from __future__ import annotations
@@ -26,10 +34,11 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.backup import BackupError, BackupResult
 from kiosk.messages import render, size_text
+from kiosk.store import Rejections
 from sync.protocol import EnrollPayload
 from sync.transport import host_of, plain_remote, refused
 from ui.backend import SyncError
-from ui.formatting import local_time
+from ui.formatting import local_day_time
 from ui.i18n import tr
 from ui.tasks import background, report
 from ui.usb import MOUNT_ROOTS, Stick, flush_stick, mounted_sticks
@@ -57,23 +66,41 @@ class SyncPanel(Screen):
     counts = StringProperty("")
     message = StringProperty("")
     running = BooleanProperty(False)
-    rejected = ListProperty([])
+    rejected = ListProperty([])  # the newest rejected visits, one row each
+    rejected_total = NumericProperty(0)
+    rejected_new = NumericProperty(0)  # not yet seen when the panel opened
+    rejected_codes = StringProperty("")  # one line per server code: how many, and the server's reason
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._stop = threading.Event()
+        self._follows_status = False
 
     def on_pre_enter(self) -> None:
         app = App.get_running_app()
-        self.status = app.screen("scan").status_text if app.root else ""  # the panel is first shown while building
+        if app.root and not self._follows_status:  # the panel is first shown while building
+            app.screen("scan").fbind("status_text", lambda _scan, text: setattr(self, "status", text))
+            self._follows_status = True
+        self.status = app.screen("scan").status_text if app.root else ""
         if _backend().sync is None:
             self.message = tr._("Sync is not installed")
-        background(lambda: _backend().recent_visits(limit=100, state="rejected"), self._show_rejected,
-                   lambda _exc: None, name="rejected")
+        background(_backend().rejections, self._show_rejected, lambda _exc: None, name="rejected")
 
-    def _show_rejected(self, visits: list[dict[str, Any]]) -> None:
-        self.rejected = [{"text": f"{local_time(v['scanned_at'])}  {v['summary']} — {v['sync_reason'] or ''}"}
-                         for v in visits]
+    def _shown_to_admin(self) -> bool:
+        """On screen behind the PIN: not while the app builds its screens, nor after the admin left."""
+        app = App.get_running_app()
+        return bool(app.root) and app.root.current == "admin" and self.manager is not None \
+            and self.manager.current == self.name
+
+    def _show_rejected(self, found: tuple[Rejections, list[dict[str, Any]]]) -> None:
+        rejections, visits = found
+        self.rejected = [{"text": f"{local_day_time(v['scanned_at'])}  {v['summary']} — {v['sync_code']}: "
+                                  f"{v['sync_reason'] or ''}"} for v in visits]  # kept for days: the date too
+        self.rejected_total, self.rejected_new = rejections.total, rejections.unseen
+        self.rejected_codes = "\n".join(f"{g.code} ×{g.count} — {g.reason}" for g in rejections.groups)
+        if rejections.unseen and self._shown_to_admin():
+            background(lambda: _backend().acknowledge_rejections(rejections.newest),
+                       lambda _none: App.get_running_app().refresh_status(), lambda _exc: None, name="seen")
 
     def sync_now(self) -> None:
         sync = _backend().sync

@@ -94,7 +94,8 @@ class ScanScreen(Screen):
         line = status_line(app.backend.readers(), snapshot["sync"], snapshot["pending"], datetime.now(LOCAL_TZ),
                            app.kiosk_config.ui.sync_stale_s, tr._,
                            clock_synchronised=clock.synchronised if clock is not None else None,
-                           insecure_http=snapshot.get("insecure_http", False))
+                           insecure_http=snapshot.get("insecure_http", False),
+                           rejected_unseen=snapshot.get("rejected_unseen", 0))
         self.status_text, self.status_colour = line.text, LEVEL_COLOURS[line.level]
         self.alert_text = damaged_database_text(snapshot["quarantined"], tr._)
 

@@ -15,6 +15,7 @@ lone UTF-16 surrogate, anywhere in the fields.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
@@ -78,18 +79,16 @@ FIELD_MODELS: dict[str, type[_Fields]] = {
 }
 
 
+# NUL (PostgreSQL text cannot hold it) or a lone surrogate (not UTF-8): text no database keeps.
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
 def _unstorable(value: Any, depth: int = 0) -> str | None:
     """Why a JSON value cannot be kept as is (too deep, NUL, a lone surrogate), or None."""
     if depth > FIELDS_DEPTH_MAX:
         return "nested too deeply"
     if isinstance(value, str):
-        if "\x00" in value:
-            return "contains NUL"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "contains a lone surrogate"
-        return None
+        return "contains NUL or a lone surrogate" if UNSTORABLE_TEXT.search(value) else None
     items: Sequence[Any] = ()
     if isinstance(value, dict):
         items = [*value.keys(), *value.values()]

@@ -10,6 +10,7 @@ import unicodedata
 from datetime import datetime, timezone
 
 from kiosk.cccd import looks_like_cccd, parse_cccd
+from kiosk.contract import UNSTORABLE_TEXT
 from kiosk.credentials import Opaque, Recognised, Rejection
 from kiosk.dcc import decode_dcc
 from kiosk.phone import PHONE_LIKE, parse_phone
@@ -36,9 +37,6 @@ def _opaque(text: str, length: int, max_bytes: int, hint: str | None = None) -> 
     return Opaque(text=text, length=length, truncated=truncated, hint=hint or _hint(text))
 
 
-def _unstorable(ch: str) -> bool:
-    """NUL (PostgreSQL text cannot hold it) or a lone surrogate (not UTF-8)."""
-    return ch == "\x00" or "\ud800" <= ch <= "\udfff"
 
 
 def _looks_like_phone(text: str) -> bool:
@@ -91,7 +89,7 @@ def _recognise(
         return parse_cccd(fields, now.date())
     if _looks_like_phone(folded):
         return parse_phone(folded)
-    if any(_unstorable(ch) for ch in text):  # NUL or a control code: keep the exact bytes, as hex
+    if UNSTORABLE_TEXT.search(text):  # NUL or a lone surrogate: keep the exact bytes, as hex
         raw = text.encode("utf-8", "surrogatepass")
         return Opaque(text=raw[:max_bytes].hex(), length=length, truncated=len(raw) > max_bytes, hint="binary")
     return _opaque(text, length, max_bytes)

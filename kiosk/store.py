@@ -114,10 +114,11 @@ def _v1(db: sqlite_utils.Database) -> None:
         )
         """
     )
-    db["visits"].create_index(["sync_state", "seq"])
-    db["visits"].create_index(["credential_key", "seq"])
-    db["visits"].create_index(["scanned_at"])
-    db["meta"].insert({"key": "device_id", "value": str(uuid.uuid4())})
+    visits = db.table("visits")
+    visits.create_index(["sync_state", "seq"])
+    visits.create_index(["credential_key", "seq"])
+    visits.create_index(["scanned_at"])
+    db.table("meta").insert({"key": "device_id", "value": str(uuid.uuid4())})
 
 
 def _v2(db: sqlite_utils.Database) -> None:
@@ -396,12 +397,12 @@ class VisitStore:
                 MIGRATIONS[number](db)
                 db.execute(f"PRAGMA user_version = {number + 1}")
 
-    def _reopen_for_writing(self) -> None:
-        """Leave read-only mode once the disk is writable again, else raise why not."""
+    def _reopen_for_writing(self, write_error: StorageError) -> None:
+        """Leave read-only mode (entered because of write_error) once the disk is writable again, else raise why not."""
         try:
             db = self._open_for_writing()
         except StorageError as exc:
-            raise (self.write_error if exc.code == "storage_error" else exc) from None
+            raise (write_error if exc.code == "storage_error" else exc) from None
         self.db.close()
         self.db = db
         self.write_error = None
@@ -411,7 +412,7 @@ class VisitStore:
         """BEGIN IMMEDIATE: the repeat check and the insert see one state across processes."""
         with self._lock:
             if self.write_error is not None:
-                self._reopen_for_writing()
+                self._reopen_for_writing(self.write_error)
             try:
                 with _immediate(self.db):
                     yield self.db

@@ -59,8 +59,15 @@ def enabled_kinds(config: Config) -> list[str]:
 
 @dataclass(frozen=True)
 class _Job:
-    event: ScanEvent | None  # None: a ping (see ``ping``)
+    event: ScanEvent
     reply: Future[ScanResult | None] | None = None
+
+
+@dataclass(frozen=True)
+class _Ping:
+    """Resolved in turn with the scans (see ``ping``)."""
+
+    reply: Future[None]
 
 
 class Pipeline:
@@ -75,7 +82,7 @@ class Pipeline:
         # Takes a scan that is not a visit (an enrolment QR while the admin enrols): when it
         # returns True the scan is neither recorded nor passed to on_result.
         self.divert = divert
-        self._queue: queue.Queue[_Job | None] = queue.Queue()  # None: stop
+        self._queue: queue.Queue[_Job | _Ping | None] = queue.Queue()  # None: stop
         self._consumer = threading.Thread(target=self._consume, name="scan-consumer", daemon=True)
         self.sources: list[Source] = []
         self.unusable: list[SourceStatus] = []  # enabled readers that could not even be built
@@ -100,7 +107,7 @@ class Pipeline:
     def ping(self) -> Future[None]:
         """A future the consumer resolves in turn with the scans: proof it is not stuck."""
         reply: Future[None] = Future()
-        self._queue.put(_Job(None, reply))
+        self._queue.put(_Ping(reply))
         return reply
 
     def readers_alive(self) -> bool:
@@ -125,10 +132,10 @@ class Pipeline:
 
     def _consume(self) -> None:
         while (job := self._queue.get()) is not None:
-            if job.event is None:
+            if isinstance(job, _Ping):
                 job.reply.set_result(None)
                 continue
-            if self.divert is not None and self._diverted(job.event):
+            if self.divert is not None and self._diverted(self.divert, job.event):
                 if job.reply is not None:
                     job.reply.set_result(None)
                 continue
@@ -146,9 +153,9 @@ class Pipeline:
             if job.reply is not None:  # after the callback, so a waiting terminal prints in order
                 job.reply.set_result(result)
 
-    def _diverted(self, event: ScanEvent) -> bool:
+    def _diverted(self, divert: Divert, event: ScanEvent) -> bool:
         try:
-            return bool(self.divert(event))
+            return bool(divert(event))
         except Exception as exc:  # noqa: BLE001 - a failing hook records the scan as a visit instead
             log.error("divert hook failed: %s", type(exc).__name__)
             return False

@@ -22,6 +22,7 @@ from drivers.pipeline import Pipeline, enabled_kinds
 from kiosk import sdnotify
 from kiosk.clock import ClockStatus
 from kiosk.clockwatch import ClockWatch
+from kiosk.contract import Direction
 from kiosk.credentials import UNTRUSTED_SIGNATURES
 from kiosk.scan import ScanEvent, ScanResult
 
@@ -36,7 +37,7 @@ STATUS_STYLE = {
     "repeat": ("↻", "yellow", ("ĐÃ QUÉT", "ALREADY SCANNED")),
     "rejected": ("✖", "red", ("KHÔNG NHẬN", "NOT RECORDED")),
 }
-RUN_COMMANDS = {":in": "in", ":vao": "in", ":vào": "in", ":out": "out", ":ra": "out"}
+RUN_COMMANDS: dict[str, Direction] = {":in": "in", ":vao": "in", ":vào": "in", ":out": "out", ":ra": "out"}
 QUIT_COMMANDS = (":q", ":quit", ":thoat", ":thoát")
 NO_READER = ("Không có đầu đọc nào được bật: đặt scanners.serial.enabled = true (hoặc hid, camera) "
              "trong tệp cấu hình. (No reader is enabled: set scanners.serial.enabled = true, or hid or "

@@ -18,6 +18,7 @@ import click
 from kiosk.backup_commands import backup_command, recover_command, restore_command
 from kiosk.clock import clock_status
 from kiosk.config import Config, ConfigError, load_config
+from kiosk.contract import Direction
 from kiosk.credentials import Rejection
 from kiosk.doctor_cli import doctor
 from kiosk.masking import visit_summary
@@ -141,7 +142,7 @@ def parse(obj: Context, text: str, now: str | None) -> None:
 @click.option("--source", type=click.Choice(SOURCES), default="cli", show_default=True)
 @click.option("--operator", help="Who is on duty (name or badge).")
 @click.pass_obj
-def record(obj: Context, text: str, direction: str | None, source: str, operator: str | None) -> None:
+def record(obj: Context, text: str, direction: Direction | None, source: str, operator: str | None) -> None:
     """Record TEXT (or - for stdin bytes) as a scan and print the result as JSON."""
     payload = read_payload(text)
     event = ScanEvent(source=source, raw=payload if isinstance(payload, bytes) else None,
@@ -156,7 +157,7 @@ def record(obj: Context, text: str, direction: str | None, source: str, operator
 @click.option("--direction", type=DIRECTION, help="in or out; default: the kiosk's direction.")
 @click.option("--operator", help="Who is on duty (name or badge).")
 @click.pass_obj
-def manual(obj: Context, phone: str, name: str | None, id_number: str | None, direction: str | None,
+def manual(obj: Context, phone: str, name: str | None, id_number: str | None, direction: Direction | None,
            operator: str | None) -> None:
     """Record a person without a smartphone by phone number."""
     finish(obj.service.manual(phone, name=name, id_number=id_number, direction=direction, operator=operator))

@@ -21,6 +21,7 @@ from kiosk.enrolment import read_enrolment
 
 SYSTEM_CONFIG = Path("/etc/checkpoint-kiosk/config.toml")
 ENV_VAR = "CHECKPOINT_KIOSK_CONFIG"
+Language = Literal["vi", "en"]  # of the screens, sounds aside, and of the CLI's messages
 
 
 class ConfigError(Exception):
@@ -41,7 +42,7 @@ class CheckpointConfig(_Section):
 
 class KioskConfig(_Section):
     direction: Literal["in", "out", "both"] = "both"
-    language: Literal["vi", "en"] = "vi"
+    language: Language = "vi"
     repeat_window_s: float = Field(2.5, ge=0, le=3600)
     repeat_window_camera_s: float = Field(5.0, ge=0, le=3600)
     max_payload_bytes: int = Field(4096, ge=64, le=65536)

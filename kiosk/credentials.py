@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
 
+from kiosk.contract import Kind
 from kiosk.messages import render
 
 # Signature states of a vaccine certificate (contract for scripts: keep these names).
@@ -31,7 +32,7 @@ def _jsonable(value: Any) -> Any:
 
 
 class _Credential:
-    kind: ClassVar[str]
+    kind: ClassVar[Kind]
 
     def to_dict(self) -> dict[str, Any]:
         data = {"kind": self.kind}
@@ -44,7 +45,7 @@ class _Credential:
 class Cccd(_Credential):
     """Chip-based citizen ID card QR."""
 
-    kind: ClassVar[str] = "cccd"
+    kind: ClassVar[Kind] = "cccd"
     id_number: str
     old_id_number: str | None
     name: str
@@ -58,7 +59,7 @@ class Cccd(_Credential):
 class Dcc(_Credential):
     """EU Digital COVID Certificate (Vietnam's vaccine passport format)."""
 
-    kind: ClassVar[str] = "dcc"
+    kind: ClassVar[Kind] = "dcc"
     name: str
     family_name: str | None
     given_name: str | None
@@ -76,7 +77,7 @@ class Dcc(_Credential):
 class Phone(_Credential):
     """A Vietnamese phone number, normalised to the 10-digit national form."""
 
-    kind: ClassVar[str] = "phone"
+    kind: ClassVar[Kind] = "phone"
     phone: str
     renumbered_from: str | None = None  # the pre-2018 11-digit number it replaced
 
@@ -85,7 +86,7 @@ class Phone(_Credential):
 class Opaque(_Credential):
     """Anything else, kept raw so the scan is never lost."""
 
-    kind: ClassVar[str] = "opaque"
+    kind: ClassVar[Kind] = "opaque"
     text: str
     length: int  # of the original payload, in bytes
     truncated: bool = False

@@ -13,13 +13,13 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from kiosk import contract
 from kiosk.clock import Clock, ClockReading, SystemClock
 from kiosk.config import Config
-from kiosk.contract import visit_problems
+from kiosk.contract import Direction, Kind, visit_problems
 from kiosk.credentials import Cccd, Credential, Dcc, Opaque, Phone, Rejection
 from kiosk.masking import summary
 from kiosk.messages import DIRECTION_WORDS, OTHER_PART_WORDS, VISIT_PART_WORDS, render
@@ -32,6 +32,7 @@ SOURCES = ("hid", "serial", "camera", "keyboard", "manual", "cli")
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NAME_MAX = 100
 _NAME_OK = re.compile(r"^[^\W\d_]+(?:[ .'\-][^\W\d_]+)*\.?$")
+ScanStatus = Literal["accepted", "repeat", "rejected"]  # green, amber, red
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,9 @@ class ScanEvent:
 class ScanResult:
     """What the guard is shown: accepted (green), repeat (amber) or rejected (red)."""
 
-    status: str
-    direction: str | None = None
-    kind: str | None = None
+    status: ScanStatus
+    direction: Direction | None = None
+    kind: Kind | None = None
     summary: str | None = None
     visit_id: str | None = None
     reason: str | None = None
@@ -117,7 +118,7 @@ class ScanService:
         self.trust = trust if trust is not None else TrustStore.from_dir(config.trust_dir)
         self.lang = config.kiosk.language
         mode = config.kiosk.direction
-        self.direction = "in" if mode == "both" else mode
+        self.direction: Direction = "in" if mode == "both" else mode
 
     @property
     def switchable(self) -> bool:
@@ -135,7 +136,7 @@ class ScanService:
         en = ", ".join(dict.fromkeys(w[1] for w in words))
         return self._rejected("visit_invalid", what=vi, what_en=en)
 
-    def _direction(self, requested: str | None) -> str | ScanResult:
+    def _direction(self, requested: Direction | None) -> Direction | ScanResult:
         if requested is None or requested == self.direction or self.switchable:
             return requested or self.direction
         allowed_vi, allowed_en = DIRECTION_WORDS[self.direction]
@@ -145,7 +146,7 @@ class ScanService:
         kiosk = self.config.kiosk
         return kiosk.repeat_window_camera_s if source == "camera" else kiosk.repeat_window_s
 
-    def handle(self, event: ScanEvent, *, direction: str | None = None, operator: str | None = None) -> ScanResult:
+    def handle(self, event: ScanEvent, *, direction: Direction | None = None, operator: str | None = None) -> ScanResult:
         """One scan from any reader; the visit is committed before this returns accepted."""
         reading = event.time or self.clock.read()
         credential = recognise(
@@ -165,7 +166,7 @@ class ScanService:
         *,
         name: str | None = None,
         id_number: str | None = None,
-        direction: str | None = None,
+        direction: Direction | None = None,
         operator: str | None = None,
     ) -> ScanResult:
         """A person without a smartphone: phone required, name and ID number optional."""
@@ -193,7 +194,7 @@ class ScanService:
         source: str,
         device: str | None,
         reading: ClockReading,
-        requested_direction: str | None,
+        requested_direction: Direction | None,
         operator: str | None,
         *,
         raw: str | None = None,

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import sqlite_utils
 
 from kiosk.clock import ClockAnchor, ClockReading
+from kiosk.contract import Direction, Kind
 from kiosk.quarantine import CORRUPT_MARK, SIDE_FILES, is_corruption, quarantine, quarantine_warning, salvage_device_id
 from kiosk.runlock import KioskRunning, run_lock
 
@@ -169,10 +170,10 @@ class NewVisit:
 
     id: str
     checkpoint_code: str
-    direction: str
+    direction: Direction
     source: str
     reader: str | None
-    kind: str
+    kind: Kind
     credential_key: str
     fields: dict[str, Any]
     raw: str | None
@@ -186,10 +187,10 @@ class Outgoing(NamedTuple):
     seq: int
     id: str
     checkpoint_code: str
-    direction: str
+    direction: Direction
     source: str
     reader: str | None
-    kind: str
+    kind: Kind
     fields: str
     scanned_at: str
     monotonic_ns: int
@@ -241,7 +242,7 @@ class Repeat:
 
     visit_id: str
     first_seen_at: datetime
-    direction: str
+    direction: Direction
 
 
 def iso(moment: datetime) -> str:

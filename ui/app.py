@@ -22,7 +22,7 @@ from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk import sdnotify
-from kiosk.config import Config
+from kiosk.config import Config, Language
 from kiosk.scan import ScanEvent, ScanResult
 from ui.backend import Backend
 from ui.i18n import tr
@@ -127,7 +127,7 @@ class KioskApp(App):
         self.kiosk_config = self.backend.apply_enrolment()
         self.checkpoint_name = self.kiosk_config.checkpoint.name
 
-    def set_language(self, lang: str) -> None:
+    def set_language(self, lang: Language) -> None:
         tr.switch(lang)
         self.backend.set_language(lang)
         self.lang = lang

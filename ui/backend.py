@@ -17,7 +17,8 @@ from drivers.pipeline import Pipeline, ResultCallback
 from drivers.source import SourceStatus
 from kiosk.backup import BackupResult, backup
 from kiosk.clockwatch import ClockWatch
-from kiosk.config import Config
+from kiosk.config import Config, Language
+from kiosk.contract import Direction
 from kiosk.doctor import DoctorContext, Finding, run_checks
 from kiosk.masking import visit_summary
 from kiosk.scan import ScanEvent, ScanResult, ScanService
@@ -74,7 +75,7 @@ class Backend:
         """A keyboard-wedge scan typed into the window; recorded in turn with the readers'."""
         self.pipeline.submit(ScanEvent(source="keyboard", text=text, device="window"))
 
-    def manual(self, phone: str, name: str, id_number: str, direction: str) -> ScanResult:
+    def manual(self, phone: str, name: str, id_number: str, direction: Direction) -> ScanResult:
         """Blocking (writes the visit): call from a background task."""
         return self.service.manual(phone, name=name or None, id_number=id_number or None, direction=direction,
                                    operator=self.pipeline.operator)
@@ -98,11 +99,11 @@ class Backend:
         return self.service.switchable
 
     @property
-    def direction(self) -> str:
+    def direction(self) -> Direction:
         return self.service.direction
 
     @direction.setter
-    def direction(self, value: str) -> None:
+    def direction(self, value: Direction) -> None:
         if self.switchable:
             self.service.direction = value
 
@@ -111,7 +112,7 @@ class Backend:
         self.config = self.service.config = self.pipeline.config = with_enrolled_checkpoint(self.config)
         return self.config
 
-    def set_language(self, lang: str) -> None:
+    def set_language(self, lang: Language) -> None:
         self.service.lang = lang
 
     # --- what the screens show ---------------------------------------------------------

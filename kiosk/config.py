@@ -12,16 +12,22 @@ import codecs
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from kiosk.enrolment import read_enrolment
 
 SYSTEM_CONFIG = Path("/etc/checkpoint-kiosk/config.toml")
 ENV_VAR = "CHECKPOINT_KIOSK_CONFIG"
 Language = Literal["vi", "en"]  # of the screens, sounds aside, and of the CLI's messages
+
+if TYPE_CHECKING:
+    StopBits = float  # a type checker's Literal cannot hold 1.5; pyserial takes a float
+else:
+    StopBits = Literal[1, 1.5, 2]  # what pydantic checks: pyserial's STOPBITS_ONE, _ONE_POINT_FIVE, _TWO
 
 
 class ConfigError(Exception):
@@ -71,7 +77,7 @@ class SerialScannerConfig(_Section):
     baudrate: int = Field(9600, gt=0)
     bytesize: Literal[5, 6, 7, 8] = 8
     parity: Literal["N", "E", "O", "M", "S"] = "N"
-    stopbits: Literal[1, 1.5, 2] = 1
+    stopbits: StopBits = 1
     encoding: str = "utf-8"
     quiet_s: float = Field(0.1, ge=0, le=10)
 
@@ -195,14 +201,14 @@ def _merge(data: dict[str, Any], path: list[str], value: Any, origin: str) -> No
     node[path[-1]] = value
 
 
-def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
+def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
     loc = [str(p) for p in error["loc"]]
     key = ".".join(loc)
     kind = error["type"]
     if kind == "extra_forbidden":
         parent: Any = model
         for part in loc[:-1]:
-            field = parent.model_fields.get(part) if isinstance(parent, type) else None
+            field = parent.model_fields.get(part) if isinstance(parent, type) and issubclass(parent, BaseModel) else None
             parent = field.annotation if field else None
         known = sorted(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
         hint = f" (known keys here: {', '.join(known)})" if known else ""

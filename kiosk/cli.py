@@ -240,8 +240,9 @@ def status(obj: Context, as_json: bool) -> None:
     if as_json:
         emit(data)
         return
-    sync_word = {True: "đã đồng bộ (synchronised)", False: "CHƯA đồng bộ (not synchronised)"}.get(
-        clock_state.synchronised, "không rõ (unknown)")
+    sync_words: dict[bool | None, str] = {
+        True: "đã đồng bộ (synchronised)", False: "CHƯA đồng bộ (not synchronised)", None: "không rõ (unknown)"}
+    sync_word = sync_words[clock_state.synchronised]
     lines = [
         f"Điểm kiểm soát (checkpoint): {cp.code} · {cp.name} · {cp.commune}",
         f"Chờ gửi (pending): {data['pending']}    Bị từ chối (rejected): {data['rejected']}"
@@ -275,8 +276,8 @@ def _sync_lines(sync: SyncState, now: datetime, lang: str) -> list[str]:
     else:
         lines.append("Đồng bộ thành công gần nhất (last successful sync): chưa có (never)")
     if sync.last_error:
-        when = f" ({sync.last_error_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S})" if sync.last_error_at else ""
-        lines.append(f"Lỗi gần nhất (last error){when}: {sync.error_message(lang)}")
+        at = f" ({sync.last_error_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S})" if sync.last_error_at else ""
+        lines.append(f"Lỗi gần nhất (last error){at}: {sync.error_message(lang)}")
     if sync.needs_reenrolment:
         lines.append("! Cần đăng ký lại kiosk: checkpoint-kiosk enroll (the kiosk must be enrolled again)")
     if sync.exported:

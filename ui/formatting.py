@@ -150,7 +150,8 @@ def status_line(readers: Sequence[ReaderStatus], sync: SyncState | None, pending
         parts.append(_("not enrolled"))
         level = max(level, "warn", key=_rank)
     else:
-        parts.append({True: _("online"), False: _("offline")}.get(sync.online, _("network unknown")))
+        network: dict[bool | None, str] = {True: _("online"), False: _("offline"), None: _("network unknown")}
+        parts.append(network[sync.online])
         pending = sync.pending
         if insecure_http:
             parts.append(_("NOT ENCRYPTED (http)"))

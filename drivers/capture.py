@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +52,7 @@ class Capture:
     (an image OpenCV cannot read is passed over).
     """
 
-    def __init__(self, targets: list[int | str], *, live: bool, fps: float, description: str) -> None:
+    def __init__(self, targets: Sequence[int | str], *, live: bool, fps: float, description: str) -> None:
         self.live = live
         self.description = description
         self._targets = list(targets)

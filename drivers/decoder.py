@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import zxingcpp
 
-FORMATS = (zxingcpp.BarcodeFormat.QRCode,)
+FORMATS = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
 
 @dataclass(frozen=True)

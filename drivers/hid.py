@@ -19,7 +19,7 @@ import select
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -205,9 +205,10 @@ def read_loop(device: KeyDevice, decoder: KeyDecoder, on_scan: Callable[[str], N
     a reader with no Enter suffix still ends its scan), so an idle reader costs nothing.
     On stop, events already queued in the kernel are still read, so no scan is lost.
     """
+    watched: list[KeyDevice | int] = [device, wake_fd]
     while not stopping():
         timeout = decoder.key_timeout_s if decoder.pending and decoder.key_timeout_s else None
-        ready, _, _ = select.select([device, wake_fd], [], [], timeout)
+        ready, _, _ = select.select(watched, [], [], timeout)
         if not ready:
             _deliver([decoder.flush()], on_scan)
         elif device in ready:
@@ -228,7 +229,7 @@ def _read_batch(device: KeyDevice, decoder: KeyDecoder, on_scan: Callable[[str],
     return bool(batch)
 
 
-def _deliver(texts: list[str | None], on_scan: Callable[[str], None]) -> None:
+def _deliver(texts: Iterable[str | None], on_scan: Callable[[str], None]) -> None:
     for text in texts:
         if text:
             on_scan(text)

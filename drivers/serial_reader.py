@@ -191,7 +191,7 @@ class SerialSource(Source):
             for frame in framer.feed(port.read(waiting)):
                 self._emit(frame, port.port)
 
-    def _emit(self, frame: bytes | None, device: str) -> None:
+    def _emit(self, frame: bytes | None, device: str | None) -> None:
         if frame:
             self.emit(ScanEvent(source="serial", raw=frame, device=device, time=self.clock.read(),
                                 encoding=self.config.encoding))

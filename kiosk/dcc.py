@@ -32,7 +32,7 @@ CLOCK_SKEW = timedelta(minutes=5)  # kiosk clocks drift; a fresh certificate is 
 
 # COSE header labels and algorithms (RFC 9052/9053).
 _ALG, _KID = 1, 4
-_ECDSA = {-7: hashes.SHA256, -35: hashes.SHA384, -36: hashes.SHA512}
+_ECDSA: dict[int, hashes.HashAlgorithm] = {-7: hashes.SHA256(), -35: hashes.SHA384(), -36: hashes.SHA512()}
 _PS256 = -37
 _COSE_SIGN1_TAG = 18
 _CWT_TAG = 61  # RFC 8392 §6: may wrap a tagged COSE message; the signature never covers tags
@@ -279,7 +279,7 @@ def _signature_state(trust: TrustStore | None, kid: bytes | None, alg: Any,
                 return "bad_signature"
             der = encode_dss_signature(int.from_bytes(signature[:half], "big"),
                                        int.from_bytes(signature[half:], "big"))
-            key.verify(der, to_be_signed, ec.ECDSA(_ECDSA[alg]()))
+            key.verify(der, to_be_signed, ec.ECDSA(_ECDSA[alg]))
         elif alg == _PS256 and isinstance(key, rsa.RSAPublicKey):
             pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=hashes.SHA256.digest_size)
             key.verify(signature, to_be_signed, pss, hashes.SHA256())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,7 +27,7 @@ FORMATS = ("table", "csv", "xlsx", "json")
 @dataclass(frozen=True)
 class Table:
     headings: list[str]
-    rows: list[list[Cell]]
+    rows: Sequence[Sequence[Cell]]  # read only: any rows whose cells are Cells
     title: str = ""
 
 

@@ -7,12 +7,13 @@ machine and pasted from a spreadsheet on another is the same commune.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from server.db import writing
 from server.errors import Conflict, NotFound, UserError, both
@@ -147,7 +148,7 @@ def checkpoint(engine: Engine, code: str) -> dict[str, Any]:
         return checkpoint_row(conn, code)
 
 
-def identity(row: dict[str, Any]) -> CheckpointIdentity:
+def identity(row: RowMapping | Mapping[str, Any]) -> CheckpointIdentity:
     return CheckpointIdentity(code=row["code"], name=row["name"], commune=row["commune"], district=row["district"],
                               province=row["province"])
 

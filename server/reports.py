@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
 from server.errors import UserError, both
-from server.export import Table
+from server.export import Cell, Table
 from server.places import district_id, sort_key
 from server.schema import checkpoints, communes, devices, districts, provinces, visits
 
@@ -99,7 +99,7 @@ class CommuneReport(BaseModel):
     total: CommuneRow
 
     def table(self) -> Table:
-        rows = [[r.commune, r.registered, r.new, r.visits, r.active, Decimal(str(r.active_ratio))]
+        rows: list[list[Cell]] = [[r.commune, r.registered, r.new, r.visits, r.active, Decimal(str(r.active_ratio))]
                 for r in [*self.rows, self.total]]
         return Table(COMMUNE_HEADINGS, rows, _title(self.district, self.province, Window.days_ending(self.week_ending)))
 
@@ -140,7 +140,7 @@ class YearReport(BaseModel):
     total: YearRow
 
     def table(self) -> Table:
-        rows = [[r.commune, r.visits] for r in [*self.rows, self.total]]
+        rows: list[list[Cell]] = [[r.commune, r.visits] for r in [*self.rows, self.total]]
         return Table(YTD_HEADINGS, rows, _title(self.district, self.province, Window.year_to(self.through)))
 
 

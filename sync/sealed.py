@@ -172,6 +172,7 @@ class SealedReader:
         salt = base64.b64decode(header.fields["salt"])
         self._candidates = [(m, _key(m, salt, header.kind)) for m in materials]
         self.material: bytes | None = None  # the key material that opened the file
+        self._aead: AESGCM  # its key, set with material by the first frame
         first = _read_frame(fh)
         if first is None:
             raise SealedFileError("truncated")

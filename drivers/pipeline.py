@@ -89,7 +89,7 @@ class Pipeline:
         for kind in enabled_kinds(config) if kinds is None else kinds:
             try:
                 self.sources.append(SOURCES[kind](self.put, config))
-            except Exception as exc:  # noqa: BLE001 - one reader that cannot start must not stop the others
+            except Exception as exc:  # one reader that cannot start must not stop the others
                 log.error("%s reader unusable: %s", kind, exc)
                 self.unusable.append(SourceStatus(kind, SourceState.ERROR, None,
                                                   f"không dùng được (unusable): {type(exc).__name__}: {exc}"))
@@ -141,14 +141,14 @@ class Pipeline:
                 continue
             try:
                 result = self.service.handle(job.event, operator=self.operator)
-            except Exception as exc:  # noqa: BLE001 - one bad scan must not stop the kiosk recording
+            except Exception as exc:  # one bad scan must not stop the kiosk recording
                 # Only the type: an exception's text could carry the scanned data.
                 log.error("scan from %s could not be handled: %s", job.event.source, type(exc).__name__)
                 result = ScanResult(status="rejected", reason=render("scan_failed", self.config.kiosk.language),
                                     reason_code="scan_failed")
             try:
                 self.on_result(job.event, result)
-            except Exception as exc:  # noqa: BLE001 - a broken display must not stop recording either
+            except Exception as exc:  # a broken display must not stop recording either
                 log.error("result callback failed: %s", type(exc).__name__)
             if job.reply is not None:  # after the callback, so a waiting terminal prints in order
                 job.reply.set_result(result)
@@ -156,6 +156,6 @@ class Pipeline:
     def _diverted(self, divert: Divert, event: ScanEvent) -> bool:
         try:
             return bool(divert(event))
-        except Exception as exc:  # noqa: BLE001 - a failing hook records the scan as a visit instead
+        except Exception as exc:  # a failing hook records the scan as a visit instead
             log.error("divert hook failed: %s", type(exc).__name__)
             return False

@@ -107,7 +107,7 @@ class Source:
                 self._connected_once = False
             try:
                 self.run_once()
-            except Exception as exc:  # noqa: BLE001 - a source never dies; it reports and retries
+            except Exception as exc:  # a source never dies; it reports and retries
                 log.exception("%s source failed", self.kind)
                 self.set_status(SourceState.ERROR, self.status.device, f"{type(exc).__name__}: {exc}")
             with self._lock:

@@ -78,7 +78,7 @@ def decode_dcc(text: str, *, trust: TrustStore | None, now: datetime) -> Dcc | R
         return _decode(text, trust, now)
     except _Reject as rej:
         return Rejection(rej.code)
-    except Exception:  # noqa: BLE001 - last resort: untrusted input must never crash a scan
+    except Exception:  # last resort: untrusted input must never crash a scan
         return Rejection("dcc_payload")
 
 
@@ -93,7 +93,7 @@ def _decode(text: str, trust: TrustStore | None, now: datetime) -> Dcc | Rejecti
         body = body[len(PREFIX):]
     try:
         raw = base45.b45decode(body)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _Reject("dcc_base45") from exc
     if not raw:
         raise _Reject("dcc_base45")  # "HC1:" alone: the scan was cut short
@@ -149,7 +149,7 @@ def _cose(data: bytes) -> tuple[bytes, Mapping[Any, Any], Mapping[Any, Any], byt
     """
     try:
         obj = cbor2.loads(data)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _Reject("dcc_cose") from exc
     if isinstance(obj, cbor2.CBORTag) and obj.tag == _CWT_TAG:
         obj = obj.value
@@ -172,7 +172,7 @@ def _cose(data: bytes) -> tuple[bytes, Mapping[Any, Any], Mapping[Any, Any], byt
 def _cbor_map(data: bytes, code: str) -> Mapping[Any, Any]:
     try:
         value = cbor2.loads(data)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _Reject(code) from exc
     if not isinstance(value, Mapping):
         raise _Reject(code)

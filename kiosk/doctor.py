@@ -251,7 +251,7 @@ class _Boxed:
     def _run(self, check: Check, ctx: DoctorContext) -> None:
         try:
             self.findings = list(check(ctx))
-        except Exception as exc:  # noqa: BLE001 - reported as its own failed line, by type only (no data)
+        except Exception as exc:  # reported as its own failed line, by type only (no data)
             self.crash = type(exc).__name__
 
     def result(self, timeout_s: float) -> list[Finding]:

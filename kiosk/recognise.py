@@ -57,7 +57,7 @@ def recognise(
     """Never raises: unknown input becomes an ``Opaque`` credential, broken input a ``Rejection``."""
     try:
         return _recognise(payload, now or datetime.now(timezone.utc), trust, max_bytes, fallback_encoding)
-    except Exception:  # noqa: BLE001 - last line of defence: keep the scan, say what it was
+    except Exception:  # last line of defence: keep the scan, say what it was
         raw = payload if isinstance(payload, bytes) else payload.encode("utf-8", "surrogatepass")
         return Opaque(text=raw[:max_bytes].hex(), length=len(raw), truncated=len(raw) > max_bytes, hint="binary")
 

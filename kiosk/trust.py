@@ -86,13 +86,13 @@ class TrustStore:
             return
         try:
             certs = _parse(data)
-        except Exception:  # noqa: BLE001 - any parser failure means "not a certificate"
+        except Exception:  # any parser failure means "not a certificate"
             self.problems.append((file, "not a certificate (PEM or DER)"))
             return
         for cert in certs:
             try:
                 cert.public_key()  # unsupported key types fail here, not at scan time
-            except Exception:  # noqa: BLE001
+            except Exception:
                 self.problems.append((file, "certificate with an unsupported key"))
                 continue
             self.add(cert)

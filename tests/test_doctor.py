@@ -175,7 +175,7 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+    def do_GET(self) -> None:  # the standard library's name
         body = json.dumps({"status": "ok", "server_time": dt.datetime.now(dt.timezone.utc).isoformat()}).encode()
         self.send_response(200 if self.path == "/api/v1/health" else 404)
         self.send_header("Content-Type", "application/json")

@@ -127,7 +127,7 @@ class Driver:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    def tap(self, id: str, text: str | None = None) -> bool:  # noqa: A002 - the protocol's word
+    def tap(self, id: str, text: str | None = None) -> bool:  # "id": the protocol's word
         from kivy.tests.common import UnitTestTouch
 
         widget = _find(self.app.root, id, text)
@@ -137,7 +137,7 @@ class Driver:
         touch.touch_up()
         return True
 
-    def type(self, text: str, enter: bool = True) -> bool:  # noqa: A003
+    def type(self, text: str, enter: bool = True) -> bool:
         from kivy.core.window import Window
 
         for char in text:
@@ -193,21 +193,21 @@ class Driver:
             "readers": [s.state.value for s in self.app.backend.readers()],
         }
 
-    def text_of(self, id: str) -> str:  # noqa: A002
+    def text_of(self, id: str) -> str:
         return _find(self.app.root, id, None).text
 
-    def prop(self, id: str, name: str) -> Any:  # noqa: A002
+    def prop(self, id: str, name: str) -> Any:
         """One property of a widget, e.g. whether it is disabled."""
         return getattr(_find(self.app.root, id, None), name)
 
-    def texts_under(self, id: str) -> list[str]:  # noqa: A002
+    def texts_under(self, id: str) -> list[str]:
         """The texts of every label under a widget, top to bottom (rows added from Python)."""
         return [w.text for w in reversed(list(_find(self.app.root, id, None).walk())) if getattr(w, "text", "")]
 
     def status_colour(self) -> list[float]:
         return list(self.app.screen("scan").status_colour)
 
-    def fits(self, id: str, text: str | None = None) -> bool:  # noqa: A002
+    def fits(self, id: str, text: str | None = None) -> bool:
         """Whether a label shows ``text`` (default: all of its text) uncut and lies inside the window:
         one line for a label that shortens, every wrapped line for one that grows."""
         from kivy.core.text import Label as CoreLabel
@@ -249,7 +249,7 @@ def _serve(app: Any) -> None:
         name = command.pop("cmd")
         try:
             answer = {"value": getattr(driver, name)(**command)}
-        except Exception as exc:  # noqa: BLE001 - reported to the test, which fails with it
+        except Exception as exc:  # reported to the test, which fails with it
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         # after a frame or two, so the effects of a touch (or a resize, which nested
         # layouts pass on over several frames) have been laid out and drawn

@@ -136,7 +136,7 @@ class Backend:
         if self.sync is not None:
             try:
                 sync_status = self.sync.status()
-            except Exception as exc:  # noqa: BLE001 - a sync fault must not blank the scan screen
+            except Exception as exc:  # a sync fault must not blank the scan screen
                 log.error("sync status failed: %s", type(exc).__name__)
         return {"today": self.service.today(), "pending": self.store.count("pending"), "sync": sync_status,
                 "clock": self.clock_watch.status, "rejected_unseen": self.store.unseen_rejections(),

@@ -16,7 +16,7 @@ LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "checkpoint-kiosk"
 
 
-def N_(text: str) -> str:  # noqa: N802 - the xgettext keyword for "translate later"
+def N_(text: str) -> str:  # the xgettext keyword for "translate later"
     """Marks a constant for the catalog; it is translated where it is shown."""
     return text
 

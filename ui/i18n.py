@@ -28,7 +28,7 @@ class Translator(Observable):
         self._observers: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
         self._listeners: list[Callable[[str], None]] = []
 
-    def _(self, text: str) -> str:  # noqa: N802 - the gettext name, so extraction tools find the strings
+    def _(self, text: str) -> str:  # the gettext name, so extraction tools find the strings
         """The translation of ``text`` in NFC; the English source when none exists."""
         return unicodedata.normalize("NFC", self._catalog.get(text, text))
 

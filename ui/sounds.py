@@ -71,7 +71,7 @@ class Sounds:
                 if not path.is_file() or path.read_bytes() != data:
                     path.write_bytes(data)
                 self._sounds[name] = SoundLoader.load(str(path))
-        except Exception as exc:  # noqa: BLE001 - no sound is better than no kiosk
+        except Exception as exc:  # no sound is better than no kiosk
             log.warning("sounds off: %s", exc)
 
     def play(self, status: str) -> None:
@@ -81,5 +81,5 @@ class Sounds:
         try:
             sound.stop()
             sound.play()
-        except Exception as exc:  # noqa: BLE001 - a sound device that vanished must not stop scanning
+        except Exception as exc:  # a sound device that vanished must not stop scanning
             log.warning("sound failed: %s", exc)

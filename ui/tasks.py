@@ -32,7 +32,7 @@ def background(work: Callable[[], T], done: Callable[[T], Any], failed: Callable
     def run() -> None:
         try:
             result = work()
-        except Exception as exc:  # noqa: BLE001 - every failure is shown to the admin, in words
+        except Exception as exc:  # every failure is shown to the admin, in words
             log.error("%s failed: %s", name, type(exc).__name__)
             on_main(failed, exc)
             return

@@ -42,11 +42,11 @@ from server import enrolment, places  # noqa: E402
 from server.config import Settings  # noqa: E402
 from server.db import create_db_engine  # noqa: E402
 from server.ingest import IngestRules, visit_row  # noqa: E402
-from server.inprocess import free_port  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
 from server.schema import visits as visits_table  # noqa: E402
-from server.scratch import scratch_database  # noqa: E402
 from sync.protocol import VisitIn  # noqa: E402
+from tests.inprocess import free_port  # noqa: E402
+from tests.pgscratch import scratch_database  # noqa: E402
 
 CHECKPOINT = "BENCH-01"
 PLACE = places.Place("Tỉnh Bình Phước", "Huyện Bù Đăng", "Xã Đăk Nhau")

@@ -32,7 +32,7 @@ from server import reports  # noqa: E402
 from server.db import create_db_engine, writing  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
 from server.schema import checkpoints, communes, devices, districts, provinces  # noqa: E402
-from server.scratch import scratch_database  # noqa: E402
+from tests.pgscratch import scratch_database  # noqa: E402
 
 DISTRICT, PROVINCE = "Huyện Bù Đăng", "Tỉnh Bình Phước"
 REPORT_DAY = date(2026, 11, 23)

@@ -49,12 +49,12 @@ def _camera(sink: Sink, config: Config) -> Source:
     return CameraSource(config.scanners.camera, sink)
 
 
-SOURCES: dict[str, Callable[[Sink, Config], Source]] = {"hid": _hid, "serial": _serial, "camera": _camera}
+READER_FACTORIES: dict[str, Callable[[Sink, Config], Source]] = {"hid": _hid, "serial": _serial, "camera": _camera}
 
 
 def enabled_kinds(config: Config) -> list[str]:
     """The reader kinds switched on in ``[scanners]``, in a fixed order."""
-    return [kind for kind in SOURCES if getattr(config.scanners, kind).enabled]
+    return [kind for kind in READER_FACTORIES if getattr(config.scanners, kind).enabled]
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class Pipeline:
         self.unusable: list[SourceStatus] = []  # enabled readers that could not even be built
         for kind in enabled_kinds(config) if kinds is None else kinds:
             try:
-                self.sources.append(SOURCES[kind](self.put, config))
+                self.sources.append(READER_FACTORIES[kind](self.put, config))
             except Exception as exc:  # one reader that cannot start must not stop the others
                 log.error("%s reader unusable: %s", kind, exc)
                 self.unusable.append(SourceStatus(kind, SourceState.ERROR, None,

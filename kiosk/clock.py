@@ -22,8 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from kiosk import sdnotify
+
+# The checkpoints' local time, for days and for what people read (Vietnam: one zone, no DST).
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")

@@ -25,10 +25,9 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal
 
-from kiosk.clock import clock_status
+from kiosk.clock import LOCAL_TZ, clock_status
 from kiosk.config import Config
 from kiosk.messages import render, size_text
-from kiosk.scan import LOCAL_TZ
 from kiosk.store import DB_NAME, StorageError, VisitStore, integrity_problems, quarantined_databases
 from kiosk.syncstate import read_sync_state
 

@@ -14,10 +14,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from kiosk import contract
-from kiosk.clock import Clock, ClockReading, SystemClock
+from kiosk.clock import LOCAL_TZ, Clock, ClockReading, SystemClock
 from kiosk.config import Config
 from kiosk.contract import Direction, Kind, visit_problems
 from kiosk.credentials import Cccd, Credential, Dcc, Opaque, Phone, Rejection
@@ -29,7 +28,6 @@ from kiosk.store import NewVisit, Repeat, StorageError, VisitStore, iso
 from kiosk.trust import TrustStore
 
 SOURCES = ("hid", "serial", "camera", "keyboard", "manual", "cli")
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NAME_MAX = 100
 _NAME_OK = re.compile(r"^[^\W\d_]+(?:[ .'\-][^\W\d_]+)*\.?$")
 ScanStatus = Literal["accepted", "repeat", "rejected"]  # green, amber, red

@@ -488,10 +488,6 @@ class VisitStore:
             rows = self.db["visits"].rows_where(" and ".join(clauses) or None, args, order_by=order, limit=limit)
             return [_decoded(r) for r in rows]
 
-    def outbox(self, limit: int) -> list[dict[str, Any]]:
-        """The next visits to upload: pending, oldest first by local sequence."""
-        return self.visits(state="pending", limit=limit, oldest_first=True)
-
     def count(self, state: str) -> int:
         with self._lock:
             return self.db["visits"].count_where("sync_state = ?", [state])
@@ -543,12 +539,6 @@ class VisitStore:
             changed = db.conn.total_changes - before
             _put_meta(db, meta or {})
         return changed
-
-    def mark_synced(self, visit_ids: list[str], at: datetime) -> int:
-        return self.apply_deliveries([Delivery(visit_id, "synced") for visit_id in visit_ids], at)
-
-    def mark_rejected(self, visit_id: str, code: str, reason: str, at: datetime) -> None:
-        self.apply_deliveries([Delivery(visit_id, "rejected", code, reason)], at)
 
     def requeue_rejected(self) -> int:
         """An admin's deliberate retry of rejected visits (e.g. after fixing the checkpoint)."""

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 DATABASE_RETRY_AFTER_S = 30
 
 
-class RateLimited(UserError):
+class TooManyRequests(UserError):
     status = 429
 
     def __init__(self, retry_after: int) -> None:
@@ -44,7 +44,7 @@ async def user_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {}
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
     return error_response(exc.status, exc.code, exc.message, headers=headers or None)
 

@@ -19,18 +19,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
+from kiosk.clock import LOCAL_TZ
 from server.errors import UserError, both
 from server.export import Cell, Table
 from server.places import district_id, sort_key
 from server.schema import checkpoints, communes, devices, districts, provinces, visits
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 WINDOW_DAYS = 7
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 TOTAL = "Tổng cộng"

@@ -14,7 +14,7 @@ from server.auth import Forbidden, device_auth
 from server.body import BodyTooLarge, read_limited
 from server.enrolment import DeviceAuth, redeem
 from server.errors import UserError, both
-from server.http_errors import ERROR_RESPONSES, RateLimited, too_deep
+from server.http_errors import ERROR_RESPONSES, TooManyRequests, too_deep
 from server.ingest import IngestRules, ingest
 from sync.protocol import (
     BATCH_PATH,
@@ -118,7 +118,7 @@ async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(d
     state = request.app.state
     wait = state.limiter.acquire(device.device_id)
     if wait:
-        raise RateLimited(wait)
+        raise TooManyRequests(wait)
     length = request.headers.get("content-length")
     body = await read_limited(request.stream(), request.headers.get("content-encoding"), MAX_BATCH_BYTES,
                               int(length) if length and length.isdigit() else None)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from kiosk.clock import ClockReading
+from kiosk.store import Delivery, VisitStore
 
 if TYPE_CHECKING:
     from tests.tmpfs import Tmpfs
@@ -85,3 +86,13 @@ def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
     fs = Tmpfs(tmp_path / "mnt", "512k")
     yield fs
     fs.close()
+
+
+def mark_synced(store: VisitStore, visit_ids: list[str], at: datetime) -> int:
+    """As if the server had answered ``created`` for these visits."""
+    return store.apply_deliveries([Delivery(visit_id, "synced") for visit_id in visit_ids], at)
+
+
+def mark_rejected(store: VisitStore, visit_id: str, code: str, reason: str, at: datetime) -> None:
+    """As if the server had rejected this visit with ``code`` and ``reason``."""
+    store.apply_deliveries([Delivery(visit_id, "rejected", code, reason)], at)

@@ -14,7 +14,7 @@ from kiosk.config import load_config
 from kiosk.scan import ScanEvent, ScanService
 from kiosk.store import VisitStore
 from kiosk.trust import TrustStore
-from tests.conftest import SAMPLES, FakeClock
+from tests.conftest import SAMPLES, FakeClock, mark_synced
 
 CCCD = "079203001234|123456789|Nguyễn Văn Đức|01022003|Nam|Số 12 Lê Lợi, Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh|15062021"
 
@@ -166,6 +166,6 @@ def test_purge_uses_retention_days(tmp_path: Path, clock: FakeClock) -> None:
     old = scan(service, "0912345678")
     clock.advance(8 * 86400)
     recent = scan(service, "0987654321")
-    service.store.mark_synced([old.visit_id, recent.visit_id], clock.wall)
+    mark_synced(service.store, [old.visit_id, recent.visit_id], clock.wall)
     assert service.purge() == 1
     assert [v["id"] for v in service.store.visits()] == [recent.visit_id]

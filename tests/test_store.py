@@ -19,7 +19,7 @@ from kiosk.clock import ClockAnchor
 from kiosk.config import Config
 from kiosk.scan import ScanEvent, ScanService
 from kiosk.store import DB_NAME, MIGRATIONS, SCHEMA_VERSION, Delivery, NewVisit, Repeat, StorageError, VisitStore, iso
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, mark_rejected, mark_synced
 
 NAME = "Nguyễn Thị Ánh Tuyết"
 ADDRESS = "Xã Đăk Nhau, Huyện Đăk Glong, Tỉnh Đắk Nông"
@@ -199,7 +199,7 @@ def test_sequence_only_grows_even_after_a_purge(store: VisitStore, clock: FakeCl
     ids = record_many(store, clock, 3)
     seqs = [store.get(i)["seq"] for i in ids]
     assert seqs == sorted(set(seqs))
-    store.mark_synced([ids[-1]], clock.wall)
+    mark_synced(store, [ids[-1]], clock.wall)
     assert store.purge(clock.wall) == 1
     later = store.record(visit(clock, key="phone:0999999999"), WINDOW)
     assert store.get(later)["seq"] > seqs[-1]
@@ -294,29 +294,29 @@ def test_outbox_is_pending_only_oldest_first(store: VisitStore, clock: FakeClock
     ids = record_many(store, clock, 3)
     clock.wall -= timedelta(hours=5)  # a wrong wall clock must not reorder the outbox
     ids += record_many(store, clock, 3, source="camera")
-    store.mark_synced([ids[0], ids[3]], clock.wall)
-    store.mark_rejected(ids[1], "bad_checkpoint", "Unknown checkpoint", clock.wall)
+    mark_synced(store, [ids[0], ids[3]], clock.wall)
+    mark_rejected(store, ids[1], "bad_checkpoint", "Unknown checkpoint", clock.wall)
     pending = [ids[2], ids[4], ids[5]]
-    assert [row["id"] for row in store.outbox(2)] == pending[:2]
-    assert [row["id"] for row in store.outbox(100)] == pending
+    assert [row["id"] for row in store.visits(state="pending", limit=2, oldest_first=True)] == pending[:2]
+    assert [row["id"] for row in store.visits(state="pending", limit=100, oldest_first=True)] == pending
     assert (store.count("pending"), store.count("synced"), store.count("rejected")) == (3, 2, 1)
 
 
 def test_mark_synced_and_rejected_change_states(store: VisitStore, clock: FakeClock) -> None:
     ids = record_many(store, clock, 3)
-    assert store.mark_synced(ids[:2] + ["no-such-visit"], clock.wall) == 2
-    store.mark_rejected(ids[2], "invalid", "Trường họ tên trống", clock.wall)
+    assert mark_synced(store, ids[:2] + ["no-such-visit"], clock.wall) == 2
+    mark_rejected(store, ids[2], "invalid", "Trường họ tên trống", clock.wall)
     rows = {i: store.get(i) for i in ids}
     assert [(rows[i]["sync_state"], rows[i]["synced_at"]) for i in ids[:2]] == [("synced", iso(clock.wall))] * 2
     assert {k: rows[ids[2]][k] for k in ("sync_state", "sync_code", "sync_reason")} == {
         "sync_state": "rejected", "sync_code": "invalid", "sync_reason": "Trường họ tên trống"}
-    store.mark_synced([ids[2]], clock.wall)  # accepted on a later retry: the reason goes
+    mark_synced(store, [ids[2]], clock.wall)  # accepted on a later retry: the reason goes
     assert (store.get(ids[2])["sync_code"], store.count("rejected")) == (None, 0)
 
 
 def test_pending_after_walks_the_outbox_by_cursor(store: VisitStore, clock: FakeClock) -> None:
     ids = record_many(store, clock, 5)
-    store.mark_synced([ids[1]], clock.wall)
+    mark_synced(store, [ids[1]], clock.wall)
     first = store.pending_after(0, 2)
     assert [v.id for v in first] == [ids[0], ids[2]]
     assert [v.id for v in store.pending_after(first[-1].seq, 10)] == ids[3:]
@@ -353,9 +353,9 @@ def test_rejections_stay_unseen_until_acknowledged_and_a_new_one_is_unseen_again
 
     store.acknowledge_rejections(seen.newest)
     assert (store.rejections().unseen, store.unseen_rejections()) == (0, 0)
-    store.mark_rejected(ids[0], "wrong_checkpoint", wrong, clock.wall)  # told again: still the one already seen
+    mark_rejected(store, ids[0], "wrong_checkpoint", wrong, clock.wall)  # told again: still the one already seen
     assert store.unseen_rejections() == 0
-    store.mark_rejected(ids[4], "conflict", "visit id already stored from another device", clock.wall)
+    mark_rejected(store, ids[4], "conflict", "visit id already stored from another device", clock.wall)
     assert (store.unseen_rejections(), store.rejections().total) == (1, 4)
     store.acknowledge_rejections(seen.newest)  # a look at an older list acknowledges nothing newer
     assert store.unseen_rejections() == 1
@@ -365,7 +365,7 @@ def test_rejections_stay_unseen_until_acknowledged_and_a_new_one_is_unseen_again
     assert store.unseen_rejections() == 0
     store.apply_deliveries([Delivery(i, "rejected", "conflict", "x") for i in (ids[0], ids[4])], clock.wall)
     assert (store.unseen_rejections(), store.rejections().total) == (2, 2)
-    store.mark_synced([ids[0]], clock.wall)
+    mark_synced(store, [ids[0]], clock.wall)
     assert (store.unseen_rejections(), store.get(ids[0])["rejection_no"]) == (1, None)
 
 
@@ -426,8 +426,8 @@ def test_purge_deletes_only_old_synced_visits(store: VisitStore, clock: FakeCloc
     clock.advance(86400 * 40)
     cutoff = clock.wall - timedelta(days=30)
     recent_synced = record_many(store, clock, 1)[0]
-    store.mark_synced([old["synced"], recent_synced], clock.wall)
-    store.mark_rejected(old["rejected"], "invalid", "x", clock.wall)
+    mark_synced(store, [old["synced"], recent_synced], clock.wall)
+    mark_rejected(store, old["rejected"], "invalid", "x", clock.wall)
     assert store.purge(cutoff) == 1
     assert set(stored_ids(store)) == {old["pending"], old["rejected"], recent_synced}
     assert store.purge(clock.wall + timedelta(days=3650)) == 1  # never pending or rejected, at any age
@@ -441,6 +441,6 @@ def test_scan_service_purges_after_retention_days(store: VisitStore, clock: Fake
         clock.wall = now - timedelta(days=age)
         ids[age] = record_many(store, clock, 1)[0]
     clock.wall = now
-    store.mark_synced(list(ids.values()), now)
+    mark_synced(store, list(ids.values()), now)
     assert service_for(store, clock, retention_days=7).purge() == 1
     assert stored_ids(store) == [ids[6]]

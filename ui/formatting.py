@@ -12,8 +12,9 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any, Protocol
 
+from kiosk.clock import LOCAL_TZ
 from kiosk.credentials import UNTRUSTED_SIGNATURES
-from kiosk.scan import LOCAL_TZ, ScanResult
+from kiosk.scan import ScanResult
 from ui.catalog import N_
 
 Translate = Callable[[str], str]
@@ -36,7 +37,7 @@ class ReaderStatus(Protocol):
     state: Any
 
 
-class SyncState(Protocol):
+class SyncView(Protocol):
     enrolled: bool
     pending: int
     last_success_at: datetime | None
@@ -125,7 +126,7 @@ class StatusLine:
     level: str  # ok / warn / error
 
 
-def status_line(readers: Sequence[ReaderStatus], sync: SyncState | None, pending: int, now: datetime,
+def status_line(readers: Sequence[ReaderStatus], sync: SyncView | None, pending: int, now: datetime,
                 stale_s: float, _: Translate, *, clock_synchronised: bool | None = None,
                 insecure_http: bool = False, rejected_unseen: int = 0) -> StatusLine:
     """Readers, online/offline, pending visits and the last sync; red when sync fails or is stale.

@@ -24,7 +24,7 @@ from server.app import create_app
 from server.config import LimitsSection, Settings
 from server.db import create_db_engine
 from server.migrate import upgrade
-from server.scratch import admin_url, scratch_database
+from tests.pgscratch import admin_url, scratch_database
 
 START_HINT = "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 PLACE = places.Place("Tỉnh Bình Phước", "Huyện Bù Đăng", "Xã Đăk Nhau")

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from server.app import create_app
 from server.config import Settings
 from server.ingest import count_visits
-from server.inprocess import running
+from tests.inprocess import running
 from tests.server.conftest import add_checkpoint, enrol, visit
 
 DEVICES, BATCHES, PER_BATCH, SHARED = 6, 4, 100, 40

@@ -30,11 +30,11 @@ from kiosk.scan import ScanEvent, ScanService
 from kiosk.store import VisitStore
 from server import enrolment, places
 from server.db import create_db_engine
-from server.inprocess import free_port
 from server.migrate import upgrade
 from server.schema import visits as visits_table
 from sync.transport import is_loopback
 from tests.conftest import CLI, CliResult, run_cli
+from tests.inprocess import free_port
 from tests.server.conftest import PLACE, fresh_pg_schema, pg_database  # noqa: F401 - pg_database: a fixture
 from tests.sync.faultproxy import FaultProxy
 from tests.waiting import wait_for

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kiosk.enrolment import enrolment_path, read_enrolment
 from server import enrolment
-from server.inprocess import free_port
+from tests.inprocess import free_port
 from tests.sync.conftest import CHECKPOINT, Kiosk, Server, assert_delivered_exactly_once, cccd
 
 SUMMARY_KEYS = {"sent", "created", "duplicate", "rejected", "pending", "error", "rejected_by_code", "rejected_kept"}

@@ -16,7 +16,8 @@ from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.scan import LOCAL_TZ, ScanResult
+from kiosk.clock import LOCAL_TZ
+from kiosk.scan import ScanResult
 from ui.formatting import LEVEL_COLOURS, counts_text, damaged_database_text, panel_for, status_line
 from ui.i18n import tr
 

@@ -1,4 +1,4 @@
-"""A real uvicorn server on a free loopback port, inside this process, for tests and benchmarks.
+"""A real uvicorn server on a free loopback port, inside this process, for tests and benchmarks (never shipped).
 
 Sockets, HTTP parsing and the thread pool are the production ones; only the process is
 shared, so a test can look at the database while clients talk to the server.

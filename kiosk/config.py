@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import codecs
 import os
-import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import ErrorDetails
 
+from kiosk import settings
 from kiosk.enrolment import read_enrolment
+from kiosk.settings import ConfigError as ConfigError  # where callers have always found it
 
 SYSTEM_CONFIG = Path("/etc/checkpoint-kiosk/config.toml")
 ENV_VAR = "CHECKPOINT_KIOSK_CONFIG"
@@ -28,10 +28,6 @@ if TYPE_CHECKING:
     StopBits = float  # a type checker's Literal cannot hold 1.5; pyserial takes a float
 else:
     StopBits = Literal[1, 1.5, 2]  # what pydantic checks: pyserial's STOPBITS_ONE, _ONE_POINT_FIVE, _TWO
-
-
-class ConfigError(Exception):
-    """A configuration problem an admin must fix; the message says where and how."""
 
 
 class _Section(BaseModel):
@@ -168,81 +164,13 @@ def default_data_dir() -> Path:
     return Path(base) / "checkpoint-kiosk"
 
 
-def find_config_file(explicit: str | Path | None, system_path: Path = SYSTEM_CONFIG) -> Path | None:
-    """The file to read, or None for built-in defaults. Named files must exist."""
-    for origin, candidate in (("--config", explicit), (f"${ENV_VAR}", os.environ.get(ENV_VAR))):
-        if candidate:
-            path = Path(candidate).expanduser()
-            if not path.is_file():
-                raise ConfigError(f"{path}: config file not found (given by {origin})")
-            return path
-    return system_path if system_path.is_file() else None
-
-
-def parse_override(item: str) -> tuple[list[str], Any]:
-    """``section.key=value``; the value is read as TOML when it parses, else as a string."""
-    key, sep, raw = item.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. storage.data_dir=/tmp/k1")
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return [part.strip() for part in key.split(".")], value
-
-
-def _merge(data: dict[str, Any], path: list[str], value: Any, origin: str) -> None:
-    node = data
-    for part in path[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"{origin}: {'.'.join(path)}: {part} is not a section")
-        node = child
-    node[path[-1]] = value
-
-
-def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
-    loc = [str(p) for p in error["loc"]]
-    key = ".".join(loc)
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        parent: Any = model
-        for part in loc[:-1]:
-            field = parent.model_fields.get(part) if isinstance(parent, type) and issubclass(parent, BaseModel) else None
-            parent = field.annotation if field else None
-        known = sorted(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
-        hint = f" (known keys here: {', '.join(known)})" if known else ""
-        return f"{key}: unknown key{hint}"
-    got = error.get("input")
-    shown = "" if isinstance(got, dict) else f", got {got!r}"
-    return f"{key}: {error['msg'].lower()}{shown}"
-
-
 def load_config(
     path: str | Path | None = None,
     overrides: list[str] | tuple[str, ...] = (),
     system_path: Path = SYSTEM_CONFIG,
 ) -> tuple[Config, Path | None]:
     """The validated config and the file it came from (None: built-in defaults)."""
-    source = find_config_file(path, system_path)
-    data: dict[str, Any] = {}
-    if source is not None:
-        try:
-            with source.open("rb") as fh:
-                data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
-    for item in overrides:
-        keys, value = parse_override(item)
-        _merge(data, keys, value, f"--set {item}")
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        where = str(source) if source else "built-in defaults with --set"
-        problems = "\n".join(f"  {_describe(e, Config)}" for e in exc.errors())
-        raise ConfigError(f"{where}: invalid configuration:\n{problems}") from None
+    config, source = settings.load(Config, path, ENV_VAR, system_path, overrides)
     return with_enrolled_checkpoint(config), source
 
 

@@ -1,4 +1,5 @@
-"""District server settings: a TOML file, then command-line flags, then built-in defaults.
+"""District server settings: a TOML file, then command-line flags, then built-in defaults,
+read by the one settings loader (``kiosk.settings``) the kiosk uses too.
 
 Lookup: ``--config PATH``, ``$CHECKPOINT_SERVER_CONFIG``, ``/etc/checkpoint-server/config.toml``.
 With none, the server runs on SQLite in the user's data directory, so a laptop demo
@@ -8,18 +9,16 @@ needs no file; a district sets ``db`` to its PostgreSQL URL.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from kiosk import settings
+from kiosk.settings import ConfigError as ConfigError  # where the server's callers find it
 
 SYSTEM_CONFIG = Path("/etc/checkpoint-server/config.toml")
 ENV_VAR = "CHECKPOINT_SERVER_CONFIG"
-
-
-class ConfigError(Exception):
-    """A settings problem; the message names the file and key."""
 
 
 class _Section(BaseModel):
@@ -76,25 +75,5 @@ class Settings(_Section):
 
 
 def load_settings(path: str | Path | None = None, system_path: Path = SYSTEM_CONFIG) -> Settings:
-    source: Path | None = None
-    for origin, candidate in (("--config", path), (f"${ENV_VAR}", os.environ.get(ENV_VAR))):
-        if candidate:
-            source = Path(candidate).expanduser()
-            if not source.is_file():
-                raise ConfigError(f"{source}: không có tệp cấu hình (config file not found, given by {origin})")
-            break
-    else:
-        source = system_path if system_path.is_file() else None
-    if source is None:
-        return Settings()
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: không phải TOML hợp lệ (not valid TOML): {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{source}: không đọc được (cannot read): {exc.strerror}") from None
-    try:
-        return Settings.model_validate(data)
-    except ValidationError as exc:
-        problems = "\n".join(f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{source}: cấu hình sai (invalid configuration):\n{problems}") from None
+    """The kiosk's loader (kiosk/settings.py): the same lookup and the same errors, naming the key."""
+    return settings.load(Settings, path, ENV_VAR, system_path)[0]

@@ -25,10 +25,10 @@ from kiosk.masking import summary
 from kiosk.messages import DIRECTION_WORDS, OTHER_PART_WORDS, VISIT_PART_WORDS, render
 from kiosk.phone import parse_phone
 from kiosk.recognise import recognise
+from kiosk.sources import SOURCES as SOURCES  # the reader kinds; kept importable from here
 from kiosk.store import NewVisit, Repeat, StorageError, VisitStore, iso
 from kiosk.trust import TrustStore
 
-SOURCES = ("hid", "serial", "camera", "keyboard", "manual", "cli")
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NAME_MAX = 100
 _NAME_OK = re.compile(r"^[^\W\d_]+(?:[ .'\-][^\W\d_]+)*\.?$")

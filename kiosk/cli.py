@@ -18,8 +18,8 @@ from kiosk.lazygroup import LazyGroup
 from kiosk.messages import render
 from kiosk.sources import SOURCES
 
-# What a command needs is imported inside it: ``--help`` and ``status`` stay light (no
-# recognition, DCC crypto or plugin imports). See bench/cli_startup.py.
+# What a command needs is imported inside it: ``--help`` loads click and this module only,
+# ``parse`` no store, ``status`` no plugin. See bench/cli_startup.py.
 if TYPE_CHECKING:
     from kiosk.config import Config
     from kiosk.scan import ScanResult, ScanService

@@ -9,25 +9,23 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from kiosk.backup_commands import backup_command, recover_command, restore_command
-from kiosk.clock import clock_status
-from kiosk.config import Config, ConfigError, load_config
-from kiosk.contract import Direction
-from kiosk.credentials import Rejection
-from kiosk.doctor_cli import doctor
-from kiosk.masking import visit_summary
+from kiosk.lazygroup import LazyGroup
 from kiosk.messages import render
-from kiosk.recognise import recognise
-from kiosk.scan import LOCAL_TZ, SOURCES, ScanEvent, ScanResult, ScanService
-from kiosk.store import StorageError, VisitStore, quarantined_databases
-from kiosk.syncstate import SyncState, read_sync_state
-from kiosk.trust import TrustStore
+from kiosk.sources import SOURCES
+
+# What a command needs is imported inside it: ``--help`` loads click and this module only,
+# ``parse`` no store, ``status`` no plugin. See bench/cli_startup.py.
+if TYPE_CHECKING:
+    from kiosk.config import Config
+    from kiosk.contract import Direction
+    from kiosk.scan import ScanResult, ScanService
+    from kiosk.store import StorageError
+    from kiosk.syncstate import SyncState
 
 EXIT_REJECTED, EXIT_USAGE, EXIT_STORAGE = 1, 2, 3
 
@@ -44,6 +42,9 @@ class Context:
     @property
     def service(self) -> ScanService:
         if self._service is None:
+            from kiosk.scan import ScanService
+            from kiosk.store import StorageError, VisitStore
+
             try:
                 store = VisitStore.in_dir(self.config.data_dir)
             except StorageError as exc:
@@ -65,6 +66,8 @@ def parse_time(value: str | None, option: str) -> datetime | None:
     """ISO 8601; a time without zone is the checkpoint's local time."""
     if value is None:
         return None
+    from kiosk.clock import LOCAL_TZ
+
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -87,14 +90,52 @@ def finish(result: ScanResult) -> None:
 DIRECTION = click.Choice(["in", "out"])
 
 
-class KioskGroup(click.Group):
+# Commands imported only when they run. In this package: name → "module:attribute".
+LAZY_COMMANDS = {
+    "backup": "kiosk.backup_commands:backup_command",
+    "doctor": "kiosk.doctor_cli:doctor",
+    "recover": "kiosk.backup_commands:recover_command",
+    "restore": "kiosk.backup_commands:restore_command",
+}
+# From drivers/, sync/ and ui/, which this core package never imports: they register
+# through entry points (pyproject.toml), so a kiosk without Kivy still has every other command.
+PLUGIN_GROUP = "checkpoint_kiosk.commands"
+# What ``--help`` lists for each, without importing it (tests/test_cli.py keeps these
+# equal to the commands' own docstrings).
+LISTED_HELP = {
+    "backup": "Copy the visit database to DIR, consistent even while the kiosk records; checked before it is named.",
+    "decode": "Decode every QR code in images (PNG, JPEG, …), videos and image folders.",
+    "doctor": "Check config, data directory and free space, database, clock, readers, camera, server and outbox; "
+              "one line each (ok / warn / fail) with a one-line fix.",
+    "enroll": "Enrol this kiosk with the district server; the device token is kept readable by this user only.",
+    "export": "Write the pending visits to a sealed file for `checkpoint-server import` (no network needed).",
+    "import-receipt": "Mark visits as delivered from the receipt `checkpoint-server import` wrote next to an export.",
+    "recover": "Read the unsent visits back from a damaged database kept aside (visits.sqlite3.corrupt-…) into this kiosk.",
+    "restore": "Replace this kiosk's visits with a backup FILE; the current database is kept aside, never deleted.",
+    "run": "Run the kiosk: the touchscreen app with the enabled readers ([scanners] in the config).",
+    "scanners": "List input devices, serial ports and cameras, and what the kiosk would do with each.",
+    "set-pin": "Set the admin PIN of the touchscreen app (4-12 digits); clears any lockout.",
+    "sync": "Send the pending visits to the district server now, with progress.",
+}
+
+
+class KioskGroup(LazyGroup):
     """Turns a storage failure in any command into one plain sentence and exit code 3."""
+
+    lazy_commands = LAZY_COMMANDS
+    plugin_group = PLUGIN_GROUP
+    listed_help = LISTED_HELP
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except StorageError as exc:
-            fail_storage(exc, ctx.obj.config)
+        except Exception as exc:
+            # A StorageError comes from kiosk.store, so it is loaded if one was raised; a
+            # command that never touched the store does not import it here either.
+            store = sys.modules.get("kiosk.store")
+            if store is not None and isinstance(exc, store.StorageError):
+                fail_storage(exc, ctx.obj.config)
+            raise
 
 
 @click.group(cls=KioskGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -110,6 +151,8 @@ def main(ctx: click.Context, config_path: str | None, overrides: tuple[str, ...]
     then built-in defaults (a demo checkpoint; data in ~/.local/share/checkpoint-kiosk).
     Exit codes: 0 ok, 1 rejected input, 2 usage/config error, 3 cannot store.
     """
+    from kiosk.config import Config, ConfigError, load_config
+
     try:
         config, source = load_config(config_path, overrides)
     except ConfigError as exc:
@@ -127,6 +170,10 @@ def main(ctx: click.Context, config_path: str | None, overrides: tuple[str, ...]
 @click.pass_obj
 def parse(obj: Context, text: str, now: str | None) -> None:
     """Recognise TEXT (or - for stdin bytes) and print the credential as JSON; stores nothing."""
+    from kiosk.credentials import Rejection
+    from kiosk.recognise import recognise
+    from kiosk.trust import TrustStore
+
     moment = parse_time(now, "--now") or datetime.now(timezone.utc)
     trust = TrustStore.from_dir(obj.config.trust_dir)
     credential = recognise(read_payload(text), now=moment, trust=trust, max_bytes=obj.config.kiosk.max_payload_bytes)
@@ -144,6 +191,8 @@ def parse(obj: Context, text: str, now: str | None) -> None:
 @click.pass_obj
 def record(obj: Context, text: str, direction: Direction | None, source: str, operator: str | None) -> None:
     """Record TEXT (or - for stdin bytes) as a scan and print the result as JSON."""
+    from kiosk.scan import ScanEvent
+
     payload = read_payload(text)
     event = ScanEvent(source=source, raw=payload if isinstance(payload, bytes) else None,
                       text=payload if isinstance(payload, str) else None, device="cli")
@@ -174,6 +223,8 @@ def manual(obj: Context, phone: str, name: str | None, id_number: str | None, di
 def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit: int, as_json: bool,
            full: bool) -> None:
     """List recent visits of this kiosk, newest first, masked unless --full."""
+    from kiosk.clock import LOCAL_TZ
+
     if pending and rejected:
         raise click.UsageError("--pending and --rejected exclude each other")
     state = "pending" if pending else "rejected" if rejected else None
@@ -196,6 +247,8 @@ def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit
 
 
 def _visit_view(row: dict[str, Any], lang: str, full: bool) -> dict[str, Any]:
+    from kiosk.masking import visit_summary
+
     view = {k: row[k] for k in ("seq", "id", "scanned_at", "direction", "source", "kind", "sync_state",
                                 "sync_code", "sync_reason", "clock_synchronised", "operator")}
     view["summary"] = visit_summary(row, lang)
@@ -210,6 +263,10 @@ def _visit_view(row: dict[str, Any], lang: str, full: bool) -> dict[str, Any]:
 @click.pass_obj
 def status(obj: Context, as_json: bool) -> None:
     """Checkpoint, pending and rejected counts, today's counts, sync state, clock state, data path."""
+    from kiosk.clock import LOCAL_TZ, clock_status
+    from kiosk.store import quarantined_databases
+    from kiosk.syncstate import read_sync_state
+
     service = obj.service
     clock = service.clock.read()
     clock_state = clock_status()
@@ -267,6 +324,8 @@ def _ago(seconds: float) -> str:
 
 def _sync_lines(sync: SyncState, now: datetime, lang: str) -> list[str]:
     """Where visits go and how delivery is going, for the admin's status screen."""
+    from kiosk.clock import LOCAL_TZ
+
     enrolled = "đã đăng ký (enrolled)" if sync.enrolled else "CHƯA đăng ký (not enrolled)"
     lines = [f"Máy chủ (server): {sync.server or 'chưa có (none)'} · {enrolled}"]
     if sync.last_success_at:
@@ -296,19 +355,3 @@ def purge(obj: Context, as_json: bool) -> None:
         emit({"purged": removed, "retention_days": days})
     else:
         click.echo(f"Đã xoá {removed} lượt đã gửi quá {days} ngày. (Purged {removed} synced visits older than {days} days.)")
-
-
-main.add_command(doctor)
-
-
-def _load_plugin_commands() -> None:
-    """Commands from drivers/, sync/ and ui/ register through entry points, so this core
-    package never imports them (group ``checkpoint_kiosk.commands``)."""
-    for entry in entry_points(group="checkpoint_kiosk.commands"):
-        main.add_command(entry.load(), entry.name)
-
-
-main.add_command(backup_command)
-main.add_command(restore_command)
-main.add_command(recover_command)
-_load_plugin_commands()

@@ -545,6 +545,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A kiosk is already running on the data directory {data_dir} (process {pid}): stop it first "
         "(sudo systemctl stop checkpoint-kiosk).",
     ),
+    # the CLI (kiosk/lazygroup.py): a command whose module cannot be imported on this machine
+    "command_unavailable": (
+        "Lệnh {command} không dùng được trên máy này, thiếu thành phần cần thiết: {error}.",
+        "The {command} command is not available on this machine, a part it needs is missing: {error}.",
+    ),
 }
 
 DIRECTION_WORDS = {"in": ("vào", "entry"), "out": ("ra", "exit")}

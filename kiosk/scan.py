@@ -24,10 +24,10 @@ from kiosk.masking import summary
 from kiosk.messages import DIRECTION_WORDS, OTHER_PART_WORDS, VISIT_PART_WORDS, render
 from kiosk.phone import parse_phone
 from kiosk.recognise import recognise
+from kiosk.sources import SOURCES as SOURCES  # the reader kinds; kept importable from here
 from kiosk.store import NewVisit, Repeat, StorageError, VisitStore, iso
 from kiosk.trust import TrustStore
 
-SOURCES = ("hid", "serial", "camera", "keyboard", "manual", "cli")
 NAME_MAX = 100
 _NAME_OK = re.compile(r"^[^\W\d_]+(?:[ .'\-][^\W\d_]+)*\.?$")
 ScanStatus = Literal["accepted", "repeat", "rejected"]  # green, amber, red

@@ -14,22 +14,22 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from kiosk.messages import render_both
-from server import audit, enrolment, officials, places, qr, reports, retention, tracing, usb_import
-from server.checkpoint_import import import_checkpoints, read_csv_file
-from server.config import ConfigError, Settings, load_settings
-from server.db import DatabaseError, create_db_engine
 from server.errors import UserError
 from server.export import FORMATS, Table, render, to_text
-from server.ingest import IngestRules
-from server.migrate import require_current, upgrade
 from sync.transport import plain_remote
+
+# Each command imports the server modules it uses (SQLAlchemy, Alembic, pydantic come with
+# them): ``--help`` and a mistyped option cost no more than click. See bench/cli_startup.py.
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from server.config import Settings
+    from server.tracing import TraceResult
 
 EXIT_USER, EXIT_USAGE, EXIT_DATABASE = 1, 2, 3
 
@@ -47,12 +47,22 @@ class ServerGroup(click.Group):
             return super().invoke(ctx)
         except UserError as exc:
             _fail(EXIT_USER, f"Lỗi: {exc.message}")
-        except ConfigError as exc:
-            _fail(EXIT_USAGE, f"Lỗi cấu hình (config error): {exc}")
-        except DatabaseError as exc:
-            _fail(EXIT_DATABASE, str(exc))
-        except sa.exc.OperationalError as exc:
-            _fail(EXIT_DATABASE, f"Không kết nối được cơ sở dữ liệu (cannot reach the database): {exc.orig}")
+        except Exception as exc:
+            _fail_plainly(exc)
+            raise
+
+
+def _fail_plainly(exc: Exception) -> None:
+    """A config or database problem as one message and its exit code. Their exception
+    classes live in modules a command imports when it reads the config or opens the
+    database, so an exception of theirs means they are loaded; nothing is imported here."""
+    config, db, sa_exc = (sys.modules.get(name) for name in ("server.config", "server.db", "sqlalchemy.exc"))
+    if config is not None and isinstance(exc, config.ConfigError):
+        _fail(EXIT_USAGE, f"Lỗi cấu hình (config error): {exc}")
+    if db is not None and isinstance(exc, db.DatabaseError):
+        _fail(EXIT_DATABASE, str(exc))
+    if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
+        _fail(EXIT_DATABASE, f"Không kết nối được cơ sở dữ liệu (cannot reach the database): {exc.orig}")
 
 
 class Admin:
@@ -65,6 +75,9 @@ class Admin:
 
     def engine(self, *, check_schema: bool = True) -> Engine:
         if self._engine is None:
+            from server.db import create_db_engine
+            from server.migrate import require_current
+
             self._engine = create_db_engine(self.settings.db_url)
             if check_schema:
                 require_current(self._engine)
@@ -78,6 +91,8 @@ def with_admin(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML).")
     @functools.wraps(func)
     def wrapper(*args: Any, db_url: str | None, config_path: str | None, **kwargs: Any) -> Any:
+        from server.config import load_settings
+
         settings = load_settings(config_path).with_overrides(db=db_url)
         return func(Admin(settings), *args, **kwargs)
 
@@ -129,6 +144,7 @@ def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool) ->
     import uvicorn
 
     from server.app import create_app
+    from server.migrate import upgrade
 
     admin.settings = admin.settings.with_overrides(host=host, port=port)
     engine = admin.engine(check_schema=no_migrate)
@@ -146,6 +162,8 @@ def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool) ->
 @with_admin
 def migrate(admin: Admin) -> None:
     """Create or upgrade the database schema."""
+    from server.migrate import upgrade
+
     before, after = upgrade(admin.engine(check_schema=False))
     click.echo(f"schema: {before or 'empty'} → {after}" if before != after else f"schema: {after} (up to date)")
 
@@ -165,6 +183,8 @@ def commune() -> None:
 @with_admin
 def commune_add(admin: Admin, name: str, district: str, province: str) -> None:
     """Register commune NAME, e.g. 'Xã Đăk Nhau' (province and district created as needed)."""
+    from server import places
+
     places.add_commune(admin.engine(), places.Place(province, district, name))
     click.echo(f"{places.clean_name(name)} · {places.clean_name(district)} · {places.clean_name(province)}")
 
@@ -175,6 +195,8 @@ def commune_add(admin: Admin, name: str, district: str, province: str) -> None:
 @JSON_FLAG
 @with_admin
 def commune_list(admin: Admin, district: str | None, province: str | None, as_json: bool) -> None:
+    from server import places
+
     show(places.list_communes(admin.engine(), district, province), ["commune", "district", "province"], as_json)
 
 
@@ -207,6 +229,8 @@ CHECKPOINT_COLUMNS = ["code", "name", "commune", "district", "province", "create
 def checkpoint_add(admin: Admin, code: str, name: str, commune_name: str, district: str, province: str,
                    created_on: date | None, as_json: bool) -> None:
     """Register checkpoint CODE."""
+    from server import places
+
     row = places.add_checkpoint(admin.engine(), code, name, places.Place(province, district, commune_name),
                                 created_on or date.today())
     show([row], CHECKPOINT_COLUMNS, as_json)
@@ -218,6 +242,8 @@ def checkpoint_add(admin: Admin, code: str, name: str, commune_name: str, distri
 @JSON_FLAG
 @with_admin
 def checkpoint_list(admin: Admin, district: str | None, province: str | None, as_json: bool) -> None:
+    from server import places
+
     show(places.list_checkpoints(admin.engine(), district, province), CHECKPOINT_COLUMNS, as_json)
 
 
@@ -227,6 +253,8 @@ def checkpoint_list(admin: Admin, district: str | None, province: str | None, as
 @with_admin
 def checkpoint_import(admin: Admin, file: Path, as_json: bool) -> None:
     """Create or update checkpoints from FILE.csv (header: code,name,commune,district,province,created_at)."""
+    from server.checkpoint_import import import_checkpoints, read_csv_file
+
     summary = import_checkpoints(admin.engine(), read_csv_file(file.read_bytes(), str(file)))
     counts = {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged}
     if as_json:
@@ -241,6 +269,8 @@ def checkpoint_import(admin: Admin, file: Path, as_json: bool) -> None:
 @with_admin
 def checkpoint_deactivate(admin: Admin, code: str) -> None:
     """Stop counting CODE as registered and refuse new enrolments for it."""
+    from server import places
+
     places.set_active(admin.engine(), code, False)
 
 
@@ -248,6 +278,8 @@ def checkpoint_deactivate(admin: Admin, code: str) -> None:
 @click.argument("code")
 @with_admin
 def checkpoint_activate(admin: Admin, code: str) -> None:
+    from server import places
+
     places.set_active(admin.engine(), code, True)
 
 
@@ -264,6 +296,8 @@ def checkpoint_activate(admin: Admin, code: str) -> None:
 def enroll_code(admin: Admin, checkpoint_code: str, valid_hours: float | None, png: Path | None, server_url: str | None,
                 as_json: bool) -> None:
     """A single-use code to enrol a kiosk at CHECKPOINT, as text and QR code."""
+    from server import enrolment, qr
+
     hours = valid_hours or admin.settings.enrolment.code_valid_hours
     url = (server_url or admin.settings.public_url).rstrip("/")
     made = enrolment.create_enroll_code(admin.engine(), checkpoint_code, timedelta(hours=hours), url, admin.actor)
@@ -306,6 +340,8 @@ def device_list(admin: Admin, checkpoint_code: str | None, orphans: bool, as_jso
     checkpoint has a device enrolled after it, or it is unseen for longer than its
     enrolment code was valid. Remove one with: checkpoint-server device remove DEVICE_ID.
     """
+    from server import enrolment
+
     rows = enrolment.list_devices(admin.engine(), checkpoint_code, orphans_only=orphans,
                                   default_valid_for=timedelta(hours=admin.settings.enrolment.code_valid_hours))
     show(rows, ["id", "checkpoint", "enrolled_at", "last_seen_at", "synced", "revoked_at", "state", "time_unknown"]
@@ -317,6 +353,8 @@ def device_list(admin: Admin, checkpoint_code: str | None, orphans: bool, as_jso
 @with_admin
 def device_remove(admin: Admin, device_id: str) -> None:
     """Delete DEVICE_ID and its tokens, if it never sent a visit (an orphan); else revoke it."""
+    from server import enrolment
+
     removed = enrolment.remove_device(admin.engine(), device_id, admin.actor)
     click.echo(f"Đã xoá (removed): {removed['device']} ({removed['checkpoint']})")
 
@@ -326,6 +364,8 @@ def device_remove(admin: Admin, device_id: str) -> None:
 @with_admin
 def device_revoke(admin: Admin, device_id: str) -> None:
     """Stop DEVICE_ID from sending; its kiosk is told its token was revoked."""
+    from server import enrolment
+
     enrolment.revoke_device(admin.engine(), device_id, admin.actor)
     click.echo(f"Đã thu hồi (revoked): {device_id}")
 
@@ -335,6 +375,8 @@ def device_revoke(admin: Admin, device_id: str) -> None:
 @with_admin
 def device_rotate(admin: Admin, device_id: str) -> None:
     """Give DEVICE_ID a new token (printed on the last line); the old one stops working."""
+    from server import enrolment
+
     print_secret("Mã mới, chỉ hiện một lần (new token, shown once):",
                  enrolment.rotate_device(admin.engine(), device_id, admin.actor))
 
@@ -349,6 +391,8 @@ def official() -> None:
 @with_admin
 def official_add(admin: Admin, name: str) -> None:
     """Register official NAME; prints their API token on the last line (shown once)."""
+    from server import officials
+
     print_secret("Mã API, chỉ hiện một lần (API token, shown once):", officials.add_official(admin.engine(), name, admin.actor))
 
 
@@ -356,6 +400,8 @@ def official_add(admin: Admin, name: str) -> None:
 @JSON_FLAG
 @with_admin
 def official_list(admin: Admin, as_json: bool) -> None:
+    from server import officials
+
     show(officials.list_officials(admin.engine()), ["name", "created_at", "revoked_at"], as_json)
 
 
@@ -363,6 +409,8 @@ def official_list(admin: Admin, as_json: bool) -> None:
 @click.argument("name")
 @with_admin
 def official_revoke(admin: Admin, name: str) -> None:
+    from server import officials
+
     officials.revoke_official(admin.engine(), name, admin.actor)
     click.echo(f"Đã thu hồi (revoked): {name}")
 
@@ -375,6 +423,9 @@ def official_revoke(admin: Admin, name: str) -> None:
 @with_admin
 def import_file(admin: Admin, file: Path, receipt: Path | None, as_json: bool) -> None:
     """Import a kiosk's USB export (checkpoint-kiosk export); importing again stores nothing twice."""
+    from server import usb_import
+    from server.ingest import IngestRules
+
     summary = usb_import.import_sealed(admin.engine(), file, IngestRules.from_settings(admin.settings), admin.actor, receipt)
     if as_json:
         emit_json(summary.to_dict())
@@ -419,6 +470,8 @@ def write_output(payload: bytes, output: Path | None, fmt: str) -> None:
 def report(admin: Admin, district: str, province: str | None, week_ending: date | None, view: str,
            commune_name: str | None, fmt: str, output: Path | None) -> None:
     """The weekly per-commune table (Vietnamese headings) as a table, CSV, XLSX or JSON."""
+    from server import reports
+
     last_day = week_ending or reports.today_local()
     engine = admin.engine()
     made: reports.CommuneReport | reports.CheckpointReport | reports.YearReport
@@ -442,11 +495,13 @@ def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
     """ISO date/time; without a zone it is Vietnam time."""
     if value is None:
         return None
+    from server.reports import LOCAL_TZ
+
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"'{value}' không phải thời điểm ISO, ví dụ 2026-11-23T08:00 (not an ISO time)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=reports.LOCAL_TZ)
+    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
 
 
 def trace_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -464,11 +519,13 @@ def trace_options(func: Callable[..., Any]) -> Callable[..., Any]:
 TRACE_HEADINGS = ["Thời điểm", "Điểm kiểm soát", "Xã", "Chiều", "Loại", "Họ tên", "Số định danh", "Số điện thoại"]
 
 
-def _show_trace(found: tracing.TraceResult, fmt: str, output: Path | None) -> None:
+def _show_trace(found: TraceResult, fmt: str, output: Path | None) -> None:
+    from server.reports import LOCAL_TZ
+
     if fmt == "json":
         write_output((found.model_dump_json(indent=2) + "\n").encode(), output, fmt)
         return
-    rows = [[v.occurred_at.astimezone(reports.LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    rows = [[v.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
              + (" (không rõ giờ quét, đây là giờ nhận; scan time unknown, received)" if v.time_unknown else ""),
              f"{v.checkpoint} · {v.checkpoint_name}",
              v.commune, v.direction, v.kind, v.name, v.id_number, v.phone] for v in found.visits]
@@ -488,6 +545,8 @@ def trace() -> None:
 def trace_checkpoint(admin: Admin, code: str, start: datetime, end: datetime, reason: str, fmt: str,
                      output: Path | None) -> None:
     """Who passed checkpoint CODE between --from and --to."""
+    from server import tracing
+
     _show_trace(tracing.at_checkpoint(admin.engine(), admin.actor, reason, code, start, end), fmt, output)
 
 
@@ -499,6 +558,8 @@ def trace_checkpoint(admin: Admin, code: str, start: datetime, end: datetime, re
 def trace_person(admin: Admin, id_number: str | None, phone: str | None, start: datetime, end: datetime, reason: str,
                  fmt: str, output: Path | None) -> None:
     """Where a person (by --id-number or --phone) was seen between --from and --to."""
+    from server import tracing
+
     found = tracing.person(admin.engine(), admin.actor, reason, start, end, id_number=id_number, phone=phone)
     _show_trace(found, fmt, output)
 
@@ -509,6 +570,8 @@ def trace_person(admin: Admin, id_number: str | None, phone: str | None, start: 
 @with_admin
 def purge(admin: Admin, days: int | None, as_json: bool) -> None:
     """Remove personal fields of visits older than --days; counts for reports stay."""
+    from server import retention
+
     days = days or admin.settings.retention.days
     cleared = retention.purge(admin.engine(), days, admin.actor)
     if as_json:
@@ -524,4 +587,6 @@ def purge(admin: Admin, days: int | None, as_json: bool) -> None:
 @with_admin
 def audit_list(admin: Admin, limit: int, as_json: bool) -> None:
     """The audit log, newest first: tracing queries, enrolments, revocations, purges."""
+    from server import audit
+
     show(audit.entries(admin.engine(), limit), ["at", "actor", "action", "reason", "params", "result_count"], as_json)

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-import xlsxwriter
-
 Cell = str | int | float | Decimal | date | datetime | bool | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("table", "csv", "xlsx", "json")
@@ -86,6 +84,8 @@ def to_csv(table: Table) -> bytes:
 
 
 def to_xlsx(table: Table, sheet: str = "Báo cáo") -> bytes:
+    import xlsxwriter  # only for XLSX: the server's CLI offers FORMATS without loading it
+
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
                                         "strings_to_urls": False})

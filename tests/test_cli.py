@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
+import click
 import pytest
 
 from tests.conftest import SAMPLES, run_cli
@@ -12,12 +16,86 @@ from tests.conftest import SAMPLES, run_cli
 CCCD = "070185004321|285123456|Nguyễn Thị Ánh Tuyết|14071985|Nữ|Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng, Tỉnh Bình Phước|10052021"
 
 
+EVERY_COMMAND = ("parse", "record", "manual", "visits", "status", "purge", "doctor", "backup", "restore", "recover",
+                 "run", "sync", "enroll", "export", "import-receipt", "scanners", "decode", "set-pin")
+
+
 def test_help_lists_the_commands() -> None:
     result = run_cli("--help")
     assert result.code == 0
-    for command in ("parse", "record", "manual", "visits", "status", "purge", "run"):
-        assert command in result.stdout
+    listed = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
+    assert listed == set(EVERY_COMMAND)
+    assert "Run the kiosk: the touchscreen app" in result.stdout  # a plugin's help, without importing it
     assert "Exit codes" in result.stdout
+
+
+# Runs the console script's main() in a fresh interpreter and writes the top-level
+# packages it imported to the file named by argv[1].
+IMPORTS_OF = """
+import json, sys
+from kiosk.cli import main
+out, args = sys.argv[1], sys.argv[2:]
+try:
+    main(args)
+except SystemExit as done:
+    code = done.code
+with open(out, "w") as f:
+    json.dump({"code": code, "packages": sorted({name.split(".")[0] for name in sys.modules})}, f)
+"""
+PLUGIN_IMPORTS = {"kivy", "cv2", "requests", "zxingcpp", "drivers", "sync", "ui"}
+
+
+def imports_of(tmp_path: Path, *args: str) -> tuple[int, set[str]]:
+    out = tmp_path / "imports.json"
+    subprocess.run([sys.executable, "-c", IMPORTS_OF, str(out), *args], capture_output=True, timeout=60, check=True)
+    done = json.loads(out.read_text())
+    return done["code"], set(done["packages"])
+
+
+def test_help_and_status_import_no_plugin(tmp_path: Path) -> None:
+    code, packages = imports_of(tmp_path, "--help")
+    assert code == 0
+    assert not packages & (PLUGIN_IMPORTS | {"pydantic", "sqlite_utils", "cryptography"})  # click and the CLI only
+    code, packages = imports_of(tmp_path, "--set", f"storage.data_dir={tmp_path / 'data'}", "status")
+    assert code == 0
+    assert not packages & PLUGIN_IMPORTS
+
+
+def test_listed_help_is_the_commands_own() -> None:
+    """--help lists lazy commands from kiosk.cli.LISTED_HELP: it must say what the command says."""
+    from kiosk.cli import LAZY_COMMANDS, LISTED_HELP, PLUGIN_GROUP, main
+
+    plugins = {entry.name for entry in entry_points(group=PLUGIN_GROUP)}
+    assert set(LISTED_HELP) == plugins | set(LAZY_COMMANDS)
+    ctx = click.Context(main)
+    for name, text in LISTED_HELP.items():
+        command = main.get_command(ctx, name)
+        assert command is not None and command.get_short_help_str(10**6) == text, name
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = run_cli("no-such-command")
+    assert result.code == 2
+    assert "No such command" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_plugin_that_cannot_be_imported_breaks_only_itself(tmp_path: Path) -> None:
+    """As on a server machine without Kivy: one sentence for that command, the rest works."""
+    (tmp_path / "broken_plugin.py").write_text("import kivy_is_not_installed_here\n\ncommand = None\n")
+    dist = tmp_path / "broken_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[checkpoint_kiosk.commands]\nbroken = broken_plugin:command\n")
+    env = {"PYTHONPATH": str(tmp_path)}
+    listing = run_cli("--help", env=env)
+    assert listing.code == 0 and "broken" in listing.stdout and "(plugin: broken_plugin)" in listing.stdout
+    for args in (("broken",), ("broken", "--window", "x"), ("broken", "--help")):
+        result = run_cli(*args, data_dir=tmp_path / "data", env=env)
+        assert result.code == 2, args
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert "broken" in result.stderr and "kivy_is_not_installed_here" in result.stderr
+    assert run_cli("parse", "0912345678", env=env).code == 0
+    assert run_cli("status", data_dir=tmp_path / "data", env=env).code == 0
 
 
 def test_parse_cccd_contract() -> None:

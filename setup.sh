@@ -3,7 +3,7 @@
 # Safe to run again: it does what is missing and applies what changed in the checkout.
 #
 #   ./setup.sh                 the kiosk in ./.venv (a demo, a laptop): system packages too
-#   ./setup.sh --dev           the same plus the district server and the test tools
+#   ./setup.sh --dev           the kiosk, the district server and the test tools
 #   sudo ./setup.sh --service  the kiosk appliance: the app starts at boot on the touchscreen
 #        --headless            ... no screen: the readers only (run --headless)
 #        --desktop USER        ... inside USER's desktop session instead of KMS/DRM
@@ -71,20 +71,21 @@ kiosk_groups=(video render input dialout audio)
 systemd_running() { [ -d /run/systemd/system ]; }  # sd_booted(): false in a chroot or container
 
 # --- system packages -----------------------------------------------------------------
-# Python with venv, SQLite's shell for admins, time zone data; a C compiler with the
-# Python and Linux headers, because evdev (keyboard-wedge readers) is built from source.
-apt_packages=(python3 python3-venv python3-pip sqlite3 tzdata ca-certificates
-              gcc libc6-dev python3-dev linux-libc-dev)
+# Python with venv, SQLite's shell for admins, time zone data.
+apt_packages=(python3 python3-venv python3-pip sqlite3 tzdata ca-certificates)
+# The kiosk only: a C compiler with the Python and Linux headers, because evdev
+# (keyboard-wedge readers) is built from source. The server's dependencies are wheels.
+kiosk_build=(gcc libc6-dev python3-dev linux-libc-dev)
 # The touchscreen app: Kivy's wheel brings SDL2 but loads OpenGL/EGL (Mesa drivers, also
 # for SDL's offscreen and KMS/DRM video), GBM/DRM (a Pi without a desktop), mtdev
 # (touchscreens), ALSA (the sounds) and X11 (a desktop) from the system.
 kiosk_libs=(libgl1 libegl1 libgles2 libgl1-mesa-dri libegl-mesa0 libgbm1 libdrm2 libmtdev1 libasound2
             libx11-6 libxext6 libxrender1)
 case "$mode" in
-  venv) apt_packages+=("${kiosk_libs[@]}") ;;
+  venv) apt_packages+=("${kiosk_build[@]}" "${kiosk_libs[@]}") ;;
   # The appliance: systemd and udev (for the reader rules; a minimal image may lack them).
   # dosfstools and exfatprogs: fsck for USB sticks before they are mounted (see install_usb_automount).
-  service) apt_packages+=("${kiosk_libs[@]}" systemd udev dosfstools exfatprogs) ;;
+  service) apt_packages+=("${kiosk_build[@]}" "${kiosk_libs[@]}" systemd udev dosfstools exfatprogs) ;;
   server) apt_packages+=(systemd); [ "$postgresql" = 1 ] && apt_packages+=(postgresql) ;;
 esac
 # --dev: zbar, which bench/decode_frame.py compares with the kiosk's QR decoder (pyzbar);
@@ -117,14 +118,17 @@ check_python() {
 }
 
 # --- the code ----------------------------------------------------------------------
+# One distribution, two products chosen by its extras (see pyproject.toml): the kiosk is
+# "[kiosk]", the district server "[server]"; either brings the base both need.
+#
 # Developer mode: an editable install in ./.venv, redone when pyproject.toml changes.
 install_dev_venv() {
   if [ ! -x .venv/bin/python ]; then
     say "Creating virtual environment .venv ($("$python" --version))"
     "$python" -m venv .venv
   fi
-  local extras="" stamp=.venv/.checkpoint-kiosk-installed want
-  [ "$dev" = 1 ] && extras="[dev,server]"
+  local extras="[kiosk]" stamp=.venv/.checkpoint-kiosk-installed want
+  [ "$dev" = 1 ] && extras="[kiosk,server,dev]"
   want="$(sha256sum pyproject.toml | cut -d' ' -f1) extras=$extras"
   if [ -f "$stamp" ] && grep -qxF "$want" "$stamp" && .venv/bin/python -c 'import kiosk' 2>/dev/null; then
     say "checkpoint-kiosk already installed in .venv (nothing to do)"
@@ -139,10 +143,17 @@ install_dev_venv() {
 # Appliance mode: a NON-editable install in OPT/venv, so the clone can live anywhere (and
 # be deleted); reinstalled whenever the checkout's code or dependencies differ from what
 # is installed. Built from a copy, so root never leaves build files in the user's clone.
+# pip never removes a package, so a venv built for other extras is built again from
+# scratch: a server venv from before the products were split held the kiosk's Kivy and
+# OpenCV. Such a venv has no product file; what it holds is at least the kiosk ("[kiosk]").
 install_opt_venv() {
-  local opt=$1 extras=$2 stamp="$1/venv/.checkpoint-kiosk-installed" want build
+  local opt=$1 extras=$2 stamp="$1/venv/.checkpoint-kiosk-installed" product="$1/venv/.checkpoint-product" want build
   want="$(cd "$src" && find pyproject.toml README.md kiosk drivers sync ui server -type f \
             ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1) extras=$extras"
+  if [ -x "$opt/venv/bin/python" ] && [ "$(cat "$product" 2>/dev/null || echo "[kiosk]")" != "$extras" ]; then
+    say "Rebuilding $opt/venv for checkpoint-kiosk$extras only"
+    rm -rf "$opt/venv"
+  fi
   if [ ! -x "$opt/venv/bin/python" ]; then
     say "Creating $opt/venv ($("$python" --version))"
     install -d -m 0755 "$opt"
@@ -162,6 +173,7 @@ install_opt_venv() {
     rm -rf "$build"
     echo "$want" > "$stamp"
   fi
+  echo "$extras" > "$product"
   install -m 0644 README.md "$opt/README.md"
 }
 
@@ -283,7 +295,7 @@ kiosk_config() {
 
 install_kiosk() {
   local user=$kiosk_user variant
-  install_opt_venv "$kiosk_opt" ""
+  install_opt_venv "$kiosk_opt" "[kiosk]"
   if [ -n "$desktop_user" ]; then
     getent passwd "$desktop_user" >/dev/null || { echo "setup.sh: no user '$desktop_user' for --desktop" >&2; exit 1; }
     user=$desktop_user

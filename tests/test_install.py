@@ -39,6 +39,7 @@ KIOSK_GROUPS = {"video", "render", "input", "dialout", "audio"}
 RULES = "/etc/udev/rules.d/70-checkpoint-kiosk-readers.rules"
 USB_RULES = "/etc/udev/rules.d/71-checkpoint-kiosk-usb.rules"
 VENV = "/opt/checkpoint-kiosk/venv"
+SERVER_VENV = "/opt/checkpoint-server/venv"
 pytestmark = pytest.mark.timeout(900)  # the first test also builds the root (debootstrap, apt, pip)
 
 
@@ -181,6 +182,9 @@ def test_the_installed_kiosk_records_as_its_user_with_the_new_config(debian: Deb
     # Not an editable install: the code lives in the venv, the clone can move or go.
     where = debian.run(f"{VENV}/bin/python", "-c", "import kiosk; print(kiosk.__file__)").stdout
     assert where.startswith(f"{VENV}/lib/")
+    # Only the kiosk: none of the district server's libraries.
+    for module in ("fastapi", "sqlalchemy", "alembic", "psycopg", "uvicorn"):
+        assert debian.run(f"{VENV}/bin/python", "-c", f"import {module}", check=False).returncode == 1, module
 
 
 def test_admin_commands_run_as_the_kiosk_user_whoever_calls_them(debian: DebianRoot, first_install: str) -> None:
@@ -287,8 +291,27 @@ def test_uninstall_removes_the_service_and_keeps_config_and_data(debian: DebianR
 
 
 def test_server_install_serves_from_its_own_user_and_uninstalls_keeping_data(debian: DebianRoot) -> None:
+    # A venv left by a server install from before the products were split: it held the
+    # kiosk's libraries too, and pip removes nothing, so setup.sh builds it again.
+    old = debian.file(f"{SERVER_VENV}/lib/python3.11/site-packages/kivy/__init__.py")
+    old.parent.mkdir(parents=True)
+    old.touch()
+    debian.file(f"{SERVER_VENV}/bin").mkdir()
+    debian.file(f"{SERVER_VENV}/bin/python").write_text("#!/bin/sh\nexit 1\n")
+    debian.file(f"{SERVER_VENV}/bin/python").chmod(0o755)
+
     out = debian.setup("--server")
     assert "they start at the next boot" in out
+    assert f"Rebuilding {SERVER_VENV} for checkpoint-kiosk[server] only" in out and not old.exists()
+    # Only the server: none of the kiosk's libraries.
+    installed = debian.run(f"{SERVER_VENV}/bin/python", "-m", "pip", "list", "--format=json").stdout
+    names = {package["name"].lower() for package in json.loads(installed)}
+    assert {"fastapi", "sqlalchemy", "alembic", "pydantic"} <= names
+    assert names.isdisjoint({"kivy", "opencv-python-headless", "numpy", "evdev", "zxing-cpp", "pyserial", "requests",
+                             "rich", "sqlite-utils"})
+    for module in ("kivy", "cv2", "evdev", "zxingcpp"):
+        assert debian.run(f"{SERVER_VENV}/bin/python", "-c", f"import {module}", check=False).returncode == 1, module
+    assert debian.file(f"{SERVER_VENV}/.checkpoint-product").read_text() == "[server]\n"
     assert debian.passwd("checkpoint-server")[5:] == ["/var/lib/checkpoint-server", "/usr/sbin/nologin"]
     assert debian.owner("/etc/checkpoint-server/config.toml") == ("root", "checkpoint-server", 0o640)
     assert debian.file("/etc/systemd/system/multi-user.target.wants/checkpoint-server.service").is_symlink()

@@ -174,7 +174,9 @@ install_opt_venv() {
     echo "$want" > "$stamp"
   fi
   echo "$extras" > "$product"
-  install -m 0644 README.md "$opt/README.md"
+  install -m 0644 README.md "$opt/README.md"  # the units' Documentation=, with the pages it links to
+  install -d -m 0755 "$opt/docs"
+  install -m 0644 docs/*.md "$opt/docs/"
 }
 
 # --- users, directories, files ---------------------------------------------------------

@@ -86,15 +86,18 @@ case "$mode" in
   # The appliance: systemd and udev (for the reader rules; a minimal image may lack them).
   # dosfstools and exfatprogs: fsck for USB sticks before they are mounted (see install_usb_automount).
   service) apt_packages+=("${kiosk_build[@]}" "${kiosk_libs[@]}" systemd udev dosfstools exfatprogs) ;;
-  server) apt_packages+=(systemd); [ "$postgresql" = 1 ] && apt_packages+=(postgresql) ;;
+  server) apt_packages+=(systemd fonts-dejavu-core); [ "$postgresql" = 1 ] && apt_packages+=(postgresql) ;;
 esac
+# The server's printable enrolment page (enroll-code --png) is set in DejaVu: Vietnamese
+# diacritics need a font that has them, and Pillow brings none. --dev runs the server too.
+
 # --dev: zbar, which bench/decode_frame.py compares with the kiosk's QR decoder (pyzbar);
 # gettext, whose msgfmt checks the app's translation catalogs; faketime, which runs a
 # kiosk process with a wrong clock in the doctor's tests; for the install tests, a linter
 # for this script (shellcheck), udevadm test on the reader rules (udev), a fresh Debian
 # root to run `setup.sh --service` and `--server` in (debootstrap), systemd-analyze; FAT
 # sticks on loop devices for the USB mount options (dosfstools, exfatprogs).
-if [ "$dev" = 1 ]; then apt_packages+=(libzbar0 gettext faketime shellcheck udev debootstrap systemd dosfstools exfatprogs); fi
+if [ "$dev" = 1 ]; then apt_packages+=(fonts-dejavu-core libzbar0 gettext faketime shellcheck udev debootstrap systemd dosfstools exfatprogs); fi
 
 install_apt_packages() {
   local missing=() pkg

@@ -145,6 +145,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Warning: this QR code sends the kiosk to {url} over unencrypted http://: the kiosk will refuse it unless "
         "server.allow_insecure_http = true. Use --server-url https://… or set server.public_url.",
     ),
+    "enroll_code_local": (
+        "Lưu ý: mã QR này đưa kiosk tới {url}, là chính máy này: chỉ kiosk chạy trên máy này dùng được. Để kiosk ở "
+        "điểm kiểm soát đăng ký, đặt server.public_url = \"https://…\" (địa chỉ kiosk tới được) trong {config}, "
+        "hoặc dùng --server-url.",
+        "Note: this QR code sends the kiosk to {url}, which is this machine: only a kiosk running here can use it. "
+        "For kiosks at checkpoints, set server.public_url = \"https://…\" (an address they can reach) in {config}, "
+        "or use --server-url.",
+    ),
     "enroll_code_unknown": (
         "Mã đăng ký không đúng: kiểm tra lại từng ký tự.",
         "Unknown enrolment code: check every character.",

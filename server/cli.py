@@ -1,6 +1,8 @@
 """``checkpoint-server``: run the district server and administer it from a terminal.
 
-Every command takes ``--db URL`` and ``--config FILE``. Exit codes: 0 ok, 1 the request
+Every command takes ``--db URL`` and ``--config FILE``; the database comes from ``--db``,
+else ``$CHECKPOINT_SERVER_DB``, else the config file's ``[server] db``, else SQLite under
+the data directory, and every message about it names it. Exit codes: 0 ok, 1 the request
 cannot be done as asked (the message says why), 2 usage or configuration error,
 3 the database cannot be reached or is at another schema version.
 """
@@ -10,25 +12,28 @@ from __future__ import annotations
 import functools
 import getpass
 import json
+import os
 import sys
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 
 from kiosk.messages import render_both
 from server.errors import UserError
 from server.export import FORMATS, Table, render, to_text
-from sync.transport import plain_remote
+from sync.transport import is_loopback, plain_remote
 
 # Each command imports the server modules it uses (SQLAlchemy, Alembic, pydantic come with
 # them): ``--help`` and a mistyped option cost no more than click. See bench/cli_startup.py.
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from server.config import Settings
+    from server.config import Loaded
     from server.tracing import TraceResult
 
 EXIT_USER, EXIT_USAGE, EXIT_DATABASE = 1, 2, 3
@@ -48,11 +53,14 @@ class ServerGroup(click.Group):
         except UserError as exc:
             _fail(EXIT_USER, f"Lỗi: {exc.message}")
         except Exception as exc:
-            _fail_plainly(exc)
+            _fail_plainly(exc, ctx.meta.get(DB_META, "?"))
             raise
 
 
-def _fail_plainly(exc: Exception) -> None:
+DB_META = "checkpoint_server.db"  # the database of this invocation, as messages name it (set by with_admin)
+
+
+def _fail_plainly(exc: Exception, database: str) -> None:
     """A config or database problem as one message and its exit code. Their exception
     classes live in modules a command imports when it reads the config or opens the
     database, so an exception of theirs means they are loaded; nothing is imported here."""
@@ -62,39 +70,95 @@ def _fail_plainly(exc: Exception) -> None:
     if db is not None and isinstance(exc, db.DatabaseError):
         _fail(EXIT_DATABASE, str(exc))
     if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
-        _fail(EXIT_DATABASE, f"Không kết nối được cơ sở dữ liệu (cannot reach the database): {exc.orig}")
+        _fail(EXIT_DATABASE, f"Không kết nối được cơ sở dữ liệu {database} (cannot reach the database {database}): "
+                             f"{exc.orig}")
+    if sa_exc is not None and isinstance(exc, sa_exc.ArgumentError):  # also NoSuchModuleError: mysql://…
+        _fail(EXIT_USAGE, f"Địa chỉ cơ sở dữ liệu không dùng được (unusable database URL) {database}: {exc}")
+
+
+# Accounts that do not name a person: an audit entry by one of them says nothing of who looked.
+SHARED_ACCOUNTS = frozenset({"root", "postgres", "checkpoint-server", "checkpoint-kiosk"})
+NAME_MAX = 60
+
+
+def local_only(url: str) -> bool:
+    """A server URL only this machine can reach (127.0.0.1, localhost): useless on a printed code."""
+    try:
+        return is_loopback(urlsplit(url).hostname)
+    except ValueError:
+        return False
+
+
+def login_name() -> str:
+    """Who typed the command: the user behind sudo (the installed command runs as the
+    service user through sudo or runuser, which keep SUDO_USER), else the login."""
+    return os.environ.get("SUDO_USER") or getpass.getuser()
 
 
 class Admin:
     """Settings of this invocation and the database, opened and checked on first use."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, loaded: Loaded) -> None:
+        from server.db import display_url
+
+        self.settings = loaded.settings
+        self.config_file = loaded.config_file
+        self.db_origin = loaded.db_origin
+        self.db_name = display_url(self.settings.db_url)
         self._engine: Engine | None = None
-        self.actor = f"cli:{getpass.getuser()}"
+        self.actor = f"cli:{login_name()}"
+
+    @property
+    def migrate_command(self) -> str:
+        """What to run to migrate this very database: ``--db`` only when it came from the flag."""
+        return "checkpoint-server migrate" + (f" --db {self.db_name}" if self.db_origin == "--db" else "")
 
     def engine(self, *, check_schema: bool = True) -> Engine:
         if self._engine is None:
+            from sqlalchemy.exc import ArgumentError
+
+            from server.config import ConfigError
             from server.db import create_db_engine
             from server.migrate import require_current
 
-            self._engine = create_db_engine(self.settings.db_url)
+            try:
+                self._engine = create_db_engine(self.settings.db_url)
+            except (ArgumentError, ImportError) as exc:  # not a URL; mysql:// without its driver
+                raise ConfigError(f"{self.db_origin}: {self.db_name}: không phải địa chỉ cơ sở dữ liệu dùng được "
+                                  f"(not a usable database URL: {exc})") from None
             if check_schema:
-                require_current(self._engine)
+                require_current(self._engine, self.db_name, self.migrate_command)
         return self._engine
+
+    def act_as(self, name: str | None) -> None:
+        """The official behind an audited action: ``--as NAME``, else the login, never a shared account."""
+        login = login_name()
+        if name is None:
+            if login in SHARED_ACCOUNTS:
+                raise click.UsageError(
+                    f"Cần tên người tra cứu: thêm --as \"Họ tên\" (tài khoản {login} không chỉ một người). "
+                    f"(Give the official's name with --as NAME: account {login} is not a person.)")
+            return
+        clean = " ".join(unicodedata.normalize("NFC", name).split())
+        if not clean or len(clean) > NAME_MAX or not clean.isprintable():
+            raise click.BadParameter(f"cần họ tên, tối đa {NAME_MAX} ký tự (a name of at most {NAME_MAX} characters)",
+                                     param_hint="--as")
+        self.actor = f"cli:{clean}" + ("" if clean == login else f" (login {login})")
 
 
 def with_admin(func: Callable[..., Any]) -> Callable[..., Any]:
     """Adds ``--db`` and ``--config`` to a command and passes it an Admin."""
 
-    @click.option("--db", "db_url", metavar="URL", help="Database URL (sqlite:///FILE or postgresql://…); overrides the config.")
+    @click.option("--db", "db_url", metavar="URL",
+                  help="Database URL (sqlite:///FILE or postgresql://…); overrides $CHECKPOINT_SERVER_DB and the config.")
     @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML).")
     @functools.wraps(func)
     def wrapper(*args: Any, db_url: str | None, config_path: str | None, **kwargs: Any) -> Any:
-        from server.config import load_settings
+        from server.config import choose_database
 
-        settings = load_settings(config_path).with_overrides(db=db_url)
-        return func(Admin(settings), *args, **kwargs)
+        admin = Admin(choose_database(config_path, db_url))
+        click.get_current_context().meta[DB_META] = admin.db_name
+        return func(admin, *args, **kwargs)
 
     return wrapper
 
@@ -129,7 +193,9 @@ def main() -> None:
 
     \b
     Config lookup: --config, $CHECKPOINT_SERVER_CONFIG, /etc/checkpoint-server/config.toml,
-    then built-in defaults (SQLite in ~/.local/share/checkpoint-server).
+    then built-in defaults.
+    Database: --db, else $CHECKPOINT_SERVER_DB, else [server] db in the config, else
+    SQLite in ~/.local/share/checkpoint-server. `checkpoint-server where` shows which.
     Exit codes: 0 ok, 1 cannot be done as asked, 2 usage/config error, 3 database problem.
     """
 
@@ -147,6 +213,7 @@ def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool) ->
     from server.migrate import upgrade
 
     admin.settings = admin.settings.with_overrides(host=host, port=port)
+    click.echo(f"Cơ sở dữ liệu (database): {admin.db_name} [{admin.db_origin}]", err=True)
     engine = admin.engine(check_schema=no_migrate)
     if not no_migrate:
         before, after = upgrade(engine)
@@ -165,7 +232,57 @@ def migrate(admin: Admin) -> None:
     from server.migrate import upgrade
 
     before, after = upgrade(admin.engine(check_schema=False))
-    click.echo(f"schema: {before or 'empty'} → {after}" if before != after else f"schema: {after} (up to date)")
+    click.echo(f"{admin.db_name}: schema {before or 'empty'} → {after}" if before != after
+               else f"{admin.db_name}: schema {after} (up to date)")
+
+
+@main.command()
+@with_admin
+def where(admin: Admin) -> None:
+    """Which config file and database this command uses, and whether the database is ready.
+
+    Exit code 3 when the database cannot be reached or needs `checkpoint-server migrate`.
+    """
+    from server.migrate import schema_problem
+
+    settings = admin.settings
+    click.echo(f"Tệp cấu hình (config file): {admin.config_file or 'không có, dùng mặc định (none: built-in defaults)'}")
+    click.echo(f"Cơ sở dữ liệu (database): {admin.db_name}")
+    click.echo(f"  lấy từ (from): {admin.db_origin}")
+    problem = schema_problem(admin.engine(check_schema=False), admin.db_name, admin.migrate_command)
+    click.echo(f"  trạng thái (state): {problem or 'sẵn sàng (ready)'}")
+    click.echo(f"Lắng nghe (listens on): {settings.server.host}:{settings.server.port}")
+    local = " (chỉ máy này, this machine only)" if local_only(settings.public_url) else ""
+    click.echo(f"Địa chỉ cho kiosk (public URL): {settings.public_url}{local}")
+    if problem:
+        sys.exit(EXIT_DATABASE)
+
+
+@main.group()
+def db() -> None:
+    """The PostgreSQL database of a laptop or single server: create-local."""
+
+
+@db.command("create-local")
+@click.option("--name", default="checkpoint", show_default=True, help="Database to create.")
+@click.option("--role", help="Role that owns it (default: your login, so the server reaches it without a password).")
+@click.option("--admin-url", metavar="URL",
+              help="A superuser connection, e.g. postgresql://postgres@127.0.0.1/postgres (default: as the postgres "
+                   "system user over the local socket, through sudo).")
+def db_create_local(name: str, role: str | None, admin_url: str | None) -> None:
+    """Create the role and the database the server uses, if missing, and print the URL for the config.
+
+    Safe to run again: what exists is kept as it is.
+    """
+    from server import local_pg
+
+    made = local_pg.create(name, role or login_name(), admin_url, login_name())
+    for line in made.report:
+        click.echo(line)
+    click.echo(f"Đặt vào tệp cấu hình, mục [server] (put in the config file, section [server]): db = \"{made.url}\"")
+    click.echo(f"hoặc (or): export CHECKPOINT_SERVER_DB='{made.url}'; rồi (then): checkpoint-server migrate")
+    if made.note:
+        click.echo(made.note, err=True)
 
 
 # --- places and checkpoints ---------------------------------------------------------------
@@ -289,31 +406,42 @@ def checkpoint_activate(admin: Admin, code: str) -> None:
 @main.command("enroll-code")
 @click.argument("checkpoint_code", metavar="CHECKPOINT")
 @click.option("--valid-hours", type=click.FloatRange(min=0.01, max=720), help="Validity (default from config: 24).")
-@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also write the QR code to this PNG file.")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a page to print (A4): the QR code, the checkpoint, the code, the server, the expiry.")
 @click.option("--server-url", help="URL kiosks should use (default: server.public_url).")
 @JSON_FLAG
 @with_admin
 def enroll_code(admin: Admin, checkpoint_code: str, valid_hours: float | None, png: Path | None, server_url: str | None,
                 as_json: bool) -> None:
-    """A single-use code to enrol a kiosk at CHECKPOINT, as text and QR code."""
-    from server import enrolment, qr
+    """A single-use code to enrol a kiosk at CHECKPOINT, as text and QR code (and a page to print)."""
+    from server import code_sheet, enrolment, qr
 
     hours = valid_hours or admin.settings.enrolment.code_valid_hours
     url = (server_url or admin.settings.public_url).rstrip("/")
+    if png:
+        code_sheet.font_paths()  # a missing font is said before a code is spent
     made = enrolment.create_enroll_code(admin.engine(), checkpoint_code, timedelta(hours=hours), url, admin.actor)
+    loopback = local_only(url)
     if plain_remote(url):  # on stderr: --json output stays clean for scripts
         click.echo(render_both("enroll_code_plain", url=url), err=True)
+    elif loopback:
+        config = admin.config_file or "/etc/checkpoint-server/config.toml"
+        click.echo(render_both("enroll_code_local", url=url, config=config), err=True)
     if png:
-        qr.save_png(made.qr, png)
+        place = made.checkpoint or {}
+        code_sheet.save(code_sheet.Sheet(
+            code=made.code, checkpoint=place.get("code", checkpoint_code), checkpoint_name=place.get("name", ""),
+            place=" · ".join(place[k] for k in ("commune", "district", "province") if place.get(k)),
+            server=url, expires_at=made.expires_at, qr_text=made.qr, local_only=loopback), png)
     if as_json:
         emit_json(made.to_dict())
         return
     click.echo(qr.terminal_text(made.qr), nl=False)
     click.echo(f"Mã đăng ký (enrolment code): {made.code}")
-    click.echo(f"Hết hạn (expires): {made.expires_at.astimezone().isoformat(timespec='minutes')}")
+    click.echo(f"Hết hạn (expires): {code_sheet.local_expiry(made.expires_at)}")
     click.echo(f"Nội dung QR (QR text): {made.qr}")
     if png:
-        click.echo(f"PNG: {png}")
+        click.echo(f"Trang để in (page to print): {png}")
 
 
 @main.group()
@@ -509,6 +637,8 @@ def trace_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--from", "start", required=True, callback=_moment, help="Start (ISO; Vietnam time if no zone)."),
         click.option("--to", "end", required=True, callback=_moment, help="End, exclusive."),
         click.option("--reason", required=True, help="Why you look (written to the audit log)."),
+        click.option("--as", "as_name", metavar="NAME",
+                     help="The official who asks, written to the audit log (default: your login, behind sudo too)."),
         click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
         click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path)),
     ]):
@@ -542,11 +672,12 @@ def trace() -> None:
 @click.argument("code")
 @trace_options
 @with_admin
-def trace_checkpoint(admin: Admin, code: str, start: datetime, end: datetime, reason: str, fmt: str,
-                     output: Path | None) -> None:
+def trace_checkpoint(admin: Admin, code: str, start: datetime, end: datetime, reason: str, as_name: str | None,
+                     fmt: str, output: Path | None) -> None:
     """Who passed checkpoint CODE between --from and --to."""
     from server import tracing
 
+    admin.act_as(as_name)
     _show_trace(tracing.at_checkpoint(admin.engine(), admin.actor, reason, code, start, end), fmt, output)
 
 
@@ -556,10 +687,11 @@ def trace_checkpoint(admin: Admin, code: str, start: datetime, end: datetime, re
 @trace_options
 @with_admin
 def trace_person(admin: Admin, id_number: str | None, phone: str | None, start: datetime, end: datetime, reason: str,
-                 fmt: str, output: Path | None) -> None:
+                 as_name: str | None, fmt: str, output: Path | None) -> None:
     """Where a person (by --id-number or --phone) was seen between --from and --to."""
     from server import tracing
 
+    admin.act_as(as_name)
     found = tracing.person(admin.engine(), admin.actor, reason, start, end, id_number=id_number, phone=phone)
     _show_trace(found, fmt, output)
 
@@ -586,7 +718,19 @@ def purge(admin: Admin, days: int | None, as_json: bool) -> None:
 @JSON_FLAG
 @with_admin
 def audit_list(admin: Admin, limit: int, as_json: bool) -> None:
-    """The audit log, newest first: tracing queries, enrolments, revocations, purges."""
+    """The audit log, newest first: tracing queries, enrolments, revocations, purges (times in Vietnam time)."""
     from server import audit
+    from server.reports import LOCAL_TZ
 
-    show(audit.entries(admin.engine(), limit), ["at", "actor", "action", "reason", "params", "result_count"], as_json)
+    rows = audit.entries(admin.engine(), limit)
+    columns = ["at", "actor", "action", "reason", "params", "result_count"]
+    if as_json or not rows:
+        show(rows, columns, as_json)
+        return
+    table = [[row["at"].astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"), row["actor"], row["action"], row["reason"],
+              json.dumps(row["params"], ensure_ascii=False) if row["params"] else None, row["result_count"]]
+             for row in rows]
+    click.echo(to_text(Table(AUDIT_HEADINGS, table)), nl=False)
+
+
+AUDIT_HEADINGS = ["Thời điểm (giờ VN)", "Người thực hiện", "Việc", "Lý do", "Chi tiết", "Số kết quả"]

@@ -4,11 +4,17 @@ read by the one settings loader (``kiosk.settings``) the kiosk uses too.
 Lookup: ``--config PATH``, ``$CHECKPOINT_SERVER_CONFIG``, ``/etc/checkpoint-server/config.toml``.
 With none, the server runs on SQLite in the user's data directory, so a laptop demo
 needs no file; a district sets ``db`` to its PostgreSQL URL.
+
+The database is read from one place, in this order: ``--db``, ``$CHECKPOINT_SERVER_DB``,
+``[server] db`` in the config file, the SQLite default. ``choose_database`` says which one
+won, because a command that silently opens another database than the server's (an empty
+SQLite file in someone's home) looks exactly like a lost district.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +25,8 @@ from kiosk.settings import ConfigError as ConfigError  # where the server's call
 
 SYSTEM_CONFIG = Path("/etc/checkpoint-server/config.toml")
 ENV_VAR = "CHECKPOINT_SERVER_CONFIG"
+DB_ENV_VAR = "CHECKPOINT_SERVER_DB"
+LOCAL_HOSTS = ("0.0.0.0", "::", "")  # listening everywhere: this machine reaches itself at 127.0.0.1
 
 
 class _Section(BaseModel):
@@ -66,7 +74,14 @@ class Settings(_Section):
 
     @property
     def public_url(self) -> str:
-        return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
+        """Where enrolment QR codes send kiosks. Without ``public_url`` it is this machine's
+        listening address, 127.0.0.1 when it listens everywhere (0.0.0.0 is not an address
+        a kiosk can connect to); ``cli`` says such a QR code works on this machine only."""
+        if self.server.public_url:
+            return self.server.public_url.rstrip("/")
+        host = "127.0.0.1" if self.server.host in LOCAL_HOSTS else self.server.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.server.port}"
 
     def with_overrides(self, **server: Any) -> Settings:
         """Flags win over the file: ``--db``, ``--host``, ``--port`` given on the command line."""
@@ -77,3 +92,27 @@ class Settings(_Section):
 def load_settings(path: str | Path | None = None, system_path: Path = SYSTEM_CONFIG) -> Settings:
     """The kiosk's loader (kiosk/settings.py): the same lookup and the same errors, naming the key."""
     return settings.load(Settings, path, ENV_VAR, system_path)[0]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Settings for one command, the file they came from and where its database came from."""
+
+    settings: Settings
+    config_file: Path | None
+    db_origin: str  # "--db", "$CHECKPOINT_SERVER_DB", "<file> [server] db" or "default"
+
+
+def choose_database(config_path: str | Path | None, db_flag: str | None,
+                    system_path: Path = SYSTEM_CONFIG) -> Loaded:
+    """The settings with their database chosen: ``--db``, else ``$CHECKPOINT_SERVER_DB``, else
+    the config file's ``[server] db``, else SQLite under ``data_dir``."""
+    loaded, source = settings.load(Settings, config_path, ENV_VAR, system_path)
+    from_env = os.environ.get(DB_ENV_VAR, "").strip()
+    if db_flag:
+        return Loaded(loaded.with_overrides(db=db_flag), source, "--db")
+    if from_env:
+        return Loaded(loaded.with_overrides(db=from_env), source, f"${DB_ENV_VAR}")
+    if loaded.server.db:
+        return Loaded(loaded, source, f"{source} [server] db")
+    return Loaded(loaded, source, "default")

@@ -34,6 +34,14 @@ def error_kind(exc: BaseException) -> str:
     return f"{type(orig).__name__}" + (f" SQLSTATE {state}" if state else "")
 
 
+def display_url(url: str) -> str:
+    """The database as people are told about it: the URL as configured, password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: say so without echoing what may be a secret
+        return "(URL không hợp lệ, invalid URL)"
+
+
 def normalise_url(url: str) -> str:
     """Plain ``postgresql://`` means psycopg 3 here (SQLAlchemy would pick psycopg2)."""
     parsed = make_url(url)

@@ -40,6 +40,7 @@ class EnrollCode:
     code: str
     expires_at: datetime
     qr: str  # the text the QR code holds: server URL and code
+    checkpoint: dict[str, str] | None = None  # code, name, commune, district, province: for the printed sheet
 
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "expires_at": self.expires_at.isoformat(), "qr": self.qr}
@@ -74,7 +75,7 @@ def create_enroll_code(engine: Engine, checkpoint_code: str, valid_for: timedelt
                                                   created_at=now, expires_at=now + valid_for))
         audit.write(conn, actor, "enroll_code.create", params={"checkpoint": row["code"]})
     qr = EnrollPayload(server=server_url, code=code).to_qr_text()
-    return EnrollCode(code=code, expires_at=now + valid_for, qr=qr)
+    return EnrollCode(code=code, expires_at=now + valid_for, qr=qr, checkpoint=identity(row).model_dump())
 
 
 def _issue_token(conn: Connection, device_id: str, now: datetime) -> str:

@@ -46,11 +46,32 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
     return before, current_revision(engine) or ""
 
 
-def require_current(engine: Engine) -> None:
-    """Refuse to work on a database an older or newer version of the server left."""
+def known_revision(revision: str) -> bool:
+    """Whether this version of the server knows ``revision`` (else a newer one wrote it)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except Exception:  # alembic raises its own lookup errors for an unknown id
+        return False
+
+
+def schema_problem(engine: Engine, name: str, migrate_command: str = "checkpoint-server migrate") -> str | None:
+    """None when the schema is the one this code uses; else what is wrong with database
+    ``name`` (its URL, password hidden) and what to do, Vietnamese then English."""
     current, head = current_revision(engine), head_revision()
-    if current != head:
-        raise DatabaseError(
-            f"Cơ sở dữ liệu ở phiên bản {current or 'trống'}, cần {head}: chạy `checkpoint-server migrate`. "
-            f"(Database schema is at {current or 'empty'}, expected {head}: run `checkpoint-server migrate`.)"
-        )
+    if current == head:
+        return None
+    if current is None:
+        return (f"Cơ sở dữ liệu {name} còn trống: chạy `{migrate_command}`. "
+                f"(Database {name} is empty: run `{migrate_command}`.)")
+    if not known_revision(current):
+        return (f"Cơ sở dữ liệu {name} ở phiên bản {current}, mới hơn máy chủ này ({head}): cập nhật checkpoint-server. "
+                f"(Database {name} is at schema {current}, newer than this server's {head}: update checkpoint-server.)")
+    return (f"Cơ sở dữ liệu {name} ở phiên bản {current}, cần {head}: chạy `{migrate_command}`. "
+            f"(Database {name} is at schema {current}, expected {head}: run `{migrate_command}`.)")
+
+
+def require_current(engine: Engine, name: str, migrate_command: str = "checkpoint-server migrate") -> None:
+    """Refuse to work on a database an older or newer version of the server left."""
+    problem = schema_problem(engine, name, migrate_command)
+    if problem:
+        raise DatabaseError(problem)

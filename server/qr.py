@@ -1,9 +1,9 @@
-"""Enrolment codes as QR codes: in the terminal for an admin at the server, as PNG to print."""
+"""Enrolment codes as QR codes in the terminal for an admin at the server (the page to
+print is ``server/code_sheet.py``)."""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import segno
 
@@ -14,6 +14,3 @@ def terminal_text(text: str) -> str:
     segno.make(text, error="m", micro=False).terminal(out=out, compact=True, border=2)
     return out.getvalue()
 
-
-def save_png(text: str, path: Path) -> None:
-    segno.make(text, error="m", micro=False).save(str(path), kind="png", scale=8, border=4)

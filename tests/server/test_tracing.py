@@ -68,7 +68,8 @@ def test_person_by_id_number_and_phone_over_api_is_audited(seen: Engine, client:
 
 def test_checkpoint_trace_over_cli_requires_a_reason(seen: Engine, db_url: str) -> None:
     runner = CliRunner()
-    base = ["trace", "checkpoint", "BD-001", "--from", START.isoformat(), "--to", END.isoformat(), "--db", db_url]
+    base = ["trace", "checkpoint", "BD-001", "--from", START.isoformat(), "--to", END.isoformat(), "--db", db_url,
+            "--as", "Trần Văn Bình"]
     missing = runner.invoke(main, base)
     assert missing.exit_code == 2 and "--reason" in missing.output
     short = runner.invoke(main, [*base, "--reason", "ok"])
@@ -80,7 +81,8 @@ def test_checkpoint_trace_over_cli_requires_a_reason(seen: Engine, db_url: str) 
     table = runner.invoke(main, [*base, "--reason", "Truy vết ổ dịch chợ"])
     assert "Nguyễn Thị Ánh Tuyết" in table.stdout and "0987654321" in table.stdout
     local = runner.invoke(main, ["trace", "person", "--phone", "0987654321", "--from", "2020-01-01", "--to", "2099-01-01T00:00",
-                                 "--reason", "Truy vết ổ dịch chợ", "--format", "json", "--db", db_url])
+                                 "--reason", "Truy vết ổ dịch chợ", "--format", "json", "--db", db_url,
+                                 "--as", "Trần Văn Bình"])
     assert json.loads(local.stdout)["count"] == 1
     entry = audit.entries(seen, 1)[0]
     assert entry["action"] == "trace.person" and entry["actor"].startswith("cli:")

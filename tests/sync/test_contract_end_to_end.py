@@ -108,9 +108,9 @@ def test_every_green_edge_credential_is_on_the_server_once_and_every_red_says_wh
     assert not any(row["time_unknown"] for row in stored.values())
 
     found = any_server.cli("trace", "person", "--phone", "028 3812 3456", "--from", "2020-01-01", "--to", "2100-01-01",
-                           "--reason", "F1 của BN1234", "--format", "json")
+                           "--reason", "F1 của BN1234", "--as", "Trần Văn Bình", "--format", "json")
     assert found.code == 0, found.stderr
     assert [v["name"] for v in json.loads(found.stdout)["visits"]] == ["Trần Thị Thủy"]
     by_id = any_server.cli("trace", "person", "--id-number", "070185004324".translate(FULLWIDTH), "--from", "2020-01-01",
-                           "--to", "2100-01-01", "--reason", "F1 của BN1234", "--format", "json")
+                           "--to", "2100-01-01", "--reason", "F1 của BN1234", "--as", "Trần Văn Bình", "--format", "json")
     assert by_id.code == 0 and json.loads(by_id.stdout)["count"] == 1, by_id.stderr

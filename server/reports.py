@@ -100,7 +100,8 @@ class CommuneReport(BaseModel):
     def table(self) -> Table:
         rows: list[list[Cell]] = [[r.commune, r.registered, r.new, r.visits, r.active, Decimal(str(r.active_ratio))]
                 for r in [*self.rows, self.total]]
-        return Table(COMMUNE_HEADINGS, rows, _title(self.district, self.province, Window.days_ending(self.week_ending)))
+        return Table(COMMUNE_HEADINGS, rows, _title(self.district, self.province, Window.days_ending(self.week_ending)),
+                     total_rows=1, percent_columns=frozenset({5}))
 
 
 class CheckpointRow(BaseModel):
@@ -140,7 +141,7 @@ class YearReport(BaseModel):
 
     def table(self) -> Table:
         rows: list[list[Cell]] = [[r.commune, r.visits] for r in [*self.rows, self.total]]
-        return Table(YTD_HEADINGS, rows, _title(self.district, self.province, Window.year_to(self.through)))
+        return Table(YTD_HEADINGS, rows, _title(self.district, self.province, Window.year_to(self.through)), total_rows=1)
 
 
 def _local(moment: datetime | None) -> str | None:

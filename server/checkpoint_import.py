@@ -1,6 +1,7 @@
 """Bulk registration of checkpoints from CSV: districts register thousands at a time.
 
-The whole file is checked before anything is written, and every problem is reported with
+Dates (``created_at``) are ISO or dd/mm/yyyy, which is what Excel on a Vietnamese PC
+writes when it saves a sheet as CSV. The whole file is checked before anything is written, and every problem is reported with
 its line and column, so an admin fixes the spreadsheet once instead of row by row.
 Importing the same file again changes nothing; a changed row updates its checkpoint.
 """
@@ -15,6 +16,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from server.dates import DateError, parse_day
 from server.db import writing
 from server.errors import UserError, both
 from server.places import CODE_MAX, Place, clean_name, commune_id
@@ -83,9 +85,9 @@ def _parse(text: str) -> list[_Row]:
             problems.append((line, "code", f"'{code}' trùng với dòng {first_line[code]} (duplicate of line {first_line[code]})"))
         first_line.setdefault(code, line)
         try:
-            created_on = date.fromisoformat(values["created_at"]) if values["created_at"] else None
-        except ValueError:
-            problems.append((line, "created_at", f"'{values['created_at'][:40]}' không phải ngày YYYY-MM-DD (not an ISO date)"))
+            created_on = parse_day(values["created_at"], "created_at") if values["created_at"] else None
+        except DateError as exc:
+            problems.append((line, "created_at", f"'{values['created_at'][:40]}' {exc.problem}"))
             created_on = None
         if created_on and all(values.values()):
             place = Place(values["province"], values["district"], values["commune"]).cleaned()

@@ -323,12 +323,15 @@ def checkpoint() -> None:
 
 
 def _iso_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    """A date typed as YYYY-MM-DD or dd/mm/yyyy (see server.dates)."""
     if value is None:
         return None
+    from server.dates import DateError, parse_day
+
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' không phải ngày YYYY-MM-DD (not an ISO date)") from None
+        return parse_day(value, param.name or "date")
+    except DateError as exc:
+        raise click.BadParameter(f"'{value}': {exc.problem}") from None
 
 
 CHECKPOINT_COLUMNS = ["code", "name", "commune", "district", "province", "created_on", "active"]
@@ -340,7 +343,7 @@ CHECKPOINT_COLUMNS = ["code", "name", "commune", "district", "province", "create
 @click.option("--commune", "commune_name", required=True)
 @click.option("--district", required=True)
 @click.option("--province", required=True)
-@click.option("--created-on", callback=_iso_date, help="Registration date (YYYY-MM-DD), default today.")
+@click.option("--created-on", callback=_iso_date, help="Registration date (YYYY-MM-DD or dd/mm/yyyy), default today.")
 @JSON_FLAG
 @with_admin
 def checkpoint_add(admin: Admin, code: str, name: str, commune_name: str, district: str, province: str,
@@ -588,7 +591,8 @@ def write_output(payload: bytes, output: Path | None, fmt: str) -> None:
 @main.command()
 @click.option("--district", required=True, help="e.g. 'Huyện Bù Đăng'.")
 @PROVINCE
-@click.option("--week-ending", callback=_iso_date, help="Last day of the 7-day window, YYYY-MM-DD (Vietnam time); default today.")
+@click.option("--week-ending", callback=_iso_date,
+              help="Last day of the 7-day window, YYYY-MM-DD or dd/mm/yyyy (Vietnam time); default today.")
 @click.option("--view", type=click.Choice(VIEWS), default="communes", show_default=True,
               help="communes: the district table; checkpoints: one row per checkpoint; year-to-date: visits per commune.")
 @click.option("--commune", "commune_name", help="checkpoints view: only this commune.")
@@ -619,22 +623,24 @@ def report(admin: Admin, district: str, province: str | None, week_ending: date 
 # --- tracing, retention, audit ----------------------------------------------------------------
 
 
-def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
-    """ISO date/time; without a zone it is Vietnam time."""
+def _moment(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """ISO or dd/mm/yyyy date, with or without a time; without a zone it is Vietnam time."""
     if value is None:
         return None
+    from server.dates import DateError, parse_moment
     from server.reports import LOCAL_TZ
 
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' không phải thời điểm ISO, ví dụ 2026-11-23T08:00 (not an ISO time)") from None
+        moment = parse_moment(value, param.name or "time")
+    except DateError as exc:
+        raise click.BadParameter(f"'{value}': {exc.problem}; ví dụ (e.g.) 2026-11-23T08:00, 23/11/2026 08:00") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
 
 
 def trace_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed([
-        click.option("--from", "start", required=True, callback=_moment, help="Start (ISO; Vietnam time if no zone)."),
+        click.option("--from", "start", required=True, callback=_moment,
+                     help="Start: YYYY-MM-DD[THH:MM] or dd/mm/yyyy [HH:MM] (Vietnam time if no zone)."),
         click.option("--to", "end", required=True, callback=_moment, help="End, exclusive."),
         click.option("--reason", required=True, help="Why you look (written to the audit log)."),
         click.option("--as", "as_name", metavar="NAME",

@@ -1,7 +1,10 @@
 """Provinces > districts > communes > checkpoints: registering them one by one or by CSV.
 
 Names are stored in Unicode NFC with single spaces, so "Xã Đăk Nhau" typed on one
-machine and pasted from a spreadsheet on another is the same commune.
+machine and pasted from a spreadsheet on another is the same commune; a name that differs
+from a stored one only by case is that one too ("xã đăk nhau"), so lookups, which ignore
+case (see ``server.names``), never find two. Stored names keep the case they were first
+given.
 """
 
 from __future__ import annotations
@@ -17,16 +20,11 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from server.db import writing
 from server.errors import Conflict, NotFound, UserError, both
+from server.names import clean_name, folded, resolve
 from server.schema import checkpoints, communes, districts, provinces
 from sync.protocol import CheckpointIdentity
 
 CODE_MAX = 64
-
-
-def clean_name(value: str) -> str:
-    """NFC, single spaces, no control characters (PostgreSQL refuses NUL in text)."""
-    text = "".join(ch for ch in unicodedata.normalize("NFC", value) if unicodedata.category(ch) != "Cc" or ch.isspace())
-    return " ".join(text.split())
 
 
 def sort_key(name: str) -> tuple[str, str]:
@@ -46,12 +44,14 @@ class Place:
         return Place(clean_name(self.province), clean_name(self.district), clean_name(self.commune))
 
 
-def _get_or_create(conn: Connection, table: sa.Table, values: dict[str, Any]) -> int:
-    where = sa.and_(*(table.c[k] == v for k, v in values.items()))
-    found = conn.execute(sa.select(table.c.id).where(where)).scalar()
-    if found is not None:
-        return found
-    return conn.execute(table.insert().values(**values).returning(table.c.id)).scalar_one()
+def _get_or_create(conn: Connection, table: sa.Table, name: str, parent: dict[str, int]) -> int:
+    """The place named ``name`` (without case) under ``parent``, created when there is none."""
+    where = sa.and_(sa.true(), *(table.c[k] == v for k, v in parent.items()))
+    same = {row.name: row.id for row in conn.execute(sa.select(table.c.id, table.c.name).where(where))
+            if folded(row.name) == folded(name)}
+    if same:
+        return same.get(name) or same[min(same)]  # the exact name first; two that fold alike predate this rule
+    return conn.execute(table.insert().values(name=name, **parent).returning(table.c.id)).scalar_one()
 
 
 def commune_id(conn: Connection, place: Place) -> int:
@@ -59,9 +59,9 @@ def commune_id(conn: Connection, place: Place) -> int:
     place = place.cleaned()
     if not (place.province and place.district and place.commune):
         raise UserError("place_incomplete", both("Thiếu tên tỉnh, huyện hoặc xã", "province, district and commune are required"))
-    province = _get_or_create(conn, provinces, {"name": place.province})
-    district = _get_or_create(conn, districts, {"province_id": province, "name": place.district})
-    return _get_or_create(conn, communes, {"district_id": district, "name": place.commune})
+    province = _get_or_create(conn, provinces, place.province, {})
+    district = _get_or_create(conn, districts, place.district, {"province_id": province})
+    return _get_or_create(conn, communes, place.commune, {"district_id": district})
 
 
 def add_commune(engine: Engine, place: Place) -> int:
@@ -80,18 +80,27 @@ def _places_join() -> sa.FromClause:
 
 
 def district_id(conn: Connection, district: str, province: str | None = None) -> int:
-    """One district by name; several provinces have a "Huyện Châu Thành", so ask which."""
-    query = sa.select(districts.c.id, provinces.c.name).join(provinces).where(districts.c.name == clean_name(district))
+    """One district by the name a person typed (see ``server.names``); several provinces
+    have a "Huyện Châu Thành", so ask which."""
+    candidates = conn.execute(sa.select(districts.c.id, districts.c.name.label("district"), provinces.c.name)
+                              .join(provinces)).all()
     if province:
-        query = query.where(provinces.c.name == clean_name(province))
-    found = conn.execute(query).all()
-    if not found:
-        raise NotFound("district_not_found", both(f"Không có huyện '{district}'", f"no district named '{district}'"))
+        province_name = resolve("province", province, conn.execute(sa.select(provinces.c.name)).scalars())
+        candidates = [row for row in candidates if row.name == province_name]
+    name = resolve("district", district, (row.district for row in candidates))
+    found = [row for row in candidates if row.district == name]
+    district = name
     if len(found) > 1:
         names = ", ".join(sorted(row.name for row in found))
         raise UserError("district_ambiguous", both(f"Có nhiều huyện '{district}' ({names}): thêm --province",
                                                    f"several districts named '{district}' ({names}): give the province"))
     return found[0].id
+
+
+def commune_name(conn: Connection, district: int, commune: str) -> str:
+    """The stored name of the commune of ``district`` that ``commune`` stands for."""
+    return resolve("commune", commune, conn.execute(
+        sa.select(communes.c.name).where(communes.c.district_id == district)).scalars())
 
 
 def list_communes(engine: Engine, district: str | None = None, province: str | None = None) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from kiosk.clock import LOCAL_TZ
 from server.errors import UserError, both
 from server.export import Cell, Table
-from server.places import district_id, sort_key
+from server.places import commune_name, district_id, sort_key
 from server.schema import checkpoints, communes, devices, districts, provinces, visits
 
 WINDOW_DAYS = 7
@@ -100,7 +100,8 @@ class CommuneReport(BaseModel):
     def table(self) -> Table:
         rows: list[list[Cell]] = [[r.commune, r.registered, r.new, r.visits, r.active, Decimal(str(r.active_ratio))]
                 for r in [*self.rows, self.total]]
-        return Table(COMMUNE_HEADINGS, rows, _title(self.district, self.province, Window.days_ending(self.week_ending)))
+        return Table(COMMUNE_HEADINGS, rows, _title(self.district, self.province, Window.days_ending(self.week_ending)),
+                     total_rows=1, percent_columns=frozenset({5}))
 
 
 class CheckpointRow(BaseModel):
@@ -140,7 +141,7 @@ class YearReport(BaseModel):
 
     def table(self) -> Table:
         rows: list[list[Cell]] = [[r.commune, r.visits] for r in [*self.rows, self.total]]
-        return Table(YTD_HEADINGS, rows, _title(self.district, self.province, Window.year_to(self.through)))
+        return Table(YTD_HEADINGS, rows, _title(self.district, self.province, Window.year_to(self.through)), total_rows=1)
 
 
 def _local(moment: datetime | None) -> str | None:
@@ -230,10 +231,11 @@ def checkpoint_report(engine: Engine, district: str, week_ending: date, province
             sa.select(devices.c.checkpoint_id, sa.func.max(devices.c.last_seen_at))
             .where(devices.c.checkpoint_id.in_(_district_checkpoints(d))).group_by(devices.c.checkpoint_id)).all())
         cps = _checkpoints_of(conn, d)
+        only = commune_name(conn, d.id, commune) if commune is not None else None
     rows = [CheckpointRow(code=cp.code, name=cp.name, commune=cp.commune, created_at=cp.created_on, active=cp.active,
                           visits=counts.get(cp.id, 0), last_visit_at=last_visit.get(cp.id),
                           last_device_seen_at=last_seen.get(cp.id))
-            for cp in cps if commune is None or cp.commune == commune]
+            for cp in cps if only is None or cp.commune == only]
     return CheckpointReport(district=d.name, province=d.province, week_ending=week_ending, rows=rows)
 
 

@@ -13,6 +13,7 @@ from server import reports, tracing
 from server.auth import official_auth
 from server.body import read_limited
 from server.checkpoint_import import import_checkpoints, read_csv_file
+from server.dates import parse_day
 from server.enrolment import create_enroll_code
 from server.http_errors import ERROR_RESPONSES
 from server.places import list_checkpoints
@@ -81,14 +82,22 @@ def enroll_code(request: Request, official: Official, code: Annotated[str, Path(
 
 DistrictQuery = Annotated[str, Query(min_length=1, max_length=100, pattern=NO_NUL, description="e.g. Huyện Bù Đăng")]
 ProvinceQuery = Annotated[str | None, Query(max_length=100, pattern=NO_NUL, description="When the district name is not unique.")]
-DayQuery = Annotated[date | None, Query(description="Last day of the window (Vietnam time); default today.")]
+# A string, parsed by server.dates: officials paste dd/mm/yyyy from their spreadsheets, and
+# a wrong date is answered with the field and both forms, not pydantic's generic 422.
+DayQuery = Annotated[str | None, Query(max_length=40, pattern=NO_NUL, examples=["2026-11-23", "23/11/2026"],
+                                       description="Last day of the window (Vietnam time), YYYY-MM-DD or dd/mm/yyyy; "
+                                                   "default today.")]
+
+
+def _day(value: str | None, field: str) -> date:
+    return parse_day(value, field) if value else reports.today_local()
 
 
 @router.get("/reports/communes", response_model=reports.CommuneReport, responses=WITH_NOT_FOUND)
 def commune_report(request: Request, _official: Official, district: DistrictQuery, week_ending: DayQuery = None,
                    province: ProvinceQuery = None) -> reports.CommuneReport:
     """The district table: per commune registered, new, visits, active checkpoints and the active ratio (%)."""
-    return reports.commune_report(request.app.state.engine, district, week_ending or reports.today_local(), province)
+    return reports.commune_report(request.app.state.engine, district, _day(week_ending, "week_ending"), province)
 
 
 @router.get("/reports/checkpoints", response_model=reports.CheckpointReport, responses=WITH_NOT_FOUND)
@@ -96,7 +105,7 @@ def checkpoint_report(request: Request, _official: Official, district: DistrictQ
                       province: ProvinceQuery = None,
                       commune: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None) -> reports.CheckpointReport:
     """Per checkpoint: visits in the window, last visit, last time one of its kiosks sent anything."""
-    return reports.checkpoint_report(request.app.state.engine, district, week_ending or reports.today_local(), province,
+    return reports.checkpoint_report(request.app.state.engine, district, _day(week_ending, "week_ending"), province,
                                      commune)
 
 
@@ -104,7 +113,7 @@ def checkpoint_report(request: Request, _official: Official, district: DistrictQ
 def year_report(request: Request, _official: Official, district: DistrictQuery, through: DayQuery = None,
                 province: ProvinceQuery = None) -> reports.YearReport:
     """Visits per commune from 1 January to ``through``."""
-    return reports.year_report(request.app.state.engine, district, through or reports.today_local(), province)
+    return reports.year_report(request.app.state.engine, district, _day(through, "through"), province)
 
 
 class _TraceWindow(BaseModel):

@@ -42,8 +42,13 @@ def test_commune_and_checkpoint_add_and_list(engine: Engine, db_url: str) -> Non
                 "--db", db_url)
     assert again.exit_code == 1 and "đã có" in again.stderr and "Traceback" not in again.output
     bad_date = cli("checkpoint", "add", "BD-009", "--name", "x", "--commune", "a", "--district", "b", "--province", "c",
-                   "--created-on", "01/11/2026", "--db", db_url)
-    assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.output
+                   "--created-on", "31/02/2026", "--db", db_url)
+    assert bad_date.exit_code == 2 and "--created-on" in bad_date.output
+    assert "YYYY-MM-DD" in bad_date.output and "dd/mm/yyyy" in bad_date.output
+    excel_date = cli("checkpoint", "add", "BD-009", "--name", "x", "--commune", "a", "--district", "b", "--province", "c",
+                     "--created-on", "01/11/2026", "--json", "--db", db_url)  # day first, as Excel writes in Vietnam
+    assert excel_date.exit_code == 0, excel_date.output
+    assert json.loads(excel_date.stdout)[0]["created_on"] == "2026-11-01"
 
 
 def test_csv_import_creates_places_and_is_idempotent(engine: Engine, db_url: str, tmp_path: Path) -> None:

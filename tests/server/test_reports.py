@@ -166,3 +166,47 @@ def test_checkpoint_view_and_year_to_date(district: Engine, client: TestClient) 
     per_cp = client.get("/api/v1/reports/checkpoints", params={"district": DISTRICT, "week_ending": "2026-11-23",
                                                                "commune": "Xã Bình Minh"}, headers=bearer(token))
     assert [r["code"] for r in per_cp.json()["rows"]] == ["B1"]
+
+
+def test_xlsx_looks_like_the_district_letters_table(district: Engine, db_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "tuan.xlsx"
+    done = CliRunner().invoke(main, ["report", "--district", DISTRICT, "--week-ending", "23/11/2026", "--format", "xlsx",
+                                     "-o", str(out), "--db", db_url])
+    assert done.exit_code == 0, done.output
+    sheet = openpyxl.load_workbook(out).active
+    assert [str(r) for r in sheet.merged_cells.ranges] == ["A1:F1"]  # the title across the table
+    assert sheet["A1"].value.startswith(f"{DISTRICT}, {PROVINCE}") and sheet["A1"].font.b
+    headings = list(sheet.iter_rows(min_row=2, max_row=2))[0]
+    assert [c.value for c in headings] == reports.COMMUNE_HEADINGS
+    assert all(c.alignment.wrap_text and c.font.b for c in headings)
+    assert sheet.freeze_panes == "A3"
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9  # A4
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.page_setup.fitToWidth in (None, 1)  # one page wide (1 is the OOXML default, left out)
+    assert sheet.page_setup.fitToHeight == 0  # as many pages tall as it takes
+    body = [list(row) for row in sheet.iter_rows(min_row=3)]
+    assert [row[0].value for row in body] == [r["commune"] for r in EXPECTED["rows"]] + ["Tổng cộng"]
+    for row, expected in zip(body, [*EXPECTED["rows"], EXPECTED["total"]], strict=True):
+        assert row[0].data_type == "s"
+        for cell, key in zip(row[1:5], ("registered", "new", "visits", "active"), strict=True):
+            assert (cell.value, cell.data_type, cell.number_format) == (expected[key], "n", "#,##0")
+        ratio = row[5]
+        assert ratio.data_type == "n" and ratio.number_format == "0.00 %"
+        assert ratio.value == pytest.approx(expected["active_ratio"] / 100)  # a fraction: 0.6667 shows as 66.67 %
+    assert [row[0].font.b for row in body] == [False, False, False, True]  # only the total row is bold
+    assert sum(row[3].value for row in body[:-1]) == body[-1][3].value  # counts add up as numbers
+    widths = [sheet.column_dimensions[letter].width for letter in "ABCDEF"]
+    assert all(10 <= w <= 47 for w in widths), widths  # headings wrap on about three lines, not one per word
+    assert sheet.row_dimensions[2].height >= 45  # tall enough for the wrapped headings
+
+
+def test_xlsx_checkpoint_view_keeps_dates_as_dates_and_text_as_text(district: Engine, db_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "diem.xlsx"
+    done = CliRunner().invoke(main, ["report", "--district", DISTRICT, "--week-ending", "2026-11-23", "--view",
+                                     "checkpoints", "--format", "xlsx", "-o", str(out), "--db", db_url])
+    assert done.exit_code == 0, done.output
+    sheet = openpyxl.load_workbook(out).active
+    cells = {row[0].value: row for row in sheet.iter_rows(min_row=3)}
+    assert cells["A1"][3].value == datetime(2026, 10, 1) and cells["A1"][3].number_format == "dd/mm/yyyy"
+    assert cells["A3"][1].value == '=HYPERLINK("http://x")' and cells["A3"][1].data_type == "s"
+    assert cells["A1"][5].number_format == "#,##0" and not any(c.font.b for c in cells["B1"])  # no total row here

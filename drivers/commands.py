@@ -3,12 +3,12 @@
 Registered through the ``checkpoint_kiosk.commands`` entry points, so the core CLI never
 imports the drivers. ``run --headless`` is how a Raspberry Pi with no screen records
 visits: every enabled reader into the store until SIGTERM, one masked log line per scan.
-Both runs deliver visits to the district server in the background (sync/worker.py).
+Both runs are the one kiosk runtime (drivers/runtime.py, as the app's): the readers, the
+clock watch and the background delivery to the district server (sync/worker.py).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -21,9 +21,9 @@ from drivers.inventory import Section, inventory
 from drivers.pipeline import Pipeline, enabled_kinds
 from kiosk import sdnotify
 from kiosk.clock import ClockStatus
-from kiosk.clockwatch import ClockWatch
 from kiosk.contract import Direction
 from kiosk.credentials import UNTRUSTED_SIGNATURES
+from kiosk.exitcodes import ExitCode, emit
 from kiosk.scan import ScanEvent, ScanResult
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("checkpoint_kiosk.run")
 
-EXIT_NO_READER = 2  # the usage/config error code: nothing to run is a configuration problem
 STATUS_STYLE = {
     "accepted": ("✔", "green", ("GHI NHẬN", "RECORDED")),
     "repeat": ("↻", "yellow", ("ĐÃ QUÉT", "ALREADY SCANNED")),
@@ -93,48 +92,43 @@ def run(obj: Context, operator: str | None, headless: bool) -> None:
 
 
 def _run_terminal(obj: Context, operator: str | None) -> None:
-    service = obj.service
+    from drivers.runtime import KioskRuntime  # here: every kiosk command loads this module
+
     lang = obj.config.kiosk.language
 
     def show(event: ScanEvent, result: ScanResult) -> None:
-        today = service.today()
+        today = runtime.service.today()
         click.echo(f"{result_line(result, lang)}   [vào {today['in']} · ra {today['out']}]")
 
-    pipeline = Pipeline(obj.config, service, show, operator=operator)
+    runtime = KioskRuntime(obj.config, show, operator=operator, on_clock=log_clock)
+    service = runtime.service
     cp = obj.config.checkpoint
     click.echo(f"{cp.code} · {cp.name} · {cp.commune}")
-    for status in pipeline.unusable:
+    for status in runtime.pipeline.unusable:
         click.echo(f"{status.source}: {status.detail}", err=True)
     click.echo("Sẵn sàng quét (ready to scan). :vao/:ra đổi chiều, :q thoát.")
-    from sync.service import background_sync  # here: every kiosk command loads this module
-
-    watch = ClockWatch(service.store, on_change=log_clock)
-    watch.start()
-    pipeline.start()
-    try:
-        with background_sync(obj.config, service.store):
-            for line in sys.stdin:
-                text = line.rstrip("\r\n")
-                command = text.strip().lower()
-                if command in QUIT_COMMANDS:
-                    break
-                if command in RUN_COMMANDS:
-                    wanted = RUN_COMMANDS[command]
-                    if service.switchable or wanted == service.direction:
-                        service.direction = wanted
-                    click.echo(f"Chiều hiện tại (direction): {'VÀO (in)' if service.direction == 'in' else 'RA (out)'}")
-                elif text.strip():
-                    pipeline.submit(ScanEvent(source="keyboard", text=text, device="stdin")).result()
-    finally:
-        pipeline.stop()
-        watch.stop()
+    with runtime:
+        for line in sys.stdin:
+            text = line.rstrip("\r\n")
+            command = text.strip().lower()
+            if command in QUIT_COMMANDS:
+                break
+            if command in RUN_COMMANDS:
+                wanted = RUN_COMMANDS[command]
+                if service.switchable or wanted == service.direction:
+                    service.direction = wanted
+                click.echo(f"Chiều hiện tại (direction): {'VÀO (in)' if service.direction == 'in' else 'RA (out)'}")
+            elif text.strip():
+                runtime.submit(ScanEvent(source="keyboard", text=text, device="stdin")).result()
 
 
 def _run_headless(obj: Context, operator: str | None) -> None:
+    from drivers.runtime import KioskRuntime  # here: every kiosk command loads this module
+
     config = obj.config
     if not enabled_kinds(config):
         click.echo(NO_READER, err=True)
-        sys.exit(EXIT_NO_READER)
+        sys.exit(ExitCode.USAGE)  # nothing to run is a configuration problem
     lang = config.kiosk.language
     counts = {"accepted": 0, "repeat": 0, "rejected": 0}
 
@@ -142,28 +136,22 @@ def _run_headless(obj: Context, operator: str | None) -> None:
         counts[result.status] += 1
         log.info("%s [%s %s]", result_line(result, lang, colour=False), event.source, event.device or "")
 
-    pipeline = Pipeline(config, obj.service, record, operator=operator)
-    if not pipeline.sources:
-        reasons = "; ".join(f"{s.source}: {s.detail}" for s in pipeline.unusable)
+    runtime = KioskRuntime(config, record, operator=operator, on_clock=log_clock)
+    if not runtime.pipeline.sources:
+        runtime.stop()  # nothing started: closes the store
+        reasons = "; ".join(f"{s.source}: {s.detail}" for s in runtime.pipeline.unusable)
         click.echo(f"Không đầu đọc nào dùng được (no usable reader): {reasons}", err=True)
-        sys.exit(EXIT_NO_READER)
+        sys.exit(ExitCode.USAGE)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    from sync.service import background_sync  # here: every kiosk command loads this module
-
-    watch = ClockWatch(obj.service.store, on_change=log_clock)
-    watch.start()
-    pipeline.start()
-    running = ", ".join(s.kind for s in pipeline.sources)
-    log.info("running: %s (data: %s)", running, config.data_dir)
-    sdnotify.notify(f"READY=1\nSTATUS=readers: {running}")
-    with background_sync(config, obj.service.store):
-        _feed_watchdog(pipeline, stop)
+    with runtime:
+        running = ", ".join(s.kind for s in runtime.pipeline.sources)
+        log.info("running: %s (data: %s)", running, config.data_dir)
+        sdnotify.notify(f"READY=1\nSTATUS=readers: {running}")
+        _feed_watchdog(runtime.pipeline, stop)
         sdnotify.notify("STOPPING=1")
         log.info("stopping: finishing the scans already read")
-        pipeline.stop()
-        watch.stop()
     log.info("stopped: %d recorded, %d repeats, %d rejected", counts["accepted"], counts["repeat"], counts["rejected"])
 
 
@@ -184,7 +172,7 @@ def scanners(obj: Context, as_json: bool) -> None:
     """List input devices, serial ports and cameras, and what the kiosk would do with each."""
     sections = inventory(obj.config)
     if as_json:
-        click.echo(json.dumps([s.to_dict() for s in sections], ensure_ascii=False, indent=2))
+        emit([s.to_dict() for s in sections])
         return
     for section in sections:
         _print_section(section)

@@ -22,6 +22,7 @@ from drivers.capture import CaptureError, open_recording
 from drivers.decoder import Decoded, decode_frame
 from kiosk.config import Config
 from kiosk.credentials import Rejection
+from kiosk.exitcodes import ExitCode
 from kiosk.recognise import recognise
 
 if TYPE_CHECKING:  # the CLI loads this module while it is itself being imported
@@ -71,4 +72,4 @@ def decode(obj: Context, files: tuple[Path, ...]) -> None:
         if not found:
             click.echo(f"decode: {path}: no QR code found", err=True)
             failed = True
-    sys.exit(1 if failed else 0)
+    sys.exit(ExitCode.NOT_DONE if failed else ExitCode.OK)

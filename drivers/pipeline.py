@@ -1,11 +1,14 @@
 """Every enabled reader → one queue → one consumer that records the visit → a callback.
 
 Sources only ever put into an unbounded queue, so a slow disk or a slow screen never
-blocks a reader (and never drops a scan). A single consumer thread calls
-``ScanService.handle``, which is safe from one thread at a time, and hands each
-``ScanResult`` to the callback: the terminal, the headless logger, later the Kivy UI
-(which must hop to its main thread itself). ``stop`` stops the readers first, then
-records everything they delivered, so a shutdown loses no scan.
+blocks a reader (and never drops a scan). A single consumer thread is the only caller
+of the ``ScanService`` (safe from one thread at a time): the readers' scans, typed
+scans (``submit``) and manual entries (``manual``) all queue to it, in the order they
+came. It hands each scan's ``ScanResult`` to the callback: the terminal, the headless
+logger, the Kivy UI (which must hop to its main thread itself); a manual entry's result
+goes only to the caller waiting for it (the manual screen shows it). ``stop`` stops the
+readers first, then records everything they delivered, so a shutdown loses no scan;
+anything submitted after that fails with ``PipelineStopped`` instead of waiting forever.
 
 Each reader kind is imported only when enabled (the camera pulls in OpenCV); one that
 cannot be built shows as an error in ``statuses`` while the other readers run.
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 
 from drivers.source import Sink, Source, SourceState, SourceStatus
 from kiosk.config import Config
+from kiosk.contract import Direction
 from kiosk.messages import render
 from kiosk.scan import ScanEvent, ScanResult, ScanService
 
@@ -64,6 +68,27 @@ class _Job:
 
 
 @dataclass(frozen=True)
+class ManualEntry:
+    """A person without a smartphone, typed by staff (``ScanService.manual``'s arguments)."""
+
+    phone: str
+    name: str | None = None
+    id_number: str | None = None
+    direction: Direction | None = None
+    operator: str | None = None  # None: the pipeline's operator
+
+
+@dataclass(frozen=True)
+class _Manual:
+    entry: ManualEntry
+    reply: Future[ScanResult]
+
+
+class PipelineStopped(RuntimeError):
+    """Submitted after ``stop``: nothing will record it."""
+
+
+@dataclass(frozen=True)
 class _Ping:
     """Resolved in turn with the scans (see ``ping``)."""
 
@@ -82,7 +107,9 @@ class Pipeline:
         # Takes a scan that is not a visit (an enrolment QR while the admin enrols): when it
         # returns True the scan is neither recorded nor passed to on_result.
         self.divert = divert
-        self._queue: queue.Queue[_Job | _Ping | None] = queue.Queue()  # None: stop
+        self._queue: queue.Queue[_Job | _Manual | _Ping | None] = queue.Queue()  # None: stop
+        self._closing = threading.Lock()  # nothing is queued behind the stop marker
+        self._stopped = False
         self._consumer = threading.Thread(target=self._consume, name="scan-consumer", daemon=True)
         self.sources: list[Source] = []
         self.unusable: list[SourceStatus] = []  # enabled readers that could not even be built
@@ -94,20 +121,35 @@ class Pipeline:
                 self.unusable.append(SourceStatus(kind, SourceState.ERROR, None,
                                                   f"không dùng được (unusable): {type(exc).__name__}: {exc}"))
 
+    def _enqueue(self, job: _Job | _Manual | _Ping) -> None:
+        with self._closing:
+            if not self._stopped:
+                self._queue.put(job)
+                return
+        if job.reply is not None:
+            job.reply.set_exception(PipelineStopped("the kiosk is stopping: not recorded"))
+
     def put(self, event: ScanEvent) -> None:
         """The sink every source writes to; never blocks."""
-        self._queue.put(_Job(event))
+        self._enqueue(_Job(event))
 
     def submit(self, event: ScanEvent) -> Future[ScanResult | None]:
         """Record a scan in turn with the readers' scans; the future holds its result (None: diverted)."""
         reply: Future[ScanResult | None] = Future()
-        self._queue.put(_Job(event, reply))
+        self._enqueue(_Job(event, reply))
+        return reply
+
+    def manual(self, entry: ManualEntry) -> Future[ScanResult]:
+        """Record a manual entry in turn with the scans, on the consumer's thread; the future holds
+        its result (or the exception ``ScanService.manual`` raised); ``on_result`` is not called."""
+        reply: Future[ScanResult] = Future()
+        self._enqueue(_Manual(entry, reply))
         return reply
 
     def ping(self) -> Future[None]:
         """A future the consumer resolves in turn with the scans: proof it is not stuck."""
         reply: Future[None] = Future()
-        self._queue.put(_Ping(reply))
+        self._enqueue(_Ping(reply))
         return reply
 
     def readers_alive(self) -> bool:
@@ -127,13 +169,21 @@ class Pipeline:
         """Stop readers, then record every scan already delivered, then return."""
         for source in self.sources:
             source.stop()
-        self._queue.put(None)
-        self._consumer.join(timeout)
+        with self._closing:
+            if self._stopped:
+                return
+            self._stopped = True
+            self._queue.put(None)
+        if self._consumer.is_alive():
+            self._consumer.join(timeout)
 
     def _consume(self) -> None:
         while (job := self._queue.get()) is not None:
             if isinstance(job, _Ping):
                 job.reply.set_result(None)
+                continue
+            if isinstance(job, _Manual):
+                self._manual(job)
                 continue
             if self.divert is not None and self._diverted(self.divert, job.event):
                 if job.reply is not None:
@@ -152,6 +202,17 @@ class Pipeline:
                 log.error("result callback failed: %s", type(exc).__name__)
             if job.reply is not None:  # after the callback, so a waiting terminal prints in order
                 job.reply.set_result(result)
+
+    def _manual(self, job: _Manual) -> None:
+        entry = job.entry
+        try:
+            result = self.service.manual(entry.phone, name=entry.name, id_number=entry.id_number,
+                                         direction=entry.direction, operator=entry.operator or self.operator)
+        except Exception as exc:  # the waiting screen says it failed; the consumer goes on
+            log.error("manual entry could not be handled: %s", type(exc).__name__)
+            job.reply.set_exception(exc)
+        else:
+            job.reply.set_result(result)
 
     def _diverted(self, divert: Divert, event: ScanEvent) -> bool:
         try:

@@ -9,15 +9,15 @@ the data directory is).
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from kiosk.backup import BackupError, backup, restore
+from kiosk.exitcodes import ExitCode, emit
 from kiosk.messages import size_text
 from kiosk.runlock import KioskRunning
 from kiosk.salvage import salvage
@@ -26,7 +26,6 @@ from kiosk.store import DB_NAME
 if TYPE_CHECKING:
     from kiosk.cli import Context  # kiosk.cli registers these commands: no import at run time
 
-EXIT_REFUSED, EXIT_USAGE, EXIT_STORAGE = 1, 2, 3
 USAGE_CODES = frozenset({"backup_no_folder"})
 STORAGE_CODES = frozenset({"backup_full", "backup_readonly", "backup_failed"})
 
@@ -34,12 +33,9 @@ STORAGE_CODES = frozenset({"backup_full", "backup_readonly", "backup_failed"})
 def refuse(exc: BackupError | KioskRunning) -> NoReturn:
     click.echo(str(exc), err=True)
     if isinstance(exc, KioskRunning):
-        sys.exit(EXIT_REFUSED)
-    sys.exit(EXIT_USAGE if exc.code in USAGE_CODES else EXIT_STORAGE if exc.code in STORAGE_CODES else EXIT_REFUSED)
-
-
-def emit(data: dict[str, Any]) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        sys.exit(ExitCode.NOT_DONE)
+    sys.exit(ExitCode.USAGE if exc.code in USAGE_CODES
+             else ExitCode.STORAGE if exc.code in STORAGE_CODES else ExitCode.NOT_DONE)
 
 
 @click.command("backup")

@@ -1,7 +1,9 @@
 """``checkpoint-kiosk``: the kiosk core from a terminal, for admins, scripts and tests.
 
-Exit codes: 0 ok (accepted, or a repeat of a stored visit), 1 rejected input,
-2 usage or configuration error, 3 the visit could not be stored (disk full, read-only).
+Exit codes (kiosk/exitcodes.py, one table for every command): 0 ok (accepted, or a repeat
+of a stored visit), 1 rejected input, 2 usage or configuration error, 3 the visit could not
+be stored (disk full, read-only). ``Context`` is what every command, here or a plugin's, gets
+as its ``obj``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from kiosk.exitcodes import ExitCode, emit
 from kiosk.lazygroup import LazyGroup
 from kiosk.messages import render
 from kiosk.sources import SOURCES
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
     from kiosk.store import StorageError
     from kiosk.syncstate import SyncState
 
-EXIT_REJECTED, EXIT_USAGE, EXIT_STORAGE = 1, 2, 3
+__all__ = ["Context", "ExitCode", "emit", "fail_storage", "main"]  # emit: kiosk.exitcodes, re-exported
 
 
 class Context:
@@ -55,11 +58,7 @@ class Context:
 
 def fail_storage(exc: StorageError, config: Config) -> NoReturn:
     click.echo(f"{render(exc.code, config.kiosk.language)} ({config.data_dir}: {exc.detail})", err=True)
-    sys.exit(EXIT_STORAGE)
-
-
-def emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    sys.exit(ExitCode.STORAGE)
 
 
 def parse_time(value: str | None, option: str) -> datetime | None:
@@ -83,8 +82,8 @@ def read_payload(text: str) -> bytes | str:
 def finish(result: ScanResult) -> None:
     emit(result.to_dict())
     if result.reason_code and result.reason_code.startswith("storage_"):
-        sys.exit(EXIT_STORAGE)
-    sys.exit(EXIT_REJECTED if result.status == "rejected" else 0)
+        sys.exit(ExitCode.STORAGE)
+    sys.exit(ExitCode.NOT_DONE if result.status == "rejected" else ExitCode.OK)
 
 
 DIRECTION = click.Choice(["in", "out"])
@@ -160,7 +159,7 @@ def main(ctx: click.Context, config_path: str | None, overrides: tuple[str, ...]
             ctx.obj = Context(Config(), None, config_error=str(exc))
             return
         click.echo(f"Lỗi cấu hình (config error): {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        sys.exit(ExitCode.USAGE)
     ctx.obj = Context(config, source)
 
 
@@ -179,7 +178,7 @@ def parse(obj: Context, text: str, now: str | None) -> None:
     credential = recognise(read_payload(text), now=moment, trust=trust, max_bytes=obj.config.kiosk.max_payload_bytes)
     if isinstance(credential, Rejection):
         emit(credential.to_dict(obj.config.kiosk.language))
-        sys.exit(EXIT_REJECTED)
+        sys.exit(ExitCode.NOT_DONE)
     emit(credential.to_dict())
 
 

@@ -6,18 +6,17 @@ config file included: the doctor reports it rather than refusing to start), 2 us
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
 
 from kiosk.doctor import DEFAULT_TIMEOUT_S, DoctorContext, Finding, run_checks, tally, worst
+from kiosk.exitcodes import ExitCode, emit
 from kiosk.messages import LANGUAGES
 
 if TYPE_CHECKING:
     from kiosk.cli import Context  # kiosk.cli registers this command: no import at run time
 
-EXIT_FAILED = 1
 MARKS = {
     "ok": ("ỔN", "OK", "green"),
     "warn": ("CHÚ Ý", "WARN", "yellow"),
@@ -58,12 +57,11 @@ def doctor(obj: Context, as_json: bool, lang: str | None, timeout_s: float) -> N
     ctx = DoctorContext(obj.config, obj.source, timeout_s=timeout_s, config_error=obj.config_error)
     findings = run_checks(ctx)
     if as_json:
-        click.echo(json.dumps({"level": worst(findings), "user": ctx.user, "findings": [f.to_dict(lang) for f in findings]},
-                              ensure_ascii=False, indent=2, default=str))
+        emit({"level": worst(findings), "user": ctx.user, "findings": [f.to_dict(lang) for f in findings]})
     else:
         for finding in findings:
             for line in finding_lines(finding, lang):
                 click.echo(line)
         click.echo(SUMMARY[lang].format(**tally(findings)))
     if worst(findings) == "fail":
-        raise SystemExit(EXIT_FAILED)
+        raise SystemExit(ExitCode.NOT_DONE)

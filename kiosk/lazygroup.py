@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from kiosk.exitcodes import ExitCode
 from kiosk.messages import render_both
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
-
-EXIT_UNAVAILABLE = 2  # the kiosk CLI's "usage or configuration error"
 
 
 @cache
@@ -103,7 +102,7 @@ def unavailable(name: str, error: ImportError) -> click.Command:
 
     def explain(args: tuple[str, ...]) -> NoReturn:
         click.echo(render_both("command_unavailable", command=name, error=str(error)), err=True)
-        sys.exit(EXIT_UNAVAILABLE)
+        sys.exit(ExitCode.USAGE)  # a part not installed: a configuration problem
 
     params: list[Any] = [click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)]
     return click.Command(name, callback=explain, params=params, add_help_option=False,

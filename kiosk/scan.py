@@ -2,7 +2,9 @@
 
 Every input path (readers, camera, typing, manual entry, the CLI) goes through here, so
 the repeat window, the direction rules and the "committed before green" promise hold
-for all of them. Nothing here waits on the network.
+for all of them. Nothing here waits on the network. In a running kiosk (the app, ``run
+--terminal``, ``run --headless``) only the readers' pipeline thread calls it: typed scans
+and manual entries are queued to that thread like the readers' scans.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Every command takes ``--db URL`` and ``--config FILE``; the database comes from ``--db``,
 else ``$CHECKPOINT_SERVER_DB``, else the config file's ``[server] db``, else SQLite under
-the data directory, and every message about it names it. Exit codes: 0 ok, 1 the request
+the data directory, and every message about it names it. Exit codes (kiosk/exitcodes.py, the
+kiosk's table): 0 ok, 1 the request
 cannot be done as asked (the message says why), 2 usage or configuration error,
 3 the database cannot be reached or is at another schema version.
 """
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from kiosk.exitcodes import ExitCode, emit
 from kiosk.messages import render_both
 from server.errors import UserError
 from server.export import FORMATS, Table, render, to_text
@@ -36,10 +38,8 @@ if TYPE_CHECKING:
     from server.config import Loaded
     from server.tracing import TraceResult
 
-EXIT_USER, EXIT_USAGE, EXIT_DATABASE = 1, 2, 3
 
-
-def _fail(code: int, message: str) -> NoReturn:
+def _fail(code: ExitCode, message: str) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(code)
 
@@ -51,7 +51,7 @@ class ServerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            _fail(EXIT_USER, f"Lỗi: {exc.message}")
+            _fail(ExitCode.NOT_DONE, f"Lỗi: {exc.message}")
         except Exception as exc:
             _fail_plainly(exc, ctx.meta.get(DB_META, "?"))
             raise
@@ -66,14 +66,14 @@ def _fail_plainly(exc: Exception, database: str) -> None:
     database, so an exception of theirs means they are loaded; nothing is imported here."""
     config, db, sa_exc = (sys.modules.get(name) for name in ("server.config", "server.db", "sqlalchemy.exc"))
     if config is not None and isinstance(exc, config.ConfigError):
-        _fail(EXIT_USAGE, f"Lỗi cấu hình (config error): {exc}")
+        _fail(ExitCode.USAGE, f"Lỗi cấu hình (config error): {exc}")
     if db is not None and isinstance(exc, db.DatabaseError):
-        _fail(EXIT_DATABASE, str(exc))
+        _fail(ExitCode.STORAGE, str(exc))
     if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
-        _fail(EXIT_DATABASE, f"Không kết nối được cơ sở dữ liệu {database} (cannot reach the database {database}): "
+        _fail(ExitCode.STORAGE, f"Không kết nối được cơ sở dữ liệu {database} (cannot reach the database {database}): "
                              f"{exc.orig}")
     if sa_exc is not None and isinstance(exc, sa_exc.ArgumentError):  # also NoSuchModuleError: mysql://…
-        _fail(EXIT_USAGE, f"Địa chỉ cơ sở dữ liệu không dùng được (unusable database URL) {database}: {exc}")
+        _fail(ExitCode.USAGE, f"Địa chỉ cơ sở dữ liệu không dùng được (unusable database URL) {database}: {exc}")
 
 
 # Accounts that do not name a person: an audit entry by one of them says nothing of who looked.
@@ -163,13 +163,9 @@ def with_admin(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
 def show(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
     if as_json:
-        emit_json([{c: r.get(c) for c in columns} for r in rows])
+        emit([{c: r.get(c) for c in columns} for r in rows])
     elif rows:
         click.echo(to_text(Table(columns, [[r.get(c) for c in columns] for r in rows])), nl=False)
     else:
@@ -255,7 +251,7 @@ def where(admin: Admin) -> None:
     local = " (chỉ máy này, this machine only)" if local_only(settings.public_url) else ""
     click.echo(f"Địa chỉ cho kiosk (public URL): {settings.public_url}{local}")
     if problem:
-        sys.exit(EXIT_DATABASE)
+        sys.exit(ExitCode.STORAGE)
 
 
 @main.group()
@@ -378,7 +374,7 @@ def checkpoint_import(admin: Admin, file: Path, as_json: bool) -> None:
     summary = import_checkpoints(admin.engine(), read_csv_file(file.read_bytes(), str(file)))
     counts = {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged}
     if as_json:
-        emit_json(counts)
+        emit(counts)
     else:
         click.echo(f"Tạo mới {summary.created}, cập nhật {summary.updated}, không đổi {summary.unchanged}. "
                    f"(created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged})")
@@ -437,7 +433,7 @@ def enroll_code(admin: Admin, checkpoint_code: str, valid_hours: float | None, p
             place=" · ".join(place[k] for k in ("commune", "district", "province") if place.get(k)),
             server=url, expires_at=made.expires_at, qr_text=made.qr, local_only=loopback), png)
     if as_json:
-        emit_json(made.to_dict())
+        emit(made.to_dict())
         return
     click.echo(qr.terminal_text(made.qr), nl=False)
     click.echo(f"Mã đăng ký (enrolment code): {made.code}")
@@ -559,7 +555,7 @@ def import_file(admin: Admin, file: Path, receipt: Path | None, as_json: bool) -
 
     summary = usb_import.import_sealed(admin.engine(), file, IngestRules.from_settings(admin.settings), admin.actor, receipt)
     if as_json:
-        emit_json(summary.to_dict())
+        emit(summary.to_dict())
         return
     counts = summary.outcomes
     click.echo(f"Đã nhập từ thiết bị {summary.device_id} ({summary.checkpoint}): mới {counts['created']}, "
@@ -713,7 +709,7 @@ def purge(admin: Admin, days: int | None, as_json: bool) -> None:
     days = days or admin.settings.retention.days
     cleared = retention.purge(admin.engine(), days, admin.actor)
     if as_json:
-        emit_json({"purged": cleared, "older_than_days": days})
+        emit({"purged": cleared, "older_than_days": days})
     else:
         click.echo(f"Đã xoá dữ liệu cá nhân của {cleared} lượt quá {days} ngày. "
                    f"(Cleared personal data of {cleared} visits older than {days} days.)")

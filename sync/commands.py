@@ -13,17 +13,17 @@ leave the sync timer failed for days and hide the next real failure.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from kiosk.exitcodes import ExitCode, emit
 from kiosk.messages import render_both
 from kiosk.store import VisitStore
 from sync.errors import SyncError
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from kiosk.cli import Context  # at run time kiosk.cli loads this module: no import cycle
     from sync.service import SyncService, SyncSummary
 
-EXIT_NOT_DONE, EXIT_USAGE, EXIT_REJECTED = 1, 2, 4
 USAGE_CODES = frozenset({"enroll_needs_code", "enroll_qr_invalid", "server_url_invalid", "server_http_refused"})
 
 
@@ -58,11 +57,7 @@ def sync_service(obj: Context) -> Iterator[SyncService]:
 
 def fail(exc: SyncError) -> NoReturn:
     click.echo(str(exc), err=True)
-    sys.exit(EXIT_USAGE if exc.code in USAGE_CODES else EXIT_NOT_DONE)
-
-
-def emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    sys.exit(ExitCode.USAGE if exc.code in USAGE_CODES else ExitCode.NOT_DONE)
 
 
 @click.command()
@@ -103,12 +98,12 @@ def rejection_lines(s: SyncSummary) -> list[str]:
     return lines
 
 
-def exit_code(s: SyncSummary) -> int:
+def exit_code(s: SyncSummary) -> ExitCode:
     if s.error in USAGE_CODES:
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if s.rejected:
-        return EXIT_REJECTED
-    return 0 if s.pending == 0 and s.error is None else EXIT_NOT_DONE
+        return ExitCode.SERVER_REJECTED
+    return ExitCode.OK if s.pending == 0 and s.error is None else ExitCode.NOT_DONE
 
 
 @click.command("sync")
@@ -191,4 +186,4 @@ def import_receipt(obj: Context, file: Path, as_json: bool) -> None:
     for line in rejection_lines(summary):
         click.echo(line, err=True)
     if summary.rejected:
-        sys.exit(EXIT_REJECTED)
+        sys.exit(ExitCode.SERVER_REJECTED)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,7 +43,7 @@ from sync.upload import Rejected, Tally, UploadPass
 from sync.usb import ExportResult, export_pending, import_receipt
 from sync.worker import BackgroundSync
 
-__all__ = ["SyncError", "SyncProgress", "SyncService", "SyncStatus", "SyncSummary", "background_sync"]
+__all__ = ["SyncError", "SyncProgress", "SyncService", "SyncStatus", "SyncSummary"]
 
 NOT_RECORDED = frozenset({"sync_cancelled", "sync_busy"})  # not the server's doing: last_error stays
 UNREACHABLE = frozenset({"server_unreachable", "tls_error", "server_url_invalid", "server_http_refused"})
@@ -340,14 +340,3 @@ def _progress(tally: Tally, total: int, elapsed_s: float) -> SyncProgress:
 @dataclass
 class _Reach:
     online: bool | None = None
-
-
-@contextmanager
-def background_sync(config: Config, store: VisitStore) -> Iterator[SyncService]:
-    """The worker for the duration of a block (``run`` in a terminal or headless)."""
-    service = SyncService(config, store)
-    service.start_background()
-    try:
-        yield service
-    finally:
-        service.close()

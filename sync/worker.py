@@ -1,4 +1,7 @@
-"""The background sync of ``run`` and ``run --headless`` (and of the touchscreen app).
+"""The background sync of ``run --terminal``, ``run --headless`` and the touchscreen app.
+
+Started last and stopped first by the kiosk runtime (drivers/runtime.py), through
+``SyncService.start_background`` and ``SyncService.close``.
 
 A sync pass every ``interval_s``; while the server cannot be reached, a cheap health probe
 with backoff (up to ``probe_max_s`` apart) so the backlog goes out soon after the network

@@ -138,9 +138,9 @@ def test_each_product_declares_every_module_it_imports() -> None:
     # The base is what both products need, nothing more.
     assert wanted["base"] <= _distributions(server_imports) & _distributions(kiosk_imports)
     # What the server takes from the kiosk's packages: the wire contract, the one settings
-    # loader, the local time zone and a few helpers.
+    # loader, the local time zone, the one table of exit codes and a few helpers.
     assert {m for m in server_modules if not m.startswith("server")} <= {
-        "kiosk", "kiosk.clock", "kiosk.contract", "kiosk.credentials", "kiosk.masking", "kiosk.messages",
+        "kiosk", "kiosk.clock", "kiosk.contract", "kiosk.credentials", "kiosk.exitcodes", "kiosk.masking", "kiosk.messages",
         "kiosk.phone", "kiosk.sdnotify", "kiosk.settings", "sync", "sync.protocol", "sync.sealed", "sync.transport"}
 
 

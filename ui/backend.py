@@ -1,8 +1,11 @@
 """Everything the screens ask of the kiosk, in one place: scans, counts, visits, sync, PIN.
 
 Screens never touch SQL or HTTP: they call these methods, the blocking ones from a
-background task (ui/tasks.py). The readers' pipeline records scans on its own thread and
-hands results to ``on_result``, which the app moves to Kivy's main thread.
+background task (ui/tasks.py). The parts are the one kiosk runtime (drivers/runtime.py,
+as for ``run --terminal`` and ``run --headless``): built and stopped in one order. The
+readers' pipeline records scans on its own thread and hands results to ``on_result``,
+which the app moves to Kivy's main thread; typed scans and manual entries are queued to
+that same thread, the only one that calls the scan service.
 """
 
 from __future__ import annotations
@@ -13,16 +16,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drivers.pipeline import Pipeline, ResultCallback
+from drivers.pipeline import ManualEntry, ResultCallback
+from drivers.runtime import KioskRuntime
 from drivers.source import SourceStatus
 from kiosk.backup import BackupResult, backup
-from kiosk.clockwatch import ClockWatch
 from kiosk.config import Config, Language
 from kiosk.contract import Direction
 from kiosk.doctor import DoctorContext, Finding, run_checks
 from kiosk.masking import visit_summary
-from kiosk.scan import ScanEvent, ScanResult, ScanService
-from kiosk.store import Rejections, VisitStore, quarantined_databases
+from kiosk.scan import ScanEvent, ScanResult
+from kiosk.store import Rejections, quarantined_databases
 from sync.protocol import ENROLL_QR_PREFIX
 from sync.transport import plain_remote
 from ui.pin import PinStore
@@ -34,9 +37,8 @@ log = logging.getLogger(__name__)
 
 try:  # the sync client (and enrolment) is another part of the kiosk; without it the app runs offline
     from kiosk.config import with_enrolled_checkpoint
-    from sync.service import SyncError, SyncService
+    from sync.service import SyncError
 except ImportError:  # pragma: no cover - depends on what is installed
-    SyncService = None  # type: ignore[assignment,misc]
     SyncError = Exception  # type: ignore[assignment,misc]
 
 
@@ -47,38 +49,32 @@ class Backend:
                  config_file: Path | None = None) -> None:
         self.config = config
         self.config_file = config_file
-        self.store = VisitStore.in_dir(config.data_dir)
-        self.service = ScanService(config, self.store)
         self.pins = PinStore(config.data_dir, attempts=config.ui.pin_attempts, lockout_s=config.ui.pin_lockout_s)
-        self.sync = SyncService(config, self.store) if SyncService is not None else None
-        self.clock_watch = ClockWatch(self.store)
         self._enrolment: Callable[[str], None] | None = None
-        self.pipeline = Pipeline(config, self.service, on_result, operator=operator, divert=self._divert)
+        self.runtime = KioskRuntime(config, on_result, operator=operator, divert=self._divert)
+        self.store = self.runtime.store
+        self.service = self.runtime.service  # read by the screens; scans go through the pipeline
+        self.clock_watch = self.runtime.clock_watch
+        self.pipeline = self.runtime.pipeline
+        self.sync = self.runtime.sync
 
     def start(self) -> None:
-        self.clock_watch.start()
-        self.pipeline.start()
-        if self.sync is not None:
-            self.sync.start_background()
+        self.runtime.start()
 
     def stop(self) -> None:
         """Stop sync and readers, recording every scan already read, then close the store."""
-        if self.sync is not None:
-            self.sync.close()
-        self.pipeline.stop()
-        self.clock_watch.stop()
-        self.store.close()
+        self.runtime.stop()
 
     # --- scanning ---------------------------------------------------------------------
 
     def typed_scan(self, text: str) -> None:
         """A keyboard-wedge scan typed into the window; recorded in turn with the readers'."""
-        self.pipeline.submit(ScanEvent(source="keyboard", text=text, device="window"))
+        self.runtime.submit(ScanEvent(source="keyboard", text=text, device="window"))
 
     def manual(self, phone: str, name: str, id_number: str, direction: Direction) -> ScanResult:
-        """Blocking (writes the visit): call from a background task."""
-        return self.service.manual(phone, name=name or None, id_number=id_number or None, direction=direction,
-                                   operator=self.pipeline.operator)
+        """Blocking (waits for the pipeline's thread to write the visit): call from a background task."""
+        entry = ManualEntry(phone, name=name or None, id_number=id_number or None, direction=direction)
+        return self.runtime.manual(entry).result()
 
     def capture_enrolment(self, callback: Callable[[str], None] | None) -> None:
         """While set, an enrolment QR read by any reader goes to ``callback`` (any thread)."""
@@ -109,7 +105,8 @@ class Backend:
 
     def apply_enrolment(self) -> Config:
         """After enrolment the kiosk is the server's checkpoint: new visits carry its code."""
-        self.config = self.service.config = self.pipeline.config = with_enrolled_checkpoint(self.config)
+        self.config = self.runtime.config = self.service.config = self.pipeline.config = (
+            with_enrolled_checkpoint(self.config))
         return self.config
 
     def set_language(self, lang: Language) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from drivers.commands import run as drivers_run
+from kiosk.exitcodes import ExitCode
 from kiosk.runlock import KioskRunning, acquire_run_lock
 from ui.pin import PIN_MAX, PIN_MIN, PinStore, valid_pin
 
@@ -41,7 +42,7 @@ def run(ctx: click.Context, operator: str | None, headless: bool, terminal: bool
         acquire_run_lock(ctx.obj.config.data_dir)  # held until this process ends; restore waits for it
     except KioskRunning as exc:
         click.echo(str(exc), err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.NOT_DONE)
     if headless or terminal:
         ctx.invoke(drivers_run, operator=operator, headless=headless)
         return
@@ -63,7 +64,7 @@ def set_pin(obj: Context, pin: str | None) -> None:
         pin = click.prompt("PIN quản trị mới (new admin PIN)", hide_input=True, confirmation_prompt=True)
     if not valid_pin(pin):
         click.echo(f"PIN phải gồm {PIN_MIN}-{PIN_MAX} chữ số. (A PIN has {PIN_MIN}-{PIN_MAX} digits.)", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.USAGE)
     ui = obj.config.ui
     PinStore(obj.config.data_dir, attempts=ui.pin_attempts, lockout_s=ui.pin_lockout_s).set_pin(pin)
     click.echo("Đã đặt PIN quản trị. (Admin PIN set.)")

@@ -74,7 +74,8 @@ def test_trace_from_and_to_either_way_on_the_cli(engine: Engine, db_url: str) ->
     at = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)  # 10:00 in Vietnam
     ingest(engine, auth, [visit(at=at)], IngestRules(max_future=timedelta(days=1), retention=timedelta(days=3650)),
            at + timedelta(hours=1))
-    base = ["trace", "checkpoint", "BD-001", "--reason", "Truy vết ổ dịch chợ", "--format", "json", "--as", "Trần Văn Bình", "--db", db_url]
+    base = ["trace", "checkpoint", "BD-001", "--reason", "Truy vết ổ dịch chợ", "--format", "json",
+            "--as", "Trần Văn Bình", "--db", db_url]
     for start, end, count in (("20/11/2026", "21/11/2026", 1), ("20/11/2026 09:00", "20/11/2026 10:00", 0),
                               ("20/11/2026 10:00", "2026-11-20T10:01", 1)):
         found = CliRunner().invoke(main, [*base, "--from", start, "--to", end])

@@ -205,6 +205,57 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Đã dừng đồng bộ: phần còn lại sẽ được gửi sau.",
         "Sync stopped: the rest will be sent later.",
     ),
+    # what checkpoint-kiosk sync is doing while it is not sending (sync/notices.py, sync/progress.py)
+    "sync_connecting": (
+        "Đang kết nối máy chủ {host} · {pending} lượt chờ gửi",
+        "connecting to {host} · {pending} visits waiting",
+    ),
+    "sync_waiting_turn": (
+        "Đang chờ lần đồng bộ khác trên kiosk này (của ứng dụng hoặc bộ hẹn giờ) xong",
+        "waiting for another sync on this kiosk (the app's or the timer's) to finish",
+    ),
+    "sync_retry_server_unreachable": (
+        "Không kết nối được: thử lại sau {delay} s (lần {attempt}/{tries})",
+        "no connection: retrying in {delay} s (try {attempt} of {tries})",
+    ),
+    "sync_retry_server_error": (
+        "Máy chủ báo lỗi HTTP {status}: thử lại sau {delay} s (lần {attempt}/{tries})",
+        "the server answered HTTP {status}: retrying in {delay} s (try {attempt} of {tries})",
+    ),
+    "sync_retry_server_bad_answer": (
+        "Không đọc được câu trả lời của máy chủ: thử lại sau {delay} s (lần {attempt}/{tries})",
+        "the server's answer could not be read: retrying in {delay} s (try {attempt} of {tries})",
+    ),
+    "sync_retry_rate_limited": (
+        "Máy chủ yêu cầu chờ (HTTP 429): thử lại sau {delay} s (lần {attempt}/{tries})",
+        "the server asked to wait (HTTP 429): retrying in {delay} s (try {attempt} of {tries})",
+    ),
+    # the last line of a sync that did not finish: what happened, how many still wait, what to do
+    "sync_end_server_unreachable": (
+        "Chưa gửi được: không kết nối được máy chủ {host} sau {tries} lần thử. Còn {pending} lượt chờ gửi, vẫn "
+        "lưu trên máy. Kiểm tra mạng (cáp, Wi-Fi, 4G) và server.url rồi chạy lại checkpoint-kiosk sync; kiosk "
+        "đang chạy cũng tự gửi khi máy chủ trả lời lại.",
+        "Not sent: could not connect to the server {host} after {tries} tries. {pending} visits still waiting, "
+        "kept on this kiosk. Check the network (cable, Wi-Fi, 4G) and server.url, then run checkpoint-kiosk sync "
+        "again; a running kiosk also sends them by itself once the server answers.",
+    ),
+    "sync_end_server_error": (
+        "Chưa gửi được: máy chủ {host} báo lỗi (HTTP {status}) sau {tries} lần thử. Còn {pending} lượt chờ gửi, "
+        "vẫn lưu trên máy. Chạy lại checkpoint-kiosk sync sau ít phút; nếu vẫn lỗi, báo cán bộ CNTT huyện.",
+        "Not sent: the server {host} answered with an error (HTTP {status}) after {tries} tries. {pending} visits "
+        "still waiting, kept on this kiosk. Run checkpoint-kiosk sync again in a few minutes; if it persists, tell "
+        "the district IT officer.",
+    ),
+    "sync_end_server_bad_answer": (
+        "Chưa gửi được: không đọc được câu trả lời của {host} sau {tries} lần thử. Còn {pending} lượt chờ gửi, vẫn "
+        "lưu trên máy. Kiểm tra server.url (đúng máy chủ huyện chưa?) rồi chạy lại checkpoint-kiosk sync.",
+        "Not sent: the answers from {host} could not be read after {tries} tries. {pending} visits still waiting, "
+        "kept on this kiosk. Check server.url (is it the district server?), then run checkpoint-kiosk sync again.",
+    ),
+    "sync_end_other": (
+        "Chưa gửi xong: {reason} Còn {pending} lượt chờ gửi, vẫn lưu trên máy.",
+        "Not finished: {reason} {pending} visits still waiting, kept on this kiosk.",
+    ),
     "visit_too_large": (
         "Lượt ghi quá lớn để gửi lên máy chủ.",
         "This visit is too large for the server to accept.",

@@ -37,8 +37,9 @@ from sync.client import Refused, ServerClient, Transient
 from sync.clockfix import keep_server_time
 from sync.errors import REENROL_CODES, SyncError
 from sync.lock import SyncLock
+from sync.notices import Connecting, Notify, WaitingForSync
 from sync.protocol import EnrollPayload, EnrollResponse
-from sync.transport import refused
+from sync.transport import host_of, refused
 from sync.upload import Rejected, Tally, UploadPass
 from sync.usb import ExportResult, export_pending, import_receipt
 from sync.worker import BackgroundSync
@@ -192,16 +193,21 @@ class SyncService:
         if self.store.meta(NEEDS_REENROLMENT).get(NEEDS_REENROLMENT) == "1":
             return self._summary(Tally(), SyncError("needs_reenrolment"))
         lock = SyncLock(self.config.data_dir)
-        if not lock.acquire(wait=wait, stop=stop):
+        taken = lock.acquire(wait=False)
+        if not taken and wait:
+            if notify is not None:
+                notify(WaitingForSync())
+            taken = lock.acquire(wait=True, stop=stop)
+        if not taken:
             return self._summary(Tally(), SyncError("sync_cancelled" if stop is not None and stop.is_set() else "sync_busy"))
         try:
-            tally, error = self._pass(enrolment, progress, stop)
+            tally, error = self._pass(enrolment, progress, stop, notify)
         finally:
             lock.release()
         return self._summary(tally, error)
 
     def _pass(self, enrolment: Enrolment, progress: Callable[[SyncProgress], None] | None,
-              stop: threading.Event | None) -> tuple[Tally, SyncError | None]:
+              stop: threading.Event | None, notify: Notify | None = None) -> tuple[Tally, SyncError | None]:
         total = self.store.count("pending")
         started = time.monotonic()
 
@@ -210,8 +216,10 @@ class SyncService:
                 progress(_progress(tally, total, time.monotonic() - started))
 
         server = server_url(self.config, enrolment) or enrolment.server
+        if notify is not None:
+            notify(Connecting(host_of(server), total))
         upload = UploadPass(self.store, self._client(server), enrolment, self.config.server, self.clock,
-                            on_batch=on_batch, stop=stop)
+                            on_batch=on_batch, stop=stop, notify=notify)
         error: SyncError | None = None
         try:
             upload.run()

@@ -161,6 +161,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không ghi được thông tin đăng ký vào {path}: giải phóng dung lượng rồi chạy lại checkpoint-kiosk enroll với cùng mã.",
         "Could not save the enrolment in {path}: free some space, then run checkpoint-kiosk enroll again with the same code.",
     ),
+    # enrolment could not reach the server: nothing is waiting to be sent, but the code (and its
+    # nonce, sync/pending_enrolment.py) is kept, so the same command again finishes it
+    "enroll_server_unreachable": (
+        "Không kết nối được máy chủ {server}: kiểm tra địa chỉ máy chủ và mạng. Kiosk chưa được đăng ký; mã đăng "
+        "ký vẫn được giữ để thử lại: chạy lại đúng lệnh này với cùng mã (hoặc quét lại mã QR) để hoàn tất.",
+        "Could not reach the server {server}: check the server address and the network. The kiosk is not enrolled "
+        "yet; the enrolment code is kept for a retry: run the same command again with the same code (or scan the "
+        "QR code again) to finish.",
+    ),
+    "enroll_server_error": (
+        "Máy chủ {server} báo lỗi (HTTP {status}) khi đăng ký. Kiosk chưa được đăng ký; mã đăng ký vẫn được giữ "
+        "để thử lại: vài phút nữa chạy lại đúng lệnh này với cùng mã (hoặc quét lại mã QR) để hoàn tất.",
+        "The server {server} answered with an error (HTTP {status}) to the enrolment. The kiosk is not enrolled "
+        "yet; the enrolment code is kept for a retry: in a few minutes, run the same command again with the same "
+        "code (or scan the QR code again) to finish.",
+    ),
     "not_enrolled": (
         "Kiosk chưa đăng ký với máy chủ huyện: chạy checkpoint-kiosk enroll. Các lượt vẫn được lưu trên máy.",
         "This kiosk is not enrolled with the district server: run checkpoint-kiosk enroll. Visits stay stored here.",

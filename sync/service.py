@@ -49,6 +49,9 @@ __all__ = ["SyncError", "SyncProgress", "SyncService", "SyncStatus", "SyncSummar
 NOT_RECORDED = frozenset({"sync_cancelled", "sync_busy"})  # not the server's doing: last_error stays
 UNREACHABLE = frozenset({"server_unreachable", "tls_error", "server_url_invalid", "server_http_refused"})
 CODE_REFUSALS = frozenset({"enroll_code_unknown", "enroll_code_used", "enroll_code_expired"})
+# No answer from the server while enrolling: not the sync's sentence ("visits are sent when it
+# is back": none are waiting), but what is true here: the code is kept, the same command finishes it.
+ENROLL_OFFLINE = {"server_unreachable": "enroll_server_unreachable", "server_error": "enroll_server_error"}
 ENROLL_RETRIES = 3  # an admin is waiting at the screen: a few quick tries, then a sentence (and the nonce kept)
 
 
@@ -176,16 +179,19 @@ class SyncService:
         except SyncError as exc:
             if exc.code in CODE_REFUSALS:  # the nonce cannot win this code back any more
                 pending_enrolment.forget(self.config.data_dir)
+            if exc.code in ENROLL_OFFLINE:
+                raise SyncError(ENROLL_OFFLINE[exc.code], **{"server": server, **exc.params}) from None
             raise
 
     # --- sync ------------------------------------------------------------------------------
 
     def sync(self, progress: Callable[[SyncProgress], None] | None = None, stop: threading.Event | None = None,
-             *, wait: bool = True) -> SyncSummary:
+             *, wait: bool = True, notify: Notify | None = None) -> SyncSummary:
         """Send every pending visit; the summary says what happened and what is left.
 
         With ``wait`` (the default) a sync already running elsewhere is waited for; without,
-        the summary says ``sync_busy`` at once (what the background worker wants).
+        the summary says ``sync_busy`` at once (what the background worker wants). ``notify``
+        hears what the sync does between batches: waiting its turn, connecting, retrying.
         """
         enrolment = read_enrolment(self.config.data_dir)
         if enrolment is None:

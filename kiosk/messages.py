@@ -612,6 +612,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A kiosk is already running on the data directory {data_dir} (process {pid}): stop it first "
         "(sudo systemctl stop checkpoint-kiosk).",
     ),
+    "run_no_screen": (
+        "Không có màn hình cho ứng dụng: phiên SSH này không có DISPLAY hay WAYLAND_DISPLAY, ứng dụng sẽ chạy mà "
+        "không ai thấy. Dùng checkpoint-kiosk run --headless (chỉ các đầu đọc) hoặc run --terminal (quét ngay trong "
+        "cửa sổ này); mở ứng dụng trên màn hình của kiosk: sudo systemctl start checkpoint-kiosk (hoặc đặt "
+        "SDL_VIDEODRIVER=kmsdrm nếu đúng là muốn vậy).",
+        "No screen for the app: this SSH session has no DISPLAY or WAYLAND_DISPLAY, so the app would run where "
+        "nobody sees it. Use checkpoint-kiosk run --headless (the readers only) or run --terminal (scans in this "
+        "terminal); to open the app on the kiosk's own screen: sudo systemctl start checkpoint-kiosk (or set "
+        "SDL_VIDEODRIVER=kmsdrm if that is what you mean).",
+    ),
+    # the log of a running kiosk (drivers/, ui/sounds.py)
+    "reader_unplugged": (
+        "Đầu đọc {device} đã bị rút ra hoặc mất kết nối; đang chờ cắm lại",
+        "reader {device} unplugged; waiting for it to come back",
+    ),
+    "sounds_no_device": (
+        "Không có thiết bị âm thanh: tắt tiếng, kiosk vẫn chạy bình thường",
+        "no sound device: sounds are off, the kiosk works as usual",
+    ),
     # the CLI (kiosk/lazygroup.py): a command whose module cannot be imported on this machine
     "command_unavailable": (
         "Lệnh {command} không dùng được trên máy này, thiếu thành phần cần thiết: {error}.",

@@ -22,6 +22,7 @@ import serial
 from drivers.source import Sink, Source, SourceState
 from kiosk.clock import SystemClock
 from kiosk.config import Config
+from kiosk.messages import render_both
 from kiosk.scan import ScanEvent
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class SerialSource(Source):
         self.clock = SystemClock()
         self._port: serial.Serial | None = None
         self._port_lock = threading.Lock()  # close() runs on the stopping thread
+        self._unplugged = False  # lost since it was last open: "waiting for it to come back" says it all
 
     def run_once(self) -> None:
         port = self._open()
@@ -141,7 +143,12 @@ class SerialSource(Source):
             self._read(port, framer)
             self._emit(framer.flush(), port.port)  # stopping: a scan with no terminator is complete
         except OSError as exc:  # SerialException is an OSError: the reader was unplugged
-            self.set_status(SourceState.WAITING, port.port, f"mất kết nối, chờ cắm lại (disconnected, waiting): {exc}")
+            # one line of ours per unplugging; pyserial's own words only for whoever debugs it
+            unplugged = render_both("reader_unplugged", device=port.port)
+            log.warning("serial: %s", unplugged)
+            log.debug("serial: %s: %s", port.port, exc)
+            self._unplugged = True
+            self.set_status(SourceState.WAITING, port.port, unplugged, logged=False)
             if framer.flush():  # cut off mid-scan: storing the fragment would be a wrong visit
                 log.warning("serial: %s: an unfinished scan was discarded", port.port)
         finally:
@@ -166,11 +173,12 @@ class SerialSource(Source):
                 continue
             with self._port_lock:
                 self._port = port
+            self._unplugged = False
             self.set_status(SourceState.CONNECTED, path)
             return port
         if problem:
             self.set_status(SourceState.ERROR, *problem)
-        else:
+        elif not self._unplugged:  # after an unplugging the status already says it is awaited
             self.set_status(SourceState.WAITING, cfg.port, "chưa thấy cổng serial (no such port yet)")
         return None
 

@@ -74,12 +74,14 @@ class Source:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def set_status(self, state: SourceState, device: str | None = None, detail: str = "") -> None:
+    def set_status(self, state: SourceState, device: str | None = None, detail: str = "", *,
+                   logged: bool = True) -> None:
+        """Publish the state; a change is logged at INFO unless the caller logs it in words of its own."""
         with self._lock:
             changed = (self._status.state, self._status.device, self._status.detail) != (state, device, detail)
             self._status = SourceStatus(self.kind, state, device, detail)
             self._connected_once |= state is SourceState.CONNECTED
-        if changed:
+        if changed and logged:
             log.info("%s: %s %s %s", self.kind, state.value, device or "", detail)
 
     def emit(self, event: ScanEvent) -> None:

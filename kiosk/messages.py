@@ -169,6 +169,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không ghi được thông tin đăng ký vào {path}: giải phóng dung lượng rồi chạy lại checkpoint-kiosk enroll với cùng mã.",
         "Could not save the enrolment in {path}: free some space, then run checkpoint-kiosk enroll again with the same code.",
     ),
+    # enrolment could not reach the server: nothing is waiting to be sent, but the code (and its
+    # nonce, sync/pending_enrolment.py) is kept, so the same command again finishes it
+    "enroll_server_unreachable": (
+        "Không kết nối được máy chủ {server}: kiểm tra địa chỉ máy chủ và mạng. Kiosk chưa được đăng ký; mã đăng "
+        "ký vẫn được giữ để thử lại: chạy lại đúng lệnh này với cùng mã (hoặc quét lại mã QR) để hoàn tất.",
+        "Could not reach the server {server}: check the server address and the network. The kiosk is not enrolled "
+        "yet; the enrolment code is kept for a retry: run the same command again with the same code (or scan the "
+        "QR code again) to finish.",
+    ),
+    "enroll_server_error": (
+        "Máy chủ {server} báo lỗi (HTTP {status}) khi đăng ký. Kiosk chưa được đăng ký; mã đăng ký vẫn được giữ "
+        "để thử lại: vài phút nữa chạy lại đúng lệnh này với cùng mã (hoặc quét lại mã QR) để hoàn tất.",
+        "The server {server} answered with an error (HTTP {status}) to the enrolment. The kiosk is not enrolled "
+        "yet; the enrolment code is kept for a retry: in a few minutes, run the same command again with the same "
+        "code (or scan the QR code again) to finish.",
+    ),
     "not_enrolled": (
         "Kiosk chưa đăng ký với máy chủ huyện: chạy checkpoint-kiosk enroll. Các lượt vẫn được lưu trên máy.",
         "This kiosk is not enrolled with the district server: run checkpoint-kiosk enroll. Visits stay stored here.",
@@ -212,6 +228,57 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sync_cancelled": (
         "Đã dừng đồng bộ: phần còn lại sẽ được gửi sau.",
         "Sync stopped: the rest will be sent later.",
+    ),
+    # what checkpoint-kiosk sync is doing while it is not sending (sync/notices.py, sync/progress.py)
+    "sync_connecting": (
+        "Đang kết nối máy chủ {host} · {pending} lượt chờ gửi",
+        "connecting to {host} · {pending} visits waiting",
+    ),
+    "sync_waiting_turn": (
+        "Đang chờ lần đồng bộ khác trên kiosk này (của ứng dụng hoặc bộ hẹn giờ) xong",
+        "waiting for another sync on this kiosk (the app's or the timer's) to finish",
+    ),
+    "sync_retry_server_unreachable": (
+        "Không kết nối được: thử lại sau {delay} s (lần {attempt}/{tries})",
+        "no connection: retrying in {delay} s (try {attempt} of {tries})",
+    ),
+    "sync_retry_server_error": (
+        "Máy chủ báo lỗi HTTP {status}: thử lại sau {delay} s (lần {attempt}/{tries})",
+        "the server answered HTTP {status}: retrying in {delay} s (try {attempt} of {tries})",
+    ),
+    "sync_retry_server_bad_answer": (
+        "Không đọc được câu trả lời của máy chủ: thử lại sau {delay} s (lần {attempt}/{tries})",
+        "the server's answer could not be read: retrying in {delay} s (try {attempt} of {tries})",
+    ),
+    "sync_retry_rate_limited": (
+        "Máy chủ yêu cầu chờ (HTTP 429): thử lại sau {delay} s (lần {attempt}/{tries})",
+        "the server asked to wait (HTTP 429): retrying in {delay} s (try {attempt} of {tries})",
+    ),
+    # the last line of a sync that did not finish: what happened, how many still wait, what to do
+    "sync_end_server_unreachable": (
+        "Chưa gửi được: không kết nối được máy chủ {host} sau {tries} lần thử. Còn {pending} lượt chờ gửi, vẫn "
+        "lưu trên máy. Kiểm tra mạng (cáp, Wi-Fi, 4G) và server.url rồi chạy lại checkpoint-kiosk sync; kiosk "
+        "đang chạy cũng tự gửi khi máy chủ trả lời lại.",
+        "Not sent: could not connect to the server {host} after {tries} tries. {pending} visits still waiting, "
+        "kept on this kiosk. Check the network (cable, Wi-Fi, 4G) and server.url, then run checkpoint-kiosk sync "
+        "again; a running kiosk also sends them by itself once the server answers.",
+    ),
+    "sync_end_server_error": (
+        "Chưa gửi được: máy chủ {host} báo lỗi (HTTP {status}) sau {tries} lần thử. Còn {pending} lượt chờ gửi, "
+        "vẫn lưu trên máy. Chạy lại checkpoint-kiosk sync sau ít phút; nếu vẫn lỗi, báo cán bộ CNTT huyện.",
+        "Not sent: the server {host} answered with an error (HTTP {status}) after {tries} tries. {pending} visits "
+        "still waiting, kept on this kiosk. Run checkpoint-kiosk sync again in a few minutes; if it persists, tell "
+        "the district IT officer.",
+    ),
+    "sync_end_server_bad_answer": (
+        "Chưa gửi được: không đọc được câu trả lời của {host} sau {tries} lần thử. Còn {pending} lượt chờ gửi, vẫn "
+        "lưu trên máy. Kiểm tra server.url (đúng máy chủ huyện chưa?) rồi chạy lại checkpoint-kiosk sync.",
+        "Not sent: the answers from {host} could not be read after {tries} tries. {pending} visits still waiting, "
+        "kept on this kiosk. Check server.url (is it the district server?), then run checkpoint-kiosk sync again.",
+    ),
+    "sync_end_other": (
+        "Chưa gửi xong: {reason} Còn {pending} lượt chờ gửi, vẫn lưu trên máy.",
+        "Not finished: {reason} {pending} visits still waiting, kept on this kiosk.",
     ),
     "visit_too_large": (
         "Lượt ghi quá lớn để gửi lên máy chủ.",
@@ -552,6 +619,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "(sudo systemctl stop checkpoint-kiosk).",
         "A kiosk is already running on the data directory {data_dir} (process {pid}): stop it first "
         "(sudo systemctl stop checkpoint-kiosk).",
+    ),
+    "run_no_screen": (
+        "Không có màn hình cho ứng dụng: phiên SSH này không có DISPLAY hay WAYLAND_DISPLAY, ứng dụng sẽ chạy mà "
+        "không ai thấy. Dùng checkpoint-kiosk run --headless (chỉ các đầu đọc) hoặc run --terminal (quét ngay trong "
+        "cửa sổ này); mở ứng dụng trên màn hình của kiosk: sudo systemctl start checkpoint-kiosk (hoặc đặt "
+        "SDL_VIDEODRIVER=kmsdrm nếu đúng là muốn vậy).",
+        "No screen for the app: this SSH session has no DISPLAY or WAYLAND_DISPLAY, so the app would run where "
+        "nobody sees it. Use checkpoint-kiosk run --headless (the readers only) or run --terminal (scans in this "
+        "terminal); to open the app on the kiosk's own screen: sudo systemctl start checkpoint-kiosk (or set "
+        "SDL_VIDEODRIVER=kmsdrm if that is what you mean).",
+    ),
+    # the log of a running kiosk (drivers/, ui/sounds.py)
+    "reader_unplugged": (
+        "Đầu đọc {device} đã bị rút ra hoặc mất kết nối; đang chờ cắm lại",
+        "reader {device} unplugged; waiting for it to come back",
+    ),
+    "sounds_no_device": (
+        "Không có thiết bị âm thanh: tắt tiếng, kiosk vẫn chạy bình thường",
+        "no sound device: sounds are off, the kiosk works as usual",
     ),
     # the CLI (kiosk/lazygroup.py): a command whose module cannot be imported on this machine
     "command_unavailable": (

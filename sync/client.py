@@ -39,12 +39,14 @@ REFUSALS = {"token_revoked": "token_revoked", "token_rotated": "token_rotated"}
 
 
 class Transient(Exception):
-    """Worth trying again: ``status`` is the HTTP status when the server did answer (a 5xx)."""
+    """Worth trying again: ``status`` is the HTTP status when the server did answer (a 5xx);
+    ``tries``: how many tries failed like this before giving up."""
 
-    def __init__(self, code: str, status: int | None = None) -> None:
+    def __init__(self, code: str, status: int | None = None, *, tries: int = 1) -> None:
         super().__init__(code)
         self.code = code
         self.status = status
+        self.tries = tries
 
 
 class Refused(Exception):
@@ -60,6 +62,8 @@ class TooLarge(Exception):
 
 
 class RateLimited(Exception):
+    status: int | None = 429
+
     def __init__(self, retry_after_s: float) -> None:
         super().__init__(retry_after_s)
         self.retry_after_s = retry_after_s

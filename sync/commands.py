@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from kiosk.exitcodes import ExitCode, emit
-from kiosk.messages import render_both
+from kiosk.messages import LANGUAGES, render, render_both
 from kiosk.store import VisitStore
 from sync.errors import SyncError
+from sync.transport import host_of
 from sync.upload import rejected_line, see_rejected
 
 if TYPE_CHECKING:
@@ -98,6 +99,24 @@ def rejection_lines(s: SyncSummary) -> list[str]:
     return lines
 
 
+END_LINES = {code: f"sync_end_{code}" for code in ("server_unreachable", "server_error", "server_bad_answer")}
+
+
+def end_line(s: SyncSummary) -> str | None:
+    """The last line of a sync that did not finish: what happened, how many visits still
+    wait, and what to do; None when nothing failed."""
+    failure = s.failure
+    if failure is None:
+        return None
+    code = END_LINES.get(failure.code)
+    params = {**failure.params, "pending": s.pending}
+    if code is None or not {"server", "tries"} <= failure.params.keys():
+        texts = [render("sync_end_other", lang, reason=failure.message(lang), pending=s.pending) for lang in LANGUAGES]
+    else:
+        texts = [render(code, lang, **params, host=host_of(str(failure.params["server"]))) for lang in LANGUAGES]
+    return f"{texts[0]} ({texts[1]})"
+
+
 def exit_code(s: SyncSummary) -> ExitCode:
     if s.error in USAGE_CODES:
         return ExitCode.USAGE
@@ -128,20 +147,20 @@ def sync_command(obj: Context, as_json: bool, retry_rejected: bool) -> None:
             service.store.requeue_rejected()
         from sync.progress import reporter
 
-        progress = None if as_json else reporter()
+        progress = reporter(progress=not as_json)  # on stderr: stdout stays the summary, or the one JSON document
         try:
-            summary = service.sync(progress=progress.update if progress else None, stop=stop)
+            summary = service.sync(progress=progress.update, stop=stop, notify=progress.note)
         finally:
-            if progress is not None:
-                progress.close()
+            progress.close()
     if as_json:
         emit(summary.to_dict())
     else:
         click.echo("\n".join(_summary_lines(summary)))
-    if summary.failure is not None:
-        click.echo(str(summary.failure), err=True)
     for line in rejection_lines(summary):
         click.echo(line, err=True)
+    last = end_line(summary)
+    if last is not None:
+        click.echo(last, err=True)
     sys.exit(exit_code(summary))
 
 

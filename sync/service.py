@@ -37,8 +37,9 @@ from sync.client import Refused, ServerClient, Transient
 from sync.clockfix import keep_server_time
 from sync.errors import REENROL_CODES, SyncError
 from sync.lock import SyncLock
+from sync.notices import Connecting, Notify, WaitingForSync
 from sync.protocol import EnrollPayload, EnrollResponse
-from sync.transport import refused
+from sync.transport import host_of, refused
 from sync.upload import Rejected, Tally, UploadPass
 from sync.usb import ExportResult, export_pending, import_receipt
 from sync.worker import BackgroundSync
@@ -48,6 +49,9 @@ __all__ = ["SyncError", "SyncProgress", "SyncService", "SyncStatus", "SyncSummar
 NOT_RECORDED = frozenset({"sync_cancelled", "sync_busy"})  # not the server's doing: last_error stays
 UNREACHABLE = frozenset({"server_unreachable", "tls_error", "server_url_invalid", "server_http_refused"})
 CODE_REFUSALS = frozenset({"enroll_code_unknown", "enroll_code_used", "enroll_code_expired"})
+# No answer from the server while enrolling: not the sync's sentence ("visits are sent when it
+# is back": none are waiting), but what is true here: the code is kept, the same command finishes it.
+ENROLL_OFFLINE = {"server_unreachable": "enroll_server_unreachable", "server_error": "enroll_server_error"}
 ENROLL_RETRIES = 3  # an admin is waiting at the screen: a few quick tries, then a sentence (and the nonce kept)
 
 
@@ -175,16 +179,19 @@ class SyncService:
         except SyncError as exc:
             if exc.code in CODE_REFUSALS:  # the nonce cannot win this code back any more
                 pending_enrolment.forget(self.config.data_dir)
+            if exc.code in ENROLL_OFFLINE:
+                raise SyncError(ENROLL_OFFLINE[exc.code], **{"server": server, **exc.params}) from None
             raise
 
     # --- sync ------------------------------------------------------------------------------
 
     def sync(self, progress: Callable[[SyncProgress], None] | None = None, stop: threading.Event | None = None,
-             *, wait: bool = True) -> SyncSummary:
+             *, wait: bool = True, notify: Notify | None = None) -> SyncSummary:
         """Send every pending visit; the summary says what happened and what is left.
 
         With ``wait`` (the default) a sync already running elsewhere is waited for; without,
-        the summary says ``sync_busy`` at once (what the background worker wants).
+        the summary says ``sync_busy`` at once (what the background worker wants). ``notify``
+        hears what the sync does between batches: waiting its turn, connecting, retrying.
         """
         enrolment = read_enrolment(self.config.data_dir)
         if enrolment is None:
@@ -192,16 +199,21 @@ class SyncService:
         if self.store.meta(NEEDS_REENROLMENT).get(NEEDS_REENROLMENT) == "1":
             return self._summary(Tally(), SyncError("needs_reenrolment"))
         lock = SyncLock(self.config.data_dir)
-        if not lock.acquire(wait=wait, stop=stop):
+        taken = lock.acquire(wait=False)
+        if not taken and wait:
+            if notify is not None:
+                notify(WaitingForSync())
+            taken = lock.acquire(wait=True, stop=stop)
+        if not taken:
             return self._summary(Tally(), SyncError("sync_cancelled" if stop is not None and stop.is_set() else "sync_busy"))
         try:
-            tally, error = self._pass(enrolment, progress, stop)
+            tally, error = self._pass(enrolment, progress, stop, notify)
         finally:
             lock.release()
         return self._summary(tally, error)
 
     def _pass(self, enrolment: Enrolment, progress: Callable[[SyncProgress], None] | None,
-              stop: threading.Event | None) -> tuple[Tally, SyncError | None]:
+              stop: threading.Event | None, notify: Notify | None = None) -> tuple[Tally, SyncError | None]:
         total = self.store.count("pending")
         started = time.monotonic()
 
@@ -210,8 +222,10 @@ class SyncService:
                 progress(_progress(tally, total, time.monotonic() - started))
 
         server = server_url(self.config, enrolment) or enrolment.server
+        if notify is not None:
+            notify(Connecting(host_of(server), total))
         upload = UploadPass(self.store, self._client(server), enrolment, self.config.server, self.clock,
-                            on_batch=on_batch, stop=stop)
+                            on_batch=on_batch, stop=stop, notify=notify)
         error: SyncError | None = None
         try:
             upload.run()

@@ -32,6 +32,7 @@ from sync.backoff import Backoff, pause
 from sync.client import RateLimited, ServerClient, TooLarge, Transient
 from sync.clockfix import Corrections, keep_server_time
 from sync.errors import SyncError
+from sync.notices import Notify, Retrying
 from sync.protocol import BatchResponse, VisitResult
 from sync.wire import batch_body, wire_visit
 
@@ -118,7 +119,8 @@ class Batch:
 class UploadPass:
     def __init__(self, store: VisitStore, client: ServerClient, enrolment: Enrolment, settings: ServerConfig,
                  clock: Clock, *, on_batch: Callable[[Tally], None] | None = None,
-                 stop: threading.Event | None = None, rng: random.Random | None = None) -> None:
+                 stop: threading.Event | None = None, rng: random.Random | None = None,
+                 notify: Notify | None = None) -> None:
         self.store = store
         self.client = client
         self.enrolment = enrolment
@@ -127,6 +129,7 @@ class UploadPass:
         self.on_batch = on_batch
         self.stop = stop
         self.rng = rng or random.Random()
+        self.notify = notify
         self.tally = Tally()
         self.left_behind: SyncError | None = None  # why a visit was left pending while the queue moved on
         self._corrections = Corrections(store)
@@ -211,7 +214,8 @@ class UploadPass:
     def _retrying(self, call: Callable[[], T], failed: Exception | None = None) -> T:
         """``call`` until it answers; Transient once ``retries`` more tries have failed.
 
-        ``failed`` is how a try made elsewhere went: it counts as the first one.
+        ``failed`` is how a try made elsewhere went: it counts as the first one. Each wait is
+        announced first (``notify``), so a sync against a dead server never sits there silent.
         """
         backoff = Backoff(BACKOFF_BASE_S, self.settings.backoff_max_s, self.rng)
         attempt = 0
@@ -224,21 +228,24 @@ class UploadPass:
                     failed = exc
             if isinstance(failed, RateLimited):
                 if attempt >= self.settings.retries:
-                    raise Transient("server_error", 429) from None
-                delay = failed.retry_after_s
+                    raise Transient("server_error", 429, tries=attempt + 1) from None
+                delay, code, status = failed.retry_after_s, "rate_limited", failed.status
             elif isinstance(failed, Transient):
                 if attempt >= self.settings.retries:
+                    failed.tries = attempt + 1
                     raise failed
-                delay = backoff.next_delay()
+                delay, code, status = backoff.next_delay(), failed.code, failed.status
             else:
                 raise failed
             failed = None
+            if self.notify is not None:
+                self.notify(Retrying(code, status, delay, attempt=attempt + 2, tries=self.settings.retries + 1))
             if pause(delay, self.stop):
                 raise SyncError("sync_cancelled")
             attempt += 1
 
     def _failure(self, exc: Transient) -> SyncError:
-        return SyncError(exc.code, server=self.client.base_url, status=exc.status)
+        return SyncError(exc.code, server=self.client.base_url, status=exc.status, tries=exc.tries)
 
     def _server_up(self) -> bool:
         try:

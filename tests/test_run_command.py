@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -189,3 +190,62 @@ def test_terminal_line_for_an_untrusted_certificate_is_never_the_green_tick() ->
     assert result_line(expired, "vi", colour=False) == "! GHI NHẬN VÀO · Mustermann E. · Mũi 2/2 · chữ ký: expired"
     assert result_line(valid, "vi", colour=False).startswith("✔ GHI NHẬN VÀO")
     assert "\x1b[33m" in result_line(expired, "vi") and "\x1b[32m" in result_line(valid, "vi")  # yellow, green
+
+
+UNPLUGGED = "đã bị rút ra"  # not "unplugged": pytest's tmp_path holds the test's name
+
+
+def test_an_unplugged_reader_is_one_warning_of_ours_per_unplugging(tmp_path: Path, scanner: PtyScanner) -> None:
+    kiosk = Kiosk(tmp_path, scanner.link, "--headless")
+    kiosk.wait_connected()
+    for times in (1, 2):
+        scanner.unplug()
+        wait_for(lambda t=times: sum(UNPLUGGED in line for line in kiosk.err) == t, "the unplugging in the log")
+        time.sleep(1.5)  # the source retries meanwhile: no more lines for the same unplugging
+        scanner.plug()
+        wait_for(lambda t=times: sum("serial: connected" in line for line in kiosk.err) == t + 1, "the reader back")
+    kiosk.proc.send_signal(signal.SIGTERM)
+    assert kiosk.finish() == 0
+    warnings = [line for line in kiosk.err if UNPLUGGED in line]
+    assert len(warnings) == 2 and all(" WARNING drivers.serial_reader: serial: Đầu đọc " in w for w in warnings)
+    assert f"Đầu đọc {scanner.link} đã bị rút ra hoặc mất kết nối; đang chờ cắm lại (reader {scanner.link} " \
+           "unplugged; waiting for it to come back)" in warnings[0]
+    log = "".join(kiosk.err)
+    assert "device reports readiness" not in log and "SerialException" not in log  # pyserial's words: DEBUG only
+    assert "no such port yet" not in log  # the unplugging already said it is awaited
+
+
+def appliance_environment() -> dict[str, str]:
+    """The Environment= lines of the appliance's unit, as systemd hands them to ``run``."""
+    unit = Path(__file__).resolve().parents[1] / "deploy" / "checkpoint-kiosk.service"
+    pairs = [line.removeprefix("Environment=").split("=", 1) for line in unit.read_text().splitlines()
+             if line.startswith("Environment=")]
+    found = {key: value for key, value in pairs if key != "CHECKPOINT_KIOSK_CONFIG"}
+    assert found.get("SDL_VIDEODRIVER") == "kmsdrm"
+    return found
+
+
+NO_SCREEN = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "SDL_VIDEODRIVER": "", "INVOCATION_ID": "",
+             "SSH_CONNECTION": "192.0.2.7 50122 192.0.2.1 22", "SSH_TTY": "/dev/pts/3"}
+
+
+def test_run_over_ssh_without_a_display_says_so_and_takes_no_lock(tmp_path: Path, scanner: PtyScanner) -> None:
+    holder = Kiosk(tmp_path, scanner.link, "--headless")  # holds run.lock: a refusal must come before it
+    holder.wait_connected()
+    try:
+        refused = run_cli("run", data_dir=tmp_path, env=NO_SCREEN)
+        assert refused.code == 2 and "Traceback" not in refused.stderr
+        assert refused.stderr.startswith("Không có màn hình cho ứng dụng: phiên SSH này không có DISPLAY")
+        assert "run --headless" in refused.stderr and "run --terminal" in refused.stderr
+        assert "No screen for the app" in refused.stderr and "đang chạy" not in refused.stderr
+        # a video driver set on purpose (the appliance's unit: kmsdrm), a systemd unit, a forwarded
+        # display: not refused, so they get as far as the lock the running kiosk holds
+        for allowed in (appliance_environment(), {"INVOCATION_ID": "5f1c0a"}, {"DISPLAY": "localhost:10.0"}):
+            tried = run_cli("run", data_dir=tmp_path, env={**NO_SCREEN, **allowed})
+            assert tried.code == 1 and "Kiosk đang chạy" in tried.stderr, (allowed, tried)
+        headless = run_cli("--set", "scanners.serial.enabled=true", "--set", f"scanners.serial.port={scanner.link}",
+                           "run", "--headless", data_dir=tmp_path, env=NO_SCREEN)
+        assert headless.code == 1 and "Kiosk đang chạy" in headless.stderr  # --headless needs no screen
+    finally:
+        holder.proc.send_signal(signal.SIGTERM)
+        holder.finish()

@@ -98,7 +98,7 @@ def test_enrolment_qr_read_on_the_enrol_panel_asks_first_and_is_not_a_visit(app:
     app.tap("offer_enrol")
     waiting = ("", "Đang đăng ký…")
     wait_for(lambda: app.call("text_of", id="message") not in waiting, "the enrolment attempt (no server there)")
-    assert app.call("text_of", id="message") == render("server_unreachable", "vi", server="http://127.0.0.1:9")
+    assert app.call("text_of", id="message") == render("enroll_server_unreachable", "vi", server="http://127.0.0.1:9")
     shot(app, tmp, "admin-enrol-failed")
     app.tap("menu_device")
     app.call("type", text="0911222333")  # an ordinary scan while the admin screen is open is a visit

@@ -8,6 +8,7 @@ on a machine without a display.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,9 @@ import click
 
 from drivers.commands import run as drivers_run
 from kiosk.exitcodes import ExitCode
+from kiosk.messages import render_both
 from kiosk.runlock import KioskRunning, acquire_run_lock
+from ui.display import no_screen
 from ui.pin import PIN_MAX, PIN_MIN, PinStore, valid_pin
 
 if TYPE_CHECKING:
@@ -36,8 +39,12 @@ def run(ctx: click.Context, operator: str | None, headless: bool, terminal: bool
     \b
     Escape and the window's close button ask for the admin PIN; leave through
     Admin → Exit. --headless and --terminal run without the app (see their help).
-    Exit code 1: a kiosk is already running on this data directory.
+    Exit code 1: a kiosk is already running on this data directory; 2: over SSH with no
+    display for the app (use --headless or --terminal, or set SDL_VIDEODRIVER).
     """
+    if not (headless or terminal) and no_screen(os.environ):  # before the lock: refusing must hold nothing
+        click.echo(render_both("run_no_screen"), err=True)
+        sys.exit(ExitCode.USAGE)
     try:
         acquire_run_lock(ctx.obj.config.data_dir)  # held until this process ends; restore waits for it
     except KioskRunning as exc:

@@ -92,3 +92,27 @@ def test_the_nonce_survives_the_kiosk_process_killed_mid_enrolment(server: Serve
     assert again.code == 0, again.stderr
     assert again.json()["device_id"] == proxy.lost_bodies()[0]["device_id"]
     assert len(server_devices(server)) == 1
+
+
+def test_an_unreachable_server_at_enrolment_says_the_code_is_kept_and_the_same_command_finishes_it(
+        server: Server, proxy: FaultProxy, tmp_path: Path) -> None:
+    kiosk = Kiosk(tmp_path / "kiosk", proxy.url)
+    args = ("enroll", "--server", proxy.url, "--code", server.enroll_code())
+    proxy.set_down(True)
+    down = kiosk.cli(*args)
+    assert down.code == 1 and "Traceback" not in down.stderr
+    assert down.stderr.startswith(f"Không kết nối được máy chủ {proxy.url}: kiểm tra địa chỉ máy chủ và mạng.")
+    assert "chạy lại đúng lệnh này với cùng mã" in down.stderr and "run the same command again" in down.stderr
+    assert "sẽ gửi khi có mạng" not in down.stderr and "sent when it is back" not in down.stderr  # nothing waits
+    assert (kiosk.data_dir / PENDING_FILE).is_file()  # the nonce the next try is answered by
+
+    proxy.set_down(False)
+    proxy.unavailable(1_000_000)
+    failing = kiosk.cli(*args)
+    assert failing.code == 1 and "HTTP 503" in failing.stderr and "cùng mã" in failing.stderr
+    assert "will retry later" not in failing.stderr
+
+    proxy.unavailable(0)
+    again = kiosk.cli(*args)
+    assert again.code == 0 and "Đã đăng ký (enrolled)" in again.stdout, again.stderr
+    assert not (kiosk.data_dir / PENDING_FILE).exists()

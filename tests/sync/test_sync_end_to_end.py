@@ -36,7 +36,8 @@ def test_enrol_record_sync_and_the_counts_match_exactly(server: Server, tmp_path
     kiosk.record(250)
     synced = kiosk.cli("--set", "server.batch_size=100", "sync")
     assert synced.code == 0, synced.stderr
-    assert "252/252" in synced.stdout and "mới 252, trùng 0, bị từ chối 0; còn chờ 0" in synced.stdout
+    assert "252/252" in synced.stderr and "mới 252, trùng 0, bị từ chối 0; còn chờ 0" in synced.stdout
+    assert synced.stdout.count("\n") == 1  # progress goes to stderr: stdout is the summary only
     assert_delivered_exactly_once(server, kiosk)
     stored = server.visits()
     card = stored[by_cli[0]]["fields"]

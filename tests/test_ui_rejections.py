@@ -89,7 +89,7 @@ def test_rejections_by_the_background_sync_stay_on_the_status_line_until_the_syn
     with app_for(tmp, kiosk) as app:
         state = app.wait_state(lambda s: s["status"].startswith("2 lượt BỊ TỪ CHỐI: xem Quản trị · "),
                                "the background sync's rejections on the status line")
-        assert app.call("text_of", id="status") == state["status"]
+        assert app.call("text_of", id="status").startswith("2 lượt BỊ TỪ CHỐI: xem Quản trị")  # first, whole
         assert app.call("status_colour") == list(LEVEL_COLOURS["error"])
         shot(app, tmp, "status-rejected")
 

@@ -107,6 +107,10 @@ def every_size_fits(app: UiKiosk, tmp: Path, name: str) -> None:
 
 
 def open_admin(app: UiKiosk) -> None:
+    if app.state()["screen"] == "admin":
+        return
+    if app.state()["screen"] != "scan":
+        app.tap("back")
     app.tap("admin")
     for digit in PIN:
         app.tap("keypad", text=digit)
@@ -155,8 +159,7 @@ def test_history_and_manual_entry(app: UiKiosk, tmp: Path) -> None:
 
 @pytest.mark.parametrize("panel", ["sync", "export", "enrol", "device", "readers", "checkup"])
 def test_each_admin_panel(app: UiKiosk, tmp: Path, panel: str) -> None:
-    if app.state()["screen"] != "admin":
-        open_admin(app)
+    open_admin(app)
     app.tap(f"menu_{panel}")
     if panel == "checkup":
         app.wait_state(lambda s: not app.call("prop", id="checkup_again", name="disabled"), "the check-up")

@@ -74,7 +74,7 @@ class ReadersPanel(Screen):
 
     def on_pre_enter(self) -> None:
         app = App.get_running_app()
-        self.report = "\n".join(reader_text(s, tr._) + (f" — {s.detail}" if s.detail else "")
+        self.report = "\n".join(reader_text(s, tr._) + (f" — {one_language(s.detail, tr.lang)}" if s.detail else "")
                                 for s in app.backend.readers()) or tr._("No reader is enabled.")
         background(app.backend.diagnostics, self._show, lambda _exc: None, name="diagnostics")
 

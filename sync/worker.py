@@ -5,7 +5,10 @@ Started last and stopped first by the kiosk runtime (drivers/runtime.py), throug
 
 A sync pass every ``interval_s``; while the server cannot be reached, a cheap health probe
 with backoff (up to ``probe_max_s`` apart) so the backlog goes out soon after the network
-comes back rather than at the next interval. A daemon thread: it never runs on the scan
+comes back rather than at the next interval. Between passes, while visits wait to be sent,
+the same probe every ``HEALTH_EVERY_S`` (or ``probe_max_s`` if shorter), so the guard's
+screen says the server is away within seconds of it going, not at the next pass (up to
+``interval_s`` later); a kiosk with nothing waiting sends nothing. A daemon thread: it never runs on the scan
 path, and stopping the kiosk never waits for a slow network (an interrupted pass is as
 safe as a pulled plug: every batch's answers are applied in one transaction).
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from sync.backoff import Backoff, pause
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("checkpoint_kiosk.sync")
 PROBE_BASE_S = 1.0
+HEALTH_EVERY_S = 10.0  # one GET /health per kiosk with a backlog: the screen may say "online" this long after it stopped
 JOIN_S = 5.0
 
 
@@ -57,8 +62,20 @@ class BackgroundSync:
                 _log(summary)
             if summary is not None and summary.error in OFFLINE_CODES:
                 self._wait_for_server()
-            else:
-                self._stop.wait(self.service.config.server.interval_s)
+            elif not self._watch(self.service.config.server.interval_s):
+                self._wait_for_server()  # it went away between passes: sync as soon as it is back
+
+    def _watch(self, seconds: float) -> bool:
+        """Wait ``seconds`` for the next pass, probing the server while visits wait; False as soon
+        as a probe fails (the probe has marked the kiosk offline)."""
+        deadline = time.monotonic() + seconds
+        every = min(HEALTH_EVERY_S, self.service.config.server.probe_max_s)
+        while (left := deadline - time.monotonic()) > 0:
+            if self._stop.wait(min(left, every)):
+                return True
+            if time.monotonic() < deadline and self.service.store.count("pending") and not self.service.probe():
+                return False
+        return True
 
     def _wait_for_server(self) -> None:
         backoff = Backoff(PROBE_BASE_S, self.service.config.server.probe_max_s, self.rng)

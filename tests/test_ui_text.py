@@ -16,7 +16,7 @@ import pytest
 from drivers.source import SourceState, SourceStatus
 from kiosk.scan import ScanResult
 from ui.catalog import LOCALE_DIR, load_catalog, parse_po, po_path
-from ui.formatting import COLOURS, ago, panel_for, status_line
+from ui.formatting import COLOURS, ago, pack_status, panel_for, status_line
 from ui.sounds import TONES, tone_wav
 from ui.usb import mounted_sticks
 from ui.wedge import WedgeBuffer
@@ -50,7 +50,7 @@ CAMERA = SourceStatus("camera", SourceState.CONNECTED, "0")
 
 def test_status_line_when_all_is_well() -> None:
     line = status_line([SERIAL, CAMERA], Sync(pending=2, last_success_at=NOW - timedelta(minutes=5)), 0, NOW, 3600, vi)
-    assert line.text == "Máy quét: sẵn sàng · Camera bật · có mạng · 2 lượt chờ gửi · đồng bộ 5 phút trước"
+    assert line.text == "có mạng · 2 lượt chờ gửi · đồng bộ 5 phút trước · Máy quét: sẵn sàng · Camera bật"
     assert line.level == "ok"
 
 
@@ -70,7 +70,7 @@ def test_status_line_is_red_when_sync_fails_or_is_stale() -> None:
 def test_status_line_leads_with_rejections_no_admin_has_seen_and_is_red() -> None:
     fine = Sync(pending=0, last_success_at=NOW - timedelta(minutes=1))
     line = status_line([SERIAL], fine, 0, NOW, 3600, vi, clock_synchronised=False, rejected_unseen=99999)
-    assert line.text.startswith("99999 lượt BỊ TỪ CHỐI: xem Quản trị · Đồng hồ chưa đồng bộ · Máy quét")
+    assert line.text.startswith("99999 lượt BỊ TỪ CHỐI: xem Quản trị · Đồng hồ chưa đồng bộ · có mạng · 0 lượt chờ gửi")
     assert line.level == "error"
     assert status_line([SERIAL], fine, 0, NOW, 3600, en, rejected_unseen=2).text.startswith(
         "2 REJECTED: see Admin · ")
@@ -83,7 +83,7 @@ def test_status_line_offline_with_recent_sync_warns_and_without_sync_says_so() -
     assert offline.level == "warn" and "offline" in offline.text
     unplugged = SourceStatus("serial", SourceState.WAITING, None, "no port")
     alone = status_line([unplugged], None, 7, NOW, 3600, vi)
-    assert alone.text == "Máy quét: chưa kết nối · chưa có đồng bộ · 7 lượt chờ gửi" and alone.level == "ok"
+    assert alone.text == "chưa có đồng bộ · 7 lượt chờ gửi · Máy quét: chưa kết nối" and alone.level == "ok"
     broken = status_line([SourceStatus("hid", SourceState.ERROR)], Sync(enrolled=False), 0, NOW, 3600, en)
     assert broken.level == "error" and "not enrolled" in broken.text
 
@@ -91,11 +91,27 @@ def test_status_line_offline_with_recent_sync_warns_and_without_sync_says_so() -
 def test_status_line_is_amber_while_sync_goes_over_plain_http_off_this_machine() -> None:
     synced = Sync(pending=0, last_success_at=NOW - timedelta(minutes=5))
     plain = status_line([SERIAL], synced, 0, NOW, 3600, vi, insecure_http=True)
-    assert plain.text == "Máy quét: sẵn sàng · có mạng · KHÔNG MÃ HOÁ (http) · 0 lượt chờ gửi · đồng bộ 5 phút trước"
+    assert plain.text == "có mạng · 0 lượt chờ gửi · đồng bộ 5 phút trước · KHÔNG MÃ HOÁ (http) · Máy quét: sẵn sàng"
     assert plain.level == "warn"
     assert status_line([SERIAL], synced, 0, NOW, 3600, vi).level == "ok"
     refused = Sync(pending=1, last_error="server_http_refused", last_success_at=NOW - timedelta(minutes=5))
     assert status_line([SERIAL], refused, 0, NOW, 3600, en, insecure_http=True).level == "error"  # red still wins
+
+
+def test_status_line_puts_the_network_and_pending_before_the_readers_and_packs_whole_parts() -> None:
+    offline = Sync(pending=12, online=False, last_error="server_unreachable", last_success_at=NOW - timedelta(hours=2))
+    line = status_line([SourceStatus("hid", SourceState.ERROR), SERIAL], offline, 0, NOW, 3600, vi,
+                       clock_synchronised=False, rejected_unseen=3)
+    assert line.parts[:5] == ("3 lượt BỊ TỪ CHỐI: xem Quản trị", "Đồng hồ chưa đồng bộ", "mất mạng", "12 lượt chờ gửi",
+                              "đồng bộ bị lỗi")
+    assert line.parts[-1] == "Máy quét: sẵn sàng"  # a ready reader is the least news
+
+    def width(text: str) -> float:
+        return len(text)
+
+    assert pack_status(["aaaa", "bbb", "cc", "dddddddd", "e"], 9, width, 2) == ["aaaa · cc", "bbb · e"]
+    assert pack_status(["aaaa", "bbb", "cc", "dddddddd", "e"], 9, width, 3) == ["aaaa · cc", "bbb · e", "dddddddd"]
+    assert all(len(line) <= 9 for line in pack_status(["x" * n for n in range(1, 12)], 9, width, 3))
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(20, "vừa xong"), (61, "1 phút trước"), (3599, "59 phút trước"),

@@ -123,6 +123,59 @@ def _find(root: Any, widget_id: str, text: str | None) -> Any:
     raise LookupError(f"no shown widget {widget_id!r}" + (f" with a child {text!r}" if text else ""))
 
 
+def _ancestors(widget: Any) -> Iterator[Any]:
+    parent = widget.parent
+    while parent is not None and parent is not parent.parent:
+        yield parent
+        parent = parent.parent
+
+
+def _shown(widget: Any) -> bool:
+    """Drawn and visible: not transparent itself or through a parent, not collapsed to nothing."""
+    return widget.width > 1 and widget.height > 1 and all(
+        getattr(w, "opacity", 1) > 0 for w in (widget, *_ancestors(widget)))
+
+
+def _measure(label: Any, width: float | None) -> tuple[float, float]:
+    """The size the label's text needs, laid out ``width`` wide (None: one line per line of text),
+    never shortened or limited to some lines: what it would take to show every word."""
+    from kivy.core.text import Label as CoreLabel
+    from kivy.core.text.markup import MarkupLabel
+
+    options = {k: v for k, v in label._label.options.items() if k not in ("text", "text_size", "shorten", "max_lines",
+                                                                             "padding", "padding_x", "padding_y")}
+    core = (MarkupLabel if label.markup else CoreLabel)(text=label.text, text_size=(width, None), **options)
+    core.refresh()
+    return core.texture.size if core.texture is not None else (0, 0)
+
+
+def _misfit(label: Any, scrolled: bool, button: bool, min_font: float) -> str:
+    """Why ``label`` does not show all of its text readably, or ''."""
+    from kivy.core.window import Window
+
+    if label.font_size < min_font - 0.01:
+        return f"font {label.font_size:.1f} px < {min_font} px"
+    left, bottom = label.to_window(label.x, label.y)
+    right, top = label.to_window(label.right, label.top)
+    if not scrolled and (left < -1 or bottom < -1 or right > Window.width + 1 or top > Window.height + 1):
+        return "outside the window"
+    pad_x, pad_y = label.padding[0] + label.padding[2], label.padding[1] + label.padding[3]
+    width = label.text_size[0] if label.text_size[0] is not None else label.width - pad_x
+    height = label.text_size[1] if label.text_size[1] is not None else label.height - pad_y
+    one_line = _measure(label, None)
+    if label.shorten or label.text_size[0] is None:  # one line per line of text: it must be wide enough
+        if one_line[0] > width + 1:
+            return f"cut: needs {one_line[0]} px wide, has {width:.0f}"
+        needed = one_line
+    else:
+        needed = _measure(label, width)
+        if button and needed[1] > one_line[1] + 1:
+            return f"button text wrapped: needs {one_line[0]} px wide, has {width:.0f}"
+    if needed[1] > height + 1:
+        return f"cut: needs {needed[1]} px high, has {height:.0f}"
+    return ""
+
+
 class Driver:
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -224,6 +277,28 @@ class Driver:
             measured.refresh()
             return measured.texture.size[0] <= widget.width
         return widget.height >= widget.texture_size[1]
+
+    def cut_labels(self, min_font: float = 16) -> list[dict[str, Any]]:
+        """Every shown label on the current screen whose text does not fit: cut (shortened or
+        clipped), running out of its widget or the window, a button wrapped onto two lines,
+        or text smaller than ``min_font`` px. Empty when every word on screen can be read."""
+        from kivy.uix.button import Button
+        from kivy.uix.label import Label
+        from kivy.uix.scrollview import ScrollView
+
+        screen = self.app.root.current_screen
+        names = {id(getattr(w, "__self__", w)): name for owner in screen.walk() for name, w in getattr(owner, "ids", {}).items()}
+        problems = []
+        for widget in screen.walk(restrict=True):
+            if not isinstance(widget, Label) or not widget.text.strip() or not _shown(widget):
+                continue
+            scrolled = any(isinstance(a, ScrollView) for a in _ancestors(widget))
+            found = _misfit(widget, scrolled, isinstance(widget, Button), min_font)
+            if found:
+                problems.append({"id": names.get(id(widget), type(widget).__name__), "text": widget.text[:80],
+                                 "problem": found, "size": [round(widget.width), round(widget.height)],
+                                 "font": round(widget.font_size, 1)})
+        return problems
 
     def usb_roots(self, roots: list[str]) -> bool:
         """Look for USB sticks mounted below ``roots`` (a test's own) instead of /media, /run/media."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,8 @@ class KioskApp(App):
         self.exit_allowed = False
         self._last_touch = time.monotonic()
         self._snapshot_busy = False
+        self._status_again = False
+        self._after_status: list[Callable[[], Any]] = []
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -180,20 +183,33 @@ class KioskApp(App):
 
     # --- status ----------------------------------------------------------------------
 
-    def refresh_status(self) -> None:
-        """Counts, pending and sync state, read off the main thread (the database may be busy)."""
+    def refresh_status(self, then: Callable[[], Any] | None = None) -> None:
+        """Counts, pending and sync state, read off the main thread (the database may be busy).
+
+        A call while a read is under way gets a second read that starts after it, so what is
+        shown is never older than the call (a sync that just ended, a rejection just seen);
+        ``then`` runs once that fresh state is on the screen.
+        """
+        if then is not None:
+            self._after_status.append(then)
         if self._snapshot_busy:
+            self._status_again = True
             return
-        self._snapshot_busy = True
+        self._snapshot_busy, self._status_again = True, False
+        waiting, self._after_status = self._after_status, []
+
+        def finished() -> None:
+            self._snapshot_busy = False
+            for callback in waiting:
+                callback()
+            if self._status_again:
+                self.refresh_status()
 
         def done(snapshot: dict[str, Any]) -> None:
-            self._snapshot_busy = False
             self.screen("scan").update(snapshot)
+            finished()
 
-        def failed(_exc: BaseException) -> None:
-            self._snapshot_busy = False
-
-        background(self.backend.snapshot, done, failed, name="status")
+        background(self.backend.snapshot, done, lambda _exc: finished(), name="status")
 
 
 def run_app(config: Config, *, operator: str | None = None, config_file: Path | None = None) -> None:

@@ -122,8 +122,12 @@ def reader_text(status: ReaderStatus, _: Translate) -> str:
 
 @dataclass(frozen=True)
 class StatusLine:
-    text: str
+    parts: tuple[str, ...]  # most important first: what a narrow screen must never drop comes first
     level: str  # ok / warn / error
+
+    @property
+    def text(self) -> str:
+        return " · ".join(self.parts)
 
 
 def status_line(readers: Sequence[ReaderStatus], sync: SyncView | None, pending: int, now: datetime,
@@ -131,53 +135,76 @@ def status_line(readers: Sequence[ReaderStatus], sync: SyncView | None, pending:
                 insecure_http: bool = False, rejected_unseen: int = 0) -> StatusLine:
     """Readers, online/offline, pending visits and the last sync; red when sync fails or is stale.
 
-    An unsynchronised clock (as the clock watcher last saw it) comes first and makes the line
-    amber: visits are still recorded, and corrected later, but the admin should know. So does
-    a server reached over plain http:// off this machine (``insecure_http``, allowed by
-    ``server.allow_insecure_http``): sync works, but the device token crosses the network in clear.
-    Visits the server rejected that no admin has seen yet come before everything (the line
-    is cut at its end on a small screen) and make it red: those guests were shown green but
-    will not reach the district until an admin acts; opening Admin → Sync clears it.
+    The parts come most important first, because a small screen shows only what fits (see
+    ``pack_status``; Admin → Sync shows them all): visits the server rejected that no admin
+    has seen yet (red: those guests were shown green but will not reach the district until an
+    admin acts; opening Admin → Sync clears it), then an unsynchronised clock (amber: visits
+    are still recorded, and corrected later), then the network and the visits waiting to be
+    sent, why sync fails, the last sync, readers that are not ready, a server reached over
+    plain http:// off this machine (amber: ``insecure_http``, allowed by
+    ``server.allow_insecure_http``; the device token crosses the network in clear), and last
+    the readers that are ready.
     """
-    parts = [_("{n} REJECTED: see Admin").format(n=rejected_unseen)] if rejected_unseen else []
-    parts += [_("Clock not synchronised")] if clock_synchronised is False else []
-    parts += [reader_text(r, _) for r in readers]
-    level = "error" if any(str(getattr(r.state, "value", r.state)) == "error" for r in readers) else "ok"
+    first = [_("{n} REJECTED: see Admin").format(n=rejected_unseen)] if rejected_unseen else []
+    first += [_("Clock not synchronised")] if clock_synchronised is False else []
+    states = [str(getattr(r.state, "value", r.state)) for r in readers]
+    ready = [reader_text(r, _) for r, state in zip(readers, states, strict=True) if state == "connected"]
+    not_ready = [reader_text(r, _) for r, state in zip(readers, states, strict=True) if state != "connected"]
+    level = "error" if "error" in states else "ok"
     if clock_synchronised is False:
         level = max(level, "warn", key=_rank)
+    network: list[str] = []
+    trouble: list[str] = []
+    last: list[str] = []
     if sync is None:
-        parts.append(_("no sync"))
+        network.append(_("no sync"))
     elif not sync.enrolled:
-        parts.append(_("not enrolled"))
+        network.append(_("not enrolled"))
         level = max(level, "warn", key=_rank)
     else:
-        network: dict[bool | None, str] = {True: _("online"), False: _("offline"), None: _("network unknown")}
-        parts.append(network[sync.online])
+        words: dict[bool | None, str] = {True: _("online"), False: _("offline"), None: _("network unknown")}
+        network.append(words[sync.online])
         pending = sync.pending
         if insecure_http:
-            parts.append(_("NOT ENCRYPTED (http)"))
+            trouble.append(_("NOT ENCRYPTED (http)"))
             level = max(level, "warn", key=_rank)
-    parts.append(_("{n} waiting to send").format(n=pending))
+    network.append(_("{n} waiting to send").format(n=pending))
     if sync is not None and sync.enrolled:
         if sync.last_success_at is None:
-            parts.append(_("never synced"))
+            last.append(_("never synced"))
             age = None
         else:
             age = (now - sync.last_success_at).total_seconds()
-            parts.append(_("last sync {ago}").format(ago=ago(max(age, 0), _)))
+            last.append(_("last sync {ago}").format(ago=ago(max(age, 0), _)))
         failing = sync.last_error is not None or sync.needs_reenrolment
         stale = pending > 0 and (age is None or age > stale_s)
         if sync.needs_reenrolment:
-            parts.append(_("ENROL AGAIN"))
+            network.append(_("ENROL AGAIN"))
         elif sync.last_error:
-            parts.append(_("sync failing"))
+            network.append(_("sync failing"))
         if failing or stale:
             level = "error"
         elif sync.online is False and pending:
             level = max(level, "warn", key=_rank)
     if rejected_unseen:
         level = "error"
-    return StatusLine(" · ".join(parts), level)
+    return StatusLine(tuple(first + network + last + not_ready + trouble + ready), level)
+
+
+def pack_status(parts: Sequence[str], width: float, measure: Callable[[str], float], max_lines: int) -> list[str]:
+    """The status line's parts on at most ``max_lines`` lines of ``width``, never a part cut:
+    each goes on the first line where it fits whole, in order of importance; one that fits
+    nowhere is left out (the admin's Sync panel shows every part)."""
+    lines: list[list[str]] = []
+    for part in parts:
+        for line in lines:
+            if measure(" · ".join([*line, part])) <= width:
+                line.append(part)
+                break
+        else:
+            if len(lines) < max_lines and (measure(part) <= width or not lines):
+                lines.append([part])
+    return [" · ".join(line) for line in lines]
 
 
 def damaged_database_text(kept: Sequence[str], _: Translate) -> str:

@@ -67,3 +67,30 @@ def test_headless_run_sends_what_its_reader_scans_every_interval(server: Server,
     assert running.finish() == 0, "".join(running.err)
     assert_delivered_exactly_once(server, kiosk)
     assert any("sync: sent 1 (created 1" in line for line in running.err)
+
+
+def test_the_worker_sees_the_server_go_between_passes_while_visits_wait(server: Server, proxy: FaultProxy,
+                                                                         tmp_path: Path) -> None:
+    """The screen's "online" is what the worker last saw: with an hour to the next pass, only
+    its health probe (while visits wait) can say the server went away, and bring them out
+    as soon as it is back."""
+    from kiosk.store import VisitStore
+    from sync.service import SyncService
+
+    kiosk = Kiosk(tmp_path, proxy.url, interval_s=3600.0, probe_max_s=0.2, retries=0)
+    kiosk.enroll(server)
+    with VisitStore.in_dir(kiosk.data_dir) as store:
+        service = SyncService(kiosk.config(), store)
+        service.start_background()
+        try:
+            wait_for(lambda: service.online is True, "the first pass")
+            kiosk.record(2)  # waiting: the next pass is an hour away
+            proxy.set_down(True)
+            wait_for(lambda: service.online is False, "the probe to see the server gone")
+            assert not server.visit_ids()
+            proxy.set_down(False)
+            wait_for(lambda: len(server.visit_ids()) == 2, "the visits out as soon as the server is back")
+            assert service.online is True
+        finally:
+            service.close()
+    assert_delivered_exactly_once(server, kiosk)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kivy.app import App
+from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
@@ -94,8 +95,12 @@ class SyncPanel(Screen):
 
     def _show_rejected(self, found: tuple[Rejections, list[dict[str, Any]]]) -> None:
         rejections, visits = found
-        self.rejected = [{"text": f"{local_day_time(v['scanned_at'])}  {v['summary']} — {v['sync_code']}: "
+        self.rejected = [{"text": f"{local_day_time(v['scanned_at'])}  {v['summary']}\n{v['sync_code']}: "
                                   f"{v['sync_reason'] or ''}"} for v in visits]  # kept for days: the date too
+        rows = self.ids.rejected_rows
+        rows.clear_widgets()
+        for row in self.rejected:
+            rows.add_widget(Factory.RejectedRow(text=row["text"]))
         self.rejected_total, self.rejected_new = rejections.total, rejections.unseen
         self.rejected_codes = "\n".join(f"{g.code} ×{g.count} — {g.reason}" for g in rejections.groups)
         if rejections.unseen and self._shown_to_admin():
@@ -120,15 +125,21 @@ class SyncPanel(Screen):
             sent=step.sent, total=step.total, created=step.created, duplicate=step.duplicate, rejected=step.rejected)
 
     def _done(self, summary: Any) -> None:
-        self.running = False
-        self.progress = 1.0 if summary.error is None else self.progress
-        self.counts = tr._("Sent {sent} · new {created} · already there {duplicate} · rejected {rejected} · "
-                           "still waiting {pending}").format(sent=summary.sent, created=summary.created,
-                                                             duplicate=summary.duplicate, rejected=summary.rejected,
-                                                             pending=summary.pending)
-        self.message = summary.error_message(App.get_running_app().lang) if summary.error else tr._("Sync finished.")
-        App.get_running_app().refresh_status()
-        self.on_pre_enter()
+        """The result shows together with a status read after the sync, so the line under it
+        never contradicts it (it said "2 waiting to send" under "still waiting 0")."""
+        counts = tr._("Sent {sent} · new {created} · already there {duplicate} · rejected {rejected} · "
+                      "still waiting {pending}").format(sent=summary.sent, created=summary.created,
+                                                        duplicate=summary.duplicate, rejected=summary.rejected,
+                                                        pending=summary.pending)
+        message = summary.error_message(App.get_running_app().lang) if summary.error else tr._("Sync finished.")
+
+        def show() -> None:
+            self.running = False
+            self.progress = 1.0 if summary.error is None else self.progress
+            self.counts, self.message = counts, message
+            self.on_pre_enter()
+
+        App.get_running_app().refresh_status(then=show)
 
     def _failed(self, exc: BaseException) -> None:
         self.running = False

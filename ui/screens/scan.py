@@ -8,20 +8,30 @@ refreshed from the camera source's newest frame only while this screen is shown.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.text import Label as CoreLabel
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.clock import LOCAL_TZ
 from kiosk.scan import ScanResult
-from ui.formatting import LEVEL_COLOURS, counts_text, damaged_database_text, panel_for, status_line
+from ui.formatting import LEVEL_COLOURS, counts_text, damaged_database_text, pack_status, panel_for, status_line
 from ui.i18n import tr
 
 PREVIEW_FPS = 10
+
+
+@lru_cache(maxsize=512)
+def _text_width(text: str, font_size: float, font_name: str, bold: bool) -> float:
+    """The width of ``text`` on one line in this font (the status parts repeat every refresh)."""
+    core = CoreLabel(text=text, font_size=font_size, font_name=font_name, bold=bold)
+    core.refresh()
+    return float(core.texture.size[0]) if core.texture is not None else 0.0
 
 
 class ScanScreen(Screen):
@@ -32,7 +42,11 @@ class ScanScreen(Screen):
     title_lines = StringProperty("")  # as shown: one part per line ("ĐÃ GHI NHẬN" / "VÀO")
     summary_lines = StringProperty("")
     counts = StringProperty("")
-    status_text = StringProperty("")
+    count_in = StringProperty("0")
+    count_out = StringProperty("0")
+    count_total = StringProperty("0")
+    status_text = StringProperty("")  # every part, most important first (Admin → Sync shows it whole)
+    status_shown = StringProperty("")  # the parts that fit the status line's lines, never one cut
     status_colour = ListProperty(LEVEL_COLOURS["ok"])
     alert_text = StringProperty("")  # the red banner: a damaged database was moved aside
     direction = StringProperty("in")
@@ -46,6 +60,7 @@ class ScanScreen(Screen):
         self._ready_event = None
         self._preview_event = None
         self._texture: Texture | None = None
+        self._status_parts: tuple[str, ...] = ()
         super().__init__(**kwargs)
         tr.bind_switch(lambda _lang: self.render())
         Clock.schedule_interval(self._tick, 1.0)
@@ -55,6 +70,8 @@ class ScanScreen(Screen):
         backend = App.get_running_app().backend
         self.switchable = backend.switchable
         self.direction = backend.direction
+        self.ids.status.bind(width=lambda *_: self._pack_status(), font_size=lambda *_: self._pack_status())
+        self.bind(size=lambda *_: self._pack_status())
         self.render()
 
     # --- results -----------------------------------------------------------------------
@@ -91,6 +108,8 @@ class ScanScreen(Screen):
         app = App.get_running_app()
         self._snapshot = snapshot
         self.counts = counts_text(snapshot["today"], tr._)
+        today = snapshot["today"]
+        self.count_in, self.count_out, self.count_total = (str(today[k]) for k in ("in", "out", "total"))
         clock = snapshot.get("clock")
         line = status_line(app.backend.readers(), snapshot["sync"], snapshot["pending"], datetime.now(LOCAL_TZ),
                            app.kiosk_config.ui.sync_stale_s, tr._,
@@ -98,7 +117,19 @@ class ScanScreen(Screen):
                            insecure_http=snapshot.get("insecure_http", False),
                            rejected_unseen=snapshot.get("rejected_unseen", 0))
         self.status_text, self.status_colour = line.text, LEVEL_COLOURS[line.level]
+        self._status_parts = line.parts
+        self._pack_status()
         self.alert_text = damaged_database_text(snapshot["quarantined"], tr._)
+
+    def _pack_status(self) -> None:
+        """As many parts as fit whole on the status line's lines (two; three on a portrait screen)."""
+        label = self.ids.status
+
+        def measure(text: str) -> float:
+            return _text_width(text, float(label.font_size), label.font_name, label.bold)
+
+        lines = 2 if self.width >= self.height else 3
+        self.status_shown = "\n".join(pack_status(self._status_parts, label.width - 2, measure, lines))
 
     def _tick(self, _dt: float) -> None:
         self.clock_text = datetime.now(LOCAL_TZ).strftime("%H:%M")

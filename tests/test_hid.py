@@ -215,3 +215,15 @@ def test_unplugged_reader_is_dropped_and_picked_up_again(hid: Callable[..., tupl
     catalog.plug(info, newland)  # the same reader comes back
     assert events.get(timeout=WAIT_S).text == "0911111111"
     assert len(catalog.opened) == 2
+
+
+def test_stopping_twice_is_harmless(hid: Callable[..., tuple]) -> None:
+    """The app and the runtime can both stop the readers on the way out: the second stop
+    once wrote to the closed wake-up pipe (OSError: Bad file descriptor, exit 1)."""
+    source, catalog, events = hid()
+    catalog.plug(HONEYWELL, Recording("keypad_altcodes.jsonl"))
+    source.start()
+    events.get(timeout=WAIT_S)
+    source.stop()
+    source.stop()
+    source.close()

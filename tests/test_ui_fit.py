@@ -78,7 +78,7 @@ def app(tmp: Path) -> Iterator[UiKiosk]:
     trust.mkdir()
     vector = json.loads((SAMPLES / "dcc" / "DE_2DCode_raw_1.json").read_text())
     (trust / "de.der").write_bytes(base64.b64decode(vector["TESTCTX"]["CERTIFICATE"]))
-    with running_app(tmp, "scanners.hid.enabled=false", "scanners.serial.enabled=true",
+    with running_app(tmp, "scanners.hid.enabled=true", "scanners.serial.enabled=true",
                      f"scanners.serial.port={tmp / 'no-such-port'}", "scanners.camera.enabled=true",
                      f"scanners.camera.device={tmp / 'no-such-camera.mp4'}", f"checkpoint.name={LONG_CHECKPOINT}",
                      "server.allow_insecure_http=true", f"dcc.trust_dir={trust}", "ui.result_seconds=60",

@@ -91,17 +91,27 @@ def measure(runs: int) -> list[dict[str, Any]]:
                 wall, peak = one_run(argv)
                 walls[name].append(wall)
                 rss[name].append(peak)
-    return [{"case": name, "runs": runs, "median_ms": statistics.median(walls[name]) * 1000,
-             "min_ms": min(walls[name]) * 1000, "max_rss_mb": max(rss[name]) / 2**20} for name in todo]
+    return [
+        {
+            "case": name,
+            "runs": runs,
+            "median_ms": statistics.median(walls[name]) * 1000,
+            "min_ms": min(walls[name]) * 1000,
+            "max_rss_mb": max(rss[name]) / 2**20,
+        }
+        for name in todo
+    ]
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     floor = rows[0]
     lines = [f"{'case':<36} {'median ms':>10} {'min ms':>8} {'median-floor':>13} {'max RSS MB':>11} {'RSS-floor':>10}"]
     for row in rows:
-        lines.append(f"{row['case']:<36} {row['median_ms']:>10.0f} {row['min_ms']:>8.0f} "
-                     f"{row['median_ms'] - floor['median_ms']:>+13.0f} {row['max_rss_mb']:>11.1f} "
-                     f"{row['max_rss_mb'] - floor['max_rss_mb']:>+10.1f}")
+        lines.append(
+            f"{row['case']:<36} {row['median_ms']:>10.0f} {row['min_ms']:>8.0f} "
+            f"{row['median_ms'] - floor['median_ms']:>+13.0f} {row['max_rss_mb']:>11.1f} "
+            f"{row['max_rss_mb'] - floor['max_rss_mb']:>+10.1f}"
+        )
     return "\n".join(lines)
 
 
@@ -114,8 +124,10 @@ def main() -> None:
         parser.error("--runs must be at least 1")
     rows = measure(args.runs)
     rss_by = "/usr/bin/time -f %M" if TIME else "os.wait4 rusage (includes this process's pages)"
-    head = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"{args.runs} runs per case, peak RSS by {rss_by}")
+    head = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{args.runs} runs per case, peak RSS by {rss_by}"
+    )
     out = sys.stderr if args.json else sys.stdout
     print(head, file=out)
     print(table(rows), file=out)

@@ -121,15 +121,21 @@ def robustness_sets() -> dict[str, list[tuple[np.ndarray, str]]]:
     payloads = (CCCD_DUC, CCCD_TUYET)
     sets: dict[str, list[tuple[np.ndarray, str]]] = {
         "small (70-120 px)": [(scene(p, width_px=w, seed=w), p) for p in payloads for w in (70, 78, 85, 92, 100, 120)],
-        "rotated (10-315°)": [(scene(p, angle=a, seed=int(a)), p) for p in payloads
-                              for a in (10, 20, 30, 45, 60, 90, 135, 180, 225, 315)],
-        "blurred (σ 1-3.5 px)": [(scene(p, blur_sigma=s, seed=int(10 * s)), p) for p in payloads
-                               for s in (1.0, 1.5, 2.0, 2.5, 3.0, 3.5)],
-        "low contrast": [(scene(p, dark=d, light=lt, seed=d), p) for p in payloads
-                         for d, lt in ((90, 150), (100, 150), (110, 150), (120, 155), (125, 150), (130, 150))],
+        "rotated (10-315°)": [
+            (scene(p, angle=a, seed=int(a)), p) for p in payloads for a in (10, 20, 30, 45, 60, 90, 135, 180, 225, 315)
+        ],
+        "blurred (σ 1-3.5 px)": [
+            (scene(p, blur_sigma=s, seed=int(10 * s)), p) for p in payloads for s in (1.0, 1.5, 2.0, 2.5, 3.0, 3.5)
+        ],
+        "low contrast": [
+            (scene(p, dark=d, light=lt, seed=d), p)
+            for p in payloads
+            for d, lt in ((90, 150), (100, 150), (110, 150), (120, 155), (125, 150), (130, 150))
+        ],
         "noisy (σ 15-40)": [(scene(p, noise=n, seed=int(n)), p) for p in payloads for n in (15, 20, 25, 30, 35, 40)],
-        "small+rotated+blurred": [(scene(p, width_px=130, angle=a, blur_sigma=1.0, seed=int(a)), p) for p in payloads
-                                  for a in (15, 40, 70, 110, 160, 200)],
+        "small+rotated+blurred": [
+            (scene(p, width_px=130, angle=a, blur_sigma=1.0, seed=int(a)), p) for p in payloads for a in (15, 40, 70, 110, 160, 200)
+        ],
         "inverted (dark mode)": [(255 - scene(p, width_px=w, seed=w), p) for p in payloads for w in (120, 160, 200)],
     }
     sets["exact: 40 short 'name|sex'"] = [(scene(p, width_px=160, seed=i), p) for i, p in enumerate(short_payloads())]
@@ -152,8 +158,11 @@ def robustness() -> dict[str, dict[str, dict[str, int]]]:
 
 
 def report(times: dict[str, dict[str, dict[str, float]]], robust: dict[str, dict[str, dict[str, int]]]) -> str:
-    lines = [f"{platform.machine()}, Python {platform.python_version()}, OpenCV {cv2.__version__}",
-             "", f"{'ms per 640×480 frame':40} {'with code: median':>18} {'p90':>7} {'no code: median':>16} {'p90':>7}"]
+    lines = [
+        f"{platform.machine()}, Python {platform.python_version()}, OpenCV {cv2.__version__}",
+        "",
+        f"{'ms per 640×480 frame':40} {'with code: median':>18} {'p90':>7} {'no code: median':>16} {'p90':>7}",
+    ]
     for name, cases in times.items():
         w, n = cases["with code"], cases["no code"]
         lines.append(f"{name:40} {w['median']:18.2f} {w['p90']:7.2f} {n['median']:16.2f} {n['p90']:7.2f}")

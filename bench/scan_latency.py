@@ -55,12 +55,26 @@ from kiosk.trust import TrustStore  # noqa: E402
 DCC_SAMPLE = REPO.parent / "shared" / "samples" / "dcc" / "AT_2DCode_raw_1.json"
 TARGET_RATIO = 1.5
 FLOOR_COLUMNS = (
-    "id", "checkpoint_code", "device_id", "direction", "source", "reader", "kind", "credential_key",
-    "fields", "raw", "scanned_at", "monotonic_ns", "boot_id", "clock_synchronised", "operator",
+    "id",
+    "checkpoint_code",
+    "device_id",
+    "direction",
+    "source",
+    "reader",
+    "kind",
+    "credential_key",
+    "fields",
+    "raw",
+    "scanned_at",
+    "monotonic_ns",
+    "boot_id",
+    "clock_synchronised",
+    "operator",
 )
 FLOOR_SQL = f"INSERT INTO visits ({', '.join(FLOOR_COLUMNS)}) VALUES ({', '.join('?' * len(FLOOR_COLUMNS))})"
-LATEST_SQL = ("SELECT id, scanned_at, monotonic_ns, boot_id, direction FROM visits "
-              "WHERE credential_key = ? ORDER BY seq DESC LIMIT 1")
+LATEST_SQL = (
+    "SELECT id, scanned_at, monotonic_ns, boot_id, direction FROM visits WHERE credential_key = ? ORDER BY seq DESC LIMIT 1"
+)
 VOLATILE_FS = {"tmpfs", "ramfs", "overlay", "squashfs"}
 
 
@@ -114,26 +128,130 @@ def choose_base(explicit: str | None) -> Path:
 
 # --- payloads -----------------------------------------------------------------------------
 
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
-          "Hồ", "Ngô", "Dương", "Lý", "Đinh", "Trương", "Lưu", "Điểu"]
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+    "Đinh",
+    "Trương",
+    "Lưu",
+    "Điểu",
+]
 MIDDLE_M = ["Văn", "Hữu", "Đức", "Minh", "Quốc", "Xuân", "Thanh", "Công", "Đình", "Bá"]
 MIDDLE_F = ["Thị", "Ngọc", "Thu", "Thanh", "Kim", "Mỹ", "Bích", "Hồng", "Diệu", "Phương"]
-GIVEN_M = ["Đức", "Hùng", "Dũng", "Tuấn", "Hải", "Long", "Khoa", "Hiếu", "Phúc", "Quý", "Trường",
-           "Nghĩa", "Lộc", "Thắng", "Việt", "Sơn", "Tâm", "Khải"]
-GIVEN_F = ["Hương", "Lan", "Phương", "Thảo", "Nga", "Trang", "Yến", "Quỳnh", "Nhung", "Ngọc Ánh",
-           "Hằng", "Thủy", "Loan", "Diễm", "Hạnh", "Nguyệt", "Oanh", "Uyên"]
-STREETS = ["Lê Lợi", "Nguyễn Huệ", "Trần Hưng Đạo", "Hai Bà Trưng", "Lý Thường Kiệt", "Điện Biên Phủ",
-           "Võ Thị Sáu", "Phạm Ngũ Lão", "Nguyễn Thị Minh Khai", "Cách Mạng Tháng Tám"]
-URBAN = [("Phường Bến Nghé", "Quận 1", "TP. Hồ Chí Minh"), ("Phường 6", "Quận 3", "TP. Hồ Chí Minh"),
-         ("Phường Hàng Bạc", "Quận Hoàn Kiếm", "TP. Hà Nội"), ("Phường Hải Châu I", "Quận Hải Châu", "TP. Đà Nẵng"),
-         ("Phường Tân Phú", "Quận Cái Răng", "TP. Cần Thơ")]
-RURAL = [("Xã Đăk Nhau", "Huyện Bù Đăng", "Tỉnh Bình Phước"), ("Xã Ea Tiêu", "Huyện Cư Kuin", "Tỉnh Đắk Lắk"),
-         ("Xã Quảng Phú", "Huyện Quảng Điền", "Tỉnh Thừa Thiên Huế"), ("Xã Mường Phăng", "Huyện Điện Biên", "Tỉnh Điện Biên"),
-         ("Xã Tân Hội", "Huyện Đức Trọng", "Tỉnh Lâm Đồng")]
+GIVEN_M = [
+    "Đức",
+    "Hùng",
+    "Dũng",
+    "Tuấn",
+    "Hải",
+    "Long",
+    "Khoa",
+    "Hiếu",
+    "Phúc",
+    "Quý",
+    "Trường",
+    "Nghĩa",
+    "Lộc",
+    "Thắng",
+    "Việt",
+    "Sơn",
+    "Tâm",
+    "Khải",
+]
+GIVEN_F = [
+    "Hương",
+    "Lan",
+    "Phương",
+    "Thảo",
+    "Nga",
+    "Trang",
+    "Yến",
+    "Quỳnh",
+    "Nhung",
+    "Ngọc Ánh",
+    "Hằng",
+    "Thủy",
+    "Loan",
+    "Diễm",
+    "Hạnh",
+    "Nguyệt",
+    "Oanh",
+    "Uyên",
+]
+STREETS = [
+    "Lê Lợi",
+    "Nguyễn Huệ",
+    "Trần Hưng Đạo",
+    "Hai Bà Trưng",
+    "Lý Thường Kiệt",
+    "Điện Biên Phủ",
+    "Võ Thị Sáu",
+    "Phạm Ngũ Lão",
+    "Nguyễn Thị Minh Khai",
+    "Cách Mạng Tháng Tám",
+]
+URBAN = [
+    ("Phường Bến Nghé", "Quận 1", "TP. Hồ Chí Minh"),
+    ("Phường 6", "Quận 3", "TP. Hồ Chí Minh"),
+    ("Phường Hàng Bạc", "Quận Hoàn Kiếm", "TP. Hà Nội"),
+    ("Phường Hải Châu I", "Quận Hải Châu", "TP. Đà Nẵng"),
+    ("Phường Tân Phú", "Quận Cái Răng", "TP. Cần Thơ"),
+]
+RURAL = [
+    ("Xã Đăk Nhau", "Huyện Bù Đăng", "Tỉnh Bình Phước"),
+    ("Xã Ea Tiêu", "Huyện Cư Kuin", "Tỉnh Đắk Lắk"),
+    ("Xã Quảng Phú", "Huyện Quảng Điền", "Tỉnh Thừa Thiên Huế"),
+    ("Xã Mường Phăng", "Huyện Điện Biên", "Tỉnh Điện Biên"),
+    ("Xã Tân Hội", "Huyện Đức Trọng", "Tỉnh Lâm Đồng"),
+]
 PROVINCE_CODES = ["001", "031", "036", "038", "040", "046", "048", "066", "068", "070", "075", "079", "092"]
-MOBILE_PREFIXES = ["032", "033", "034", "035", "036", "037", "038", "039", "070", "076", "077", "078", "079",
-                   "081", "082", "083", "084", "085", "086", "088", "090", "091", "093", "094", "096",
-                   "097", "098", "099", "056", "058", "059"]
+MOBILE_PREFIXES = [
+    "032",
+    "033",
+    "034",
+    "035",
+    "036",
+    "037",
+    "038",
+    "039",
+    "070",
+    "076",
+    "077",
+    "078",
+    "079",
+    "081",
+    "082",
+    "083",
+    "084",
+    "085",
+    "086",
+    "088",
+    "090",
+    "091",
+    "093",
+    "094",
+    "096",
+    "097",
+    "098",
+    "099",
+    "056",
+    "058",
+    "059",
+]
 OLD_PREFIXES = ["0168", "0169", "0123", "0124", "0121", "0166"]
 
 
@@ -153,8 +271,9 @@ class Payloads:
     def cccd(self) -> str:
         rng = self.rng
         female = rng.random() < 0.5
-        name = " ".join([rng.choice(FAMILY), rng.choice(MIDDLE_F if female else MIDDLE_M),
-                         rng.choice(GIVEN_F if female else GIVEN_M)])
+        name = " ".join(
+            [rng.choice(FAMILY), rng.choice(MIDDLE_F if female else MIDDLE_M), rng.choice(GIVEN_F if female else GIVEN_M)]
+        )
         dob = self._date(date(1940, 1, 1), date(2008, 12, 31))
         century = 0 if int(dob[4:]) < 2000 else 2
         self._id_seq += 1
@@ -244,11 +363,25 @@ def floor_rows(payloads: list[str], device_id: str) -> list[tuple[Any, ...]]:
             raise SystemExit(f"payload generator bug: floor payload rejected ({cred.code})")
         reading = clock.read()
         fields = {k: v for k, v in cred.to_dict().items() if k != "kind"}
-        rows.append((
-            str(uuid.uuid4()), "DEMO-01", device_id, "in", "serial", None, cred.kind, credential_key(cred),
-            json.dumps(fields, ensure_ascii=False, sort_keys=True), None, iso(reading.wall),
-            reading.monotonic_ns, reading.boot_id, int(reading.synchronised), None,
-        ))
+        rows.append(
+            (
+                str(uuid.uuid4()),
+                "DEMO-01",
+                device_id,
+                "in",
+                "serial",
+                None,
+                cred.kind,
+                credential_key(cred),
+                json.dumps(fields, ensure_ascii=False, sort_keys=True),
+                None,
+                iso(reading.wall),
+                reading.monotonic_ns,
+                reading.boot_id,
+                int(reading.synchronised),
+                None,
+            )
+        )
     return rows
 
 
@@ -365,8 +498,10 @@ def main(argv: list[str] | None = None) -> int:
     show(f"dir: {workdir}  (filesystem {mount.fstype} on {mount.source}, mounted at {mount.point}, {mount.options})")
     if mount.fstype in VOLATILE_FS:
         show(f"WARNING: {mount.fstype} is not a real disk; fsync is nearly free here and the figures mean little")
-    show(f"python {env['python']}, sqlite {env['sqlite']}, sqlite-utils {env['sqlite_utils']}, "
-         f"{env['cpus']} CPUs {env['machine']}, kernel {env['kernel']}")
+    show(
+        f"python {env['python']}, sqlite {env['sqlite']}, sqlite-utils {env['sqlite_utils']}, "
+        f"{env['cpus']} CPUs {env['machine']}, kernel {env['kernel']}"
+    )
 
     n, blocks = args.scans, args.blocks
     warm = args.warmup if args.warmup is not None else min(100, max(20, n // 20))
@@ -427,14 +562,18 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
     show("")
-    show(f"{n} scans per side in {blocks} alternating blocks, {warm} warm-up each, {measured_s:.1f} s; "
-         f"mean fields JSON {width_real:.0f} B (real) / {width_floor:.0f} B (floor)")
+    show(
+        f"{n} scans per side in {blocks} alternating blocks, {warm} warm-up each, {measured_s:.1f} s; "
+        f"mean fields JSON {width_real:.0f} B (real) / {width_floor:.0f} B (floor)"
+    )
     show(f"{'':26}{'n':>6}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}  (ms)")
     for label, st in (("floor: INSERT+COMMIT", floor_stats), ("real: ScanService.handle", real_stats)):
         show(f"{label:26}{st['n']:>6}{st['p50']:>9.3f}{st['p90']:>9.3f}{st['p99']:>9.3f}{st['max']:>9.3f}")
     show(f"ratio real/floor: p50 {ratio_p50:.2f}x, p99 {ratio_p99:.2f}x")
-    show(f"target: p99 within {TARGET_RATIO}x the floor — {verdict} "
-         f"(real p99 {real_stats['p99']:.3f} ms vs limit {TARGET_RATIO * floor_stats['p99']:.3f} ms)")
+    show(
+        f"target: p99 within {TARGET_RATIO}x the floor — {verdict} "
+        f"(real p99 {real_stats['p99']:.3f} ms vs limit {TARGET_RATIO * floor_stats['p99']:.3f} ms)"
+    )
     if dcc_ms is not None:
         show(f"DCC test vector (scanned once, signature checked, result: {dcc_signature}): {dcc_ms:.3f} ms")
     elif not args.no_dcc:
@@ -444,15 +583,28 @@ def main(argv: list[str] | None = None) -> int:
         for line in real.errors[:20]:
             show(f"  {line}")
     if args.json:
-        json.dump({
-            "environment": env,
-            "scans": n, "blocks": blocks, "warmup": warm, "measured_seconds": measured_s,
-            "fields_json_bytes": {"real": width_real, "floor": width_floor},
-            "floor_ms": floor_stats, "real_ms": real_stats,
-            "ratio_p50": ratio_p50, "ratio_p99": ratio_p99,
-            "target": f"p99 within {TARGET_RATIO}x the floor", "verdict": verdict,
-            "dcc_ms": dcc_ms, "dcc_signature": dcc_signature, "errors": real.errors,
-        }, sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(
+            {
+                "environment": env,
+                "scans": n,
+                "blocks": blocks,
+                "warmup": warm,
+                "measured_seconds": measured_s,
+                "fields_json_bytes": {"real": width_real, "floor": width_floor},
+                "floor_ms": floor_stats,
+                "real_ms": real_stats,
+                "ratio_p50": ratio_p50,
+                "ratio_p99": ratio_p99,
+                "target": f"p99 within {TARGET_RATIO}x the floor",
+                "verdict": verdict,
+                "dcc_ms": dcc_ms,
+                "dcc_signature": dcc_signature,
+                "errors": real.errors,
+            },
+            sys.stdout,
+            indent=2,
+            ensure_ascii=False,
+        )
         print()
     return 1 if real.errors else 0
 

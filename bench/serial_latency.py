@@ -48,10 +48,12 @@ class SerialSide:
 
     def __init__(self, workdir: Path) -> None:
         self.scanner = PtyScanner(workdir / "scanner")
-        self.config = Config.model_validate({
-            "storage": {"data_dir": str(workdir / "kiosk")},
-            "scanners": {"serial": {"enabled": True, "port": str(self.scanner.link)}},
-        })
+        self.config = Config.model_validate(
+            {
+                "storage": {"data_dir": str(workdir / "kiosk")},
+                "scanners": {"serial": {"enabled": True, "port": str(self.scanner.link)}},
+            }
+        )
         self.store = VisitStore.in_dir(self.config.data_dir)
         self.pipeline = Pipeline(self.config, ScanService(self.config, self.store), self._done)
         self.errors: list[str] = []
@@ -143,15 +145,25 @@ def main(argv: list[str] | None = None) -> int:
     show(f"{'':34}{'n':>6}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}  (ms)")
     for label, st in (("floor: INSERT+COMMIT", floor_stats), ("serial: written → committed", serial_stats)):
         show(f"{label:34}{st['n']:>6}{st['p50']:>9.3f}{st['p90']:>9.3f}{st['p99']:>9.3f}{st['max']:>9.3f}")
-    show(f"serial − floor: p50 +{serial_stats['p50'] - floor_stats['p50']:.3f} ms, "
-         f"p99 +{serial_stats['p99'] - floor_stats['p99']:.3f} ms")
+    show(
+        f"serial − floor: p50 +{serial_stats['p50'] - floor_stats['p50']:.3f} ms, "
+        f"p99 +{serial_stats['p99'] - floor_stats['p99']:.3f} ms"
+    )
     show(f"target: serial p99 ≤ {TARGET_P99_MS:.0f} ms — {verdict}")
     if serial.errors:
         show(f"ERRORS: {len(serial.errors)} scans not accepted, e.g. {serial.errors[:5]}")
     if args.json:
-        result: dict[str, Any] = {"environment": env, "scans": n, "blocks": args.blocks, "warmup": warm,
-                                  "floor_ms": floor_stats, "serial_ms": serial_stats, "target_p99_ms": TARGET_P99_MS,
-                                  "verdict": verdict, "errors": serial.errors}
+        result: dict[str, Any] = {
+            "environment": env,
+            "scans": n,
+            "blocks": args.blocks,
+            "warmup": warm,
+            "floor_ms": floor_stats,
+            "serial_ms": serial_stats,
+            "target_p99_ms": TARGET_P99_MS,
+            "verdict": verdict,
+            "errors": serial.errors,
+        }
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
         print()
     return 1 if serial.errors else 0

@@ -56,17 +56,30 @@ SERVER = str(Path(sys.executable).with_name("checkpoint-server"))
 def kiosk_visit(i: int, now: datetime) -> dict[str, Any]:
     """A CCCD visit as a kiosk's sync client sends it (about 450 bytes of JSON)."""
     return {
-        "id": str(uuid.uuid4()), "checkpoint": CHECKPOINT, "direction": "in" if i % 2 else "out", "source": "serial",
-        "kind": "cccd", "scanned_at": (now - timedelta(seconds=i)).isoformat(), "clock_synchronised": True,
-        "monotonic_ns": 10**12 + i, "boot_id": "3f1c0e1e-5d7b-4f57-9a55-0d1f5d1d7d10", "reader": "serial:/dev/ttyACM0",
-        "fields": {"id_number": f"{70185000000 + i:012d}", "old_id_number": None, "name": "Nguyễn Thị Ánh Tuyết",
-                   "date_of_birth": "1985-07-14", "sex": "Nữ", "address": "Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng",
-                   "issue_date": "2021-05-10"},
+        "id": str(uuid.uuid4()),
+        "checkpoint": CHECKPOINT,
+        "direction": "in" if i % 2 else "out",
+        "source": "serial",
+        "kind": "cccd",
+        "scanned_at": (now - timedelta(seconds=i)).isoformat(),
+        "clock_synchronised": True,
+        "monotonic_ns": 10**12 + i,
+        "boot_id": "3f1c0e1e-5d7b-4f57-9a55-0d1f5d1d7d10",
+        "reader": "serial:/dev/ttyACM0",
+        "fields": {
+            "id_number": f"{70185000000 + i:012d}",
+            "old_id_number": None,
+            "name": "Nguyễn Thị Ánh Tuyết",
+            "date_of_birth": "1985-07-14",
+            "sex": "Nữ",
+            "address": "Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng",
+            "issue_date": "2021-05-10",
+        },
     }
 
 
 def batches_of(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _driver_value(value: Any) -> Any:
@@ -105,8 +118,9 @@ def server_process(url: str, workdir: Path) -> Iterator[str]:
     config = workdir / "server.toml"
     config.write_text("[limits]\ndevice_batches_per_s = 100000.0\ndevice_burst = 100000\n")
     log = (workdir / f"server-{port}.log").open("wb")
-    process = subprocess.Popen([SERVER, "serve", "--config", str(config), "--db", url, "--port", str(port)],
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [SERVER, "serve", "--config", str(config), "--db", url, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -166,8 +180,9 @@ def run_one(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> lis
     cp_id = places.checkpoint(engine, CHECKPOINT)["id"]
     now = datetime.now(timezone.utc)
     results = []
-    floor_device = enrolment.redeem(engine, enrolment.create_enroll_code(
-        engine, CHECKPOINT, timedelta(hours=1), "http://x", "bench").code).device_id
+    floor_device = enrolment.redeem(
+        engine, enrolment.create_enroll_code(engine, CHECKPOINT, timedelta(hours=1), "http://x", "bench").code
+    ).device_id
     auth = enrolment.DeviceAuth(floor_device, cp_id, CHECKPOINT)
     rules = IngestRules.from_settings(Settings())
     rows = [visit_row(VisitIn.model_validate(kiosk_visit(i, now)), auth, now, rules) for i in range(args.visits)]
@@ -179,11 +194,16 @@ def run_one(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> lis
             answer = enrolment.redeem(engine, made.code)
             devices.append((answer.device_id, answer.token))
         per_client = args.visits // clients
-        bodies = [[gzip.compress(json.dumps({"device_id": device_id, "visits": chunk}).encode(), 1)
-                   for chunk in batches_of([kiosk_visit(i, now) for i in range(per_client)], args.batch)]
-                  for device_id, _ in devices]
-        results.append({"db": kind, "what": "API: POST /visits/batch", "clients": clients,
-                        "visits_per_s": api(url, workdir, devices, bodies)})
+        bodies = [
+            [
+                gzip.compress(json.dumps({"device_id": device_id, "visits": chunk}).encode(), 1)
+                for chunk in batches_of([kiosk_visit(i, now) for i in range(per_client)], args.batch)
+            ]
+            for device_id, _ in devices
+        ]
+        results.append(
+            {"db": kind, "what": "API: POST /visits/batch", "clients": clients, "visits_per_s": api(url, workdir, devices, bodies)}
+        )
     engine.dispose()
     return results
 
@@ -202,8 +222,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="server-ingest-", dir=base) as tmp:
         workdir = Path(tmp)
         for kind in args.db.split(","):
-            where = scratch_database("cps_bench") if kind == "postgresql" else nullcontext(
-                f"sqlite:///{workdir / 'bench.sqlite3'}")
+            where = scratch_database("cps_bench") if kind == "postgresql" else nullcontext(f"sqlite:///{workdir / 'bench.sqlite3'}")
             with where as url:
                 results += run_one(kind, url, args, workdir)
     if args.json:
@@ -212,8 +231,10 @@ def main() -> None:
     print(f"{args.visits} visits per row, batches of {args.batch}, machine: {os.cpu_count()} cores")
     for r in results:
         floor_of = next(x["visits_per_s"] for x in results if x["db"] == r["db"] and x["what"].startswith("floor"))
-        print(f"{r['db']:<11} {r['what']:<26} clients={r['clients']:<2} {r['visits_per_s']:>9.0f} visits/s "
-              f"({r['visits_per_s'] / floor_of:.2f}× floor)")
+        print(
+            f"{r['db']:<11} {r['what']:<26} clients={r['clients']:<2} {r['visits_per_s']:>9.0f} visits/s "
+            f"({r['visits_per_s'] / floor_of:.2f}× floor)"
+        )
 
 
 if __name__ == "__main__":

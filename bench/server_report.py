@@ -38,8 +38,19 @@ DISTRICT, PROVINCE = "Huyện Bù Đăng", "Tỉnh Bình Phước"
 REPORT_DAY = date(2026, 11, 23)
 DAYS = 60
 PER_COMMUNE = 50
-VISIT_COLUMNS = ["id", "checkpoint_id", "device_id", "direction", "source", "kind", "scanned_at", "occurred_at",
-                 "clock_synchronised", "received_at", "id_number"]
+VISIT_COLUMNS = [
+    "id",
+    "checkpoint_id",
+    "device_id",
+    "direction",
+    "source",
+    "kind",
+    "scanned_at",
+    "occurred_at",
+    "clock_synchronised",
+    "received_at",
+    "id_number",
+]
 
 
 def load_places(engine: Any, n_checkpoints: int) -> list[int]:
@@ -47,14 +58,28 @@ def load_places(engine: Any, n_checkpoints: int) -> list[int]:
         conn.execute(provinces.insert().values(id=1, name=PROVINCE))
         conn.execute(districts.insert().values(id=1, province_id=1, name=DISTRICT))
         n_communes = -(-n_checkpoints // PER_COMMUNE)
-        conn.execute(communes.insert(), [{"id": i + 1, "district_id": 1, "name": f"Xã số {i + 1:03d}"}
-                                         for i in range(n_communes)])
-        conn.execute(checkpoints.insert(), [
-            {"id": i + 1, "code": f"BD-{i + 1:05d}", "name": f"Chốt {i + 1}", "commune_id": i // PER_COMMUNE + 1,
-             "created_on": date(2026, 1, 1) + timedelta(days=i % 320), "active": True} for i in range(n_checkpoints)])
-        conn.execute(devices.insert(), [{"id": f"dev-{i + 1}", "checkpoint_id": i + 1,
-                                         "enrolled_at": datetime(2026, 1, 1, tzinfo=timezone.utc)}
-                                        for i in range(n_checkpoints)])
+        conn.execute(communes.insert(), [{"id": i + 1, "district_id": 1, "name": f"Xã số {i + 1:03d}"} for i in range(n_communes)])
+        conn.execute(
+            checkpoints.insert(),
+            [
+                {
+                    "id": i + 1,
+                    "code": f"BD-{i + 1:05d}",
+                    "name": f"Chốt {i + 1}",
+                    "commune_id": i // PER_COMMUNE + 1,
+                    "created_on": date(2026, 1, 1) + timedelta(days=i % 320),
+                    "active": True,
+                }
+                for i in range(n_checkpoints)
+            ],
+        )
+        conn.execute(
+            devices.insert(),
+            [
+                {"id": f"dev-{i + 1}", "checkpoint_id": i + 1, "enrolled_at": datetime(2026, 1, 1, tzinfo=timezone.utc)}
+                for i in range(n_checkpoints)
+            ],
+        )
     return list(range(1, n_checkpoints + 1))
 
 
@@ -69,8 +94,7 @@ def visit_rows(n: int, checkpoint_ids: list[int], sqlite: bool) -> list[tuple[An
         at = end - timedelta(seconds=rng.randrange(span))
         when: Any = at.replace(tzinfo=None).isoformat(sep=" ") if sqlite else at
         vid: Any = uuid.UUID(int=rng.getrandbits(128)).hex if sqlite else uuid.UUID(int=rng.getrandbits(128))
-        rows.append((vid, cp, f"dev-{cp}", "in" if i % 2 else "out", "serial", "cccd", when, when, True, when,
-                     f"{i:012d}"))
+        rows.append((vid, cp, f"dev-{cp}", "in" if i % 2 else "out", "serial", "cccd", when, when, True, when, f"{i:012d}"))
     return rows
 
 
@@ -81,8 +105,9 @@ def bulk_load(engine: Any, rows: list[tuple[Any, ...]]) -> None:
         if engine.dialect.name == "sqlite":
             cursor.execute("PRAGMA synchronous = OFF")
             cursor.execute("BEGIN")
-            cursor.executemany(f"INSERT INTO visits ({', '.join(VISIT_COLUMNS)}) VALUES ({', '.join('?' * len(VISIT_COLUMNS))})",
-                               rows)
+            cursor.executemany(
+                f"INSERT INTO visits ({', '.join(VISIT_COLUMNS)}) VALUES ({', '.join('?' * len(VISIT_COLUMNS))})", rows
+            )
             cursor.execute("COMMIT")
             cursor.execute("ANALYZE")
         else:

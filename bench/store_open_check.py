@@ -41,8 +41,17 @@ def build(path: Path, visits: int) -> None:
             "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, reader, kind, credential_key, fields, raw, "
             "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, 'DNO-DG-01', 'dev', 'in', 'serial', "
             "'/dev/ttyACM0', 'cccd', ?, ?, ?, ?, ?, 'boot', 1)",
-            ((str(uuid.uuid4()), f"cccd:{n:012d}", fields, f"{n:012d}||{NAME}|14071985|Nữ|{ADDRESS}|10052021",
-              f"2026-11-{1 + n % 28:02d}T08:00:00.000000+00:00", n) for n in range(visits)),
+            (
+                (
+                    str(uuid.uuid4()),
+                    f"cccd:{n:012d}",
+                    fields,
+                    f"{n:012d}||{NAME}|14071985|Nữ|{ADDRESS}|10052021",
+                    f"2026-11-{1 + n % 28:02d}T08:00:00.000000+00:00",
+                    n,
+                )
+                for n in range(visits)
+            ),
         )
     conn.close()
 

@@ -80,9 +80,24 @@ def fill_backlog(data_dir: Path, visits: int, now: datetime) -> None:
         conn.executemany(
             "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, reader, kind, credential_key, fields, "
             "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-            ((v["id"], v["checkpoint"], device_id, v["direction"], v["source"], v["reader"], v["kind"], v["id"],
-              json.dumps(v["fields"], ensure_ascii=False, sort_keys=True), v["scanned_at"], v["monotonic_ns"], v["boot_id"])
-             for v in (kiosk_visit(i, now) for i in range(visits))))
+            (
+                (
+                    v["id"],
+                    v["checkpoint"],
+                    device_id,
+                    v["direction"],
+                    v["source"],
+                    v["reader"],
+                    v["kind"],
+                    v["id"],
+                    json.dumps(v["fields"], ensure_ascii=False, sort_keys=True),
+                    v["scanned_at"],
+                    v["monotonic_ns"],
+                    v["boot_id"],
+                )
+                for v in (kiosk_visit(i, now) for i in range(visits))
+            ),
+        )
         conn.execute("COMMIT")
 
 
@@ -114,8 +129,9 @@ def run_size(visits: int, workdir: Path, with_api: bool) -> dict[str, Any]:
     data_dir = workdir / f"kiosk-{visits}" / "data"
     with server_process(url, workdir) as address:
         server_url = f"http://{address}"
-        enrolled = subprocess.run(kiosk_argv(data_dir, "enroll", "--server", server_url, "--code",
-                                             enroll_code(url, server_url)), capture_output=True)
+        enrolled = subprocess.run(
+            kiosk_argv(data_dir, "enroll", "--server", server_url, "--code", enroll_code(url, server_url)), capture_output=True
+        )
         if enrolled.returncode != 0:
             raise RuntimeError(enrolled.stderr.decode())
         fill_backlog(data_dir, visits, now)
@@ -141,8 +157,10 @@ def run_size(visits: int, workdir: Path, with_api: bool) -> dict[str, Any]:
         engine = create_db_engine(api_url)
         api_device = enrolment.redeem(engine, enroll_code(api_url, "http://x"))
         engine.dispose()
-        bodies = [gzip.compress(json.dumps({"device_id": api_device.device_id, "visits": chunk}).encode(), 1)
-                  for chunk in batches_of([kiosk_visit(i, now) for i in range(visits)], BATCH)]
+        bodies = [
+            gzip.compress(json.dumps({"device_id": api_device.device_id, "visits": chunk}).encode(), 1)
+            for chunk in batches_of([kiosk_visit(i, now) for i in range(visits)], BATCH)
+        ]
         result["api_visits_per_s"] = api(api_url, workdir, [(api_device.device_id, api_device.token)], [bodies])
     return result
 
@@ -162,8 +180,10 @@ def main() -> None:
     print(f"batches of {BATCH}, SQLite server, machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     for r in results:
         api_part = f", server API alone {r['api_visits_per_s']:,.0f}/s" if "api_visits_per_s" in r else ""
-        print(f"{r['visits']:>7,} visits: sync {r['sync_s']:.1f} s = {r['sync_visits_per_s']:,.0f} visits/s, "
-              f"kiosk peak RSS {r['kiosk_peak_rss_mb']:.0f} MB (floor {r['floor_visits_per_s']:,.0f}/s{api_part})")
+        print(
+            f"{r['visits']:>7,} visits: sync {r['sync_s']:.1f} s = {r['sync_visits_per_s']:,.0f} visits/s, "
+            f"kiosk peak RSS {r['kiosk_peak_rss_mb']:.0f} MB (floor {r['floor_visits_per_s']:,.0f}/s{api_part})"
+        )
 
 
 if __name__ == "__main__":

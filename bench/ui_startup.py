@@ -38,8 +38,12 @@ def one_run(tmp: Path) -> tuple[float, float]:
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
         env["SDL_VIDEODRIVER"] = "offscreen"
     start = time.perf_counter()
-    proc = subprocess.Popen([CLI, "--set", f"storage.data_dir={tmp / 'data'}", "run", "--window"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(
+        [CLI, "--set", f"storage.data_dir={tmp / 'data'}", "run", "--window"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     try:
         for line in proc.stdout:
             if READY in line:
@@ -65,11 +69,18 @@ def main() -> None:
             runs.append(one_run(Path(tmp)))
     times = [t for t, _ in runs]
     rss = [r for _, r in runs]
-    result = {"runs": args.runs, "ready_s_median": round(statistics.median(times), 3), "ready_s_max": round(max(times), 3),
-              "peak_rss_mb_max": round(max(rss), 1)}
-    print(json.dumps(result) if args.json else
-          f"ready in {result['ready_s_median']} s (median of {args.runs}, max {result['ready_s_max']} s); "
-          f"peak RSS {result['peak_rss_mb_max']} MB")
+    result = {
+        "runs": args.runs,
+        "ready_s_median": round(statistics.median(times), 3),
+        "ready_s_max": round(max(times), 3),
+        "peak_rss_mb_max": round(max(rss), 1),
+    }
+    print(
+        json.dumps(result)
+        if args.json
+        else f"ready in {result['ready_s_median']} s (median of {args.runs}, max {result['ready_s_max']} s); "
+        f"peak RSS {result['peak_rss_mb_max']} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -71,8 +71,7 @@ class CameraSource(Source):
         if capture.live:
             self.set_status(SourceState.WAITING, device, "the camera stopped sending frames (unplugged?); reopening")
             return
-        self.set_status(SourceState.STOPPED, device,
-                        f"end of recording: {capture.frames_read} frames, {codes} code appearances")
+        self.set_status(SourceState.STOPPED, device, f"end of recording: {capture.frames_read} frames, {codes} code appearances")
         while not self.wait(3600.0):  # a recording plays once; stay put until the kiosk stops
             pass
 

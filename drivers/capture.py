@@ -78,8 +78,12 @@ class Capture:
         Drivers ignore what they cannot do, so the description says what was granted.
         """
         assert self._cap is not None
-        for prop, value in ((cv2.CAP_PROP_BUFFERSIZE, 1), (cv2.CAP_PROP_FRAME_WIDTH, width),
-                            (cv2.CAP_PROP_FRAME_HEIGHT, height), (cv2.CAP_PROP_FPS, fps)):
+        for prop, value in (
+            (cv2.CAP_PROP_BUFFERSIZE, 1),
+            (cv2.CAP_PROP_FRAME_WIDTH, width),
+            (cv2.CAP_PROP_FRAME_HEIGHT, height),
+            (cv2.CAP_PROP_FPS, fps),
+        ):
             self._cap.set(prop, value)
         granted = f"{int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))}×{int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))}"
         self.description += f", {granted} at {self._cap.get(cv2.CAP_PROP_FPS):g} fps ({self._cap.getBackendName()})"
@@ -144,8 +148,7 @@ def open_capture(device: str, *, width: int, height: int, fps: float) -> Capture
         raise CaptureError(f"no permission to open {node}: add the kiosk's user to the 'video' group", absent=False)
     capture = Capture([int(device) if device.isdigit() else node], live=True, fps=fps, description=node)
     if not capture.open_next():
-        raise CaptureError(f"{node} cannot be opened as a camera (in use by another program, or not a camera)",
-                           absent=False)
+        raise CaptureError(f"{node} cannot be opened as a camera (in use by another program, or not a camera)", absent=False)
     capture.ask_camera_format(width, height, fps)
     return capture
 

@@ -38,9 +38,11 @@ STATUS_STYLE = {
 }
 RUN_COMMANDS: dict[str, Direction] = {":in": "in", ":vao": "in", ":vào": "in", ":out": "out", ":ra": "out"}
 QUIT_COMMANDS = (":q", ":quit", ":thoat", ":thoát")
-NO_READER = ("Không có đầu đọc nào được bật: đặt scanners.serial.enabled = true (hoặc hid, camera) "
-             "trong tệp cấu hình. (No reader is enabled: set scanners.serial.enabled = true, or hid or "
-             "camera, in the config file.)")
+NO_READER = (
+    "Không có đầu đọc nào được bật: đặt scanners.serial.enabled = true (hoặc hid, camera) "
+    "trong tệp cấu hình. (No reader is enabled: set scanners.serial.enabled = true, or hid or "
+    "camera, in the config file.)"
+)
 
 
 def log_clock(status: ClockStatus) -> None:
@@ -71,8 +73,11 @@ def result_line(result: ScanResult, lang: str, colour: bool = True) -> str:
 
 @click.command()
 @click.option("--operator", help="Who is on duty (name or badge).")
-@click.option("--headless", is_flag=True,
-              help="No terminal input: run the enabled readers into the store until SIGTERM/SIGINT, logging each result.")
+@click.option(
+    "--headless",
+    is_flag=True,
+    help="No terminal input: run the enabled readers into the store until SIGTERM/SIGINT, logging each result.",
+)
 @click.pass_obj
 def run(obj: Context, operator: str | None, headless: bool) -> None:
     """Run the kiosk: the enabled readers ([scanners] in the config) and, in a terminal, typed lines.
@@ -161,8 +166,7 @@ def _feed_watchdog(pipeline: Pipeline, stop: threading.Event) -> None:
     ``WATCHDOG=1``, so systemd restarts a headless kiosk whose pipeline hangs."""
     every = sdnotify.watchdog_interval_s()
     while not stop.wait(every):
-        pipeline.ping().add_done_callback(
-            lambda _done: pipeline.readers_alive() and sdnotify.notify("WATCHDOG=1"))
+        pipeline.ping().add_done_callback(lambda _done: pipeline.readers_alive() and sdnotify.notify("WATCHDOG=1"))
 
 
 @click.command()
@@ -194,8 +198,9 @@ def _print_section(section: Section) -> None:
         click.echo("  không thấy thiết bị nào (no device found)")
     for found in section.found:
         mark = click.style("DÙNG (used)", fg="green", bold=True) if found.use else "bỏ qua (ignored)"
-        ident = " ".join(p for p in (found.path, f"[{found.usb_id}]" if found.usb_id else "",
-                                     f'"{found.name}"' if found.name else "") if p)
+        ident = " ".join(
+            p for p in (found.path, f"[{found.usb_id}]" if found.usb_id else "", f'"{found.name}"' if found.name else "") if p
+        )
         click.echo(f"  {ident}")
         for link in found.links:
             click.echo(f"      = {link}")

@@ -43,8 +43,13 @@ def decode_file(path: Path, config: Config) -> int:
     try:
         for frame in capture.frames():
             for code in seen.new(decode_frame(frame.image), frame.time_s):
-                line = {"file": str(path), "frame": frame.index, "format": code.format, "text": code.text,
-                        "kind": kind_of(code, config)}
+                line = {
+                    "file": str(path),
+                    "frame": frame.index,
+                    "format": code.format,
+                    "text": code.text,
+                    "kind": kind_of(code, config),
+                }
                 click.echo(json.dumps(line, ensure_ascii=False))
                 found += 1
     finally:

@@ -28,8 +28,9 @@ def _try_open(kind: str, path: str, flags: int, group: str, user: str) -> Findin
     except OSError as exc:
         if exc.errno in DENIED:
             return Finding("readers", "fail", "doctor_reader_denied", "fix_reader_denied", params)
-        return Finding("readers", "fail", "doctor_reader_error", "fix_reader_error",
-                       {**params, "detail": exc.strerror or type(exc).__name__})
+        return Finding(
+            "readers", "fail", "doctor_reader_error", "fix_reader_error", {**params, "detail": exc.strerror or type(exc).__name__}
+        )
     os.close(fd)
     return Finding("readers", "ok", "doctor_reader_ok", params=params)
 
@@ -43,8 +44,9 @@ def check_readers(ctx: DoctorContext) -> Iterator[Finding]:
     if scanners.serial.enabled:
         ports = matching_ports(scanners.serial.port)
         if not ports:
-            yield Finding("readers", "fail", "doctor_reader_missing", "fix_reader_missing",
-                          {"kind": "serial", "wanted": scanners.serial.port})
+            yield Finding(
+                "readers", "fail", "doctor_reader_missing", "fix_reader_missing", {"kind": "serial", "wanted": scanners.serial.port}
+            )
         else:  # the kiosk uses the first matching port (drivers/serial_reader.py)
             yield _try_open("serial", ports[0], os.O_RDWR | os.O_NOCTTY, "dialout", ctx.user)
     if scanners.hid.enabled:
@@ -78,5 +80,4 @@ def check_camera(ctx: DoctorContext) -> Iterable[Finding]:
     finally:
         capture.release()
     height, width = frame.image.shape[:2]
-    return [Finding("camera", "ok", "doctor_camera_ok", params={**params, "width": width, "height": height,
-                                                                  "codes": len(codes)})]
+    return [Finding("camera", "ok", "doctor_camera_ok", params={**params, "width": width, "height": height, "codes": len(codes)})]

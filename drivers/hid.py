@@ -43,8 +43,11 @@ Event = tuple[int, int, int, float]  # type, code, value, time (seconds)
 # Without configured devices, only these are taken: never an ordinary keyboard.
 READER_WORDS = ("barcode", "bar code", "scanner", "reader", "imager")
 READER_VENDORS = {
-    "0c2e": "Honeywell/Metrologic", "0536": "Hand Held Products (Honeywell)", "05e0": "Symbol/Zebra",
-    "05f9": "Datalogic", "1eab": "Newland",
+    "0c2e": "Honeywell/Metrologic",
+    "0536": "Hand Held Products (Honeywell)",
+    "05e0": "Symbol/Zebra",
+    "05f9": "Datalogic",
+    "1eab": "Newland",
 }
 _USB_ID = re.compile(r"^([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$")
 VIETNAMESE_WARNING = (
@@ -99,10 +102,15 @@ def list_input_devices(sys_root: Path = SYS_INPUT, dev_root: Path = DEV_INPUT) -
     for node in sorted(sys_root.glob("event*"), key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else 0):
         path = str(dev_root / node.name)
         device = node / "device"
-        found.append(InputDeviceInfo(
-            path=path, name=read_text(device / "name"), vendor=read_text(device / "id" / "vendor").lower(),
-            product=read_text(device / "id" / "product").lower(), links=tuple(links.get(os.path.realpath(path), [])),
-        ))
+        found.append(
+            InputDeviceInfo(
+                path=path,
+                name=read_text(device / "name"),
+                vendor=read_text(device / "id" / "vendor").lower(),
+                product=read_text(device / "id" / "product").lower(),
+                links=tuple(links.get(os.path.realpath(path), [])),
+            )
+        )
     return found
 
 
@@ -131,8 +139,11 @@ def choose(info: InputDeviceInfo, config: HidScannerConfig) -> Choice:
             return Choice(True, f"tên giống đầu đọc mã vạch (name says {word!r})")
     if info.vendor in READER_VENDORS:
         return Choice(True, f"hãng đầu đọc mã vạch (reader vendor {READER_VENDORS[info.vendor]})")
-    return Choice(False, "bàn phím/thiết bị thường, không lấy: nếu là đầu đọc, thêm vào [scanners.hid] devices "
-                         "(ordinary keyboard or device, left alone: list it in [scanners.hid] devices if it is a reader)")
+    return Choice(
+        False,
+        "bàn phím/thiết bị thường, không lấy: nếu là đầu đọc, thêm vào [scanners.hid] devices "
+        "(ordinary keyboard or device, left alone: list it in [scanners.hid] devices if it is a reader)",
+    )
 
 
 class KeyDevice(Protocol):
@@ -197,8 +208,9 @@ class SystemCatalog:
         return EvdevDevice(info, grab)
 
 
-def read_loop(device: KeyDevice, decoder: KeyDecoder, on_scan: Callable[[str], None], wake_fd: int,
-              stopping: Callable[[], bool]) -> None:
+def read_loop(
+    device: KeyDevice, decoder: KeyDecoder, on_scan: Callable[[str], None], wake_fd: int, stopping: Callable[[], bool]
+) -> None:
     """Read one device until it is gone (OSError) or stopping; every event of a batch is fed.
 
     Waits in select with no timeout unless a scan is half-typed (then ``key_timeout_s``, so
@@ -347,8 +359,7 @@ class HidSource(Source):
 
 def _open_problem(exc: OSError) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return ("không có quyền đọc: thêm người dùng kiosk vào nhóm 'input' "
-                "(no permission: add the kiosk user to the 'input' group)")
+        return "không có quyền đọc: thêm người dùng kiosk vào nhóm 'input' (no permission: add the kiosk user to the 'input' group)"
     if exc.errno == errno.EBUSY:
         return "thiết bị đang bị chương trình khác giữ (device grabbed by another program)"
     return f"không mở được (cannot open): {exc.strerror or exc}"

@@ -44,8 +44,13 @@ class Section:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "enabled": self.enabled, "note": self.note, **self.extra,
-                "devices": [asdict(f) for f in self.found]}
+        return {
+            "kind": self.kind,
+            "enabled": self.enabled,
+            "note": self.note,
+            **self.extra,
+            "devices": [asdict(f) for f in self.found],
+        }
 
 
 def _disabled(kind: str) -> str:
@@ -90,8 +95,7 @@ def serial_section(config: Config) -> Section:
             use, reason = True, f"khớp port = {cfg.port!r} (matches the configured port)" + _access(path, "dialout")
         target = os.path.realpath(path)
         found.append(Found(path, description, use, reason, usb_id, (target,) if target != path else ()))
-    note = ("Đầu đọc ở chế độ serial (USB-CDC) đọc đúng tên tiếng Việt. (Serial-mode readers carry "
-            "Vietnamese names exactly.)")
+    note = "Đầu đọc ở chế độ serial (USB-CDC) đọc đúng tên tiếng Việt. (Serial-mode readers carry Vietnamese names exactly.)"
     return Section("serial", cfg.enabled, found, note, {"port_config": cfg.port, "baudrate": cfg.baudrate})
 
 
@@ -111,8 +115,11 @@ def camera_section(config: Config) -> Section:
         found.append(Found(path, read_text(sys_node / "name"), use, reason))
     if node is None:  # a recording stands in for the camera
         present = Path(cfg.device).exists()
-        reason = ("tệp/thư mục thay camera (a video file or image folder stands in for the camera)" if present
-                  else "không thấy tệp/thư mục này (no such file or folder)")
+        reason = (
+            "tệp/thư mục thay camera (a video file or image folder stands in for the camera)"
+            if present
+            else "không thấy tệp/thư mục này (no such file or folder)"
+        )
         found.append(Found(cfg.device, "", cfg.enabled and present, reason if cfg.enabled else _disabled("camera")))
     return Section("camera", cfg.enabled, found, "", {"device_config": cfg.device})
 

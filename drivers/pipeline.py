@@ -98,8 +98,16 @@ class _Ping:
 class Pipeline:
     """The enabled readers of one kiosk and the one thread that records their scans."""
 
-    def __init__(self, config: Config, service: ScanService, on_result: ResultCallback, *,
-                 operator: str | None = None, kinds: list[str] | None = None, divert: Divert | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        service: ScanService,
+        on_result: ResultCallback,
+        *,
+        operator: str | None = None,
+        kinds: list[str] | None = None,
+        divert: Divert | None = None,
+    ) -> None:
         self.config = config
         self.service = service
         self.on_result = on_result
@@ -118,8 +126,9 @@ class Pipeline:
                 self.sources.append(READER_FACTORIES[kind](self.put, config))
             except Exception as exc:  # one reader that cannot start must not stop the others
                 log.error("%s reader unusable: %s", kind, exc)
-                self.unusable.append(SourceStatus(kind, SourceState.ERROR, None,
-                                                  f"không dùng được (unusable): {type(exc).__name__}: {exc}"))
+                self.unusable.append(
+                    SourceStatus(kind, SourceState.ERROR, None, f"không dùng được (unusable): {type(exc).__name__}: {exc}")
+                )
 
     def _enqueue(self, job: _Job | _Manual | _Ping) -> None:
         with self._closing:
@@ -194,8 +203,9 @@ class Pipeline:
             except Exception as exc:  # one bad scan must not stop the kiosk recording
                 # Only the type: an exception's text could carry the scanned data.
                 log.error("scan from %s could not be handled: %s", job.event.source, type(exc).__name__)
-                result = ScanResult(status="rejected", reason=render("scan_failed", self.config.kiosk.language),
-                                    reason_code="scan_failed")
+                result = ScanResult(
+                    status="rejected", reason=render("scan_failed", self.config.kiosk.language), reason_code="scan_failed"
+                )
             try:
                 self.on_result(job.event, result)
             except Exception as exc:  # a broken display must not stop recording either
@@ -206,8 +216,13 @@ class Pipeline:
     def _manual(self, job: _Manual) -> None:
         entry = job.entry
         try:
-            result = self.service.manual(entry.phone, name=entry.name, id_number=entry.id_number,
-                                         direction=entry.direction, operator=entry.operator or self.operator)
+            result = self.service.manual(
+                entry.phone,
+                name=entry.name,
+                id_number=entry.id_number,
+                direction=entry.direction,
+                operator=entry.operator or self.operator,
+            )
         except Exception as exc:  # the waiting screen says it failed; the consumer goes on
             log.error("manual entry could not be handled: %s", type(exc).__name__)
             job.reply.set_exception(exc)

@@ -52,10 +52,18 @@ def _sync_service(config: Config, store: VisitStore) -> SyncService | None:
 class KioskRuntime:
     """Store → scan service → clock watch → readers → background sync; stopped in reverse."""
 
-    def __init__(self, config: Config, on_result: ResultCallback, *, operator: str | None = None,
-                 kinds: list[str] | None = None, divert: Divert | None = None,
-                 on_clock: Callable[[ClockStatus], None] | None = None, sync: bool = True,
-                 service_factory: ServiceFactory = ScanService) -> None:
+    def __init__(
+        self,
+        config: Config,
+        on_result: ResultCallback,
+        *,
+        operator: str | None = None,
+        kinds: list[str] | None = None,
+        divert: Divert | None = None,
+        on_clock: Callable[[ClockStatus], None] | None = None,
+        sync: bool = True,
+        service_factory: ServiceFactory = ScanService,
+    ) -> None:
         self.config = config
         self._parts = ExitStack()
         self.running: list[str] = []  # the parts open or started, in that order
@@ -103,8 +111,7 @@ class KioskRuntime:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     # --- what the front ends submit: recorded on the pipeline's thread, in turn -------------

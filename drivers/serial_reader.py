@@ -114,8 +114,10 @@ def open_problem(exc: OSError) -> str:
     """Why a port cannot be opened, in words an admin can act on."""
     code = exc.errno
     if code in (errno.EACCES, errno.EPERM):
-        return ("không có quyền mở cổng: thêm người dùng kiosk vào nhóm 'dialout' "
-                "(no permission: add the kiosk user to the 'dialout' group)")
+        return (
+            "không có quyền mở cổng: thêm người dùng kiosk vào nhóm 'dialout' "
+            "(no permission: add the kiosk user to the 'dialout' group)"
+        )
     if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "exclusively lock" in str(exc):
         return "cổng đang được chương trình khác dùng (port in use by another program)"
     return f"không mở được cổng (cannot open the port): {getattr(exc, 'strerror', None) or exc}"
@@ -166,8 +168,15 @@ class SerialSource(Source):
         problem = None
         for path in matching_ports(cfg.port):
             try:
-                port = serial.Serial(path, baudrate=cfg.baudrate, bytesize=cfg.bytesize, parity=cfg.parity,
-                                     stopbits=cfg.stopbits, timeout=None, exclusive=True)
+                port = serial.Serial(
+                    path,
+                    baudrate=cfg.baudrate,
+                    bytesize=cfg.bytesize,
+                    parity=cfg.parity,
+                    stopbits=cfg.stopbits,
+                    timeout=None,
+                    exclusive=True,
+                )
             except OSError as exc:
                 problem = (path, open_problem(exc))
                 continue
@@ -201,5 +210,4 @@ class SerialSource(Source):
 
     def _emit(self, frame: bytes | None, device: str | None) -> None:
         if frame:
-            self.emit(ScanEvent(source="serial", raw=frame, device=device, time=self.clock.read(),
-                                encoding=self.config.encoding))
+            self.emit(ScanEvent(source="serial", raw=frame, device=device, time=self.clock.read(), encoding=self.config.encoding))

@@ -74,8 +74,7 @@ class Source:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def set_status(self, state: SourceState, device: str | None = None, detail: str = "", *,
-                   logged: bool = True) -> None:
+    def set_status(self, state: SourceState, device: str | None = None, detail: str = "", *, logged: bool = True) -> None:
         """Publish the state; a change is logged at INFO unless the caller logs it in words of its own."""
         with self._lock:
             changed = (self._status.state, self._status.device, self._status.detail) != (state, device, detail)

@@ -80,8 +80,7 @@ def backup_name(checkpoint_code: str, device_id: str, now: datetime) -> str:
 
 
 def counts(conn: sqlite3.Connection) -> Counts:
-    visits, pending = conn.execute(
-        "SELECT count(*), coalesce(sum(sync_state = 'pending'), 0) FROM visits").fetchone()
+    visits, pending = conn.execute("SELECT count(*), coalesce(sum(sync_state = 'pending'), 0) FROM visits").fetchone()
     return Counts(visits, pending)
 
 
@@ -97,8 +96,9 @@ def backup(store: VisitStore, directory: Path, checkpoint_code: str, now: dateti
             store.copy_to(copy)
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
             if copy.execute("PRAGMA quick_check").fetchall() != [("ok",)]:
-                raise BackupError("backup_failed", directory=directory,
-                                  detail="bản sao không đạt kiểm tra (the copy failed its check)")
+                raise BackupError(
+                    "backup_failed", directory=directory, detail="bản sao không đạt kiểm tra (the copy failed its check)"
+                )
             result = counts(copy)
         _fsync(partial)
         durable_replace(partial, path)
@@ -162,8 +162,11 @@ def inspect(path: Path) -> Counts:
         with _read_only(path) as conn:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if not tables >= REQUIRED_TABLES or version < 1 or not conn.execute(
-                    "SELECT 1 FROM meta WHERE key = 'device_id'").fetchone():
+            if (
+                not tables >= REQUIRED_TABLES
+                or version < 1
+                or not conn.execute("SELECT 1 FROM meta WHERE key = 'device_id'").fetchone()
+            ):
                 raise BackupError("restore_not_kiosk", file=path)
             if version > SCHEMA_VERSION:
                 raise BackupError("restore_newer", file=path, version=version, supported=SCHEMA_VERSION)
@@ -197,8 +200,8 @@ def _restore(live: Path, backup_file: Path, now: datetime, force: bool) -> Resto
         with _exclusive(live) as conn:
             conn.execute("ATTACH DATABASE ? AS backup", [f"{backup_file.resolve().as_uri()}?mode=ro"])
             missing = conn.execute(
-                "SELECT count(*) FROM main.visits WHERE sync_state = 'pending' "
-                "AND id NOT IN (SELECT id FROM backup.visits)").fetchone()[0]
+                "SELECT count(*) FROM main.visits WHERE sync_state = 'pending' AND id NOT IN (SELECT id FROM backup.visits)"
+            ).fetchone()[0]
             conn.execute("DETACH DATABASE backup")
             if missing and not force:
                 raise BackupError("restore_pending", count=missing)
@@ -240,4 +243,3 @@ def _copy_aside(conn: sqlite3.Connection, live: Path, now: datetime) -> Path:
         aside.unlink(missing_ok=True)
         raise
     return aside
-

@@ -34,13 +34,17 @@ def refuse(exc: BackupError | KioskRunning) -> NoReturn:
     click.echo(str(exc), err=True)
     if isinstance(exc, KioskRunning):
         sys.exit(ExitCode.NOT_DONE)
-    sys.exit(ExitCode.USAGE if exc.code in USAGE_CODES
-             else ExitCode.STORAGE if exc.code in STORAGE_CODES else ExitCode.NOT_DONE)
+    sys.exit(ExitCode.USAGE if exc.code in USAGE_CODES else ExitCode.STORAGE if exc.code in STORAGE_CODES else ExitCode.NOT_DONE)
 
 
 @click.command("backup")
-@click.option("--to", "directory", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the backup to, e.g. the USB stick at /media/usb.")
+@click.option(
+    "--to",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the backup to, e.g. the USB stick at /media/usb.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print {file, visits, pending, bytes} as JSON.")
 @click.pass_obj
 def backup_command(obj: Context, directory: Path, as_json: bool) -> None:
@@ -57,21 +61,27 @@ def backup_command(obj: Context, directory: Path, as_json: bool) -> None:
     except BackupError as exc:
         refuse(exc)
     if as_json:
-        emit({"file": str(result.path), "visits": result.counts.visits, "pending": result.counts.pending,
-              "bytes": result.size})
+        emit({"file": str(result.path), "visits": result.counts.visits, "pending": result.counts.pending, "bytes": result.size})
         return
     click.echo(f"Đã sao lưu (backup written): {result.path}")
-    click.echo(f"Lượt (visits): {result.counts.visits} · chờ gửi (pending): {result.counts.pending} · "
-               f"dung lượng (size): {size_text(result.size)}")
+    click.echo(
+        f"Lượt (visits): {result.counts.visits} · chờ gửi (pending): {result.counts.pending} · "
+        f"dung lượng (size): {size_text(result.size)}"
+    )
     click.echo("Tệp chứa dữ liệu cá nhân: giữ USB cẩn thận. (The file holds personal data: keep the stick safe.)")
 
 
 @click.command("restore")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True,
-              help="Restore even if visits not yet sent would leave the database (they stay in the copy kept aside).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print {restored_from, kept_aside, visits, pending, pending_only_in_kept_aside} as JSON.")
+@click.option(
+    "--force", is_flag=True, help="Restore even if visits not yet sent would leave the database (they stay in the copy kept aside)."
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print {restored_from, kept_aside, visits, pending, pending_only_in_kept_aside} as JSON.",
+)
 @click.pass_obj
 def restore_command(obj: Context, file: Path, force: bool, as_json: bool) -> None:
     """Replace this kiosk's visits with a backup FILE; the current database is kept aside, never deleted.
@@ -87,15 +97,24 @@ def restore_command(obj: Context, file: Path, force: bool, as_json: bool) -> Non
     except (BackupError, KioskRunning) as exc:
         refuse(exc)
     if as_json:
-        emit({"restored_from": str(result.restored), "kept_aside": str(result.aside), "visits": result.counts.visits,
-              "pending": result.counts.pending, "pending_only_in_kept_aside": result.pending_dropped})
+        emit(
+            {
+                "restored_from": str(result.restored),
+                "kept_aside": str(result.aside),
+                "visits": result.counts.visits,
+                "pending": result.counts.pending,
+                "pending_only_in_kept_aside": result.pending_dropped,
+            }
+        )
         return
     click.echo(f"Đã khôi phục từ (restored from): {result.restored}")
     click.echo(f"Dữ liệu trước đó được giữ tại (previous data kept at): {result.aside}")
     click.echo(f"Lượt (visits): {result.counts.visits} · chờ gửi (pending): {result.counts.pending}")
     if result.pending_dropped:
-        click.echo(f"! {result.pending_dropped} lượt chưa gửi chỉ còn trong tệp giữ lại ở trên. "
-                   f"({result.pending_dropped} unsent visits are only in the file kept aside above.)")
+        click.echo(
+            f"! {result.pending_dropped} lượt chưa gửi chỉ còn trong tệp giữ lại ở trên. "
+            f"({result.pending_dropped} unsent visits are only in the file kept aside above.)"
+        )
 
 
 @click.command("recover")
@@ -114,11 +133,19 @@ def recover_command(obj: Context, file: Path, as_json: bool) -> None:
         refuse(BackupError("recover_is_live", file=file))
     result = salvage(obj.service.store, file)
     if as_json:
-        emit({"recovered": result.recovered, "already_there": result.already_there, "unreadable": result.unreadable,
-              "renamed_to": str(result.renamed_to)})
+        emit(
+            {
+                "recovered": result.recovered,
+                "already_there": result.already_there,
+                "unreadable": result.unreadable,
+                "renamed_to": str(result.renamed_to),
+            }
+        )
         return
-    click.echo(f"Đã lấy lại {result.recovered} lượt chưa gửi; {result.unreadable} dòng không đọc được. "
-               f"(Recovered {result.recovered} unsent visits; {result.unreadable} rows could not be read.)")
+    click.echo(
+        f"Đã lấy lại {result.recovered} lượt chưa gửi; {result.unreadable} dòng không đọc được. "
+        f"(Recovered {result.recovered} unsent visits; {result.unreadable} rows could not be read.)"
+    )
     if result.already_there:
         click.echo(f"{result.already_there} lượt đã có sẵn. ({result.already_there} were already here.)")
     click.echo(f"Tệp được giữ lại là (the file is kept as): {result.renamed_to}")

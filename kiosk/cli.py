@@ -105,7 +105,7 @@ LISTED_HELP = {
     "backup": "Copy the visit database to DIR, consistent even while the kiosk records; checked before it is named.",
     "decode": "Decode every QR code in images (PNG, JPEG, …), videos and image folders.",
     "doctor": "Check config, data directory and free space, database, clock, readers, camera, server and outbox; "
-              "one line each (ok / warn / fail) with a one-line fix.",
+    "one line each (ok / warn / fail) with a one-line fix.",
     "enroll": "Enrol this kiosk with the district server; the device token is kept readable by this user only.",
     "export": "Write the pending visits to a sealed file for `checkpoint-server import` (no network needed).",
     "import-receipt": "Mark visits as delivered from the receipt `checkpoint-server import` wrote next to an export.",
@@ -139,8 +139,13 @@ class KioskGroup(LazyGroup):
 
 @click.group(cls=KioskGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config key, e.g. --set storage.data_dir=/tmp/k1 (repeatable).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key, e.g. --set storage.data_dir=/tmp/k1 (repeatable).",
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, overrides: tuple[str, ...]) -> None:
     """Checkpoint kiosk: record visits at a disease-control checkpoint, offline first.
@@ -193,8 +198,12 @@ def record(obj: Context, text: str, direction: Direction | None, source: str, op
     from kiosk.scan import ScanEvent
 
     payload = read_payload(text)
-    event = ScanEvent(source=source, raw=payload if isinstance(payload, bytes) else None,
-                      text=payload if isinstance(payload, str) else None, device="cli")
+    event = ScanEvent(
+        source=source,
+        raw=payload if isinstance(payload, bytes) else None,
+        text=payload if isinstance(payload, str) else None,
+        device="cli",
+    )
     finish(obj.service.handle(event, direction=direction, operator=operator))
 
 
@@ -205,8 +214,9 @@ def record(obj: Context, text: str, direction: Direction | None, source: str, op
 @click.option("--direction", type=DIRECTION, help="in or out; default: the kiosk's direction.")
 @click.option("--operator", help="Who is on duty (name or badge).")
 @click.pass_obj
-def manual(obj: Context, phone: str, name: str | None, id_number: str | None, direction: Direction | None,
-           operator: str | None) -> None:
+def manual(
+    obj: Context, phone: str, name: str | None, id_number: str | None, direction: Direction | None, operator: str | None
+) -> None:
     """Record a person without a smartphone by phone number."""
     finish(obj.service.manual(phone, name=name, id_number=id_number, direction=direction, operator=operator))
 
@@ -219,8 +229,7 @@ def manual(obj: Context, phone: str, name: str | None, id_number: str | None, di
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
 @click.option("--full", is_flag=True, help="Show personal data unmasked (tracing only).")
 @click.pass_obj
-def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit: int, as_json: bool,
-           full: bool) -> None:
+def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit: int, as_json: bool, full: bool) -> None:
     """List recent visits of this kiosk, newest first, masked unless --full."""
     from kiosk.clock import LOCAL_TZ
 
@@ -248,8 +257,22 @@ def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit
 def _visit_view(row: dict[str, Any], lang: str, full: bool) -> dict[str, Any]:
     from kiosk.masking import visit_summary
 
-    view = {k: row[k] for k in ("seq", "id", "scanned_at", "direction", "source", "kind", "sync_state",
-                                "sync_code", "sync_reason", "clock_synchronised", "operator")}
+    view = {
+        k: row[k]
+        for k in (
+            "seq",
+            "id",
+            "scanned_at",
+            "direction",
+            "source",
+            "kind",
+            "sync_state",
+            "sync_code",
+            "sync_reason",
+            "clock_synchronised",
+            "operator",
+        )
+    }
     view["summary"] = visit_summary(row, lang)
     if full:
         view["fields"] = row["fields"]
@@ -274,8 +297,7 @@ def status(obj: Context, as_json: bool) -> None:
     rejections = service.store.rejections()
     cp = obj.config.checkpoint
     data = {
-        "checkpoint": {"code": cp.code, "name": cp.name, "commune": cp.commune, "district": cp.district,
-                       "province": cp.province},
+        "checkpoint": {"code": cp.code, "name": cp.name, "commune": cp.commune, "district": cp.district, "province": cp.province},
         "direction": obj.config.kiosk.direction,
         "device_id": service.store.device_id,
         "pending": service.store.count("pending"),
@@ -297,7 +319,10 @@ def status(obj: Context, as_json: bool) -> None:
         emit(data)
         return
     sync_words: dict[bool | None, str] = {
-        True: "đã đồng bộ (synchronised)", False: "CHƯA đồng bộ (not synchronised)", None: "không rõ (unknown)"}
+        True: "đã đồng bộ (synchronised)",
+        False: "CHƯA đồng bộ (not synchronised)",
+        None: "không rõ (unknown)",
+    }
     sync_word = sync_words[clock_state.synchronised]
     lines = [
         f"Điểm kiểm soát (checkpoint): {cp.code} · {cp.name} · {cp.commune}",

@@ -104,8 +104,9 @@ class ClockStatus:
 def _ask(argv: tuple[str, ...], timeout_s: float) -> str | None:
     """The output of a command that answered (exit 0) in time; None when absent, failing or slow."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False,
-                              env=sdnotify.child_environment())
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout_s, check=False, env=sdnotify.child_environment()
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout if done.returncode == 0 else None

@@ -36,9 +36,15 @@ class ClockWatch:
     """Re-check ``probe()`` every ``interval_s``; ``on_change(status)`` (on the watcher's
     thread) whenever the answer changes, and at the first one."""
 
-    def __init__(self, store: AnchorStore, *, interval_s: float = CHECK_EVERY_S,
-                 probe: Callable[[], ClockStatus] = clock_status, clock: Clock | None = None,
-                 on_change: Callable[[ClockStatus], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: AnchorStore,
+        *,
+        interval_s: float = CHECK_EVERY_S,
+        probe: Callable[[], ClockStatus] = clock_status,
+        clock: Clock | None = None,
+        on_change: Callable[[ClockStatus], None] | None = None,
+    ) -> None:
         self.store = store
         self.interval_s = interval_s
         self.probe = probe

@@ -75,7 +75,10 @@ class OpaqueFields(_Fields):
 
 
 FIELD_MODELS: dict[str, type[_Fields]] = {
-    "cccd": CccdFields, "phone": PhoneFields, "dcc": DccFields, "opaque": OpaqueFields,
+    "cccd": CccdFields,
+    "phone": PhoneFields,
+    "dcc": DccFields,
+    "opaque": OpaqueFields,
 }
 
 
@@ -113,13 +116,15 @@ class VisitIn(BaseModel):
     kind: Kind
     scanned_at: AwareDatetime = Field(
         description="The kiosk's wall clock at scan time (ISO 8601 with a zone). A time the server finds "
-                    "impossible (before 2020, or ahead of its clock) is kept as unknown, never refused.")
+        "impossible (before 2020, or ahead of its clock) is kept as unknown, never refused."
+    )
     fields: dict[str, Any] = Field(description="The credential fields of this kind (see the kiosk's parse output).")
     clock_synchronised: bool = True
     monotonic_ns: int | None = Field(None, ge=0, le=2**63 - 1)
     boot_id: str | None = Field(None, max_length=64, pattern=NO_NUL)
     corrected_at: AwareDatetime | None = Field(
-        None, description="Scan time corrected from the server clock when the kiosk clock was not synchronised.")
+        None, description="Scan time corrected from the server clock when the kiosk clock was not synchronised."
+    )
     reader: str | None = Field(None, max_length=200, pattern=NO_NUL)
     operator: str | None = Field(None, max_length=100, pattern=NO_NUL)
 
@@ -139,15 +144,34 @@ class VisitIn(BaseModel):
         return self
 
 
-def wire_visit(*, id: str, checkpoint: str, direction: str, source: str, kind: str, scanned_at: str,
-               fields: dict[str, Any], clock_synchronised: bool, monotonic_ns: int | None, boot_id: str | None,
-               corrected_at: str | None = None, reader: str | None = None,
-               operator: str | None = None) -> dict[str, Any]:
+def wire_visit(
+    *,
+    id: str,
+    checkpoint: str,
+    direction: str,
+    source: str,
+    kind: str,
+    scanned_at: str,
+    fields: dict[str, Any],
+    clock_synchronised: bool,
+    monotonic_ns: int | None,
+    boot_id: str | None,
+    corrected_at: str | None = None,
+    reader: str | None = None,
+    operator: str | None = None,
+) -> dict[str, Any]:
     """A visit in the JSON form ``VisitIn`` reads: what the kiosk checks at the scan and sends later."""
     data: dict[str, Any] = {
-        "id": id, "checkpoint": checkpoint, "direction": direction, "source": source, "kind": kind,
-        "scanned_at": scanned_at, "fields": fields, "clock_synchronised": clock_synchronised,
-        "monotonic_ns": monotonic_ns, "boot_id": boot_id,
+        "id": id,
+        "checkpoint": checkpoint,
+        "direction": direction,
+        "source": source,
+        "kind": kind,
+        "scanned_at": scanned_at,
+        "fields": fields,
+        "clock_synchronised": clock_synchronised,
+        "monotonic_ns": monotonic_ns,
+        "boot_id": boot_id,
     }
     for key, value in (("corrected_at", corrected_at), ("reader", reader), ("operator", operator)):
         if value is not None:

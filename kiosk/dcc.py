@@ -44,13 +44,28 @@ _COMMON = (("country", "co"), ("issuer", "is"), ("certificate_id", "ci"), ("dise
 _FIELDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "v": (
         "vaccination",
-        (("dose_number", "dn"), ("total_doses", "sd"), ("date", "dt"), *_COMMON[:3],
-         ("product", "mp"), ("manufacturer", "ma"), ("vaccine_type", "vp"), _COMMON[3]),
+        (
+            ("dose_number", "dn"),
+            ("total_doses", "sd"),
+            ("date", "dt"),
+            *_COMMON[:3],
+            ("product", "mp"),
+            ("manufacturer", "ma"),
+            ("vaccine_type", "vp"),
+            _COMMON[3],
+        ),
     ),
     "t": (
         "test",
-        (("test_type", "tt"), ("name", "nm"), ("manufacturer", "ma"), ("sampled_at", "sc"),
-         ("result", "tr"), ("facility", "tc"), *_COMMON),
+        (
+            ("test_type", "tt"),
+            ("name", "nm"),
+            ("manufacturer", "ma"),
+            ("sampled_at", "sc"),
+            ("result", "tr"),
+            ("facility", "tc"),
+            *_COMMON,
+        ),
     ),
     "r": (
         "recovery",
@@ -86,11 +101,10 @@ def _decode(text: str, trust: TrustStore | None, now: datetime) -> Dcc | Rejecti
     if not isinstance(text, str):
         raise _Reject("dcc_base45")
     if len(text) > MAX_TEXT_CHARS:
-        return Rejection("too_long", {"length": len(text.encode("utf-8", "replace")),
-                                      "limit": MAX_TEXT_CHARS})
+        return Rejection("too_long", {"length": len(text.encode("utf-8", "replace")), "limit": MAX_TEXT_CHARS})
     body = text.strip()  # a trailing space is never valid base45, a leading one can be
-    if body[:len(PREFIX)].upper() == PREFIX:
-        body = body[len(PREFIX):]
+    if body[: len(PREFIX)].upper() == PREFIX:
+        body = body[len(PREFIX) :]
     try:
         raw = base45.b45decode(body)
     except Exception as exc:
@@ -162,8 +176,12 @@ def _cose(data: bytes) -> tuple[bytes, Mapping[Any, Any], Mapping[Any, Any], byt
     if not isinstance(obj, (list, tuple)) or len(obj) != 4:  # cbor2 gives tuples inside tags
         raise _Reject("dcc_cose")
     raw_protected, unprotected, payload, signature = obj
-    if not (isinstance(raw_protected, bytes) and isinstance(unprotected, Mapping)
-            and isinstance(payload, bytes) and isinstance(signature, bytes)):
+    if not (
+        isinstance(raw_protected, bytes)
+        and isinstance(unprotected, Mapping)
+        and isinstance(payload, bytes)
+        and isinstance(signature, bytes)
+    ):
         raise _Reject("dcc_cose")
     protected = _cbor_map(raw_protected, "dcc_cose") if raw_protected else {}
     return raw_protected, protected, unprotected, payload, signature
@@ -262,8 +280,9 @@ def _timestamp(value: Any) -> datetime | None:
         return None
 
 
-def _signature_state(trust: TrustStore | None, kid: bytes | None, alg: Any,
-                     protected: bytes, payload: bytes, signature: bytes) -> str:
+def _signature_state(
+    trust: TrustStore | None, kid: bytes | None, alg: Any, protected: bytes, payload: bytes, signature: bytes
+) -> str:
     """not_checked / unknown_signer / bad_signature / valid (time checks come after)."""
     if trust is None or len(trust) == 0:
         return "not_checked"
@@ -277,8 +296,7 @@ def _signature_state(trust: TrustStore | None, kid: bytes | None, alg: Any,
             half = len(signature) // 2
             if half == 0 or len(signature) % 2:
                 return "bad_signature"
-            der = encode_dss_signature(int.from_bytes(signature[:half], "big"),
-                                       int.from_bytes(signature[half:], "big"))
+            der = encode_dss_signature(int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big"))
             key.verify(der, to_be_signed, ec.ECDSA(_ECDSA[alg]))
         elif alg == _PS256 and isinstance(key, rsa.RSAPublicKey):
             pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=hashes.SHA256.digest_size)

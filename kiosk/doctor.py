@@ -62,8 +62,14 @@ class Finding:
         return render(self.fix, lang, **self.params) if self.fix else None
 
     def to_dict(self, lang: str) -> dict[str, Any]:
-        return {"check": self.check, "level": self.level, "code": self.code, "message": self.message(lang),
-                "fix": self.fix_text(lang), "params": dict(self.params)}
+        return {
+            "check": self.check,
+            "level": self.level,
+            "code": self.code,
+            "message": self.message(lang),
+            "fix": self.fix_text(lang),
+            "params": dict(self.params),
+        }
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,13 @@ Check = Callable[[DoctorContext], Iterable[Finding]]
 
 def check_config(ctx: DoctorContext) -> Iterable[Finding]:
     if ctx.config_error is not None:
-        yield Finding("config", "fail", "doctor_config_invalid", "fix_config_invalid",
-                      {"error": " ".join(line.strip() for line in ctx.config_error.splitlines())})
+        yield Finding(
+            "config",
+            "fail",
+            "doctor_config_invalid",
+            "fix_config_invalid",
+            {"error": " ".join(line.strip() for line in ctx.config_error.splitlines())},
+        )
     elif ctx.config_file is None:
         yield Finding("config", "warn", "doctor_config_defaults", "fix_config_defaults")
     else:
@@ -146,8 +157,13 @@ def check_database(ctx: DoctorContext) -> Iterable[Finding]:
     if not db.exists():
         yield Finding("database", "ok", "doctor_db_missing", params=params)
     elif not os.access(db, os.R_OK):
-        yield Finding("database", "fail", "doctor_db_unreadable", "fix_data_dir_denied",
-                      {**params, "path": str(db), "detail": "permission denied"})
+        yield Finding(
+            "database",
+            "fail",
+            "doctor_db_unreadable",
+            "fix_data_dir_denied",
+            {**params, "path": str(db), "detail": "permission denied"},
+        )
     else:
         try:
             problems = integrity_problems(db, as_on_disk=True)
@@ -195,8 +211,11 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
             yield Finding("outbox", "warn", "doctor_outbox_unknown")
             return
     last_at = state.last_success_at if state else None
-    params = {**counts, "last": last_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if last_at else "—",
-              "last_success_at": last_at.isoformat() if last_at else None}
+    params = {
+        **counts,
+        "last": last_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if last_at else "—",
+        "last_success_at": last_at.isoformat() if last_at else None,
+    }
     age = (datetime.now(timezone.utc) - last_at).total_seconds() if last_at else None
     if state is not None and state.needs_reenrolment:
         yield Finding("outbox", "fail", "doctor_needs_reenrolment", "fix_enrol", params)
@@ -208,9 +227,18 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
         yield Finding("outbox", "ok", "doctor_outbox_ok", params=params)
     if rejections is not None and rejections.total:
         by_code = rejections.by_code()
-        yield Finding("outbox", "warn", "doctor_outbox_rejected", "fix_rejected",
-                      {**params, "by_code": by_code, "unseen": rejections.unseen,
-                       "codes": ", ".join(f"{code} {n}" for code, n in by_code.items())})
+        yield Finding(
+            "outbox",
+            "warn",
+            "doctor_outbox_rejected",
+            "fix_rejected",
+            {
+                **params,
+                "by_code": by_code,
+                "unseen": rejections.unseen,
+                "codes": ", ".join(f"{code} {n}" for code, n in by_code.items()),
+            },
+        )
 
 
 CORE_CHECKS: tuple[tuple[str, Check], ...] = (
@@ -255,11 +283,13 @@ class _Boxed:
 
     def result(self, timeout_s: float) -> list[Finding]:
         if self.crash is not None:
-            return [Finding(self.name, "fail", "doctor_check_crashed", "fix_check_again",
-                            {"check": self.name, "kind": self.crash})]
+            return [Finding(self.name, "fail", "doctor_check_crashed", "fix_check_again", {"check": self.name, "kind": self.crash})]
         if self.findings is None:
-            return [Finding(self.name, "fail", "doctor_check_timeout", "fix_check_again",
-                            {"check": self.name, "seconds": f"{timeout_s:g}"})]
+            return [
+                Finding(
+                    self.name, "fail", "doctor_check_timeout", "fix_check_again", {"check": self.name, "seconds": f"{timeout_s:g}"}
+                )
+            ]
         return self.findings
 
 

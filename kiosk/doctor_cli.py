@@ -43,8 +43,14 @@ def finding_lines(finding: Finding, lang: str, colour: bool = True) -> list[str]
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="JSON for scripts instead of lines.")
 @click.option("--lang", type=click.Choice(LANGUAGES), help="Language of the report; default: kiosk.language.")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(0.5, 120), default=DEFAULT_TIMEOUT_S, show_default=True,
-              help="Seconds each check may take (network waits included).")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(0.5, 120),
+    default=DEFAULT_TIMEOUT_S,
+    show_default=True,
+    help="Seconds each check may take (network waits included).",
+)
 @click.pass_obj
 def doctor(obj: Context, as_json: bool, lang: str | None, timeout_s: float) -> None:
     """Check config, data directory and free space, database, clock, readers, camera, server and

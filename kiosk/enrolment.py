@@ -39,8 +39,13 @@ def read_enrolment(data_dir: Path) -> Enrolment | None:
     """The enrolment, or None when the kiosk was never enrolled (or the file is unusable)."""
     try:
         data = json.loads(enrolment_path(data_dir).read_text(encoding="utf-8"))
-        return Enrolment(server=data["server"], device_id=data["device_id"], token=data["token"],
-                         checkpoint=dict(data["checkpoint"]), enrolled_at=datetime.fromisoformat(data["enrolled_at"]))
+        return Enrolment(
+            server=data["server"],
+            device_id=data["device_id"],
+            token=data["token"],
+            checkpoint=dict(data["checkpoint"]),
+            enrolled_at=datetime.fromisoformat(data["enrolled_at"]),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -80,8 +80,9 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Like click's, but a command not imported yet is listed from ``listed_help``."""
-        listed = [(name, self.commands.get(name) or click.Command(name, help=self._listed_help(name)))
-                  for name in self.list_commands(ctx)]
+        listed = [
+            (name, self.commands.get(name) or click.Command(name, help=self._listed_help(name))) for name in self.list_commands(ctx)
+        ]
         rows = [(name, command) for name, command in listed if not command.hidden]
         if not rows:
             return
@@ -105,6 +106,11 @@ def unavailable(name: str, error: ImportError) -> click.Command:
         sys.exit(ExitCode.USAGE)  # a part not installed: a configuration problem
 
     params: list[Any] = [click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)]
-    return click.Command(name, callback=explain, params=params, add_help_option=False,
-                         help=render_both("command_unavailable", command=name, error=str(error)),
-                         context_settings={"ignore_unknown_options": True})
+    return click.Command(
+        name,
+        callback=explain,
+        params=params,
+        add_help_option=False,
+        help=render_both("command_unavailable", command=name, error=str(error)),
+        context_settings={"ignore_unknown_options": True},
+    )

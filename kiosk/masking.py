@@ -10,10 +10,28 @@ from typing import Any
 from kiosk.credentials import Cccd, Credential, Dcc, Opaque, Phone, credential_from_fields
 
 LABELS = {
-    "vi": {"id": "ID", "phone": "SĐT", "dose": "Mũi", "test": "Xét nghiệm", "recovery": "Đã khỏi",
-           "opaque": "Mã khác", "url": "Mã liên kết", "binary": "Mã nhị phân", "pc-covid": "Mã PC-Covid"},
-    "en": {"id": "ID", "phone": "Phone", "dose": "Dose", "test": "Test", "recovery": "Recovered",
-           "opaque": "Other code", "url": "Link code", "binary": "Binary code", "pc-covid": "PC-Covid code"},
+    "vi": {
+        "id": "ID",
+        "phone": "SĐT",
+        "dose": "Mũi",
+        "test": "Xét nghiệm",
+        "recovery": "Đã khỏi",
+        "opaque": "Mã khác",
+        "url": "Mã liên kết",
+        "binary": "Mã nhị phân",
+        "pc-covid": "Mã PC-Covid",
+    },
+    "en": {
+        "id": "ID",
+        "phone": "Phone",
+        "dose": "Dose",
+        "test": "Test",
+        "recovery": "Recovered",
+        "opaque": "Other code",
+        "url": "Link code",
+        "binary": "Binary code",
+        "pc-covid": "PC-Covid code",
+    },
 }
 
 
@@ -56,8 +74,7 @@ def summary(credential: Credential, lang: str = "vi", *, name: str | None = None
 def visit_summary(row: dict[str, Any], lang: str = "vi") -> str:
     """The masked summary of a stored visit (a row from ``VisitStore.visits``)."""
     fields = row["fields"]
-    return summary(credential_from_fields(row["kind"], fields), lang, name=fields.get("name"),
-                   id_number=fields.get("id_number"))
+    return summary(credential_from_fields(row["kind"], fields), lang, name=fields.get("name"), id_number=fields.get("id_number"))
 
 
 def _certificate_line(cert: dict, words: dict[str, str]) -> str:

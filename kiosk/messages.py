@@ -133,10 +133,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # the district server's warnings about the address it gives kiosks (server/cli.py)
     "server_public_url_plain": (
         "Cảnh báo: địa chỉ công khai của máy chủ là {url} (http:// không mã hoá, không phải máy này): kiosk sẽ "
-        "từ chối đăng ký và đồng bộ qua địa chỉ đó. Đặt server.public_url = \"https://…\" sau reverse proxy có "
+        'từ chối đăng ký và đồng bộ qua địa chỉ đó. Đặt server.public_url = "https://…" sau reverse proxy có '
         "chứng chỉ (xem deploy/Caddyfile).",
         "Warning: the server's public address is {url} (unencrypted http://, not this machine): kiosks will "
-        "refuse to enrol and sync through it. Set server.public_url = \"https://…\" behind a reverse proxy with a "
+        'refuse to enrol and sync through it. Set server.public_url = "https://…" behind a reverse proxy with a '
         "certificate (see deploy/Caddyfile).",
     ),
     "enroll_code_plain": (
@@ -147,10 +147,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "enroll_code_local": (
         "Lưu ý: mã QR này đưa kiosk tới {url}, là chính máy này: chỉ kiosk chạy trên máy này dùng được. Để kiosk ở "
-        "điểm kiểm soát đăng ký, đặt server.public_url = \"https://…\" (địa chỉ kiosk tới được) trong {config}, "
+        'điểm kiểm soát đăng ký, đặt server.public_url = "https://…" (địa chỉ kiosk tới được) trong {config}, '
         "hoặc dùng --server-url.",
         "Note: this QR code sends the kiosk to {url}, which is this machine: only a kiosk running here can use it. "
-        "For kiosks at checkpoints, set server.public_url = \"https://…\" (an address they can reach) in {config}, "
+        'For kiosks at checkpoints, set server.public_url = "https://…" (an address they can reach) in {config}, '
         "or use --server-url.",
     ),
     "enroll_code_unknown": (
@@ -554,8 +554,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "you trust, set server.allow_insecure_http = true.",
     ),
     "fix_tls_invalid": (
-        "Huyện dùng CA riêng: đặt server.ca_file = \"/etc/checkpoint-kiosk/ca.pem\" trong tệp cấu hình; kiểm tra cả đồng hồ.",
-        "If the district uses its own CA: set server.ca_file = \"/etc/checkpoint-kiosk/ca.pem\" in the config file; "
+        'Huyện dùng CA riêng: đặt server.ca_file = "/etc/checkpoint-kiosk/ca.pem" trong tệp cấu hình; kiểm tra cả đồng hồ.',
+        'If the district uses its own CA: set server.ca_file = "/etc/checkpoint-kiosk/ca.pem" in the config file; '
         "check the clock too.",
     ),
     "fix_check_again": (
@@ -607,8 +607,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "restore_in_use": (
         "Một chương trình khác đang mở cơ sở dữ liệu (đồng bộ, lệnh khác): thử lại sau ít phút. Chưa thay đổi gì.",
-        "Another program has the database open (a sync, another command): try again in a few minutes. "
-        "Nothing was changed.",
+        "Another program has the database open (a sync, another command): try again in a few minutes. Nothing was changed.",
     ),
     "recover_is_live": (
         "{file} là cơ sở dữ liệu đang dùng, không phải tệp hỏng được giữ lại (visits.sqlite3.corrupt-…).",

@@ -37,8 +37,6 @@ def _opaque(text: str, length: int, max_bytes: int, hint: str | None = None) -> 
     return Opaque(text=text, length=length, truncated=truncated, hint=hint or _hint(text))
 
 
-
-
 def _looks_like_phone(text: str) -> bool:
     if not PHONE_LIKE.match(text):
         return False
@@ -62,9 +60,7 @@ def recognise(
         return Opaque(text=raw[:max_bytes].hex(), length=len(raw), truncated=len(raw) > max_bytes, hint="binary")
 
 
-def _recognise(
-    payload: bytes | str, now: datetime, trust: TrustStore | None, max_bytes: int, fallback: str | None
-) -> Recognised:
+def _recognise(payload: bytes | str, now: datetime, trust: TrustStore | None, max_bytes: int, fallback: str | None) -> Recognised:
     if isinstance(payload, bytes):
         length = len(payload)
         if not payload.strip(b"\x00\r\n\t "):

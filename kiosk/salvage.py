@@ -50,7 +50,7 @@ def salvage(store: VisitStore, damaged: Path) -> Salvage:
                 pending.append(row[:-1])
             else:
                 unreadable += 1
-    recovered = sum(store.import_visits(pending[i:i + BATCH]) for i in range(0, len(pending), BATCH))
+    recovered = sum(store.import_visits(pending[i : i + BATCH]) for i in range(0, len(pending), BATCH))
     return Salvage(recovered, len(pending) - recovered, unreadable, _mark_recovered(damaged))
 
 
@@ -88,11 +88,18 @@ def _looks_like_a_visit(row: Sequence[Any]) -> bool:
     values = dict(zip(RECOVERED_COLUMNS, row, strict=True))
     try:
         fields = json.loads(values["fields"])
-        return (str(uuid.UUID(values["id"])) == values["id"] and isinstance(fields, dict)
-                and values["direction"] in ("in", "out") and values["clock_synchronised"] in (0, 1)
-                and isinstance(values["monotonic_ns"], int) and datetime.fromisoformat(values["scanned_at"]).tzinfo is not None
-                and all(isinstance(values[k], str) and values[k]
-                        for k in ("checkpoint_code", "device_id", "source", "kind", "credential_key", "boot_id")))
+        return (
+            str(uuid.UUID(values["id"])) == values["id"]
+            and isinstance(fields, dict)
+            and values["direction"] in ("in", "out")
+            and values["clock_synchronised"] in (0, 1)
+            and isinstance(values["monotonic_ns"], int)
+            and datetime.fromisoformat(values["scanned_at"]).tzinfo is not None
+            and all(
+                isinstance(values[k], str) and values[k]
+                for k in ("checkpoint_code", "device_id", "source", "kind", "credential_key", "boot_id")
+            )
+        )
     except (TypeError, ValueError):
         return False
 

@@ -109,9 +109,7 @@ def local_day_start(moment: datetime) -> datetime:
 class ScanService:
     """Turns scans into visits for one kiosk; safe to call from any one thread at a time."""
 
-    def __init__(
-        self, config: Config, store: VisitStore, *, clock: Clock | None = None, trust: TrustStore | None = None
-    ) -> None:
+    def __init__(self, config: Config, store: VisitStore, *, clock: Clock | None = None, trust: TrustStore | None = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock or SystemClock()
@@ -150,7 +148,10 @@ class ScanService:
         """One scan from any reader; the visit is committed before this returns accepted."""
         reading = event.time or self.clock.read()
         credential = recognise(
-            event.payload, now=reading.wall, trust=self.trust, max_bytes=self.config.kiosk.max_payload_bytes,
+            event.payload,
+            now=reading.wall,
+            trust=self.trust,
+            max_bytes=self.config.kiosk.max_payload_bytes,
             fallback_encoding=event.encoding,
         )
         if isinstance(credential, Rejection):
@@ -220,10 +221,22 @@ class ScanService:
             clock=reading,
             operator=operator,
         )
-        problems = visit_problems(contract.wire_visit(
-            id=visit.id, checkpoint=visit.checkpoint_code, direction=direction, source=source, kind=credential.kind,
-            scanned_at=iso(reading.wall), fields=fields, clock_synchronised=reading.synchronised,
-            monotonic_ns=reading.monotonic_ns, boot_id=reading.boot_id, reader=device, operator=operator))
+        problems = visit_problems(
+            contract.wire_visit(
+                id=visit.id,
+                checkpoint=visit.checkpoint_code,
+                direction=direction,
+                source=source,
+                kind=credential.kind,
+                scanned_at=iso(reading.wall),
+                fields=fields,
+                clock_synchronised=reading.synchronised,
+                monotonic_ns=reading.monotonic_ns,
+                boot_id=reading.boot_id,
+                reader=device,
+                operator=operator,
+            )
+        )
         if problems:  # the server would refuse it: never green for a visit the district will not have
             return self._invalid(problems)
         try:

@@ -98,8 +98,9 @@ def validate(model: type[Model], data: dict[str, Any], source: Path | None) -> M
         raise ConfigError(f"{where}: invalid configuration:\n{problems}") from None
 
 
-def load(model: type[Model], explicit: str | Path | None, env_var: str, system_path: Path,
-         overrides: list[str] | tuple[str, ...] = ()) -> tuple[Model, Path | None]:
+def load(
+    model: type[Model], explicit: str | Path | None, env_var: str, system_path: Path, overrides: list[str] | tuple[str, ...] = ()
+) -> tuple[Model, Path | None]:
     """The validated settings and the file they came from (None: built-in defaults)."""
     source = find_config_file(explicit, env_var, system_path)
     return validate(model, apply_overrides(read_toml(source), overrides), source), source

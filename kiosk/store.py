@@ -144,12 +144,26 @@ def _v3(db: sqlite_utils.Database) -> None:
 
 
 _LATEST_SQL = (
-    "SELECT id, scanned_at, monotonic_ns, boot_id, direction FROM visits "
-    "WHERE credential_key = ? ORDER BY seq DESC LIMIT 1"
+    "SELECT id, scanned_at, monotonic_ns, boot_id, direction FROM visits WHERE credential_key = ? ORDER BY seq DESC LIMIT 1"
 )
 # What a scan writes; also what a salvage copies back from a damaged file (kiosk/salvage.py).
-RECOVERED_COLUMNS = ("id", "checkpoint_code", "device_id", "direction", "source", "reader", "kind", "credential_key",
-                     "fields", "raw", "scanned_at", "monotonic_ns", "boot_id", "clock_synchronised", "operator")
+RECOVERED_COLUMNS = (
+    "id",
+    "checkpoint_code",
+    "device_id",
+    "direction",
+    "source",
+    "reader",
+    "kind",
+    "credential_key",
+    "fields",
+    "raw",
+    "scanned_at",
+    "monotonic_ns",
+    "boot_id",
+    "clock_synchronised",
+    "operator",
+)
 _INSERT_SQL = f"INSERT INTO visits ({', '.join(RECOVERED_COLUMNS)}) VALUES ({', '.join('?' * len(RECOVERED_COLUMNS))})"
 
 _PENDING_SQL = (
@@ -352,8 +366,7 @@ class VisitStore:
         if not wal.exists() or wal.stat().st_size == 0:
             queries.append("mode=ro&immutable=1")
         for query in queries:
-            conn = sqlite3.connect(f"{self.path.as_uri()}?{query}", uri=True, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(f"{self.path.as_uri()}?{query}", uri=True, isolation_level=None, check_same_thread=False)
             try:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -516,8 +529,7 @@ class VisitStore:
             rows = self.db.conn.execute(_PENDING_SQL, [seq, limit]).fetchall()
         return [Outgoing._make(row) for row in rows]
 
-    def apply_deliveries(self, deliveries: Sequence[Delivery], at: datetime,
-                         meta: Mapping[str, str | None] | None = None) -> int:
+    def apply_deliveries(self, deliveries: Sequence[Delivery], at: datetime, meta: Mapping[str, str | None] | None = None) -> int:
         """What the server said about visits, in one transaction with the sync state.
 
         A crash leaves either all of a batch's answers or none, and resending the rest is
@@ -533,8 +545,10 @@ class VisitStore:
                 "UPDATE visits SET sync_state = ?, sync_code = ?, sync_reason = ?, synced_at = ?, "
                 "corrected_at = coalesce(?, corrected_at), rejection_no = CASE WHEN ? = 'rejected' THEN "
                 "coalesce(CASE WHEN sync_state = 'rejected' THEN rejection_no END, ?) END WHERE id = ?",
-                [(d.state, d.code, d.reason, when, d.corrected_at, d.state, number + i, d.visit_id)
-                 for i, d in enumerate(deliveries, start=1)],
+                [
+                    (d.state, d.code, d.reason, when, d.corrected_at, d.state, number + i, d.visit_id)
+                    for i, d in enumerate(deliveries, start=1)
+                ],
             )
             changed = db.conn.total_changes - before
             _put_meta(db, meta or {})
@@ -563,13 +577,19 @@ class VisitStore:
             # SQLite gives the bare column sync_reason from the row holding max(rejection_no)
             rows = self.db.execute(
                 "SELECT sync_code, sync_reason, max(rejection_no), count(*), count(DISTINCT sync_reason), "
-                "sum(rejection_no > ?) FROM visits WHERE sync_state = 'rejected' GROUP BY sync_code", [seen]
+                "sum(rejection_no > ?) FROM visits WHERE sync_state = 'rejected' GROUP BY sync_code",
+                [seen],
             ).fetchall()
-        groups = sorted((RejectionGroup(code or "", count, reason or "", reasons)
-                         for code, reason, _newest, count, reasons, _unseen in rows),
-                        key=lambda g: (-g.count, g.code))
-        return Rejections(total=sum(g.count for g in groups), unseen=sum(r[5] or 0 for r in rows),
-                          newest=max((r[2] or 0 for r in rows), default=0), groups=tuple(groups))
+        groups = sorted(
+            (RejectionGroup(code or "", count, reason or "", reasons) for code, reason, _newest, count, reasons, _unseen in rows),
+            key=lambda g: (-g.count, g.code),
+        )
+        return Rejections(
+            total=sum(g.count for g in groups),
+            unseen=sum(r[5] or 0 for r in rows),
+            newest=max((r[2] or 0 for r in rows), default=0),
+            groups=tuple(groups),
+        )
 
     def acknowledge_rejections(self, through: int) -> None:
         """An admin has seen the rejections numbered up to ``through``; later ones stay unseen."""
@@ -612,20 +632,20 @@ class VisitStore:
         """A known-good time in ``boot_id``: the first one recorded, else its first visit taken
         with a synchronised clock. None when that boot never saw a good time."""
         with self._lock:
-            row = self.db.execute(
-                "SELECT monotonic_ns, wall, source FROM clock_anchors WHERE boot_id = ?", [boot_id]
-            ).fetchone() or self.db.execute(
-                "SELECT monotonic_ns, scanned_at, 'visit' FROM visits WHERE boot_id = ? AND clock_synchronised = 1 "
-                "ORDER BY seq LIMIT 1", [boot_id]
-            ).fetchone()
+            row = (
+                self.db.execute("SELECT monotonic_ns, wall, source FROM clock_anchors WHERE boot_id = ?", [boot_id]).fetchone()
+                or self.db.execute(
+                    "SELECT monotonic_ns, scanned_at, 'visit' FROM visits WHERE boot_id = ? AND clock_synchronised = 1 "
+                    "ORDER BY seq LIMIT 1",
+                    [boot_id],
+                ).fetchone()
+            )
         return ClockAnchor(boot_id, row[0], datetime.fromisoformat(row[1]), row[2]) if row else None
 
     def purge(self, older_than: datetime) -> int:
         """Delete synced visits scanned before ``older_than``; pending and rejected ones stay."""
         with self._write() as db:
-            cursor = db.execute(
-                "DELETE FROM visits WHERE sync_state = 'synced' AND scanned_at < ?", [iso(older_than)]
-            )
+            cursor = db.execute("DELETE FROM visits WHERE sync_state = 'synced' AND scanned_at < ?", [iso(older_than)])
             return cursor.rowcount
 
 
@@ -661,8 +681,9 @@ def _put_meta(db: sqlite_utils.Database, values: Mapping[str, str | None]) -> No
         if value is None:
             db.execute("DELETE FROM meta WHERE key = ?", [key])
         else:
-            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                       [key, value])
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
+            )
 
 
 def integrity_problems(path: Path, *, as_on_disk: bool = False) -> list[str]:
@@ -676,7 +697,7 @@ def integrity_problems(path: Path, *, as_on_disk: bool = False) -> list[str]:
     other failure (permissions, a busy file) raises its sqlite3.Error.
     """
     last: sqlite3.Error | None = None
-    for query in ("mode=ro", "mode=ro&immutable=1")[:2 if as_on_disk else 1]:
+    for query in ("mode=ro", "mode=ro&immutable=1")[: 2 if as_on_disk else 1]:
         try:
             with closing(sqlite3.connect(f"{path.resolve().as_uri()}?{query}", uri=True, isolation_level=None)) as conn:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -708,9 +729,7 @@ def quarantined_databases(data_dir: Path) -> list[Path]:
 
 
 def _newer_version(path: Path, version: int) -> StorageError:
-    return StorageError(
-        "storage_error", f"{path} was written by a newer version (schema {version} > {SCHEMA_VERSION})"
-    )
+    return StorageError("storage_error", f"{path} was written by a newer version (schema {version} > {SCHEMA_VERSION})")
 
 
 @contextmanager

@@ -42,12 +42,16 @@ class SyncState:
     def to_dict(self, now: datetime) -> dict[str, Any]:
         age = (now - self.last_success_at).total_seconds() if self.last_success_at else None
         return {
-            "server": self.server, "enrolled": self.enrolled, "device_id": self.device_id,
+            "server": self.server,
+            "enrolled": self.enrolled,
+            "device_id": self.device_id,
             "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
             "last_success_age_s": round(age) if age is not None else None,
-            "last_error": self.last_error, "last_error_message": self.error_message(),
+            "last_error": self.last_error,
+            "last_error_message": self.error_message(),
             "last_error_at": self.last_error_at.isoformat() if self.last_error_at else None,
-            "needs_reenrolment": self.needs_reenrolment, "exported_awaiting_confirmation": self.exported,
+            "needs_reenrolment": self.needs_reenrolment,
+            "exported_awaiting_confirmation": self.exported,
         }
 
 

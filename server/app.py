@@ -51,4 +51,3 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.include_router(routes_official.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
-

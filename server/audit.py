@@ -11,12 +11,21 @@ from sqlalchemy.engine import Connection, Engine
 from server.schema import audit_log
 
 
-def write(conn: Connection, actor: str, action: str, *, reason: str | None = None, params: dict[str, Any] | None = None,
-          result_count: int | None = None) -> int:
+def write(
+    conn: Connection,
+    actor: str,
+    action: str,
+    *,
+    reason: str | None = None,
+    params: dict[str, Any] | None = None,
+    result_count: int | None = None,
+) -> int:
     """Written in the caller's transaction: the action and its record stand or fall together."""
-    return conn.execute(audit_log.insert().values(
-        at=datetime.now(timezone.utc), actor=actor, action=action, reason=reason, params=params,
-        result_count=result_count).returning(audit_log.c.id)).scalar_one()
+    return conn.execute(
+        audit_log.insert()
+        .values(at=datetime.now(timezone.utc), actor=actor, action=action, reason=reason, params=params, result_count=result_count)
+        .returning(audit_log.c.id)
+    ).scalar_one()
 
 
 def entries(engine: Engine, limit: int = 100) -> list[dict[str, Any]]:

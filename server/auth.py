@@ -19,10 +19,12 @@ from server.errors import UserError, both
 from server.officials import OfficialAuthError, official_for_token
 
 T = TypeVar("T")
-device_bearer = HTTPBearer(scheme_name="DeviceToken", auto_error=False,
-                           description="The token a kiosk got from POST /api/v1/enroll.")
-official_bearer = HTTPBearer(scheme_name="OfficialToken", auto_error=False,
-                             description="An official's token from `checkpoint-server official add`.")
+device_bearer = HTTPBearer(
+    scheme_name="DeviceToken", auto_error=False, description="The token a kiosk got from POST /api/v1/enroll."
+)
+official_bearer = HTTPBearer(
+    scheme_name="OfficialToken", auto_error=False, description="An official's token from `checkpoint-server official add`."
+)
 
 
 class Unauthorised(UserError):
@@ -49,19 +51,22 @@ async def _looked_up(request: Request, check: Callable[[Connection, str], T], to
     return await run_in_threadpool(lookup)
 
 
-async def device_auth(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(device_bearer)]
-                      ) -> DeviceAuth:
+async def device_auth(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(device_bearer)]
+) -> DeviceAuth:
     try:
         return await _looked_up(request, authenticate, _token(credentials))
     except DeviceAuthError as exc:
         raise Unauthorised(exc.code, exc.message) from None
 
 
-async def official_auth(request: Request,
-                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(official_bearer)]) -> str:
+async def official_auth(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(official_bearer)]
+) -> str:
     """The official's name, for the audit log."""
     try:
         return await _looked_up(request, official_for_token, _token(credentials))
     except OfficialAuthError:
-        raise Unauthorised("token_invalid", both("Mã cán bộ không hợp lệ hoặc đã bị thu hồi",
-                                                 "unknown or revoked official token")) from None
+        raise Unauthorised(
+            "token_invalid", both("Mã cán bộ không hợp lệ hoặc đã bị thu hồi", "unknown or revoked official token")
+        ) from None

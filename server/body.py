@@ -21,12 +21,16 @@ class UnsupportedEncoding(UserError):
 
 
 def too_large(limit: int) -> BodyTooLarge:
-    return BodyTooLarge("batch_too_large", both(f"Gói dữ liệu vượt quá {limit} byte, hãy chia nhỏ",
-                                                f"body larger than {limit} bytes after decompression; split the batch"))
+    return BodyTooLarge(
+        "batch_too_large",
+        both(
+            f"Gói dữ liệu vượt quá {limit} byte, hãy chia nhỏ",
+            f"body larger than {limit} bytes after decompression; split the batch",
+        ),
+    )
 
 
-async def read_limited(chunks: AsyncIterator[bytes], encoding: str | None, limit: int,
-                       declared_length: int | None) -> bytes:
+async def read_limited(chunks: AsyncIterator[bytes], encoding: str | None, limit: int, declared_length: int | None) -> bytes:
     """The body, decompressed if gzip, at most ``limit`` bytes; BodyTooLarge beyond."""
     encoding = (encoding or "identity").strip().lower()
     if encoding not in ("identity", "gzip"):

@@ -33,8 +33,9 @@ class CsvError(UserError):
         shown = [f"  dòng (line) {line}, cột (column) {column}: {text}" for line, column, text in problems[:MAX_PROBLEMS_SHOWN]]
         if len(problems) > MAX_PROBLEMS_SHOWN:
             shown.append(f"  … và {len(problems) - MAX_PROBLEMS_SHOWN} lỗi khác (and more)")
-        header = both(f"Tệp CSV có {len(problems)} lỗi, chưa nhập gì",
-                      f"the CSV file has {len(problems)} problems; nothing was imported")
+        header = both(
+            f"Tệp CSV có {len(problems)} lỗi, chưa nhập gì", f"the CSV file has {len(problems)} problems; nothing was imported"
+        )
         super().__init__("csv_invalid", "\n".join([header, *shown]))
         self.problems = problems
 
@@ -79,8 +80,14 @@ def _parse(text: str) -> list[_Row]:
                 problems.append((line, column, "trống (empty)"))
         code = values["code"]
         if len(code) > CODE_MAX or not code.isprintable() or any(ch.isspace() for ch in code):
-            problems.append((line, "code", f"'{code[:80]}' không hợp lệ: tối đa {CODE_MAX} ký tự, không khoảng trắng "
-                                           "(invalid: at most 64 characters, no spaces)"))
+            problems.append(
+                (
+                    line,
+                    "code",
+                    f"'{code[:80]}' không hợp lệ: tối đa {CODE_MAX} ký tự, không khoảng trắng "
+                    "(invalid: at most 64 characters, no spaces)",
+                )
+            )
         elif code in first_line:
             problems.append((line, "code", f"'{code}' trùng với dòng {first_line[code]} (duplicate of line {first_line[code]})"))
         first_line.setdefault(code, line)
@@ -102,9 +109,14 @@ def import_checkpoints(engine: Engine, text: str) -> ImportSummary:
     rows = _parse(text)
     summary = ImportSummary()
     with writing(engine) as conn:
-        existing = {r.code: r for r in conn.execute(
-            sa.select(checkpoints.c.id, checkpoints.c.code, checkpoints.c.name, checkpoints.c.commune_id,
-                      checkpoints.c.created_on))}
+        existing = {
+            r.code: r
+            for r in conn.execute(
+                sa.select(
+                    checkpoints.c.id, checkpoints.c.code, checkpoints.c.name, checkpoints.c.commune_id, checkpoints.c.created_on
+                )
+            )
+        }
         communes_seen: dict[Place, int] = {}
         inserts = []
         for row in rows:

@@ -70,8 +70,7 @@ def _fail_plainly(exc: Exception, database: str) -> None:
     if db is not None and isinstance(exc, db.DatabaseError):
         _fail(ExitCode.STORAGE, str(exc))
     if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
-        _fail(ExitCode.STORAGE, f"Không kết nối được cơ sở dữ liệu {database} (cannot reach the database {database}): "
-                             f"{exc.orig}")
+        _fail(ExitCode.STORAGE, f"Không kết nối được cơ sở dữ liệu {database} (cannot reach the database {database}): {exc.orig}")
     if sa_exc is not None and isinstance(exc, sa_exc.ArgumentError):  # also NoSuchModuleError: mysql://…
         _fail(ExitCode.USAGE, f"Địa chỉ cơ sở dữ liệu không dùng được (unusable database URL) {database}: {exc}")
 
@@ -124,8 +123,10 @@ class Admin:
             try:
                 self._engine = create_db_engine(self.settings.db_url)
             except (ArgumentError, ImportError) as exc:  # not a URL; mysql:// without its driver
-                raise ConfigError(f"{self.db_origin}: {self.db_name}: không phải địa chỉ cơ sở dữ liệu dùng được "
-                                  f"(not a usable database URL: {exc})") from None
+                raise ConfigError(
+                    f"{self.db_origin}: {self.db_name}: không phải địa chỉ cơ sở dữ liệu dùng được "
+                    f"(not a usable database URL: {exc})"
+                ) from None
             if check_schema:
                 require_current(self._engine, self.db_name, self.migrate_command)
         return self._engine
@@ -136,21 +137,27 @@ class Admin:
         if name is None:
             if login in SHARED_ACCOUNTS:
                 raise click.UsageError(
-                    f"Cần tên người tra cứu: thêm --as \"Họ tên\" (tài khoản {login} không chỉ một người). "
-                    f"(Give the official's name with --as NAME: account {login} is not a person.)")
+                    f'Cần tên người tra cứu: thêm --as "Họ tên" (tài khoản {login} không chỉ một người). '
+                    f"(Give the official's name with --as NAME: account {login} is not a person.)"
+                )
             return
         clean = " ".join(unicodedata.normalize("NFC", name).split())
         if not clean or len(clean) > NAME_MAX or not clean.isprintable():
-            raise click.BadParameter(f"cần họ tên, tối đa {NAME_MAX} ký tự (a name of at most {NAME_MAX} characters)",
-                                     param_hint="--as")
+            raise click.BadParameter(
+                f"cần họ tên, tối đa {NAME_MAX} ký tự (a name of at most {NAME_MAX} characters)", param_hint="--as"
+            )
         self.actor = f"cli:{clean}" + ("" if clean == login else f" (login {login})")
 
 
 def with_admin(func: Callable[..., Any]) -> Callable[..., Any]:
     """Adds ``--db`` and ``--config`` to a command and passes it an Admin."""
 
-    @click.option("--db", "db_url", metavar="URL",
-                  help="Database URL (sqlite:///FILE or postgresql://…); overrides $CHECKPOINT_SERVER_DB and the config.")
+    @click.option(
+        "--db",
+        "db_url",
+        metavar="URL",
+        help="Database URL (sqlite:///FILE or postgresql://…); overrides $CHECKPOINT_SERVER_DB and the config.",
+    )
     @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML).")
     @functools.wraps(func)
     def wrapper(*args: Any, db_url: str | None, config_path: str | None, **kwargs: Any) -> Any:
@@ -228,8 +235,11 @@ def migrate(admin: Admin) -> None:
     from server.migrate import upgrade
 
     before, after = upgrade(admin.engine(check_schema=False))
-    click.echo(f"{admin.db_name}: schema {before or 'empty'} → {after}" if before != after
-               else f"{admin.db_name}: schema {after} (up to date)")
+    click.echo(
+        f"{admin.db_name}: schema {before or 'empty'} → {after}"
+        if before != after
+        else f"{admin.db_name}: schema {after} (up to date)"
+    )
 
 
 @main.command()
@@ -262,9 +272,12 @@ def db() -> None:
 @db.command("create-local")
 @click.option("--name", default="checkpoint", show_default=True, help="Database to create.")
 @click.option("--role", help="Role that owns it (default: your login, so the server reaches it without a password).")
-@click.option("--admin-url", metavar="URL",
-              help="A superuser connection, e.g. postgresql://postgres@127.0.0.1/postgres (default: as the postgres "
-                   "system user over the local socket, through sudo).")
+@click.option(
+    "--admin-url",
+    metavar="URL",
+    help="A superuser connection, e.g. postgresql://postgres@127.0.0.1/postgres (default: as the postgres "
+    "system user over the local socket, through sudo).",
+)
 def db_create_local(name: str, role: str | None, admin_url: str | None) -> None:
     """Create the role and the database the server uses, if missing, and print the URL for the config.
 
@@ -275,7 +288,7 @@ def db_create_local(name: str, role: str | None, admin_url: str | None) -> None:
     made = local_pg.create(name, role or login_name(), admin_url, login_name())
     for line in made.report:
         click.echo(line)
-    click.echo(f"Đặt vào tệp cấu hình, mục [server] (put in the config file, section [server]): db = \"{made.url}\"")
+    click.echo(f'Đặt vào tệp cấu hình, mục [server] (put in the config file, section [server]): db = "{made.url}"')
     click.echo(f"hoặc (or): export CHECKPOINT_SERVER_DB='{made.url}'; rồi (then): checkpoint-server migrate")
     if made.note:
         click.echo(made.note, err=True)
@@ -342,13 +355,15 @@ CHECKPOINT_COLUMNS = ["code", "name", "commune", "district", "province", "create
 @click.option("--created-on", callback=_iso_date, help="Registration date (YYYY-MM-DD or dd/mm/yyyy), default today.")
 @JSON_FLAG
 @with_admin
-def checkpoint_add(admin: Admin, code: str, name: str, commune_name: str, district: str, province: str,
-                   created_on: date | None, as_json: bool) -> None:
+def checkpoint_add(
+    admin: Admin, code: str, name: str, commune_name: str, district: str, province: str, created_on: date | None, as_json: bool
+) -> None:
     """Register checkpoint CODE."""
     from server import places
 
-    row = places.add_checkpoint(admin.engine(), code, name, places.Place(province, district, commune_name),
-                                created_on or date.today())
+    row = places.add_checkpoint(
+        admin.engine(), code, name, places.Place(province, district, commune_name), created_on or date.today()
+    )
     show([row], CHECKPOINT_COLUMNS, as_json)
 
 
@@ -376,8 +391,10 @@ def checkpoint_import(admin: Admin, file: Path, as_json: bool) -> None:
     if as_json:
         emit(counts)
     else:
-        click.echo(f"Tạo mới {summary.created}, cập nhật {summary.updated}, không đổi {summary.unchanged}. "
-                   f"(created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged})")
+        click.echo(
+            f"Tạo mới {summary.created}, cập nhật {summary.updated}, không đổi {summary.unchanged}. "
+            f"(created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged})"
+        )
 
 
 @checkpoint.command("deactivate")
@@ -405,13 +422,17 @@ def checkpoint_activate(admin: Admin, code: str) -> None:
 @main.command("enroll-code")
 @click.argument("checkpoint_code", metavar="CHECKPOINT")
 @click.option("--valid-hours", type=click.FloatRange(min=0.01, max=720), help="Validity (default from config: 24).")
-@click.option("--png", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a page to print (A4): the QR code, the checkpoint, the code, the server, the expiry.")
+@click.option(
+    "--png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a page to print (A4): the QR code, the checkpoint, the code, the server, the expiry.",
+)
 @click.option("--server-url", help="URL kiosks should use (default: server.public_url).")
 @JSON_FLAG
 @with_admin
-def enroll_code(admin: Admin, checkpoint_code: str, valid_hours: float | None, png: Path | None, server_url: str | None,
-                as_json: bool) -> None:
+def enroll_code(
+    admin: Admin, checkpoint_code: str, valid_hours: float | None, png: Path | None, server_url: str | None, as_json: bool
+) -> None:
     """A single-use code to enrol a kiosk at CHECKPOINT, as text and QR code (and a page to print)."""
     from server import code_sheet, enrolment, qr
 
@@ -428,10 +449,19 @@ def enroll_code(admin: Admin, checkpoint_code: str, valid_hours: float | None, p
         click.echo(render_both("enroll_code_local", url=url, config=config), err=True)
     if png:
         place = made.checkpoint or {}
-        code_sheet.save(code_sheet.Sheet(
-            code=made.code, checkpoint=place.get("code", checkpoint_code), checkpoint_name=place.get("name", ""),
-            place=" · ".join(place[k] for k in ("commune", "district", "province") if place.get(k)),
-            server=url, expires_at=made.expires_at, qr_text=made.qr, local_only=loopback), png)
+        code_sheet.save(
+            code_sheet.Sheet(
+                code=made.code,
+                checkpoint=place.get("code", checkpoint_code),
+                checkpoint_name=place.get("name", ""),
+                place=" · ".join(place[k] for k in ("commune", "district", "province") if place.get(k)),
+                server=url,
+                expires_at=made.expires_at,
+                qr_text=made.qr,
+                local_only=loopback,
+            ),
+            png,
+        )
     if as_json:
         emit(made.to_dict())
         return
@@ -450,8 +480,9 @@ def device() -> None:
 
 @device.command("list")
 @click.option("--checkpoint", "checkpoint_code")
-@click.option("--orphans", is_flag=True,
-              help="Only orphans: never seen, and enrolled again since or unseen past their code's validity.")
+@click.option(
+    "--orphans", is_flag=True, help="Only orphans: never seen, and enrolled again since or unseen past their code's validity."
+)
 @JSON_FLAG
 @with_admin
 def device_list(admin: Admin, checkpoint_code: str | None, orphans: bool, as_json: bool) -> None:
@@ -469,10 +500,18 @@ def device_list(admin: Admin, checkpoint_code: str | None, orphans: bool, as_jso
     """
     from server import enrolment
 
-    rows = enrolment.list_devices(admin.engine(), checkpoint_code, orphans_only=orphans,
-                                  default_valid_for=timedelta(hours=admin.settings.enrolment.code_valid_hours))
-    show(rows, ["id", "checkpoint", "enrolled_at", "last_seen_at", "synced", "revoked_at", "state", "time_unknown"]
-         + (["orphan"] if as_json else []), as_json)
+    rows = enrolment.list_devices(
+        admin.engine(),
+        checkpoint_code,
+        orphans_only=orphans,
+        default_valid_for=timedelta(hours=admin.settings.enrolment.code_valid_hours),
+    )
+    show(
+        rows,
+        ["id", "checkpoint", "enrolled_at", "last_seen_at", "synced", "revoked_at", "state", "time_unknown"]
+        + (["orphan"] if as_json else []),
+        as_json,
+    )
 
 
 @device.command("remove")
@@ -504,8 +543,9 @@ def device_rotate(admin: Admin, device_id: str) -> None:
     """Give DEVICE_ID a new token (printed on the last line); the old one stops working."""
     from server import enrolment
 
-    print_secret("Mã mới, chỉ hiện một lần (new token, shown once):",
-                 enrolment.rotate_device(admin.engine(), device_id, admin.actor))
+    print_secret(
+        "Mã mới, chỉ hiện một lần (new token, shown once):", enrolment.rotate_device(admin.engine(), device_id, admin.actor)
+    )
 
 
 @main.group()
@@ -544,8 +584,11 @@ def official_revoke(admin: Admin, name: str) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--receipt", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the receipt for the kiosk (default: beside FILE, *.receipt.cpr).")
+@click.option(
+    "--receipt",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the receipt for the kiosk (default: beside FILE, *.receipt.cpr).",
+)
 @JSON_FLAG
 @with_admin
 def import_file(admin: Admin, file: Path, receipt: Path | None, as_json: bool) -> None:
@@ -558,9 +601,11 @@ def import_file(admin: Admin, file: Path, receipt: Path | None, as_json: bool) -
         emit(summary.to_dict())
         return
     counts = summary.outcomes
-    click.echo(f"Đã nhập từ thiết bị {summary.device_id} ({summary.checkpoint}): mới {counts['created']}, "
-               f"trùng {counts['duplicate']}, bị từ chối {counts['rejected']}. (created {counts['created']}, "
-               f"duplicate {counts['duplicate']}, rejected {counts['rejected']})")
+    click.echo(
+        f"Đã nhập từ thiết bị {summary.device_id} ({summary.checkpoint}): mới {counts['created']}, "
+        f"trùng {counts['duplicate']}, bị từ chối {counts['rejected']}. (created {counts['created']}, "
+        f"duplicate {counts['duplicate']}, rejected {counts['rejected']})"
+    )
     for code, n in sorted(summary.rejected_by_code.items()):
         click.echo(f"  {code}: {n}")
     click.echo(f"Biên nhận cho kiosk (receipt for the kiosk: checkpoint-kiosk import-receipt): {summary.receipt}")
@@ -587,16 +632,32 @@ def write_output(payload: bytes, output: Path | None, fmt: str) -> None:
 @main.command()
 @click.option("--district", required=True, help="e.g. 'Huyện Bù Đăng'.")
 @PROVINCE
-@click.option("--week-ending", callback=_iso_date,
-              help="Last day of the 7-day window, YYYY-MM-DD or dd/mm/yyyy (Vietnam time); default today.")
-@click.option("--view", type=click.Choice(VIEWS), default="communes", show_default=True,
-              help="communes: the district table; checkpoints: one row per checkpoint; year-to-date: visits per commune.")
+@click.option(
+    "--week-ending",
+    callback=_iso_date,
+    help="Last day of the 7-day window, YYYY-MM-DD or dd/mm/yyyy (Vietnam time); default today.",
+)
+@click.option(
+    "--view",
+    type=click.Choice(VIEWS),
+    default="communes",
+    show_default=True,
+    help="communes: the district table; checkpoints: one row per checkpoint; year-to-date: visits per commune.",
+)
 @click.option("--commune", "commune_name", help="checkpoints view: only this commune.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
 @with_admin
-def report(admin: Admin, district: str, province: str | None, week_ending: date | None, view: str,
-           commune_name: str | None, fmt: str, output: Path | None) -> None:
+def report(
+    admin: Admin,
+    district: str,
+    province: str | None,
+    week_ending: date | None,
+    view: str,
+    commune_name: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
     """The weekly per-commune table (Vietnamese headings) as a table, CSV, XLSX or JSON."""
     from server import reports
 
@@ -634,16 +695,27 @@ def _moment(_ctx: click.Context, param: click.Parameter, value: str | None) -> d
 
 
 def trace_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed([
-        click.option("--from", "start", required=True, callback=_moment,
-                     help="Start: YYYY-MM-DD[THH:MM] or dd/mm/yyyy [HH:MM] (Vietnam time if no zone)."),
-        click.option("--to", "end", required=True, callback=_moment, help="End, exclusive."),
-        click.option("--reason", required=True, help="Why you look (written to the audit log)."),
-        click.option("--as", "as_name", metavar="NAME",
-                     help="The official who asks, written to the audit log (default: your login, behind sudo too)."),
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
-        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path)),
-    ]):
+    for option in reversed(
+        [
+            click.option(
+                "--from",
+                "start",
+                required=True,
+                callback=_moment,
+                help="Start: YYYY-MM-DD[THH:MM] or dd/mm/yyyy [HH:MM] (Vietnam time if no zone).",
+            ),
+            click.option("--to", "end", required=True, callback=_moment, help="End, exclusive."),
+            click.option("--reason", required=True, help="Why you look (written to the audit log)."),
+            click.option(
+                "--as",
+                "as_name",
+                metavar="NAME",
+                help="The official who asks, written to the audit log (default: your login, behind sudo too).",
+            ),
+            click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
+            click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path)),
+        ]
+    ):
         func = option(func)
     return func
 
@@ -657,10 +729,20 @@ def _show_trace(found: TraceResult, fmt: str, output: Path | None) -> None:
     if fmt == "json":
         write_output((found.model_dump_json(indent=2) + "\n").encode(), output, fmt)
         return
-    rows = [[v.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
-             + (" (không rõ giờ quét, đây là giờ nhận; scan time unknown, received)" if v.time_unknown else ""),
-             f"{v.checkpoint} · {v.checkpoint_name}",
-             v.commune, v.direction, v.kind, v.name, v.id_number, v.phone] for v in found.visits]
+    rows = [
+        [
+            v.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+            + (" (không rõ giờ quét, đây là giờ nhận; scan time unknown, received)" if v.time_unknown else ""),
+            f"{v.checkpoint} · {v.checkpoint_name}",
+            v.commune,
+            v.direction,
+            v.kind,
+            v.name,
+            v.id_number,
+            v.phone,
+        ]
+        for v in found.visits
+    ]
     title = f"{found.count} lượt" + (" (đã cắt bớt, truncated)" if found.truncated else "")
     write_output(render(Table(TRACE_HEADINGS, rows, title), fmt), output, fmt)
 
@@ -674,8 +756,9 @@ def trace() -> None:
 @click.argument("code")
 @trace_options
 @with_admin
-def trace_checkpoint(admin: Admin, code: str, start: datetime, end: datetime, reason: str, as_name: str | None,
-                     fmt: str, output: Path | None) -> None:
+def trace_checkpoint(
+    admin: Admin, code: str, start: datetime, end: datetime, reason: str, as_name: str | None, fmt: str, output: Path | None
+) -> None:
     """Who passed checkpoint CODE between --from and --to."""
     from server import tracing
 
@@ -688,8 +771,17 @@ def trace_checkpoint(admin: Admin, code: str, start: datetime, end: datetime, re
 @click.option("--phone", help="Phone number, any form (+84…, 09…).")
 @trace_options
 @with_admin
-def trace_person(admin: Admin, id_number: str | None, phone: str | None, start: datetime, end: datetime, reason: str,
-                 as_name: str | None, fmt: str, output: Path | None) -> None:
+def trace_person(
+    admin: Admin,
+    id_number: str | None,
+    phone: str | None,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    as_name: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
     """Where a person (by --id-number or --phone) was seen between --from and --to."""
     from server import tracing
 
@@ -711,8 +803,10 @@ def purge(admin: Admin, days: int | None, as_json: bool) -> None:
     if as_json:
         emit({"purged": cleared, "older_than_days": days})
     else:
-        click.echo(f"Đã xoá dữ liệu cá nhân của {cleared} lượt quá {days} ngày. "
-                   f"(Cleared personal data of {cleared} visits older than {days} days.)")
+        click.echo(
+            f"Đã xoá dữ liệu cá nhân của {cleared} lượt quá {days} ngày. "
+            f"(Cleared personal data of {cleared} visits older than {days} days.)"
+        )
 
 
 @main.command("audit")
@@ -729,9 +823,17 @@ def audit_list(admin: Admin, limit: int, as_json: bool) -> None:
     if as_json or not rows:
         show(rows, columns, as_json)
         return
-    table = [[row["at"].astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"), row["actor"], row["action"], row["reason"],
-              json.dumps(row["params"], ensure_ascii=False) if row["params"] else None, row["result_count"]]
-             for row in rows]
+    table = [
+        [
+            row["at"].astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"),
+            row["actor"],
+            row["action"],
+            row["reason"],
+            json.dumps(row["params"], ensure_ascii=False) if row["params"] else None,
+            row["result_count"],
+        ]
+        for row in rows
+    ]
     click.echo(to_text(Table(AUDIT_HEADINGS, table)), nl=False)
 
 

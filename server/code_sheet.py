@@ -82,10 +82,20 @@ def caption(sheet: Sheet) -> list[tuple[Style, str]]:
         ("small", local_expiry(sheet.expires_at)),
     ]
     if sheet.local_only:
-        lines.append(("warning", "Chỉ dùng được cho kiosk chạy trên chính máy chủ này: đặt server.public_url rồi in lại. "
-                                 "(Works only for a kiosk on the server machine itself: set server.public_url and print again.)"))
-    lines.append(("small", "Trên kiosk: Quản trị → Đăng ký máy → quét mã QR này, hoặc nhập địa chỉ máy chủ và mã. "
-                           "(On the kiosk: Admin → Enrolment → scan this QR code, or type the server and the code.)"))
+        lines.append(
+            (
+                "warning",
+                "Chỉ dùng được cho kiosk chạy trên chính máy chủ này: đặt server.public_url rồi in lại. "
+                "(Works only for a kiosk on the server machine itself: set server.public_url and print again.)",
+            )
+        )
+    lines.append(
+        (
+            "small",
+            "Trên kiosk: Quản trị → Đăng ký máy → quét mã QR này, hoặc nhập địa chỉ máy chủ và mã. "
+            "(On the kiosk: Admin → Enrolment → scan this QR code, or type the server and the code.)",
+        )
+    )
     return lines
 
 
@@ -94,10 +104,14 @@ def font_paths() -> dict[str, Path]:
     paths = {role: FONT_DIR / name for role, name in FONT_FILES.items()}
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:
-        raise UserError("font_missing", both(
-            f"Thiếu phông chữ để in tiếng Việt ({', '.join(missing)}): cài gói {FONT_PACKAGE} "
-            f"(sudo apt-get install {FONT_PACKAGE}) rồi chạy lại",
-            f"the font for Vietnamese text is missing: install {FONT_PACKAGE} and run again"))
+        raise UserError(
+            "font_missing",
+            both(
+                f"Thiếu phông chữ để in tiếng Việt ({', '.join(missing)}): cài gói {FONT_PACKAGE} "
+                f"(sudo apt-get install {FONT_PACKAGE}) rồi chạy lại",
+                f"the font for Vietnamese text is missing: install {FONT_PACKAGE} and run again",
+            ),
+        )
     return paths
 
 
@@ -153,8 +167,11 @@ def render(sheet: Sheet) -> tuple[Image.Image, list[Placed]]:
 
     header = [*block("title", "MÃ ĐĂNG KÝ KIOSK", None), *block("subtitle", "Kiosk enrolment code", None)]
     words = caption(sheet)
-    body = [item for i, (style, text) in enumerate(words)
-            for item in block(style, text, words[i + 1][0] if i + 1 < len(words) else None)]
+    body = [
+        item
+        for i, (style, text) in enumerate(words)
+        for item in block(style, text, words[i + 1][0] if i + 1 < len(words) else None)
+    ]
     text_height = sum(h for *_, h in header + body) + GAP
     qr = segno.make(sheet.qr_text, error="m", micro=False)
     modules = qr.symbol_size(scale=1, border=4)[0]

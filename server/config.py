@@ -103,8 +103,7 @@ class Loaded:
     db_origin: str  # "--db", "$CHECKPOINT_SERVER_DB", "<file> [server] db" or "default"
 
 
-def choose_database(config_path: str | Path | None, db_flag: str | None,
-                    system_path: Path = SYSTEM_CONFIG) -> Loaded:
+def choose_database(config_path: str | Path | None, db_flag: str | None, system_path: Path = SYSTEM_CONFIG) -> Loaded:
     """The settings with their database chosen: ``--db``, else ``$CHECKPOINT_SERVER_DB``, else
     the config file's ``[server] db``, else SQLite under ``data_dir``."""
     loaded, source = settings.load(Settings, config_path, ENV_VAR, system_path)

@@ -62,17 +62,21 @@ class DeviceAuthError(Exception):
         self.message = message
 
 
-def create_enroll_code(engine: Engine, checkpoint_code: str, valid_for: timedelta, server_url: str,
-                       actor: str) -> EnrollCode:
+def create_enroll_code(engine: Engine, checkpoint_code: str, valid_for: timedelta, server_url: str, actor: str) -> EnrollCode:
     now = datetime.now(timezone.utc)
     code = new_enroll_code()
     with writing(engine) as conn:
         row = checkpoint_row(conn, checkpoint_code)
         if not row["active"]:
-            raise UserError("checkpoint_inactive", both(f"Điểm kiểm soát '{row['code']}' đã ngừng hoạt động",
-                                                        f"checkpoint '{row['code']}' is deactivated"))
-        conn.execute(enroll_codes.insert().values(code_hash=digest(normalise_code(code)), checkpoint_id=row["id"],
-                                                  created_at=now, expires_at=now + valid_for))
+            raise UserError(
+                "checkpoint_inactive",
+                both(f"Điểm kiểm soát '{row['code']}' đã ngừng hoạt động", f"checkpoint '{row['code']}' is deactivated"),
+            )
+        conn.execute(
+            enroll_codes.insert().values(
+                code_hash=digest(normalise_code(code)), checkpoint_id=row["id"], created_at=now, expires_at=now + valid_for
+            )
+        )
         audit.write(conn, actor, "enroll_code.create", params={"checkpoint": row["code"]})
     qr = EnrollPayload(server=server_url, code=code).to_qr_text()
     return EnrollCode(code=code, expires_at=now + valid_for, qr=qr, checkpoint=identity(row).model_dump())
@@ -95,9 +99,16 @@ def redeem(engine: Engine, code: str, nonce: str | None = None) -> EnrollRespons
     nonce_hash = digest(nonce) if nonce else None
     device_id = str(uuid.uuid4())
     with writing(engine) as conn:
-        taken = conn.execute(enroll_codes.update().where(
-            enroll_codes.c.code_hash == code_hash, enroll_codes.c.used_at.is_(None), enroll_codes.c.expires_at > now,
-        ).values(used_at=now, nonce_hash=nonce_hash).returning(enroll_codes.c.checkpoint_id)).first()
+        taken = conn.execute(
+            enroll_codes.update()
+            .where(
+                enroll_codes.c.code_hash == code_hash,
+                enroll_codes.c.used_at.is_(None),
+                enroll_codes.c.expires_at > now,
+            )
+            .values(used_at=now, nonce_hash=nonce_hash)
+            .returning(enroll_codes.c.checkpoint_id)
+        ).first()
         if taken is None:
             again = _enrolled_again(conn, code_hash, nonce_hash, now) if nonce_hash else None
             if again is None:
@@ -117,14 +128,22 @@ def _enrolled_again(conn: Connection, code_hash: str, nonce_hash: str, now: date
     The code's row and then the device's are locked (FOR UPDATE; SQLite's writer lock
     already serialises), so two retries queue and a revocation cannot slip in between.
     """
-    code_row = conn.execute(sa.select(enroll_codes.c.device_id, enroll_codes.c.checkpoint_id).where(
-        enroll_codes.c.code_hash == code_hash, enroll_codes.c.nonce_hash == nonce_hash,
-        enroll_codes.c.used_at.is_not(None), enroll_codes.c.expires_at > now, enroll_codes.c.device_id.is_not(None),
-    ).with_for_update()).first()
+    code_row = conn.execute(
+        sa.select(enroll_codes.c.device_id, enroll_codes.c.checkpoint_id)
+        .where(
+            enroll_codes.c.code_hash == code_hash,
+            enroll_codes.c.nonce_hash == nonce_hash,
+            enroll_codes.c.used_at.is_not(None),
+            enroll_codes.c.expires_at > now,
+            enroll_codes.c.device_id.is_not(None),
+        )
+        .with_for_update()
+    ).first()
     if code_row is None:
         return None
-    device = conn.execute(sa.select(devices.c.id, devices.c.revoked_at).where(devices.c.id == code_row.device_id)
-                          .with_for_update()).first()
+    device = conn.execute(
+        sa.select(devices.c.id, devices.c.revoked_at).where(devices.c.id == code_row.device_id).with_for_update()
+    ).first()
     if device is None or device.revoked_at is not None:  # removed or revoked: never revived
         return None
     _retire_tokens(conn, device.id, "rotated", now)
@@ -141,33 +160,39 @@ def _why_refused(conn: Connection, code_hash: str, nonce_hash: str | None, now: 
     (same nonce) hears ``enroll_code_expired`` once the code ran out, and ``enroll_code_used``
     when its device was revoked or removed.
     """
-    row = conn.execute(sa.select(enroll_codes.c.used_at, enroll_codes.c.expires_at, enroll_codes.c.nonce_hash)
-                       .where(enroll_codes.c.code_hash == code_hash)).first()
+    row = conn.execute(
+        sa.select(enroll_codes.c.used_at, enroll_codes.c.expires_at, enroll_codes.c.nonce_hash).where(
+            enroll_codes.c.code_hash == code_hash
+        )
+    ).first()
     if row is None:
         return NotFound("enroll_code_unknown", both("Mã đăng ký không đúng", "unknown enrolment code"))
     ours = nonce_hash is not None and row.nonce_hash == nonce_hash
     if row.used_at is not None and (not ours or row.expires_at > now):
         return Conflict("enroll_code_used", both("Mã đăng ký đã được dùng", "enrolment code already used"))
-    return Conflict("enroll_code_expired",
-                     both("Mã đăng ký đã hết hạn, hãy xin mã mới", "enrolment code expired; ask for a new one"))
+    return Conflict(
+        "enroll_code_expired", both("Mã đăng ký đã hết hạn, hãy xin mã mới", "enrolment code expired; ask for a new one")
+    )
 
 
 def authenticate(conn: Connection, token: str) -> DeviceAuth:
     """The device a bearer token belongs to, or DeviceAuthError saying why not."""
     row = conn.execute(
-        sa.select(devices.c.id, devices.c.checkpoint_id, devices.c.revoked_at, checkpoints.c.code,
-                  device_tokens.c.retired_because)
+        sa.select(devices.c.id, devices.c.checkpoint_id, devices.c.revoked_at, checkpoints.c.code, device_tokens.c.retired_because)
         .select_from(device_tokens.join(devices).join(checkpoints, devices.c.checkpoint_id == checkpoints.c.id))
         .where(device_tokens.c.token_hash == digest(token))
     ).first()
     if row is None:
         raise DeviceAuthError("token_unknown", both("Mã thiết bị không hợp lệ", "unknown device token"))
     if row.revoked_at is not None or row.retired_because == "revoked":
-        raise DeviceAuthError("token_revoked", both("Thiết bị đã bị thu hồi quyền gửi, cần đăng ký lại",
-                                                    "this device's token was revoked; enrol the kiosk again"))
+        raise DeviceAuthError(
+            "token_revoked",
+            both("Thiết bị đã bị thu hồi quyền gửi, cần đăng ký lại", "this device's token was revoked; enrol the kiosk again"),
+        )
     if row.retired_because is not None:
-        raise DeviceAuthError("token_rotated", both("Mã thiết bị đã được thay bằng mã mới",
-                                                    "this device token was replaced by a newer one"))
+        raise DeviceAuthError(
+            "token_rotated", both("Mã thiết bị đã được thay bằng mã mới", "this device token was replaced by a newer one")
+        )
     return DeviceAuth(device_id=row.id, checkpoint_id=row.checkpoint_id, checkpoint_code=row.code)
 
 
@@ -179,8 +204,11 @@ def _device(conn: Connection, device_id: str) -> Any:
 
 
 def _retire_tokens(conn: Connection, device_id: str, because: str, now: datetime) -> None:
-    conn.execute(device_tokens.update().where(device_tokens.c.device_id == device_id, device_tokens.c.retired_at.is_(None))
-                 .values(retired_at=now, retired_because=because))
+    conn.execute(
+        device_tokens.update()
+        .where(device_tokens.c.device_id == device_id, device_tokens.c.retired_at.is_(None))
+        .values(retired_at=now, retired_because=because)
+    )
 
 
 def revoke_device(engine: Engine, device_id: str, actor: str) -> None:
@@ -198,8 +226,10 @@ def rotate_device(engine: Engine, device_id: str, actor: str) -> str:
     with writing(engine) as conn:
         device = _device(conn, device_id)
         if device.revoked_at is not None:
-            raise UserError("device_revoked", both("Thiết bị đã bị thu hồi; hãy đăng ký lại bằng mã mới",
-                                                   "device is revoked; enrol it again with a new code"))
+            raise UserError(
+                "device_revoked",
+                both("Thiết bị đã bị thu hồi; hãy đăng ký lại bằng mã mới", "device is revoked; enrol it again with a new code"),
+            )
         _retire_tokens(conn, device.id, "rotated", now)
         token = _issue_token(conn, device.id, now)
         audit.write(conn, actor, "device.rotate", params={"device": device.id})
@@ -209,8 +239,15 @@ def rotate_device(engine: Engine, device_id: str, actor: str) -> str:
 DeviceState = Literal["active", "orphan", "revoked"]
 
 
-def is_orphan(*, last_seen_at: datetime | None, revoked_at: datetime | None, enrolled_at: datetime,
-              code_valid_for: timedelta, later_device_at_checkpoint: bool, now: datetime) -> bool:
+def is_orphan(
+    *,
+    last_seen_at: datetime | None,
+    revoked_at: datetime | None,
+    enrolled_at: datetime,
+    code_valid_for: timedelta,
+    later_device_at_checkpoint: bool,
+    now: datetime,
+) -> bool:
     """A device nobody will ever use: a live token handed out for nothing.
 
     The rule: not revoked, never seen (``last_seen_at`` is empty: no batch and no USB
@@ -227,20 +264,40 @@ def is_orphan(*, last_seen_at: datetime | None, revoked_at: datetime | None, enr
     return later_device_at_checkpoint or now - enrolled_at > code_valid_for
 
 
-def list_devices(engine: Engine, checkpoint_code: str | None = None, *, orphans_only: bool = False,
-                 now: datetime | None = None, default_valid_for: timedelta = timedelta(hours=24)) -> list[dict[str, Any]]:
+def list_devices(
+    engine: Engine,
+    checkpoint_code: str | None = None,
+    *,
+    orphans_only: bool = False,
+    now: datetime | None = None,
+    default_valid_for: timedelta = timedelta(hours=24),
+) -> list[dict[str, Any]]:
     """Devices by checkpoint and enrolment time, each with ``synced`` (ever seen), ``orphan``,
     ``state`` (active, orphan or revoked) and ``time_unknown``: how many of its visits came
     with a time that cannot have happened (a kiosk clock to fix; server/ingest.py).
     ``default_valid_for`` stands in for a device without a code on record."""
     now = now or datetime.now(timezone.utc)
-    unknown = (sa.select(visits.c.device_id, sa.func.count().label("n")).where(visits.c.time_unknown)
-               .group_by(visits.c.device_id).subquery())
-    query = (sa.select(devices.c.id, devices.c.checkpoint_id, checkpoints.c.code.label("checkpoint"), devices.c.enrolled_at,
-                       devices.c.last_seen_at, devices.c.revoked_at, enroll_codes.c.created_at.label("code_created_at"),
-                       enroll_codes.c.expires_at.label("code_expires_at"), sa.func.coalesce(unknown.c.n, 0).label("time_unknown"))
-             .select_from(devices.join(checkpoints).outerjoin(enroll_codes, enroll_codes.c.device_id == devices.c.id)
-                          .outerjoin(unknown, unknown.c.device_id == devices.c.id)))
+    unknown = (
+        sa.select(visits.c.device_id, sa.func.count().label("n"))
+        .where(visits.c.time_unknown)
+        .group_by(visits.c.device_id)
+        .subquery()
+    )
+    query = sa.select(
+        devices.c.id,
+        devices.c.checkpoint_id,
+        checkpoints.c.code.label("checkpoint"),
+        devices.c.enrolled_at,
+        devices.c.last_seen_at,
+        devices.c.revoked_at,
+        enroll_codes.c.created_at.label("code_created_at"),
+        enroll_codes.c.expires_at.label("code_expires_at"),
+        sa.func.coalesce(unknown.c.n, 0).label("time_unknown"),
+    ).select_from(
+        devices.join(checkpoints)
+        .outerjoin(enroll_codes, enroll_codes.c.device_id == devices.c.id)
+        .outerjoin(unknown, unknown.c.device_id == devices.c.id)
+    )
     if checkpoint_code:
         query = query.where(checkpoints.c.code == checkpoint_code)
     with engine.connect() as conn:
@@ -250,18 +307,31 @@ def list_devices(engine: Engine, checkpoint_code: str | None = None, *, orphans_
         latest[row["checkpoint_id"]] = max(latest.get(row["checkpoint_id"], row["enrolled_at"]), row["enrolled_at"])
     listed = []
     for row in rows:
-        valid_for = (row["code_expires_at"] - row["code_created_at"] if row["code_expires_at"] is not None
-                     else default_valid_for)
-        orphan = is_orphan(last_seen_at=row["last_seen_at"], revoked_at=row["revoked_at"], enrolled_at=row["enrolled_at"],
-                           code_valid_for=valid_for, later_device_at_checkpoint=latest[row["checkpoint_id"]] > row["enrolled_at"],
-                           now=now)
+        valid_for = row["code_expires_at"] - row["code_created_at"] if row["code_expires_at"] is not None else default_valid_for
+        orphan = is_orphan(
+            last_seen_at=row["last_seen_at"],
+            revoked_at=row["revoked_at"],
+            enrolled_at=row["enrolled_at"],
+            code_valid_for=valid_for,
+            later_device_at_checkpoint=latest[row["checkpoint_id"]] > row["enrolled_at"],
+            now=now,
+        )
         state: DeviceState = "revoked" if row["revoked_at"] is not None else "orphan" if orphan else "active"
         if orphans_only and not orphan:
             continue
-        listed.append({"id": row["id"], "checkpoint": row["checkpoint"], "enrolled_at": row["enrolled_at"],
-                       "last_seen_at": row["last_seen_at"], "revoked_at": row["revoked_at"],
-                       "synced": row["last_seen_at"] is not None, "orphan": orphan, "state": state,
-                       "time_unknown": row["time_unknown"]})
+        listed.append(
+            {
+                "id": row["id"],
+                "checkpoint": row["checkpoint"],
+                "enrolled_at": row["enrolled_at"],
+                "last_seen_at": row["last_seen_at"],
+                "revoked_at": row["revoked_at"],
+                "synced": row["last_seen_at"] is not None,
+                "orphan": orphan,
+                "state": state,
+                "time_unknown": row["time_unknown"],
+            }
+        )
     return listed
 
 
@@ -278,17 +348,30 @@ def remove_device(engine: Engine, device_id: str, actor: str) -> dict[str, Any]:
         device = _device(conn, device_id)
         conn.execute(sa.select(enroll_codes.c.code_hash).where(enroll_codes.c.device_id == device.id).with_for_update())
         conn.execute(sa.select(devices.c.id).where(devices.c.id == device.id).with_for_update())
-        sent = conn.execute(sa.select(sa.literal(1)).where(  # by checkpoint too: visits are indexed by it
-            visits.c.checkpoint_id == device.checkpoint_id, visits.c.device_id == device.id).limit(1)).first()
+        sent = conn.execute(
+            sa.select(sa.literal(1))
+            .where(  # by checkpoint too: visits are indexed by it
+                visits.c.checkpoint_id == device.checkpoint_id, visits.c.device_id == device.id
+            )
+            .limit(1)
+        ).first()
         if sent is not None:
-            raise Conflict("device_has_visits", both(
-                f"Thiết bị '{device.id}' đã gửi lượt ghi nên không xoá được; hãy thu hồi: checkpoint-server device revoke",
-                f"device '{device.id}' has sent visits and cannot be removed; revoke it instead"))
+            raise Conflict(
+                "device_has_visits",
+                both(
+                    f"Thiết bị '{device.id}' đã gửi lượt ghi nên không xoá được; hãy thu hồi: checkpoint-server device revoke",
+                    f"device '{device.id}' has sent visits and cannot be removed; revoke it instead",
+                ),
+            )
         conn.execute(enroll_codes.update().where(enroll_codes.c.device_id == device.id).values(device_id=None))
         conn.execute(device_tokens.delete().where(device_tokens.c.device_id == device.id))
         conn.execute(devices.delete().where(devices.c.id == device.id))
         checkpoint = conn.execute(sa.select(checkpoints.c.code).where(checkpoints.c.id == device.checkpoint_id)).scalar_one()
-        removed = {"device": device.id, "checkpoint": checkpoint, "enrolled_at": device.enrolled_at.isoformat(),
-                   "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None}
+        removed = {
+            "device": device.id,
+            "checkpoint": checkpoint,
+            "enrolled_at": device.enrolled_at.isoformat(),
+            "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None,
+        }
         audit.write(conn, actor, "device.remove", params=removed)
     return removed

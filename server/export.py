@@ -61,8 +61,9 @@ def to_text(table: Table) -> str:
     """Columns aligned for a terminal; numbers to the right."""
     cells = [[_text(v) for v in row] for row in table.rows]
     widths = [max([_width(h)] + [_width(row[i]) for row in cells]) for i, h in enumerate(table.headings)]
-    numeric = [bool(table.rows) and all(_is_number(row[i]) or row[i] is None for row in table.rows)
-               for i in range(len(table.headings))]
+    numeric = [
+        bool(table.rows) and all(_is_number(row[i]) or row[i] is None for row in table.rows) for i in range(len(table.headings))
+    ]
 
     def line(values: list[str]) -> str:
         parts = []
@@ -126,8 +127,11 @@ def _column_width(table: Table, col: int) -> int:
     longest_word = max((_width(w) for w in heading.split()), default=0)
     heading_width = max(longest_word, -(-_width(heading) // HEADING_LINES))
     data_width = max((_width(_shown(_kind(table, col, row[col]), row[col])) for row in table.rows), default=0)
-    return min(max(heading_width, data_width) + 2, XLSX_MAX_WIDTH) if data_width else \
-        min(max(heading_width + 2, XLSX_MIN_WIDTH), XLSX_MAX_WIDTH)
+    return (
+        min(max(heading_width, data_width) + 2, XLSX_MAX_WIDTH)
+        if data_width
+        else min(max(heading_width + 2, XLSX_MIN_WIDTH), XLSX_MAX_WIDTH)
+    )
 
 
 def to_xlsx(table: Table, sheet: str = "Báo cáo") -> bytes:
@@ -139,15 +143,20 @@ def to_xlsx(table: Table, sheet: str = "Báo cáo") -> bytes:
     import xlsxwriter  # only for XLSX: the server's CLI offers FORMATS without loading it
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-                                        "strings_to_urls": False})
+    book = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    )
     ws = book.add_worksheet(sheet[:31])
     cell_formats: dict[tuple[str, bool], Any] = {}
 
     def cell_format(kind: str, bold: bool = False) -> Any:
         if (kind, bold) not in cell_formats:
-            spec: dict[str, Any] = {"border": 1, "valign": "vcenter", "bold": bold,
-                                    "num_format": XLSX_NUMBER_FORMATS.get(kind, "@")}
+            spec: dict[str, Any] = {
+                "border": 1,
+                "valign": "vcenter",
+                "bold": bold,
+                "num_format": XLSX_NUMBER_FORMATS.get(kind, "@"),
+            }
             if kind == "text":
                 spec["text_wrap"] = True
             cell_formats[kind, bold] = book.add_format(spec)
@@ -159,15 +168,25 @@ def to_xlsx(table: Table, sheet: str = "Báo cáo") -> bytes:
         ws.set_column(col, col, width)
     header = 0
     if table.title:
-        title = book.add_format({"bold": True, "font_size": 13, "align": "center", "valign": "vcenter", "text_wrap": True,
-                                 "num_format": "@"})
+        title = book.add_format(
+            {"bold": True, "font_size": 13, "align": "center", "valign": "vcenter", "text_wrap": True, "num_format": "@"}
+        )
         if columns > 1:
             ws.merge_range(0, 0, 0, columns - 1, "", title)
         ws.write_string(0, 0, table.title, title)
         ws.set_row(0, 2 + 18 * _wrapped_lines(table.title, max(sum(widths) * 10 // 13, 1)))
         header = 1
-    heading = book.add_format({"bold": True, "text_wrap": True, "align": "center", "valign": "vcenter", "border": 1,
-                               "bg_color": "#F2F2F2", "num_format": "@"})
+    heading = book.add_format(
+        {
+            "bold": True,
+            "text_wrap": True,
+            "align": "center",
+            "valign": "vcenter",
+            "border": 1,
+            "bg_color": "#F2F2F2",
+            "num_format": "@",
+        }
+    )
     for col, text in enumerate(table.headings):
         ws.write_string(header, col, text, heading)
     lines = max((_wrapped_lines(text, width - 1) for text, width in zip(table.headings, widths, strict=True)), default=1)

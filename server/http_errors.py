@@ -28,13 +28,16 @@ class TooManyRequests(UserError):
     status = 429
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__("rate_limited", both(f"Gửi quá nhanh, thử lại sau {retry_after} giây",
-                                              f"too many requests; retry after {retry_after} s"))
+        super().__init__(
+            "rate_limited",
+            both(f"Gửi quá nhanh, thử lại sau {retry_after} giây", f"too many requests; retry after {retry_after} s"),
+        )
         self.retry_after = retry_after
 
 
-def error_response(status: int, code: str, message: str, fields: list[FieldProblem] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, fields: list[FieldProblem] | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = ErrorBody(error=code, message=message, fields=fields).model_dump(exclude_none=True)
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -70,9 +73,12 @@ async def database_error(_request: Request, exc: Exception) -> JSONResponse:
     Logged by class and SQLSTATE only: PostgreSQL's message can quote the row (personal data).
     """
     log.error("database error, answered 503: %s", error_kind(exc))
-    return error_response(503, "database_unavailable",
-                          both("Cơ sở dữ liệu đang bận, hãy thử lại sau", "the database is busy; try again later"),
-                          headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+    return error_response(
+        503,
+        "database_unavailable",
+        both("Cơ sở dữ liệu đang bận, hãy thử lại sau", "the database is busy; try again later"),
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
 
 
 async def http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -160,10 +160,15 @@ _PG_INSERT = (
 
 
 def _insert_postgresql(conn: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    arrays = tuple([json.dumps(r[c.name], ensure_ascii=False)
-                    if isinstance(c.type, sa.JSON) and r.get(c.name) is not None else r.get(c.name)
-                    for r in rows]
-                   for c in _PG_COLUMNS)
+    arrays = tuple(
+        [
+            json.dumps(r[c.name], ensure_ascii=False)
+            if isinstance(c.type, sa.JSON) and r.get(c.name) is not None
+            else r.get(c.name)
+            for r in rows
+        ]
+        for c in _PG_COLUMNS
+    )
     return set(conn.exec_driver_sql(_PG_INSERT, arrays).scalars())
 
 
@@ -203,7 +208,7 @@ def _owners(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The device that stored each of these (already present) visit ids."""
     owners: dict[uuid.UUID, str] = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         rows = conn.execute(sa.select(visits.c.id, visits.c.device_id).where(visits.c.id.in_(chunk)))
         owners.update((row.id, row.device_id) for row in rows)
     return owners

@@ -45,15 +45,25 @@ class Created:
 
 def _check_name(value: str, vi: str, en: str) -> str:
     if not NAME_RE.fullmatch(value):
-        raise UserError("pg_name_invalid", both(f"Tên {vi} '{value}' không hợp lệ (chữ, số, _ . -; tối đa 63)",
-                                                f"invalid {en} name: letters, digits, _ . - (at most 63)"))
+        raise UserError(
+            "pg_name_invalid",
+            both(
+                f"Tên {vi} '{value}' không hợp lệ (chữ, số, _ . -; tối đa 63)",
+                f"invalid {en} name: letters, digits, _ . - (at most 63)",
+            ),
+        )
     return value
 
 
 def _psql_command(admin_url: str | None) -> list[str]:
     if shutil.which("psql") is None:
-        raise UserError("psql_missing", both("Không có lệnh psql: cài gói postgresql-client (hoặc postgresql)",
-                                             "psql is missing: install postgresql-client (or postgresql)"))
+        raise UserError(
+            "psql_missing",
+            both(
+                "Không có lệnh psql: cài gói postgresql-client (hoặc postgresql)",
+                "psql is missing: install postgresql-client (or postgresql)",
+            ),
+        )
     psql = ["psql", "-X", "-q", "-t", "-A", "-f", "-"]
     if admin_url:
         return [*psql, "-d", admin_url]
@@ -86,25 +96,35 @@ def create(name: str, role: str, admin_url: str | None, login: str | None = None
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or [f"psql exit {done.returncode}"])[-1]
         message = both(f"Không tạo được cơ sở dữ liệu PostgreSQL: {why}", "could not create the PostgreSQL database")
-        hint = ("" if admin_url else both(
-            " Cần quyền sudo để chạy psql với tài khoản postgres, hoặc dùng --admin-url postgresql://postgres@127.0.0.1/postgres",
-            "needs sudo to run psql as postgres, or give --admin-url"))
+        hint = (
+            ""
+            if admin_url
+            else both(
+                " Cần quyền sudo để chạy psql với tài khoản postgres, hoặc dùng --admin-url postgresql://postgres@127.0.0.1/postgres",
+                "needs sudo to run psql as postgres, or give --admin-url",
+            )
+        )
         if done.returncode == PSQL_CONNECTION_BAD:
             raise DatabaseError(message + hint)
         raise UserError("pg_create_failed", message + hint)
     found = done.stdout.split()
     owner = next((line.split("=", 1)[1] for line in found if line.startswith("database_owner=")), None)
-    report = [f"Vai trò (role) {role}: " + ("đã có (exists)" if "role_exists" in found else "đã tạo (created)"),
-              f"Cơ sở dữ liệu (database) {name}: " + (f"đã có, chủ {owner} (exists, owner {owner})" if owner
-                                                       else f"đã tạo, chủ {role} (created, owner {role})")]
+    report = [
+        f"Vai trò (role) {role}: " + ("đã có (exists)" if "role_exists" in found else "đã tạo (created)"),
+        f"Cơ sở dữ liệu (database) {name}: "
+        + (f"đã có, chủ {owner} (exists, owner {owner})" if owner else f"đã tạo, chủ {role} (created, owner {role})"),
+    ]
     url = server_url(name, role, admin_url, login)
     note = None
     if owner and owner != role:
-        note = both(f"Lưu ý: cơ sở dữ liệu {name} thuộc {owner}, không phải {role}; giữ nguyên",
-                    f"note: database {name} belongs to {owner}, not {role}; left as it is")
+        note = both(
+            f"Lưu ý: cơ sở dữ liệu {name} thuộc {owner}, không phải {role}; giữ nguyên",
+            f"note: database {name} belongs to {owner}, not {role}; left as it is",
+        )
     elif role != login and "?host=/" in url:
-        note = both(f"Lưu ý: qua socket, chỉ tài khoản hệ thống {role} vào được với vai trò {role} (peer): chạy máy chủ "
-                    "bằng tài khoản đó",
-                    f"note: over the socket only the system user {role} may log in as role {role} (peer "
-                    "authentication): run the server as that user")
+        note = both(
+            f"Lưu ý: qua socket, chỉ tài khoản hệ thống {role} vào được với vai trò {role} (peer): chạy máy chủ bằng tài khoản đó",
+            f"note: over the socket only the system user {role} may log in as role {role} (peer "
+            "authentication): run the server as that user",
+        )
     return Created(url, report, note)

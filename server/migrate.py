@@ -61,13 +61,16 @@ def schema_problem(engine: Engine, name: str, migrate_command: str = "checkpoint
     if current == head:
         return None
     if current is None:
-        return (f"Cơ sở dữ liệu {name} còn trống: chạy `{migrate_command}`. "
-                f"(Database {name} is empty: run `{migrate_command}`.)")
+        return f"Cơ sở dữ liệu {name} còn trống: chạy `{migrate_command}`. (Database {name} is empty: run `{migrate_command}`.)"
     if not known_revision(current):
-        return (f"Cơ sở dữ liệu {name} ở phiên bản {current}, mới hơn máy chủ này ({head}): cập nhật checkpoint-server. "
-                f"(Database {name} is at schema {current}, newer than this server's {head}: update checkpoint-server.)")
-    return (f"Cơ sở dữ liệu {name} ở phiên bản {current}, cần {head}: chạy `{migrate_command}`. "
-            f"(Database {name} is at schema {current}, expected {head}: run `{migrate_command}`.)")
+        return (
+            f"Cơ sở dữ liệu {name} ở phiên bản {current}, mới hơn máy chủ này ({head}): cập nhật checkpoint-server. "
+            f"(Database {name} is at schema {current}, newer than this server's {head}: update checkpoint-server.)"
+        )
+    return (
+        f"Cơ sở dữ liệu {name} ở phiên bản {current}, cần {head}: chạy `{migrate_command}`. "
+        f"(Database {name} is at schema {current}, expected {head}: run `{migrate_command}`.)"
+    )
 
 
 def require_current(engine: Engine, name: str, migrate_command: str = "checkpoint-server migrate") -> None:

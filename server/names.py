@@ -59,7 +59,7 @@ def without_prefix(name: str) -> str:
     key = folded(name)
     for prefix in PREFIXES:
         if key.startswith(prefix) and len(key) > len(prefix) and (key[len(prefix)] == " " or prefix.endswith(".")):
-            return key[len(prefix):].strip()
+            return key[len(prefix) :].strip()
     return key
 
 
@@ -99,8 +99,10 @@ def resolve(level: Level, given: str, names: Iterable[str]) -> str:
     shown = clean_name(given)[:100]
     if found:
         listed = ", ".join(f"'{name}'" for name in found)
-        raise UserError(f"{level}_ambiguous", both(f"'{shown}' có thể là {listed}: ghi đủ tên {vi}",
-                                                   f"'{shown}' could be {listed}: give the full {en} name"))
+        raise UserError(
+            f"{level}_ambiguous",
+            both(f"'{shown}' có thể là {listed}: ghi đủ tên {vi}", f"'{shown}' could be {listed}: give the full {en} name"),
+        )
     close = [f"'{name}'" for name in suggestions(given, stored)]
     hint_vi = f"; có phải {' hoặc '.join(close)}?" if close else ""
     hint_en = f"; did you mean {' or '.join(close)}?" if close else ""

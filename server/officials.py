@@ -36,8 +36,11 @@ def add_official(engine: Engine, name: str, actor: str) -> str:
 
 def revoke_official(engine: Engine, name: str, actor: str) -> None:
     with writing(engine) as conn:
-        done = conn.execute(officials.update().where(officials.c.name == clean_name(name), officials.c.revoked_at.is_(None))
-                            .values(revoked_at=datetime.now(timezone.utc))).rowcount
+        done = conn.execute(
+            officials.update()
+            .where(officials.c.name == clean_name(name), officials.c.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(timezone.utc))
+        ).rowcount
         if not done:
             raise NotFound("official_not_found", both(f"Không có cán bộ '{name}' đang hoạt động", f"no active official '{name}'"))
         audit.write(conn, actor, "official.revoke", params={"official": clean_name(name)})
@@ -45,14 +48,18 @@ def revoke_official(engine: Engine, name: str, actor: str) -> None:
 
 def list_officials(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(officials.c.name, officials.c.created_at, officials.c.revoked_at)
-                            .order_by(officials.c.name)).mappings().all()
+        rows = (
+            conn.execute(sa.select(officials.c.name, officials.c.created_at, officials.c.revoked_at).order_by(officials.c.name))
+            .mappings()
+            .all()
+        )
     return [dict(row) for row in rows]
 
 
 def official_for_token(conn: Connection, token: str) -> str:
-    row = conn.execute(sa.select(officials.c.name).where(
-        officials.c.token_hash == digest(token), officials.c.revoked_at.is_(None))).first()
+    row = conn.execute(
+        sa.select(officials.c.name).where(officials.c.token_hash == digest(token), officials.c.revoked_at.is_(None))
+    ).first()
     if row is None:
         raise OfficialAuthError
     return row.name

@@ -29,8 +29,9 @@ CODE_MAX = 64
 
 def sort_key(name: str) -> tuple[str, str]:
     """Vietnamese alphabetical order, the same on every database: tone marks second, đ after d."""
-    base = "".join(ch for ch in unicodedata.normalize("NFD", name.replace("đ", "d~").replace("Đ", "D~"))
-                   if not unicodedata.combining(ch))
+    base = "".join(
+        ch for ch in unicodedata.normalize("NFD", name.replace("đ", "d~").replace("Đ", "D~")) if not unicodedata.combining(ch)
+    )
     return base.casefold(), name
 
 
@@ -47,8 +48,11 @@ class Place:
 def _get_or_create(conn: Connection, table: sa.Table, name: str, parent: dict[str, int]) -> int:
     """The place named ``name`` (without case) under ``parent``, created when there is none."""
     where = sa.and_(sa.true(), *(table.c[k] == v for k, v in parent.items()))
-    same = {row.name: row.id for row in conn.execute(sa.select(table.c.id, table.c.name).where(where))
-            if folded(row.name) == folded(name)}
+    same = {
+        row.name: row.id
+        for row in conn.execute(sa.select(table.c.id, table.c.name).where(where))
+        if folded(row.name) == folded(name)
+    }
     if same:
         return same.get(name) or same[min(same)]  # the exact name first; two that fold alike predate this rule
     return conn.execute(table.insert().values(name=name, **parent).returning(table.c.id)).scalar_one()
@@ -70,20 +74,22 @@ def add_commune(engine: Engine, place: Place) -> int:
 
 
 PLACE_COLUMNS = (
-    provinces.c.name.label("province"), districts.c.name.label("district"), communes.c.name.label("commune"),
+    provinces.c.name.label("province"),
+    districts.c.name.label("district"),
+    communes.c.name.label("commune"),
 )
 
 
 def _places_join() -> sa.FromClause:
     return communes.join(districts, communes.c.district_id == districts.c.id).join(
-        provinces, districts.c.province_id == provinces.c.id)
+        provinces, districts.c.province_id == provinces.c.id
+    )
 
 
 def district_id(conn: Connection, district: str, province: str | None = None) -> int:
     """One district by the name a person typed (see ``server.names``); several provinces
     have a "Huyện Châu Thành", so ask which."""
-    candidates = conn.execute(sa.select(districts.c.id, districts.c.name.label("district"), provinces.c.name)
-                              .join(provinces)).all()
+    candidates = conn.execute(sa.select(districts.c.id, districts.c.name.label("district"), provinces.c.name).join(provinces)).all()
     if province:
         province_name = resolve("province", province, conn.execute(sa.select(provinces.c.name)).scalars())
         candidates = [row for row in candidates if row.name == province_name]
@@ -92,15 +98,19 @@ def district_id(conn: Connection, district: str, province: str | None = None) ->
     district = name
     if len(found) > 1:
         names = ", ".join(sorted(row.name for row in found))
-        raise UserError("district_ambiguous", both(f"Có nhiều huyện '{district}' ({names}): thêm --province",
-                                                   f"several districts named '{district}' ({names}): give the province"))
+        raise UserError(
+            "district_ambiguous",
+            both(
+                f"Có nhiều huyện '{district}' ({names}): thêm --province",
+                f"several districts named '{district}' ({names}): give the province",
+            ),
+        )
     return found[0].id
 
 
 def commune_name(conn: Connection, district: int, commune: str) -> str:
     """The stored name of the commune of ``district`` that ``commune`` stands for."""
-    return resolve("commune", commune, conn.execute(
-        sa.select(communes.c.name).where(communes.c.district_id == district)).scalars())
+    return resolve("commune", commune, conn.execute(sa.select(communes.c.name).where(communes.c.district_id == district)).scalars())
 
 
 def list_communes(engine: Engine, district: str | None = None, province: str | None = None) -> list[dict[str, Any]]:
@@ -115,9 +125,13 @@ def list_communes(engine: Engine, district: str | None = None, province: str | N
 def _check_code(code: str) -> str:
     code = code.strip()
     if not code or len(code) > CODE_MAX or not code.isprintable() or any(ch.isspace() for ch in code):
-        raise UserError("checkpoint_code_invalid",
-                        both(f"Mã điểm kiểm soát phải có 1–{CODE_MAX} ký tự, không có khoảng trắng",
-                             f"a checkpoint code has 1–{CODE_MAX} characters and no spaces"))
+        raise UserError(
+            "checkpoint_code_invalid",
+            both(
+                f"Mã điểm kiểm soát phải có 1–{CODE_MAX} ký tự, không có khoảng trắng",
+                f"a checkpoint code has 1–{CODE_MAX} characters and no spaces",
+            ),
+        )
     return code
 
 
@@ -126,13 +140,20 @@ def add_checkpoint(engine: Engine, code: str, name: str, place: Place, created_o
     with writing(engine) as conn:
         if conn.execute(sa.select(checkpoints.c.id).where(checkpoints.c.code == code)).first():
             raise Conflict("checkpoint_exists", both(f"Mã điểm kiểm soát '{code}' đã có", f"checkpoint '{code}' already exists"))
-        conn.execute(checkpoints.insert().values(
-            code=code, name=clean_name(name) or code, commune_id=commune_id(conn, place), created_on=created_on))
+        conn.execute(
+            checkpoints.insert().values(
+                code=code, name=clean_name(name) or code, commune_id=commune_id(conn, place), created_on=created_on
+            )
+        )
     return checkpoint(engine, code)
 
 
 CHECKPOINT_COLUMNS = (
-    checkpoints.c.id, checkpoints.c.code, checkpoints.c.name, *PLACE_COLUMNS, checkpoints.c.created_on,
+    checkpoints.c.id,
+    checkpoints.c.code,
+    checkpoints.c.name,
+    *PLACE_COLUMNS,
+    checkpoints.c.created_on,
     checkpoints.c.active,
 )
 
@@ -141,7 +162,8 @@ def checkpoints_query() -> sa.Select[Any]:
     return sa.select(*CHECKPOINT_COLUMNS).select_from(
         checkpoints.join(communes, checkpoints.c.commune_id == communes.c.id)
         .join(districts, communes.c.district_id == districts.c.id)
-        .join(provinces, districts.c.province_id == provinces.c.id))
+        .join(provinces, districts.c.province_id == provinces.c.id)
+    )
 
 
 def checkpoint_row(conn: Connection, code: str) -> dict[str, Any]:
@@ -158,8 +180,9 @@ def checkpoint(engine: Engine, code: str) -> dict[str, Any]:
 
 
 def identity(row: RowMapping | Mapping[str, Any]) -> CheckpointIdentity:
-    return CheckpointIdentity(code=row["code"], name=row["name"], commune=row["commune"], district=row["district"],
-                              province=row["province"])
+    return CheckpointIdentity(
+        code=row["code"], name=row["name"], commune=row["commune"], district=row["district"], province=row["province"]
+    )
 
 
 def list_checkpoints(engine: Engine, district: str | None = None, province: str | None = None) -> list[dict[str, Any]]:

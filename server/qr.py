@@ -13,4 +13,3 @@ def terminal_text(text: str) -> str:
     out = io.StringIO()
     segno.make(text, error="m", micro=False).terminal(out=out, compact=True, border=2)
     return out.getvalue()
-

@@ -42,8 +42,14 @@ COMMUNE_HEADINGS = [
     "Tỷ lệ điểm kiểm soát hoạt động/tổng số (%)",
 ]
 CHECKPOINT_HEADINGS = [
-    "Mã điểm", "Tên điểm kiểm soát", "Xã, phường, thị trấn", "Ngày tạo", "Đang dùng",
-    "Số lượt vào/ra trong 7 ngày", "Lượt gần nhất", "Thiết bị gửi gần nhất",
+    "Mã điểm",
+    "Tên điểm kiểm soát",
+    "Xã, phường, thị trấn",
+    "Ngày tạo",
+    "Đang dùng",
+    "Số lượt vào/ra trong 7 ngày",
+    "Lượt gần nhất",
+    "Thiết bị gửi gần nhất",
 ]
 YTD_HEADINGS = ["Xã, phường, thị trấn", "Số lượt vào/ra từ đầu năm"]
 
@@ -58,11 +64,17 @@ class Window:
     @classmethod
     def days_ending(cls, last_day: date, days: int = WINDOW_DAYS) -> Window:
         if not FIRST_DAY <= last_day <= LAST_DAY:
-            raise UserError("date_out_of_range", both(f"Ngày phải từ {FIRST_DAY} đến {LAST_DAY}",
-                                                      f"the date must be between {FIRST_DAY} and {LAST_DAY}"))
+            raise UserError(
+                "date_out_of_range",
+                both(f"Ngày phải từ {FIRST_DAY} đến {LAST_DAY}", f"the date must be between {FIRST_DAY} and {LAST_DAY}"),
+            )
         first = last_day - timedelta(days=days - 1)
-        return cls(first, last_day, datetime.combine(first, time(0), LOCAL_TZ),
-                   datetime.combine(last_day + timedelta(days=1), time(0), LOCAL_TZ))
+        return cls(
+            first,
+            last_day,
+            datetime.combine(first, time(0), LOCAL_TZ),
+            datetime.combine(last_day + timedelta(days=1), time(0), LOCAL_TZ),
+        )
 
     @classmethod
     def year_to(cls, last_day: date) -> Window:
@@ -98,10 +110,16 @@ class CommuneReport(BaseModel):
     total: CommuneRow
 
     def table(self) -> Table:
-        rows: list[list[Cell]] = [[r.commune, r.registered, r.new, r.visits, r.active, Decimal(str(r.active_ratio))]
-                for r in [*self.rows, self.total]]
-        return Table(COMMUNE_HEADINGS, rows, _title(self.district, self.province, Window.days_ending(self.week_ending)),
-                     total_rows=1, percent_columns=frozenset({5}))
+        rows: list[list[Cell]] = [
+            [r.commune, r.registered, r.new, r.visits, r.active, Decimal(str(r.active_ratio))] for r in [*self.rows, self.total]
+        ]
+        return Table(
+            COMMUNE_HEADINGS,
+            rows,
+            _title(self.district, self.province, Window.days_ending(self.week_ending)),
+            total_rows=1,
+            percent_columns=frozenset({5}),
+        )
 
 
 class CheckpointRow(BaseModel):
@@ -122,8 +140,10 @@ class CheckpointReport(BaseModel):
     rows: list[CheckpointRow]
 
     def table(self) -> Table:
-        rows = [[r.code, r.name, r.commune, r.created_at, r.active, r.visits, _local(r.last_visit_at),
-                 _local(r.last_device_seen_at)] for r in self.rows]
+        rows = [
+            [r.code, r.name, r.commune, r.created_at, r.active, r.visits, _local(r.last_visit_at), _local(r.last_device_seen_at)]
+            for r in self.rows
+        ]
         return Table(CHECKPOINT_HEADINGS, rows, _title(self.district, self.province, Window.days_ending(self.week_ending)))
 
 
@@ -149,8 +169,7 @@ def _local(moment: datetime | None) -> str | None:
 
 
 def _title(district: str, province: str, window: Window) -> str:
-    return (f"{district}, {province} · từ {window.first_day:%d/%m/%Y} đến {window.last_day:%d/%m/%Y} "
-            "(giờ Việt Nam)")
+    return f"{district}, {province} · từ {window.first_day:%d/%m/%Y} đến {window.last_day:%d/%m/%Y} (giờ Việt Nam)"
 
 
 @dataclass(frozen=True)
@@ -163,8 +182,9 @@ class _District:
 
 def _district(conn: Connection, name: str, province: str | None) -> _District:
     did = district_id(conn, name, province)
-    row = conn.execute(sa.select(districts.c.name, provinces.c.name.label("province")).join(provinces)
-                       .where(districts.c.id == did)).one()
+    row = conn.execute(
+        sa.select(districts.c.name, provinces.c.name.label("province")).join(provinces).where(districts.c.id == did)
+    ).one()
     found = conn.execute(sa.select(communes.c.id, communes.c.name).where(communes.c.district_id == did)).all()
     return _District(did, row.name, row.province, sorted(((c.id, c.name) for c in found), key=lambda c: sort_key(c[1])))
 
@@ -174,20 +194,26 @@ def _district_checkpoints(d: _District) -> sa.Select[Any]:
 
 
 def _visit_counts(conn: Connection, d: _District, window: Window) -> dict[int, int]:
-    query = (sa.select(visits.c.checkpoint_id, sa.func.count()).where(
-        visits.c.occurred_at >= window.start, visits.c.occurred_at < window.end,
-        visits.c.checkpoint_id.in_(_district_checkpoints(d))).group_by(visits.c.checkpoint_id))
+    query = (
+        sa.select(visits.c.checkpoint_id, sa.func.count())
+        .where(
+            visits.c.occurred_at >= window.start,
+            visits.c.occurred_at < window.end,
+            visits.c.checkpoint_id.in_(_district_checkpoints(d)),
+        )
+        .group_by(visits.c.checkpoint_id)
+    )
     return dict(conn.execute(query).all())
 
 
 def _checkpoints_of(conn: Connection, d: _District) -> list[Any]:
-    rows = conn.execute(sa.select(checkpoints, communes.c.name.label("commune")).join(communes)
-                        .where(communes.c.district_id == d.id)).all()
+    rows = conn.execute(
+        sa.select(checkpoints, communes.c.name.label("commune")).join(communes).where(communes.c.district_id == d.id)
+    ).all()
     return sorted(rows, key=lambda cp: (sort_key(cp.commune), cp.code))
 
 
-def _counted(engine: Engine, district: str, province: str | None, window: Window) -> tuple[_District, dict[int, int],
-                                                                                          list[Any]]:
+def _counted(engine: Engine, district: str, province: str | None, window: Window) -> tuple[_District, dict[int, int], list[Any]]:
     """The district, visits per checkpoint in the window, and its checkpoints: read in one transaction."""
     with engine.connect() as conn:
         d = _district(conn, district, province)
@@ -208,34 +234,63 @@ def commune_report(engine: Engine, district: str, week_ending: date, province: s
     rows = []
     for cid, name in d.communes:
         registered, new, seen, active = tally[cid]
-        rows.append(CommuneRow(commune=name, registered=registered, new=new, visits=seen, active=active,
-                               active_ratio=ratio(active, registered)))
+        rows.append(
+            CommuneRow(
+                commune=name, registered=registered, new=new, visits=seen, active=active, active_ratio=ratio(active, registered)
+            )
+        )
     sums = [sum(getattr(r, k) for r in rows) for k in ("registered", "new", "visits", "active")]
-    total = CommuneRow(commune=TOTAL, registered=sums[0], new=sums[1], visits=sums[2], active=sums[3],
-                       active_ratio=ratio(sums[3], sums[0]))
-    return CommuneReport(district=d.name, province=d.province, week_ending=week_ending, window_start=window.start,
-                         window_end=window.end, rows=rows, total=total)
+    total = CommuneRow(
+        commune=TOTAL, registered=sums[0], new=sums[1], visits=sums[2], active=sums[3], active_ratio=ratio(sums[3], sums[0])
+    )
+    return CommuneReport(
+        district=d.name,
+        province=d.province,
+        week_ending=week_ending,
+        window_start=window.start,
+        window_end=window.end,
+        rows=rows,
+        total=total,
+    )
 
 
-def checkpoint_report(engine: Engine, district: str, week_ending: date, province: str | None = None,
-                      commune: str | None = None) -> CheckpointReport:
+def checkpoint_report(
+    engine: Engine, district: str, week_ending: date, province: str | None = None, commune: str | None = None
+) -> CheckpointReport:
     window = Window.days_ending(week_ending)
     with engine.connect() as conn:
         d = _district(conn, district, province)
         counts = _visit_counts(conn, d, window)
-        last_visit = dict(conn.execute(
-            sa.select(visits.c.checkpoint_id, sa.func.max(visits.c.occurred_at))
-            .where(visits.c.checkpoint_id.in_(_district_checkpoints(d)), visits.c.occurred_at < window.end)
-            .group_by(visits.c.checkpoint_id)).all())
-        last_seen = dict(conn.execute(
-            sa.select(devices.c.checkpoint_id, sa.func.max(devices.c.last_seen_at))
-            .where(devices.c.checkpoint_id.in_(_district_checkpoints(d))).group_by(devices.c.checkpoint_id)).all())
+        last_visit = dict(
+            conn.execute(
+                sa.select(visits.c.checkpoint_id, sa.func.max(visits.c.occurred_at))
+                .where(visits.c.checkpoint_id.in_(_district_checkpoints(d)), visits.c.occurred_at < window.end)
+                .group_by(visits.c.checkpoint_id)
+            ).all()
+        )
+        last_seen = dict(
+            conn.execute(
+                sa.select(devices.c.checkpoint_id, sa.func.max(devices.c.last_seen_at))
+                .where(devices.c.checkpoint_id.in_(_district_checkpoints(d)))
+                .group_by(devices.c.checkpoint_id)
+            ).all()
+        )
         cps = _checkpoints_of(conn, d)
         only = commune_name(conn, d.id, commune) if commune is not None else None
-    rows = [CheckpointRow(code=cp.code, name=cp.name, commune=cp.commune, created_at=cp.created_on, active=cp.active,
-                          visits=counts.get(cp.id, 0), last_visit_at=last_visit.get(cp.id),
-                          last_device_seen_at=last_seen.get(cp.id))
-            for cp in cps if only is None or cp.commune == only]
+    rows = [
+        CheckpointRow(
+            code=cp.code,
+            name=cp.name,
+            commune=cp.commune,
+            created_at=cp.created_on,
+            active=cp.active,
+            visits=counts.get(cp.id, 0),
+            last_visit_at=last_visit.get(cp.id),
+            last_device_seen_at=last_seen.get(cp.id),
+        )
+        for cp in cps
+        if only is None or cp.commune == only
+    ]
     return CheckpointReport(district=d.name, province=d.province, week_ending=week_ending, rows=rows)
 
 
@@ -245,5 +300,10 @@ def year_report(engine: Engine, district: str, through: date, province: str | No
     for cp in cps:
         per_commune[cp.commune_id] += counts.get(cp.id, 0)
     rows = [YearRow(commune=name, visits=per_commune[cid]) for cid, name in d.communes]
-    return YearReport(district=d.name, province=d.province, through=through, rows=rows,
-                      total=YearRow(commune=TOTAL, visits=sum(r.visits for r in rows)))
+    return YearReport(
+        district=d.name,
+        province=d.province,
+        through=through,
+        rows=rows,
+        total=YearRow(commune=TOTAL, visits=sum(r.visits for r in rows)),
+    )

@@ -19,9 +19,23 @@ def purge(engine: Engine, older_than_days: int, actor: str, now: datetime | None
     """Clear personal fields of visits that happened more than ``older_than_days`` ago; returns how many."""
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=older_than_days)
     with writing(engine) as conn:
-        cleared = conn.execute(visits.update().where(visits.c.occurred_at < cutoff, visits.c.purged_at.is_(None)).values(
-            id_number=None, phone=None, person_name=None, fields=None, operator=None, purged_at=datetime.now(timezone.utc),
-        )).rowcount
-        audit.write(conn, actor, "visits.purge", params={"older_than_days": older_than_days, "cutoff": cutoff.isoformat()},
-                    result_count=cleared)
+        cleared = conn.execute(
+            visits.update()
+            .where(visits.c.occurred_at < cutoff, visits.c.purged_at.is_(None))
+            .values(
+                id_number=None,
+                phone=None,
+                person_name=None,
+                fields=None,
+                operator=None,
+                purged_at=datetime.now(timezone.utc),
+            )
+        ).rowcount
+        audit.write(
+            conn,
+            actor,
+            "visits.purge",
+            params={"older_than_days": older_than_days, "cutoff": cutoff.isoformat()},
+            result_count=cleared,
+        )
     return cleared

@@ -54,8 +54,11 @@ def whoami(device: Annotated[DeviceAuth, Depends(device_auth)]) -> DeviceInfo:
 ENROLL_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: ERROR_RESPONSES[400],
     404: {"model": ErrorBody, "description": "Unknown code (`enroll_code_unknown`)."},
-    409: {"model": ErrorBody, "description": "Code already used (by another nonce, or its device was revoked) or "
-                                             "expired (`enroll_code_used`, `enroll_code_expired`)."},
+    409: {
+        "model": ErrorBody,
+        "description": "Code already used (by another nonce, or its device was revoked) or "
+        "expired (`enroll_code_used`, `enroll_code_expired`).",
+    },
     422: ERROR_RESPONSES[422],
 }
 
@@ -86,8 +89,10 @@ def _envelope(body: bytes) -> _Envelope:
         raise too_deep() from None
     envelope = _Envelope.model_validate(data)  # ValidationError → 422 without values
     if len(envelope.visits) > MAX_BATCH_VISITS:
-        raise BodyTooLarge("too_many_visits", both(f"Tối đa {MAX_BATCH_VISITS} lượt mỗi gói, hãy chia nhỏ",
-                                                   f"at most {MAX_BATCH_VISITS} visits per batch; split it"))
+        raise BodyTooLarge(
+            "too_many_visits",
+            both(f"Tối đa {MAX_BATCH_VISITS} lượt mỗi gói, hãy chia nhỏ", f"at most {MAX_BATCH_VISITS} visits per batch; split it"),
+        )
     return envelope
 
 
@@ -96,8 +101,11 @@ BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorBody, "description": "The batch names another device than the token's."},
     413: {"model": ErrorBody, "description": f"More than {MAX_BATCH_VISITS} visits or {MAX_BATCH_BYTES} bytes: split."},
     415: {"model": ErrorBody, "description": "Content-Encoding other than gzip or identity."},
-    429: {"model": ErrorBody, "description": "Too many batches from this device; see Retry-After.",
-          "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}},
+    429: {
+        "model": ErrorBody,
+        "description": "Too many batches from this device; see Retry-After.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+    },
 }
 
 
@@ -106,8 +114,12 @@ BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_model=BatchResponse,
     response_model_exclude_none=True,
     responses=BATCH_RESPONSES,
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}},
+        }
+    },
 )
 async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(device_auth)]) -> BatchResponse:
     """Store a batch of visits; each gets created, duplicate or rejected (code, reason).
@@ -120,12 +132,18 @@ async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(d
     if wait:
         raise TooManyRequests(wait)
     length = request.headers.get("content-length")
-    body = await read_limited(request.stream(), request.headers.get("content-encoding"), MAX_BATCH_BYTES,
-                              int(length) if length and length.isdigit() else None)
+    body = await read_limited(
+        request.stream(),
+        request.headers.get("content-encoding"),
+        MAX_BATCH_BYTES,
+        int(length) if length and length.isdigit() else None,
+    )
     envelope = _envelope(body)  # a ValidationError becomes a 422 that names no values
     if envelope.device_id != device.device_id:
-        raise Forbidden("device_mismatch", both("Mã thiết bị trong gói khác với mã xác thực",
-                                                "device_id in the batch is not the token's device"))
+        raise Forbidden(
+            "device_mismatch",
+            both("Mã thiết bị trong gói khác với mã xác thực", "device_id in the batch is not the token's device"),
+        )
     now = datetime.now(timezone.utc)
     results = await run_in_threadpool(ingest, state.engine, device, envelope.visits, IngestRules.from_settings(state.settings), now)
     return BatchResponse(server_time=datetime.now(timezone.utc), results=results)

@@ -24,7 +24,9 @@ Official = Annotated[str, Depends(official_auth)]
 CSV_LIMIT = 16 * 1024 * 1024
 
 WITH_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    **ERROR_RESPONSES, 404: {"model": ErrorBody, "description": "No such district, commune or checkpoint."}}
+    **ERROR_RESPONSES,
+    404: {"model": ErrorBody, "description": "No such district, commune or checkpoint."},
+}
 
 
 class CheckpointOut(BaseModel):
@@ -38,9 +40,12 @@ class CheckpointOut(BaseModel):
 
 
 @router.get("/checkpoints", response_model=list[CheckpointOut], responses=WITH_NOT_FOUND)
-def checkpoints(request: Request, _official: Official,
-                district: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
-                province: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None) -> list[CheckpointOut]:
+def checkpoints(
+    request: Request,
+    _official: Official,
+    district: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    province: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+) -> list[CheckpointOut]:
     rows = list_checkpoints(request.app.state.engine, district, province)
     return [CheckpointOut(**row, created_at=row["created_on"]) for row in rows]
 
@@ -52,7 +57,8 @@ class ImportResult(BaseModel):
 
 
 @router.post(
-    "/checkpoints/import", response_model=ImportResult,
+    "/checkpoints/import",
+    response_model=ImportResult,
     responses={**ERROR_RESPONSES, 413: {"model": ErrorBody, "description": "CSV larger than 16 MiB."}},
     openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
@@ -70,13 +76,16 @@ class EnrollCodeOut(BaseModel):
 
 
 @router.post("/checkpoints/{code}/enroll-code", response_model=EnrollCodeOut, responses=WITH_NOT_FOUND)
-def enroll_code(request: Request, official: Official, code: Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)],
-                valid_hours: Annotated[float | None, Query(gt=0, le=720)] = None) -> EnrollCodeOut:
+def enroll_code(
+    request: Request,
+    official: Official,
+    code: Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)],
+    valid_hours: Annotated[float | None, Query(gt=0, le=720)] = None,
+) -> EnrollCodeOut:
     """A single-use enrolment code for a kiosk at checkpoint `code`."""
     settings = request.app.state.settings
     hours = valid_hours or settings.enrolment.code_valid_hours
-    made = create_enroll_code(request.app.state.engine, code, timedelta(hours=hours), settings.public_url,
-                              f"official:{official}")
+    made = create_enroll_code(request.app.state.engine, code, timedelta(hours=hours), settings.public_url, f"official:{official}")
     return EnrollCodeOut(code=made.code, expires_at=made.expires_at, qr=made.qr)
 
 
@@ -84,9 +93,15 @@ DistrictQuery = Annotated[str, Query(min_length=1, max_length=100, pattern=NO_NU
 ProvinceQuery = Annotated[str | None, Query(max_length=100, pattern=NO_NUL, description="When the district name is not unique.")]
 # A string, parsed by server.dates: officials paste dd/mm/yyyy from their spreadsheets, and
 # a wrong date is answered with the field and both forms, not pydantic's generic 422.
-DayQuery = Annotated[str | None, Query(max_length=40, pattern=NO_NUL, examples=["2026-11-23", "23/11/2026"],
-                                       description="Last day of the window (Vietnam time), YYYY-MM-DD or dd/mm/yyyy; "
-                                                   "default today.")]
+DayQuery = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        pattern=NO_NUL,
+        examples=["2026-11-23", "23/11/2026"],
+        description="Last day of the window (Vietnam time), YYYY-MM-DD or dd/mm/yyyy; default today.",
+    ),
+]
 
 
 def _day(value: str | None, field: str) -> date:
@@ -94,24 +109,30 @@ def _day(value: str | None, field: str) -> date:
 
 
 @router.get("/reports/communes", response_model=reports.CommuneReport, responses=WITH_NOT_FOUND)
-def commune_report(request: Request, _official: Official, district: DistrictQuery, week_ending: DayQuery = None,
-                   province: ProvinceQuery = None) -> reports.CommuneReport:
+def commune_report(
+    request: Request, _official: Official, district: DistrictQuery, week_ending: DayQuery = None, province: ProvinceQuery = None
+) -> reports.CommuneReport:
     """The district table: per commune registered, new, visits, active checkpoints and the active ratio (%)."""
     return reports.commune_report(request.app.state.engine, district, _day(week_ending, "week_ending"), province)
 
 
 @router.get("/reports/checkpoints", response_model=reports.CheckpointReport, responses=WITH_NOT_FOUND)
-def checkpoint_report(request: Request, _official: Official, district: DistrictQuery, week_ending: DayQuery = None,
-                      province: ProvinceQuery = None,
-                      commune: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None) -> reports.CheckpointReport:
+def checkpoint_report(
+    request: Request,
+    _official: Official,
+    district: DistrictQuery,
+    week_ending: DayQuery = None,
+    province: ProvinceQuery = None,
+    commune: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+) -> reports.CheckpointReport:
     """Per checkpoint: visits in the window, last visit, last time one of its kiosks sent anything."""
-    return reports.checkpoint_report(request.app.state.engine, district, _day(week_ending, "week_ending"), province,
-                                     commune)
+    return reports.checkpoint_report(request.app.state.engine, district, _day(week_ending, "week_ending"), province, commune)
 
 
 @router.get("/reports/year-to-date", response_model=reports.YearReport, responses=WITH_NOT_FOUND)
-def year_report(request: Request, _official: Official, district: DistrictQuery, through: DayQuery = None,
-                province: ProvinceQuery = None) -> reports.YearReport:
+def year_report(
+    request: Request, _official: Official, district: DistrictQuery, through: DayQuery = None, province: ProvinceQuery = None
+) -> reports.YearReport:
     """Visits per commune from 1 January to ``through``."""
     return reports.year_report(request.app.state.engine, district, _day(through, "through"), province)
 
@@ -135,12 +156,20 @@ class TracePersonRequest(_TraceWindow):
 @router.post("/trace/checkpoint", response_model=tracing.TraceResult, responses=WITH_NOT_FOUND)
 def trace_checkpoint(request: Request, official: Official, body: TraceCheckpointRequest) -> tracing.TraceResult:
     """Who passed a checkpoint in a window. Audited with the official's name and reason."""
-    return tracing.at_checkpoint(request.app.state.engine, f"official:{official}", body.reason, body.checkpoint,
-                                 body.start, body.end)
+    return tracing.at_checkpoint(
+        request.app.state.engine, f"official:{official}", body.reason, body.checkpoint, body.start, body.end
+    )
 
 
 @router.post("/trace/person", response_model=tracing.TraceResult, responses=ERROR_RESPONSES)
 def trace_person(request: Request, official: Official, body: TracePersonRequest) -> tracing.TraceResult:
     """Where one person (ID number or phone) was seen in a window. Audited with the official's name and reason."""
-    return tracing.person(request.app.state.engine, f"official:{official}", body.reason, body.start, body.end,
-                          id_number=body.id_number, phone=body.phone)
+    return tracing.person(
+        request.app.state.engine,
+        f"official:{official}",
+        body.reason,
+        body.start,
+        body.end,
+        id_number=body.id_number,
+        phone=body.phone,
+    )

@@ -49,13 +49,15 @@ def _id() -> sa.Column[Any]:
 
 
 provinces = sa.Table(
-    "provinces", metadata,
+    "provinces",
+    metadata,
     _id(),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
 )
 
 districts = sa.Table(
-    "districts", metadata,
+    "districts",
+    metadata,
     _id(),
     sa.Column("province_id", sa.Integer, sa.ForeignKey("provinces.id"), nullable=False),
     sa.Column("name", sa.String(100), nullable=False),
@@ -63,7 +65,8 @@ districts = sa.Table(
 )
 
 communes = sa.Table(
-    "communes", metadata,
+    "communes",
+    metadata,
     _id(),
     sa.Column("district_id", sa.Integer, sa.ForeignKey("districts.id"), nullable=False),
     sa.Column("name", sa.String(100), nullable=False),
@@ -71,7 +74,8 @@ communes = sa.Table(
 )
 
 checkpoints = sa.Table(
-    "checkpoints", metadata,
+    "checkpoints",
+    metadata,
     _id(),
     sa.Column("code", sa.String(64), nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False),
@@ -81,7 +85,8 @@ checkpoints = sa.Table(
 )
 
 devices = sa.Table(
-    "devices", metadata,
+    "devices",
+    metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), nullable=False, index=True),
     sa.Column("enrolled_at", UtcDateTime, nullable=False),
@@ -91,7 +96,8 @@ devices = sa.Table(
 
 # Every token a device ever had: a retired one still tells its holder why it stopped working.
 device_tokens = sa.Table(
-    "device_tokens", metadata,
+    "device_tokens",
+    metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id"), nullable=False, index=True),
     sa.Column("issued_at", UtcDateTime, nullable=False),
@@ -100,7 +106,8 @@ device_tokens = sa.Table(
 )
 
 enroll_codes = sa.Table(
-    "enroll_codes", metadata,
+    "enroll_codes",
+    metadata,
     sa.Column("code_hash", sa.String(64), primary_key=True),
     sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
@@ -112,7 +119,8 @@ enroll_codes = sa.Table(
 )
 
 visits = sa.Table(
-    "visits", metadata,
+    "visits",
+    metadata,
     sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("id", sa.Uuid, nullable=False, unique=True),
     sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), nullable=False),
@@ -143,12 +151,12 @@ visits = sa.Table(
     sa.Index(None, "checkpoint_id", "occurred_at"),
     sa.Index(None, "id_number"),
     sa.Index(None, "phone"),
-    sa.Index("ix_visits_time_unknown", "device_id", postgresql_where=sa.text("time_unknown"),
-             sqlite_where=sa.text("time_unknown")),
+    sa.Index("ix_visits_time_unknown", "device_id", postgresql_where=sa.text("time_unknown"), sqlite_where=sa.text("time_unknown")),
 )
 
 officials = sa.Table(
-    "officials", metadata,
+    "officials",
+    metadata,
     _id(),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
@@ -157,7 +165,8 @@ officials = sa.Table(
 )
 
 audit_log = sa.Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     _id(),
     sa.Column("at", UtcDateTime, nullable=False, index=True),
     sa.Column("actor", sa.String(100), nullable=False),

@@ -33,8 +33,9 @@ class TraceVisit(BaseModel):
     checkpoint: str
     checkpoint_name: str
     commune: str
-    occurred_at: datetime = Field(description="When it happened; when the kiosk's time was impossible "
-                                              "(time_unknown), when the server received it.")
+    occurred_at: datetime = Field(
+        description="When it happened; when the kiosk's time was impossible (time_unknown), when the server received it."
+    )
     time_unknown: bool = False
     direction: str
     kind: str
@@ -53,26 +54,54 @@ class TraceResult(BaseModel):
 def _check(reason: str, start: datetime, end: datetime) -> str:
     reason = " ".join(reason.split())
     if len(reason) < REASON_MIN:
-        raise UserError("reason_required", both(f"Cần nêu lý do tra cứu (ít nhất {REASON_MIN} ký tự)",
-                                                f"a reason of at least {REASON_MIN} characters is required"))
+        raise UserError(
+            "reason_required",
+            both(
+                f"Cần nêu lý do tra cứu (ít nhất {REASON_MIN} ký tự)", f"a reason of at least {REASON_MIN} characters is required"
+            ),
+        )
     if start.tzinfo is None or end.tzinfo is None or start >= end:
-        raise UserError("bad_window", both("Khoảng thời gian không hợp lệ (cần múi giờ, bắt đầu trước kết thúc)",
-                                           "invalid window: give time zones, start before end"))
+        raise UserError(
+            "bad_window",
+            both(
+                "Khoảng thời gian không hợp lệ (cần múi giờ, bắt đầu trước kết thúc)",
+                "invalid window: give time zones, start before end",
+            ),
+        )
     return reason
 
 
 def _run(conn: Connection, audit_id: int, where: sa.ColumnElement[bool]) -> TraceResult:
-    query = (sa.select(visits, checkpoints.c.code.label("checkpoint"), checkpoints.c.name.label("checkpoint_name"),
-                       communes.c.name.label("commune"))
-             .select_from(visits.join(checkpoints).join(communes))
-             .where(where, visits.c.purged_at.is_(None))
-             .order_by(visits.c.occurred_at, visits.c.seq).limit(MAX_RESULTS + 1))
+    query = (
+        sa.select(
+            visits,
+            checkpoints.c.code.label("checkpoint"),
+            checkpoints.c.name.label("checkpoint_name"),
+            communes.c.name.label("commune"),
+        )
+        .select_from(visits.join(checkpoints).join(communes))
+        .where(where, visits.c.purged_at.is_(None))
+        .order_by(visits.c.occurred_at, visits.c.seq)
+        .limit(MAX_RESULTS + 1)
+    )
     rows = conn.execute(query).mappings().all()
-    found = [TraceVisit(id=str(r["id"]), checkpoint=r["checkpoint"], checkpoint_name=r["checkpoint_name"],
-                        commune=r["commune"], occurred_at=r["occurred_at"], time_unknown=r["time_unknown"],
-                        direction=r["direction"], kind=r["kind"],
-                        source=r["source"], name=r["person_name"], id_number=r["id_number"], phone=r["phone"])
-             for r in rows[:MAX_RESULTS]]
+    found = [
+        TraceVisit(
+            id=str(r["id"]),
+            checkpoint=r["checkpoint"],
+            checkpoint_name=r["checkpoint_name"],
+            commune=r["commune"],
+            occurred_at=r["occurred_at"],
+            time_unknown=r["time_unknown"],
+            direction=r["direction"],
+            kind=r["kind"],
+            source=r["source"],
+            name=r["person_name"],
+            id_number=r["id_number"],
+            phone=r["phone"],
+        )
+        for r in rows[:MAX_RESULTS]
+    ]
     conn.execute(audit_log.update().where(audit_log.c.id == audit_id).values(result_count=len(found)))
     return TraceResult(count=len(found), truncated=len(rows) > MAX_RESULTS, visits=found)
 
@@ -85,24 +114,39 @@ def at_checkpoint(engine: Engine, actor: str, reason: str, checkpoint: str, star
     """Everyone recorded at ``checkpoint`` from ``start`` (inclusive) to ``end`` (exclusive)."""
     reason = _check(reason, start, end)
     with writing(engine) as conn:
-        audit_id = audit.write(conn, actor, "trace.checkpoint", reason=reason,
-                               params={"checkpoint": checkpoint, "start": start.isoformat(), "end": end.isoformat()})
+        audit_id = audit.write(
+            conn,
+            actor,
+            "trace.checkpoint",
+            reason=reason,
+            params={"checkpoint": checkpoint, "start": start.isoformat(), "end": end.isoformat()},
+        )
         row = checkpoint_row(conn, checkpoint)
         return _run(conn, audit_id, sa.and_(visits.c.checkpoint_id == row["id"], _in_window(start, end)))
 
 
-def person(engine: Engine, actor: str, reason: str, start: datetime, end: datetime, *, id_number: str | None = None,
-           phone: str | None = None) -> TraceResult:
+def person(
+    engine: Engine,
+    actor: str,
+    reason: str,
+    start: datetime,
+    end: datetime,
+    *,
+    id_number: str | None = None,
+    phone: str | None = None,
+) -> TraceResult:
     """Every visit of one person, by ID number (as scanned or typed) or phone, in the window."""
     reason = _check(reason, start, end)
     if bool(id_number) == bool(phone):
-        raise UserError("person_key", both("Cần đúng một trong hai: số định danh hoặc số điện thoại",
-                                           "give exactly one of id_number or phone"))
+        raise UserError(
+            "person_key", both("Cần đúng một trong hai: số định danh hoặc số điện thoại", "give exactly one of id_number or phone")
+        )
     if id_number:
         key = unicodedata.normalize("NFKC", id_number).strip().replace(" ", "")  # fullwidth digits typed
         if not (key.isascii() and key.isdigit() and len(key) in (9, 12)):
-            raise UserError("id_number_invalid", both("Số định danh phải có 12 (hoặc 9) chữ số",
-                                                      "an ID number has 12 (or 9) digits"))
+            raise UserError(
+                "id_number_invalid", both("Số định danh phải có 12 (hoặc 9) chữ số", "an ID number has 12 (or 9) digits")
+            )
         match = visits.c.id_number == key
         asked = {"id_number": mask_digits(key)}
     else:
@@ -113,6 +157,7 @@ def person(engine: Engine, actor: str, reason: str, start: datetime, end: dateti
         match = visits.c.phone == key
         asked = {"phone": mask_digits(key)}
     with writing(engine) as conn:
-        audit_id = audit.write(conn, actor, "trace.person", reason=reason,
-                               params={**asked, "start": start.isoformat(), "end": end.isoformat()})
+        audit_id = audit.write(
+            conn, actor, "trace.person", reason=reason, params={**asked, "start": start.isoformat(), "end": end.isoformat()}
+        )
         return _run(conn, audit_id, sa.and_(match, _in_window(start, end)))

@@ -30,8 +30,10 @@ from sync.sealed import RECEIPT, VISITS, SealedFileError, SealedReader, SealedWr
 RECEIPT_SUFFIX = ".receipt.cpr"  # not *.cpk: a glob over a stick's exports must not pick receipts up
 FILE_PROBLEMS = {
     "not_sealed": ("Tệp không phải tệp xuất từ kiosk (checkpoint-kiosk export)", "not a kiosk export file"),
-    "wrong_key": ("Tệp không mở được bằng khoá của thiết bị ghi trong tệp: tệp đã bị sửa hoặc không phải của thiết bị đó",
-                  "the file does not open with its device's key: it was altered or is not that device's"),
+    "wrong_key": (
+        "Tệp không mở được bằng khoá của thiết bị ghi trong tệp: tệp đã bị sửa hoặc không phải của thiết bị đó",
+        "the file does not open with its device's key: it was altered or is not that device's",
+    ),
     "damaged": ("Tệp bị hỏng", "the file is damaged"),
     "truncated": ("Tệp bị cắt ngang (chép chưa xong?)", "the file is cut short (copy not finished?)"),
 }
@@ -46,9 +48,13 @@ class ImportSummary:
     receipt: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"device_id": self.device_id, "checkpoint": self.checkpoint,
-                **{status: self.outcomes[status] for status in ("created", "duplicate", "rejected")},
-                "rejected_by_code": dict(self.rejected_by_code), "receipt": str(self.receipt) if self.receipt else None}
+        return {
+            "device_id": self.device_id,
+            "checkpoint": self.checkpoint,
+            **{status: self.outcomes[status] for status in ("created", "duplicate", "rejected")},
+            "rejected_by_code": dict(self.rejected_by_code),
+            "receipt": str(self.receipt) if self.receipt else None,
+        }
 
 
 def _file_problem(code: str, imported: int = 0) -> UserError:
@@ -63,17 +69,28 @@ def device_keys(engine: Engine, device_id: str) -> tuple[DeviceAuth, list[bytes]
     with engine.connect() as conn:
         device = conn.execute(
             sa.select(devices.c.id, devices.c.checkpoint_id, devices.c.revoked_at, checkpoints.c.code)
-            .join(checkpoints, devices.c.checkpoint_id == checkpoints.c.id).where(devices.c.id == device_id)
+            .join(checkpoints, devices.c.checkpoint_id == checkpoints.c.id)
+            .where(devices.c.id == device_id)
         ).first()
         if device is None:
             raise NotFound("device_not_found", both(f"Không có thiết bị '{device_id[:64]}'", f"no device '{device_id[:64]}'"))
         if device.revoked_at is not None:
-            raise UserError("device_revoked", both("Thiết bị đã bị thu hồi: không nhận tệp của thiết bị này",
-                                                   "the device is revoked: its files are not accepted"))
-        hashes = conn.execute(sa.select(device_tokens.c.token_hash).where(
-            device_tokens.c.device_id == device_id,
-            sa.or_(device_tokens.c.retired_because.is_(None), device_tokens.c.retired_because == "rotated"),
-        )).scalars().all()
+            raise UserError(
+                "device_revoked",
+                both(
+                    "Thiết bị đã bị thu hồi: không nhận tệp của thiết bị này", "the device is revoked: its files are not accepted"
+                ),
+            )
+        hashes = (
+            conn.execute(
+                sa.select(device_tokens.c.token_hash).where(
+                    device_tokens.c.device_id == device_id,
+                    sa.or_(device_tokens.c.retired_because.is_(None), device_tokens.c.retired_because == "rotated"),
+                )
+            )
+            .scalars()
+            .all()
+        )
     return DeviceAuth(device.id, device.checkpoint_id, device.code), [bytes.fromhex(h) for h in hashes]
 
 
@@ -99,23 +116,33 @@ def import_sealed(engine: Engine, path: Path, rules: IngestRules, actor: str, re
             os.replace(partial, receipt)
         except OSError as exc:
             partial.unlink(missing_ok=True)
-            raise UserError("receipt_unwritable", both(
-                f"Đã nhập {summary.outcomes.total()} lượt nhưng không ghi được biên nhận {receipt}: {exc.strerror}; "
-                "nhập lại với --receipt ĐƯỜNG_DẪN (không nhập trùng)",
-                f"imported {summary.outcomes.total()} visits but could not write the receipt {receipt}: {exc.strerror}; "
-                "import again with --receipt PATH (nothing is stored twice)")) from None
+            raise UserError(
+                "receipt_unwritable",
+                both(
+                    f"Đã nhập {summary.outcomes.total()} lượt nhưng không ghi được biên nhận {receipt}: {exc.strerror}; "
+                    "nhập lại với --receipt ĐƯỜNG_DẪN (không nhập trùng)",
+                    f"imported {summary.outcomes.total()} visits but could not write the receipt {receipt}: {exc.strerror}; "
+                    "import again with --receipt PATH (nothing is stored twice)",
+                ),
+            ) from None
         except SealedFileError as exc:
             partial.unlink(missing_ok=True)
             raise _file_problem(exc.code, summary.outcomes.total()) from None
     summary.receipt = receipt
     with writing(engine) as conn:
-        audit.write(conn, actor, "usb.import", params={"device": device.device_id, "file": path.name, **summary.outcomes},
-                    result_count=summary.outcomes.total())
+        audit.write(
+            conn,
+            actor,
+            "usb.import",
+            params={"device": device.device_id, "file": path.name, **summary.outcomes},
+            result_count=summary.outcomes.total(),
+        )
     return summary
 
 
-def _ingest_frames(engine: Engine, reader: SealedReader, out: IO[bytes], device: DeviceAuth, name: str,
-                   rules: IngestRules, summary: ImportSummary) -> None:
+def _ingest_frames(
+    engine: Engine, reader: SealedReader, out: IO[bytes], device: DeviceAuth, name: str, rules: IngestRules, summary: ImportSummary
+) -> None:
     """Each frame as one ingest batch, each answer into the receipt (sealed with the file's own key)."""
     writer = SealedWriter(out, RECEIPT, {"device_id": device.device_id, "file": name}, reader.material or b"")
     for records in reader.batches():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 from pydantic import BaseModel, ValidationError
@@ -91,8 +91,15 @@ def _retry_after(response: requests.Response) -> float:
 
 
 class ServerClient:
-    def __init__(self, base_url: str, *, connect_timeout_s: float, read_timeout_s: float, ca_file: str = "",
-                 allow_insecure_http: bool = False) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        ca_file: str = "",
+        allow_insecure_http: bool = False,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.allow_insecure_http = allow_insecure_http
         self.timeout = (connect_timeout_s, read_timeout_s)
@@ -133,14 +140,15 @@ class ServerClient:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
         return self._call("POST", BATCH_PATH, BatchResponse, data=body_gzip, headers=headers)
 
-    def _call(self, method: str, path: str, model: type[M], **kwargs: object) -> M:
+    def _call(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
         if refused(self.base_url, self.allow_insecure_http):  # every call, so no path can send in clear
             raise SyncError("server_http_refused", server=self.base_url)
         try:
             # verify given on each call: requests lets $REQUESTS_CA_BUNDLE override a Session's own
             # verify (psf/requests#3829), which would silently ignore [server] ca_file
-            response = self.session.request(method, self.base_url + path, timeout=self.timeout,
-                                            verify=self.session.verify, **kwargs)  # type: ignore[arg-type]
+            response = self.session.request(
+                method, self.base_url + path, timeout=self.timeout, verify=self.session.verify, **kwargs
+            )
         except requests.exceptions.SSLError:
             raise SyncError("tls_error", server=self.base_url) from None
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema):

@@ -81,13 +81,17 @@ def enroll(obj: Context, server: str | None, code: str | None, qr: str | None, a
     click.echo(f"Máy chủ (server): {identity['server']}")
     click.echo(f"Thiết bị (device): {identity['device_id']}")
     if obj.config.checkpoint.code != cp["code"]:
-        click.echo(f"Lưu ý: từ nay kiosk ghi lượt cho điểm {cp['code']} (trước đây: {obj.config.checkpoint.code}). "
-                   f"(Note: visits are now recorded for {cp['code']}, was {obj.config.checkpoint.code}.)")
+        click.echo(
+            f"Lưu ý: từ nay kiosk ghi lượt cho điểm {cp['code']} (trước đây: {obj.config.checkpoint.code}). "
+            f"(Note: visits are now recorded for {cp['code']}, was {obj.config.checkpoint.code}.)"
+        )
 
 
 def _summary_lines(s: SyncSummary, done: tuple[str, str] = ("Đã gửi", "Sent")) -> list[str]:
-    return [f"{done[0]} {s.sent} lượt: mới {s.created}, trùng {s.duplicate}, bị từ chối {s.rejected}; còn chờ {s.pending}. "
-            f"({done[1]} {s.sent}: created {s.created}, duplicate {s.duplicate}, rejected {s.rejected}; pending {s.pending}.)"]
+    return [
+        f"{done[0]} {s.sent} lượt: mới {s.created}, trùng {s.duplicate}, bị từ chối {s.rejected}; còn chờ {s.pending}. "
+        f"({done[1]} {s.sent}: created {s.created}, duplicate {s.duplicate}, rejected {s.rejected}; pending {s.pending}.)"
+    ]
 
 
 def rejection_lines(s: SyncSummary) -> list[str]:
@@ -126,8 +130,12 @@ def exit_code(s: SyncSummary) -> ExitCode:
 
 
 @click.command("sync")
-@click.option("--json", "as_json", is_flag=True,
-              help="Only a JSON summary: sent, created, duplicate, rejected, pending (left), error (or null).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Only a JSON summary: sent, created, duplicate, rejected, pending (left), error (or null).",
+)
 @click.option("--retry-rejected", is_flag=True, help="Send the visits the server rejected once more (after fixing the cause).")
 @click.pass_obj
 def sync_command(obj: Context, as_json: bool, retry_rejected: bool) -> None:
@@ -165,8 +173,13 @@ def sync_command(obj: Context, as_json: bool, retry_rejected: bool) -> None:
 
 
 @click.command()
-@click.option("--to", "directory", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write to, e.g. the USB stick at /media/usb.")
+@click.option(
+    "--to",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write to, e.g. the USB stick at /media/usb.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print {file, visits, skipped} as JSON.")
 @click.pass_obj
 def export(obj: Context, directory: Path, as_json: bool) -> None:
@@ -180,9 +193,11 @@ def export(obj: Context, directory: Path, as_json: bool) -> None:
         emit({"file": str(result.path), "visits": result.visits, "skipped": result.skipped})
         return
     click.echo(f"Đã xuất {result.visits} lượt (exported {result.visits} visits): {result.path}")
-    click.echo("Các lượt vẫn chờ gửi cho đến khi máy chủ xác nhận: đồng bộ, hoặc nhập tệp biên nhận bằng "
-               "checkpoint-kiosk import-receipt. (They stay pending until the server confirms them: a sync, "
-               "or the receipt file via import-receipt.)")
+    click.echo(
+        "Các lượt vẫn chờ gửi cho đến khi máy chủ xác nhận: đồng bộ, hoặc nhập tệp biên nhận bằng "
+        "checkpoint-kiosk import-receipt. (They stay pending until the server confirms them: a sync, "
+        "or the receipt file via import-receipt.)"
+    )
     if result.skipped:
         click.echo(f"{result.skipped} lượt quá lớn, không xuất được. ({result.skipped} visits too large to export.)")
 

@@ -50,8 +50,12 @@ def _failure(code: str, params: dict[str, object], detail: str = "") -> Finding:
 
 def _clock_finding(server_time: datetime, local_mid: datetime) -> Finding:
     offset = (local_mid - server_time).total_seconds()  # positive: the kiosk is ahead
-    params = {"offset": offset_text(offset), "offset_s": round(offset, 3),
-              "direction": "chạy nhanh hơn" if offset > 0 else "chạy chậm hơn", "direction_en": "ahead" if offset > 0 else "behind"}
+    params = {
+        "offset": offset_text(offset),
+        "offset_s": round(offset, 3),
+        "direction": "chạy nhanh hơn" if offset > 0 else "chạy chậm hơn",
+        "direction_en": "ahead" if offset > 0 else "behind",
+    }
     if abs(offset) >= FAIL_OFFSET_S:
         return Finding("server_clock", "fail", "doctor_server_clock_off", "fix_clock_offset", params)
     if abs(offset) >= WARN_OFFSET_S:
@@ -72,8 +76,9 @@ def check_server(ctx: DoctorContext) -> Iterator[Finding]:
     if refused(server, allowed):
         yield Finding("tls", "fail", "doctor_tls_refused", "fix_tls_refused", params)
         return
-    client = ServerClient(server, connect_timeout_s=wait, read_timeout_s=wait, ca_file=config.server.ca_file,
-                          allow_insecure_http=allowed)
+    client = ServerClient(
+        server, connect_timeout_s=wait, read_timeout_s=wait, ca_file=config.server.ca_file, allow_insecure_http=allowed
+    )
     try:
         wall, started = datetime.now(timezone.utc), time.monotonic()
         try:

@@ -38,13 +38,12 @@ def notice_line(notice: Notice) -> str:
         return render_both("sync_waiting_turn")
     delay = f"{notice.delay_s:.1f}" if notice.delay_s < 10 else f"{notice.delay_s:.0f}"
     code = notice.code if notice.code in RETRY_REASONS else "server_unreachable"
-    return render_both(f"sync_retry_{code}", status=notice.status, delay=delay, attempt=notice.attempt,
-                       tries=notice.tries)
+    return render_both(f"sync_retry_{code}", status=notice.status, delay=delay, attempt=notice.attempt, tries=notice.tries)
 
 
 def describe(progress: SyncProgress) -> str:
     eta = f" · còn khoảng (ETA) {progress.eta_s:.0f} s" if progress.eta_s is not None else ""
-    return (f"Đã gửi (sent) {progress.sent}/{progress.total} lượt · {progress.rate_per_s:.0f} lượt/s (visits/s){eta}")
+    return f"Đã gửi (sent) {progress.sent}/{progress.total} lượt · {progress.rate_per_s:.0f} lượt/s (visits/s){eta}"
 
 
 class LineReporter:
@@ -86,15 +85,20 @@ class BarReporter:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._bar = Progress(TextColumn("Đang gửi (sending)"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-                             console=Console(stderr=True), transient=False)
+        self._bar = Progress(
+            TextColumn("Đang gửi (sending)"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
         self._task = self._bar.add_task("sync", total=None, rate="")
         self._bar.start()
 
     def update(self, progress: SyncProgress) -> None:
-        self._bar.update(self._task, completed=progress.sent, total=progress.total,
-                         rate=f"{progress.rate_per_s:.0f} lượt/s")
+        self._bar.update(self._task, completed=progress.sent, total=progress.total, rate=f"{progress.rate_per_s:.0f} lượt/s")
 
     def note(self, notice: Notice) -> None:
         self._bar.console.print(notice_line(notice), markup=False, highlight=False)  # above the bar

@@ -95,9 +95,14 @@ class EnrollRequest(_Wire):
     """
 
     code: str = Field(min_length=1, max_length=64, description="The one-time enrolment code, e.g. 7KQ2-MX4P-9TJD.")
-    nonce: str | None = Field(None, pattern=ENROLL_NONCE_PATTERN, description=(
-        "Random, chosen by the kiosk per code (16-128 of A-Z a-z 0-9 _ -): resending the same code with the same "
-        "nonce while the code is valid returns the same device with a new token."))
+    nonce: str | None = Field(
+        None,
+        pattern=ENROLL_NONCE_PATTERN,
+        description=(
+            "Random, chosen by the kiosk per code (16-128 of A-Z a-z 0-9 _ -): resending the same code with the same "
+            "nonce while the code is valid returns the same device with a new token."
+        ),
+    )
 
 
 def normalise_enroll_code(code: str) -> str:

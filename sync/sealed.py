@@ -72,8 +72,12 @@ class SealedWriter:
 
     def __init__(self, fh: IO[bytes], kind: str, header: dict[str, Any], material: bytes) -> None:
         salt = os.urandom(16)
-        line = json.dumps({**header, "kind": kind, "salt": base64.b64encode(salt).decode()}, ensure_ascii=False,
-                          sort_keys=True).encode() + b"\n"
+        line = (
+            json.dumps(
+                {**header, "kind": kind, "salt": base64.b64encode(salt).decode()}, ensure_ascii=False, sort_keys=True
+            ).encode()
+            + b"\n"
+        )
         fh.write(MAGIC + line)
         self._fh = fh
         self._digest = hashlib.sha256(MAGIC + line).digest()

@@ -83,9 +83,16 @@ class SyncSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly what ``checkpoint-kiosk sync --json`` prints."""
-        return {"sent": self.sent, "created": self.created, "duplicate": self.duplicate, "rejected": self.rejected,
-                "pending": self.pending, "error": self.error, "rejected_by_code": self.rejected_by_code(),
-                "rejected_kept": self.rejected_kept}
+        return {
+            "sent": self.sent,
+            "created": self.created,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "pending": self.pending,
+            "error": self.error,
+            "rejected_by_code": self.rejected_by_code(),
+            "rejected_kept": self.rejected_kept,
+        }
 
     def error_message(self, lang: str = "vi") -> str | None:
         return self.failure.message(lang) if self.failure else None
@@ -154,8 +161,13 @@ class SyncService:
             raise SyncError("server_http_refused", server=server)
         before = self.clock.read()
         answer = self._redeem(server, code.strip())
-        enrolment = Enrolment(server=server, device_id=answer.device_id, token=answer.token,
-                              checkpoint=answer.checkpoint.model_dump(), enrolled_at=answer.server_time)
+        enrolment = Enrolment(
+            server=server,
+            device_id=answer.device_id,
+            token=answer.token,
+            checkpoint=answer.checkpoint.model_dump(),
+            enrolled_at=answer.server_time,
+        )
         try:
             write_enrolment(self.config.data_dir, enrolment)
         except OSError:  # the nonce stays: enrolling again once there is room gets this device back
@@ -174,8 +186,9 @@ class SyncService:
             raise SyncError("enroll_not_saved", path=str(self.config.data_dir)) from None
         settings = self.config.server
         try:
-            return self._client(server).enroll(code, nonce, retries=min(settings.retries, ENROLL_RETRIES),
-                                               backoff_max_s=settings.backoff_max_s)
+            return self._client(server).enroll(
+                code, nonce, retries=min(settings.retries, ENROLL_RETRIES), backoff_max_s=settings.backoff_max_s
+            )
         except SyncError as exc:
             if exc.code in CODE_REFUSALS:  # the nonce cannot win this code back any more
                 pending_enrolment.forget(self.config.data_dir)
@@ -185,8 +198,14 @@ class SyncService:
 
     # --- sync ------------------------------------------------------------------------------
 
-    def sync(self, progress: Callable[[SyncProgress], None] | None = None, stop: threading.Event | None = None,
-             *, wait: bool = True, notify: Notify | None = None) -> SyncSummary:
+    def sync(
+        self,
+        progress: Callable[[SyncProgress], None] | None = None,
+        stop: threading.Event | None = None,
+        *,
+        wait: bool = True,
+        notify: Notify | None = None,
+    ) -> SyncSummary:
         """Send every pending visit; the summary says what happened and what is left.
 
         With ``wait`` (the default) a sync already running elsewhere is waited for; without,
@@ -212,8 +231,13 @@ class SyncService:
             lock.release()
         return self._summary(tally, error)
 
-    def _pass(self, enrolment: Enrolment, progress: Callable[[SyncProgress], None] | None,
-              stop: threading.Event | None, notify: Notify | None = None) -> tuple[Tally, SyncError | None]:
+    def _pass(
+        self,
+        enrolment: Enrolment,
+        progress: Callable[[SyncProgress], None] | None,
+        stop: threading.Event | None,
+        notify: Notify | None = None,
+    ) -> tuple[Tally, SyncError | None]:
         total = self.store.count("pending")
         started = time.monotonic()
 
@@ -224,8 +248,9 @@ class SyncService:
         server = server_url(self.config, enrolment) or enrolment.server
         if notify is not None:
             notify(Connecting(host_of(server), total))
-        upload = UploadPass(self.store, self._client(server), enrolment, self.config.server, self.clock,
-                            on_batch=on_batch, stop=stop, notify=notify)
+        upload = UploadPass(
+            self.store, self._client(server), enrolment, self.config.server, self.clock, on_batch=on_batch, stop=stop, notify=notify
+        )
         error: SyncError | None = None
         try:
             upload.run()
@@ -251,9 +276,17 @@ class SyncService:
             self.store.write_meta(values)
 
     def _summary(self, tally: Tally, error: SyncError | None) -> SyncSummary:
-        return SyncSummary(sent=tally.sent, created=tally.created, duplicate=tally.duplicate, rejected=tally.rejected,
-                           pending=self.store.count("pending"), error=error.code if error else None, failure=error,
-                           rejections=tally.rejections, rejected_kept=self.store.count("rejected"))
+        return SyncSummary(
+            sent=tally.sent,
+            created=tally.created,
+            duplicate=tally.duplicate,
+            rejected=tally.rejected,
+            pending=self.store.count("pending"),
+            error=error.code if error else None,
+            failure=error,
+            rejections=tally.rejections,
+            rejected_kept=self.store.count("rejected"),
+        )
 
     def probe(self) -> bool:
         """The cheap health check the worker repeats while the server is away; keeps its time too."""
@@ -278,18 +311,30 @@ class SyncService:
             if client is None:
                 settings = self.config.server
                 client = self._clients[server] = ServerClient(
-                    server, connect_timeout_s=settings.connect_timeout_s, read_timeout_s=settings.read_timeout_s,
-                    ca_file=settings.ca_file, allow_insecure_http=settings.allow_insecure_http)
+                    server,
+                    connect_timeout_s=settings.connect_timeout_s,
+                    read_timeout_s=settings.read_timeout_s,
+                    ca_file=settings.ca_file,
+                    allow_insecure_http=settings.allow_insecure_http,
+                )
             return client
 
     # --- status ----------------------------------------------------------------------------
 
     def status(self) -> SyncStatus:
         state = read_sync_state(self.config, self.store)
-        return SyncStatus(server=state.server, enrolled=state.enrolled, pending=self.store.count("pending"),
-                          rejected=self.store.count("rejected"), last_success_at=state.last_success_at,
-                          last_error=state.last_error, needs_reenrolment=state.needs_reenrolment, online=self.online,
-                          exported=state.exported, state=state)
+        return SyncStatus(
+            server=state.server,
+            enrolled=state.enrolled,
+            pending=self.store.count("pending"),
+            rejected=self.store.count("rejected"),
+            last_success_at=state.last_success_at,
+            last_error=state.last_error,
+            needs_reenrolment=state.needs_reenrolment,
+            online=self.online,
+            exported=state.exported,
+            state=state,
+        )
 
     # --- USB -------------------------------------------------------------------------------
 
@@ -347,8 +392,15 @@ def _progress(tally: Tally, total: int, elapsed_s: float) -> SyncProgress:
     total = max(total, tally.sent)  # visits scanned during the sync join the queue
     rate = tally.sent / elapsed_s if elapsed_s > 0 else 0.0
     eta = (total - tally.sent) / rate if rate > 0 else None
-    return SyncProgress(sent=tally.sent, total=total, created=tally.created, duplicate=tally.duplicate,
-                        rejected=tally.rejected, rate_per_s=rate, eta_s=eta)
+    return SyncProgress(
+        sent=tally.sent,
+        total=total,
+        created=tally.created,
+        duplicate=tally.duplicate,
+        rejected=tally.rejected,
+        rate_per_s=rate,
+        eta_s=eta,
+    )
 
 
 @dataclass

@@ -117,10 +117,19 @@ class Batch:
 
 
 class UploadPass:
-    def __init__(self, store: VisitStore, client: ServerClient, enrolment: Enrolment, settings: ServerConfig,
-                 clock: Clock, *, on_batch: Callable[[Tally], None] | None = None,
-                 stop: threading.Event | None = None, rng: random.Random | None = None,
-                 notify: Notify | None = None) -> None:
+    def __init__(
+        self,
+        store: VisitStore,
+        client: ServerClient,
+        enrolment: Enrolment,
+        settings: ServerConfig,
+        clock: Clock,
+        *,
+        on_batch: Callable[[Tally], None] | None = None,
+        stop: threading.Event | None = None,
+        rng: random.Random | None = None,
+        notify: Notify | None = None,
+    ) -> None:
         self.store = store
         self.client = client
         self.enrolment = enrolment

@@ -87,4 +87,3 @@ def import_receipt(store: VisitStore, enrolment: Enrolment, path: Path, now: dat
     except (OSError, SealedFileError, ValidationError):
         raise SyncError("receipt_invalid") from None
     return tally
-

@@ -20,10 +20,20 @@ GZIP_LEVEL = 1  # the JSON shrinks about 8x already; higher levels cost CPU on a
 
 def wire_visit(visit: Outgoing, corrected_at: str | None) -> dict[str, Any]:
     return contract.wire_visit(
-        id=visit.id, checkpoint=visit.checkpoint_code, direction=visit.direction, source=visit.source, kind=visit.kind,
-        scanned_at=visit.scanned_at, fields=json.loads(visit.fields), clock_synchronised=bool(visit.clock_synchronised),
-        monotonic_ns=visit.monotonic_ns, boot_id=visit.boot_id, corrected_at=corrected_at, reader=visit.reader,
-        operator=visit.operator)
+        id=visit.id,
+        checkpoint=visit.checkpoint_code,
+        direction=visit.direction,
+        source=visit.source,
+        kind=visit.kind,
+        scanned_at=visit.scanned_at,
+        fields=json.loads(visit.fields),
+        clock_synchronised=bool(visit.clock_synchronised),
+        monotonic_ns=visit.monotonic_ns,
+        boot_id=visit.boot_id,
+        corrected_at=corrected_at,
+        reader=visit.reader,
+        operator=visit.operator,
+    )
 
 
 def batch_body(device_id: str, visits: list[dict[str, Any]]) -> bytes:

@@ -87,8 +87,10 @@ class BackgroundSync:
 
 def _log(summary: SyncSummary) -> None:
     """One line per pass that did something or failed; never personal data."""
-    counts = (f"sent {summary.sent} (created {summary.created}, duplicate {summary.duplicate}, "
-              f"rejected {summary.rejected}), pending {summary.pending}")
+    counts = (
+        f"sent {summary.sent} (created {summary.created}, duplicate {summary.duplicate}, "
+        f"rejected {summary.rejected}), pending {summary.pending}"
+    )
     if summary.error in ("sync_busy", "sync_cancelled"):
         return
     if summary.failure is not None:

@@ -67,8 +67,7 @@ class CliResult:
         return json.loads(self.stdout)
 
 
-def run_cli(*args: str, data_dir: Path | None = None, stdin: bytes | None = None,
-            env: dict[str, str] | None = None) -> CliResult:
+def run_cli(*args: str, data_dir: Path | None = None, stdin: bytes | None = None, env: dict[str, str] | None = None) -> CliResult:
     """The real console script in a subprocess, as an admin or a script runs it."""
     argv = [CLI]
     if data_dir is not None:

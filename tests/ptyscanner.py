@@ -33,7 +33,7 @@ class PtyScanner:
     def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            view = view[os.write(self.master, view):]
+            view = view[os.write(self.master, view) :]
 
     def close(self) -> None:
         if self.master >= 0:

@@ -21,25 +21,51 @@ REPO = Path(__file__).resolve().parents[1]
 DCC_SAMPLES = REPO.parent / "shared" / "samples" / "dcc"
 FRAME_W, FRAME_H = 640, 480
 
-CCCD_DUC = (
-    "079203001234|123456789|Nguyễn Văn Đức|01022003|Nam|"
-    "Số 12 Lê Lợi, Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh|15062021"
-)
-CCCD_TUYET = (
-    "070185004321||Nguyễn Thị Ánh Tuyết|14071985|Nữ|"
-    "Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng, Tỉnh Bình Phước|10052021"
-)
+CCCD_DUC = "079203001234|123456789|Nguyễn Văn Đức|01022003|Nam|Số 12 Lê Lợi, Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh|15062021"
+CCCD_TUYET = "070185004321||Nguyễn Thị Ánh Tuyết|14071985|Nữ|Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng, Tỉnh Bình Phước|10052021"
 
 # Real Vietnamese names, including the short ones zbar's charset guessing garbles.
 NAMES = (
-    "Lê Anh Sơn", "Nguyễn Văn Đức", "Trần Thị Ngọc Ánh", "Phạm Minh Tuấn", "Hoàng Thị Thu Hà",
-    "Huỳnh Văn Lợi", "Phan Thị Hồng Nhung", "Vũ Đức Thắng", "Võ Thị Mỹ Dung", "Đặng Quốc Bảo",
-    "Bùi Thị Hường", "Đỗ Văn Hùng", "Hồ Thị Lệ Thủy", "Ngô Quang Vinh", "Dương Thị Thảo",
-    "Lý Văn Phúc", "Đinh Thị Ngà", "Trương Công Định", "Mai Thị Xuân", "Lưu Đình Trọng",
-    "Tạ Thị Yến", "Cao Văn Khải", "Châu Ngọc Hân", "Quách Thị Ơn", "Kiều Thị Oanh",
-    "Lâm Vĩnh Phước", "Triệu Thị Nguyệt", "Đoàn Văn Hậu", "La Thị Ửng", "Nguyễn Thị Ánh Tuyết",
-    "Đàm Vĩnh Hưng", "Ông Văn Ích", "Tô Thị Ẩn", "Ứng Hoàng Phúc", "Hà Thị Ưng", "Giáp Văn Ất",
-    "Lò Văn Pảo", "Y Moan Ênuôl", "H'Hen Niê", "Sầm Thị Đượm",
+    "Lê Anh Sơn",
+    "Nguyễn Văn Đức",
+    "Trần Thị Ngọc Ánh",
+    "Phạm Minh Tuấn",
+    "Hoàng Thị Thu Hà",
+    "Huỳnh Văn Lợi",
+    "Phan Thị Hồng Nhung",
+    "Vũ Đức Thắng",
+    "Võ Thị Mỹ Dung",
+    "Đặng Quốc Bảo",
+    "Bùi Thị Hường",
+    "Đỗ Văn Hùng",
+    "Hồ Thị Lệ Thủy",
+    "Ngô Quang Vinh",
+    "Dương Thị Thảo",
+    "Lý Văn Phúc",
+    "Đinh Thị Ngà",
+    "Trương Công Định",
+    "Mai Thị Xuân",
+    "Lưu Đình Trọng",
+    "Tạ Thị Yến",
+    "Cao Văn Khải",
+    "Châu Ngọc Hân",
+    "Quách Thị Ơn",
+    "Kiều Thị Oanh",
+    "Lâm Vĩnh Phước",
+    "Triệu Thị Nguyệt",
+    "Đoàn Văn Hậu",
+    "La Thị Ửng",
+    "Nguyễn Thị Ánh Tuyết",
+    "Đàm Vĩnh Hưng",
+    "Ông Văn Ích",
+    "Tô Thị Ẩn",
+    "Ứng Hoàng Phúc",
+    "Hà Thị Ưng",
+    "Giáp Văn Ất",
+    "Lò Văn Pảo",
+    "Y Moan Ênuôl",
+    "H'Hen Niê",
+    "Sầm Thị Đượm",
 )
 ADDRESSES = (
     "Số 12 Lê Lợi, Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh",
@@ -90,8 +116,7 @@ def background(seed: int = 0) -> np.ndarray:
         colour = tuple(int(c) for c in rng.integers(0, 255, 3))
         cv2.rectangle(frame, (x0, y0), (x0 + int(rng.integers(20, 160)), y0 + int(rng.integers(10, 90))), colour, -1)
     for row in range(6):
-        cv2.putText(frame, "CHOT KIEM SOAT 0912 345 678", (10, 40 + 75 * row), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.7, (30, 30, 30), 2)
+        cv2.putText(frame, "CHOT KIEM SOAT 0912 345 678", (10, 40 + 75 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (30, 30, 30), 2)
     return add_noise(frame, 6.0, rng)
 
 
@@ -125,13 +150,13 @@ def scene(
         canvas = np.zeros((side, side), np.uint8)
         mask = np.zeros((side, side), np.uint8)
         off = (side - width_px) // 2
-        canvas[off:off + width_px, off:off + width_px] = code
-        mask[off:off + width_px, off:off + width_px] = 255
+        canvas[off : off + width_px, off : off + width_px] = code
+        mask[off : off + width_px, off : off + width_px] = 255
         turn = cv2.getRotationMatrix2D((side / 2, side / 2), angle, 1.0)
         canvas = cv2.warpAffine(canvas, turn, (side, side), flags=cv2.INTER_LINEAR)
         mask = cv2.warpAffine(mask, turn, (side, side), flags=cv2.INTER_NEAREST)
         x0, y0 = centre[0] - side // 2, centre[1] - side // 2
-        region = frame[y0:y0 + side, x0:x0 + side]
+        region = frame[y0 : y0 + side, x0 : x0 + side]
         region[mask > 0] = cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)[mask > 0]
     return add_noise(blur(frame, blur_sigma), noise, np.random.default_rng(seed + 7))
 

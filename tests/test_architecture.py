@@ -25,17 +25,24 @@ ALLOWED = {
 def imported_packages(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-            [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else []
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module]
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+            else []
+        )
         found |= {name.split(".")[0] for name in names}
     return found & set(PACKAGES)
 
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_each_package_imports_only_what_the_architecture_allows(package: str) -> None:
-    wrong = {f"{path.relative_to(REPO)} imports {other}"
-             for path in (REPO / package).rglob("*.py")
-             for other in imported_packages(path) - ALLOWED[package] - {package}}
+    wrong = {
+        f"{path.relative_to(REPO)} imports {other}"
+        for path in (REPO / package).rglob("*.py")
+        for other in imported_packages(path) - ALLOWED[package] - {package}
+    }
     assert not wrong, sorted(wrong)
 
 

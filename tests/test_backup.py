@@ -140,7 +140,7 @@ def test_backup_while_another_process_records_is_a_consistent_prefix(data_dir: P
     sizes = []
     for copy in copies:
         copied = rows(copy)
-        assert copied == live[:len(copied)]  # every visit up to some moment, in order, nothing after
+        assert copied == live[: len(copied)]  # every visit up to some moment, in order, nothing after
         assert [row[0] for row in copied] == list(range(1, len(copied) + 1))
         sizes.append(len(copied))
     assert sizes == sorted(sizes) and sizes[0] >= 20 and sizes[-1] < len(live)
@@ -180,7 +180,8 @@ def test_backup_to_a_full_stick_says_so_and_leaves_nothing(data_dir: Path, tmpfs
 
 
 def test_restore_round_trip_keeps_vietnamese_names_exactly_and_the_current_data_aside(
-        data_dir: Path, usb: Path, tmp_path: Path) -> None:
+    data_dir: Path, usb: Path, tmp_path: Path
+) -> None:
     names = [NAME, "Lê Văn Thưởng", "Điểu Thị Hằng", "Đặng Quốc Việt"]
     for n, name in enumerate(names):
         record(data_dir, n, name)
@@ -262,8 +263,7 @@ def test_restore_refuses_a_file_that_is_not_a_kiosk_database(data_dir: Path, tmp
     elif make == "other-sqlite":
         sqlite_file(path, "CREATE TABLE contacts (name TEXT)", "PRAGMA user_version = 1")
     else:
-        sqlite_file(path, "CREATE TABLE meta (key TEXT, value TEXT)", "CREATE TABLE visits (id TEXT)",
-                    "PRAGMA user_version = 2")
+        sqlite_file(path, "CREATE TABLE meta (key TEXT, value TEXT)", "CREATE TABLE visits (id TEXT)", "PRAGMA user_version = 2")
     result = run_cli("restore", str(path), data_dir=data_dir)
     assert result.code == EXIT_REFUSED
     said(result, "restore_not_kiosk", file=path)
@@ -286,7 +286,7 @@ def test_restore_refuses_a_damaged_backup(data_dir: Path, usb: Path) -> None:
     copy = backup(data_dir, usb)
     data = bytearray(copy.read_bytes())
     page = 4096
-    data[-2 * page:-page] = os.urandom(page)  # a page of visits overwritten
+    data[-2 * page : -page] = os.urandom(page)  # a page of visits overwritten
     copy.write_bytes(bytes(data))
     before = rows(data_dir / DB_NAME)
     result = run_cli("restore", str(copy), data_dir=data_dir)
@@ -300,11 +300,25 @@ def test_restore_migrates_a_backup_of_an_older_schema(data_dir: Path, tmp_path: 
     db = sqlite_utils.Database(old)
     MIGRATIONS[0](db)
     db.execute("PRAGMA user_version = 1")
-    db["visits"].insert({
-        "id": "3f0e2a3c-0000-4000-8000-000000000001", "checkpoint_code": "OLD-01", "device_id": "old-device",
-        "direction": "in", "source": "serial", "reader": None, "kind": "cccd", "credential_key": "cccd:1",
-        "fields": f'{{"name": "{NAME}"}}', "raw": None, "scanned_at": "2026-01-02T03:04:05.000000+00:00",
-        "monotonic_ns": 1, "boot_id": "b", "clock_synchronised": 1, "operator": None})
+    db["visits"].insert(
+        {
+            "id": "3f0e2a3c-0000-4000-8000-000000000001",
+            "checkpoint_code": "OLD-01",
+            "device_id": "old-device",
+            "direction": "in",
+            "source": "serial",
+            "reader": None,
+            "kind": "cccd",
+            "credential_key": "cccd:1",
+            "fields": f'{{"name": "{NAME}"}}',
+            "raw": None,
+            "scanned_at": "2026-01-02T03:04:05.000000+00:00",
+            "monotonic_ns": 1,
+            "boot_id": "b",
+            "clock_synchronised": 1,
+            "operator": None,
+        }
+    )
     db.close()
     result = run_cli("restore", str(old), "--json", data_dir=data_dir)
     assert (result.code, result.json()["pending"]) == (0, 1), result
@@ -316,8 +330,14 @@ def test_restore_migrates_a_backup_of_an_older_schema(data_dir: Path, tmp_path: 
 def test_run_and_restore_exclude_each_other(data_dir: Path, usb: Path) -> None:
     record(data_dir, 0)
     copy = backup(data_dir, usb)
-    kiosk = subprocess.Popen(kiosk_argv(data_dir, "run", "--terminal"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    kiosk = subprocess.Popen(
+        kiosk_argv(data_dir, "run", "--terminal"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
     assert kiosk.stdin is not None and kiosk.stdout is not None
     try:
         assert "Sẵn sàng" in kiosk.stdout.readline() + kiosk.stdout.readline()
@@ -364,6 +384,10 @@ def test_restore_refuses_while_another_program_has_the_database_open(data_dir: P
 
 
 def test_restore_of_a_missing_file_is_a_usage_error(data_dir: Path, tmp_path: Path) -> None:
-    result = subprocess.run([CLI, "--set", f"storage.data_dir={data_dir}", "restore", str(tmp_path / "nope.sqlite3")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [CLI, "--set", f"storage.data_dir={data_dir}", "restore", str(tmp_path / "nope.sqlite3")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == EXIT_USAGE and "Traceback" not in result.stderr

@@ -71,9 +71,7 @@ def test_video_gives_one_scan_per_code_appearance_with_exact_vietnamese(checkpoi
     assert {(e.source, e.device) for e in events} == {("camera", str(checkpoint_video))}
 
 
-def test_a_code_shown_again_within_the_camera_window_is_amber(
-    checkpoint_video: Path, tmp_path: Path, clock: FakeClock
-) -> None:
+def test_a_code_shown_again_within_the_camera_window_is_amber(checkpoint_video: Path, tmp_path: Path, clock: FakeClock) -> None:
     service = make_service(tmp_path, clock)
     results = []
     replay(checkpoint_video, lambda event: results.append(service.handle(event)))
@@ -82,9 +80,16 @@ def test_a_code_shown_again_within_the_camera_window_is_amber(
 
 def test_image_folder_of_sizes_rotations_blur_and_noise(tmp_path: Path) -> None:
     payloads = cccd_payloads()[:8]
-    looks = [dict(width_px=130, angle=0), dict(width_px=240, angle=37), dict(width_px=180, angle=90, blur_sigma=1.2),
-             dict(width_px=200, angle=200, noise=20), dict(width_px=150, angle=315, blur_sigma=1.0, noise=12),
-             dict(width_px=300, angle=5, dark=90, light=150), dict(width_px=170, angle=135), dict(width_px=220, angle=270)]
+    looks = [
+        dict(width_px=130, angle=0),
+        dict(width_px=240, angle=37),
+        dict(width_px=180, angle=90, blur_sigma=1.2),
+        dict(width_px=200, angle=200, noise=20),
+        dict(width_px=150, angle=315, blur_sigma=1.0, noise=12),
+        dict(width_px=300, angle=5, dark=90, light=150),
+        dict(width_px=170, angle=135),
+        dict(width_px=220, angle=270),
+    ]
     folder = tmp_path / "frames"
     folder.mkdir()
     for i, (text, look) in enumerate(zip(payloads, looks, strict=True)):
@@ -133,9 +138,14 @@ def test_a_slow_decoder_only_ever_sees_newer_frames(checkpoint_video: Path) -> N
     capture.release()
 
 
-@pytest.mark.parametrize(("device", "detail"), [("57", "no camera at /dev/video57 (unplugged?)"),
-                                                ("/dev/video99", "no camera at /dev/video99 (unplugged?)"),
-                                                ("/nonexistent/replay.avi", "no such file or folder")])
+@pytest.mark.parametrize(
+    ("device", "detail"),
+    [
+        ("57", "no camera at /dev/video57 (unplugged?)"),
+        ("/dev/video99", "no camera at /dev/video99 (unplugged?)"),
+        ("/nonexistent/replay.avi", "no such file or folder"),
+    ],
+)
 def test_missing_camera_is_waiting_with_a_clear_detail(device: str, detail: str) -> None:
     events: list[ScanEvent] = []
     source = CameraSource(CameraScannerConfig(device=device), events.append)

@@ -16,8 +16,26 @@ from tests.conftest import SAMPLES, run_cli
 CCCD = "070185004321|285123456|Nguyễn Thị Ánh Tuyết|14071985|Nữ|Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng, Tỉnh Bình Phước|10052021"
 
 
-EVERY_COMMAND = ("parse", "record", "manual", "visits", "status", "purge", "doctor", "backup", "restore", "recover",
-                 "run", "sync", "enroll", "export", "import-receipt", "scanners", "decode", "set-pin")
+EVERY_COMMAND = (
+    "parse",
+    "record",
+    "manual",
+    "visits",
+    "status",
+    "purge",
+    "doctor",
+    "backup",
+    "restore",
+    "recover",
+    "run",
+    "sync",
+    "enroll",
+    "export",
+    "import-receipt",
+    "scanners",
+    "decode",
+    "set-pin",
+)
 
 
 def test_help_lists_the_commands() -> None:
@@ -102,9 +120,14 @@ def test_parse_cccd_contract() -> None:
     result = run_cli("parse", CCCD)
     assert result.code == 0
     assert result.json() == {
-        "kind": "cccd", "id_number": "070185004321", "old_id_number": "285123456",
-        "name": "Nguyễn Thị Ánh Tuyết", "date_of_birth": "1985-07-14", "sex": "Nữ",
-        "address": "Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng, Tỉnh Bình Phước", "issue_date": "2021-05-10",
+        "kind": "cccd",
+        "id_number": "070185004321",
+        "old_id_number": "285123456",
+        "name": "Nguyễn Thị Ánh Tuyết",
+        "date_of_birth": "1985-07-14",
+        "sex": "Nữ",
+        "address": "Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng, Tỉnh Bình Phước",
+        "issue_date": "2021-05-10",
     }
 
 
@@ -169,8 +192,7 @@ def test_visits_filters(tmp_path: Path) -> None:
 
 
 def test_manual_contract_and_rejection_exit_code(tmp_path: Path) -> None:
-    ok = run_cli("manual", "--phone", "0912 345 678", "--name", "Lò Văn Páo", "--id-number", "011090001234",
-                 data_dir=tmp_path)
+    ok = run_cli("manual", "--phone", "0912 345 678", "--name", "Lò Văn Páo", "--id-number", "011090001234", data_dir=tmp_path)
     assert ok.code == 0 and ok.json()["summary"] == "Lò V. P. · SĐT ***5678 · ID ***1234"
     bad = run_cli("manual", "--phone", "12ab", data_dir=tmp_path)
     assert bad.code == 1 and bad.json()["reason"] == "Số điện thoại chỉ gồm chữ số (có thể bắt đầu bằng +)."

@@ -105,7 +105,10 @@ def test_watch_feeds_scans_and_anchors_the_boot_when_the_clock_becomes_synchroni
             watch.check()
             anchor = store.clock_anchor(clock.boot_id)
             assert anchor is not None and (anchor.source, anchor.wall, anchor.monotonic_ns) == (
-                "ntp", clock.wall, clock.monotonic_ns)
+                "ntp",
+                clock.wall,
+                clock.monotonic_ns,
+            )
             assert [c.synchronised for c in changes] == [False, True]
             assert SystemClock().read().synchronised is True
         finally:
@@ -118,16 +121,22 @@ def test_headless_run_logs_an_unsynchronised_clock(tmp_path: Path, tools: Callab
     scanner = PtyScanner(tmp_path / "reader")
     try:
         kiosk = Kiosk(tmp_path / "data", scanner.link, "--headless")
-        wait_for(lambda: any("Đồng hồ chưa đồng bộ (clock not synchronised): timedatectl" in line for line in kiosk.err)
-                 or kiosk.proc.poll() is not None, "the clock line in the log")
+        wait_for(
+            lambda: (
+                any("Đồng hồ chưa đồng bộ (clock not synchronised): timedatectl" in line for line in kiosk.err)
+                or kiosk.proc.poll() is not None
+            ),
+            "the clock line in the log",
+        )
         kiosk.proc.send_signal(signal.SIGTERM)
         assert kiosk.finish() == 0, "".join(kiosk.err)
     finally:
         scanner.close()
 
 
-def test_time_tools_run_without_the_notify_socket(tools: Callable[..., None], tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_time_tools_run_without_the_notify_socket(
+    tools: Callable[..., None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A real timedatectl that fails outside systemd sends ERRNO=… to an inherited
     # NOTIFY_SOCKET, which systemd would take as the kiosk's own word.
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))

@@ -47,8 +47,15 @@ def test_named_file_must_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_overrides_are_typed_and_win(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", "[storage]\nretention_days = 60\n")
-    config, _ = load_config(path, ["storage.retention_days=7", "storage.data_dir=/tmp/k1",
-                                   "checkpoint.name=Chốt Ngã ba Đồng Xoài", "kiosk.repeat_window_s=1"])
+    config, _ = load_config(
+        path,
+        [
+            "storage.retention_days=7",
+            "storage.data_dir=/tmp/k1",
+            "checkpoint.name=Chốt Ngã ba Đồng Xoài",
+            "kiosk.repeat_window_s=1",
+        ],
+    )
     assert config.storage.retention_days == 7
     assert config.data_dir == Path("/tmp/k1")
     assert config.checkpoint.name == "Chốt Ngã ba Đồng Xoài"
@@ -80,7 +87,7 @@ def test_bad_override_syntax() -> None:
 
 
 def test_cli_reports_config_errors_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
-    path = write(tmp_path / "bad.toml", "[kiosk]\nlanguage = \"fr\"\n")
+    path = write(tmp_path / "bad.toml", '[kiosk]\nlanguage = "fr"\n')
     result = run_cli("--config", str(path), "status")
     assert result.code == 2
     assert "Lỗi cấu hình" in result.stderr and "kiosk.language" in result.stderr and str(path) in result.stderr

@@ -64,10 +64,15 @@ def phone_text(draw: st.DrawFn) -> str:
     return prefix + sep.join([body[:3], body[3:6], body[6:]])
 
 
-PAYLOADS = st.one_of(cccd_text(), phone_text(), st.text(max_size=300), st.binary(max_size=300),
-                     st.text(min_size=3000, max_size=5000))
-MANUAL = st.tuples(phone_text(), st.one_of(st.none(), st.text(NAME_CHARS, max_size=120)),
-                   st.one_of(st.none(), digit_string((9, 12, 10))), st.one_of(st.none(), st.text(max_size=120)))
+PAYLOADS = st.one_of(
+    cccd_text(), phone_text(), st.text(max_size=300), st.binary(max_size=300), st.text(min_size=3000, max_size=5000)
+)
+MANUAL = st.tuples(
+    phone_text(),
+    st.one_of(st.none(), st.text(NAME_CHARS, max_size=120)),
+    st.one_of(st.none(), digit_string((9, 12, 10))),
+    st.one_of(st.none(), st.text(max_size=120)),
+)
 
 
 def server_accepts(service: ScanService, result: ScanResult, clock: FakeClock) -> list:
@@ -89,8 +94,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> ScanService:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=PAYLOADS)
 def test_every_scan_the_kiosk_accepts_the_server_accepts(service: ScanService, payload: str | bytes) -> None:
-    event = ScanEvent(source="serial", raw=payload, device="/dev/ttyACM0") if isinstance(payload, bytes) else \
-        ScanEvent(source="serial", text=payload, device="/dev/ttyACM0")
+    event = (
+        ScanEvent(source="serial", raw=payload, device="/dev/ttyACM0")
+        if isinstance(payload, bytes)
+        else ScanEvent(source="serial", text=payload, device="/dev/ttyACM0")
+    )
     service.clock.advance(1)  # type: ignore[attr-defined] - past the (zero) repeat window
     result = service.handle(event)
     assert result.status in ("accepted", "rejected"), result
@@ -103,7 +111,8 @@ def test_every_scan_the_kiosk_accepts_the_server_accepts(service: ScanService, p
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(entry=MANUAL)
 def test_every_manual_entry_the_kiosk_accepts_the_server_accepts(
-        service: ScanService, entry: tuple[str, str | None, str | None, str | None]) -> None:
+    service: ScanService, entry: tuple[str, str | None, str | None, str | None]
+) -> None:
     phone, name, id_number, operator = entry
     service.clock.advance(1)  # type: ignore[attr-defined]
     result = service.manual(phone, name=name, id_number=id_number, operator=operator)
@@ -132,10 +141,24 @@ def test_a_visit_the_server_would_refuse_is_named_not_shown_green(service: ScanS
 
 
 def test_problems_are_named_never_quoted() -> None:
-    base = wire_visit(id="6f1c2a8e-0d4b-4d8e-9a51-3b7c1f0e2d9a", checkpoint="BD-001", direction="in", source="serial",
-                      kind="cccd", scanned_at="2026-11-23T01:30:00+00:00", clock_synchronised=True, monotonic_ns=1,
-                      boot_id="b", fields={"id_number": "070185004321", "name": "Lê Anh Sơn", "date_of_birth": "1990-02-02",
-                                           "sex": "Nam", "address": "Thôn 3"})
+    base = wire_visit(
+        id="6f1c2a8e-0d4b-4d8e-9a51-3b7c1f0e2d9a",
+        checkpoint="BD-001",
+        direction="in",
+        source="serial",
+        kind="cccd",
+        scanned_at="2026-11-23T01:30:00+00:00",
+        clock_synchronised=True,
+        monotonic_ns=1,
+        boot_id="b",
+        fields={
+            "id_number": "070185004321",
+            "name": "Lê Anh Sơn",
+            "date_of_birth": "1990-02-02",
+            "sex": "Nam",
+            "address": "Thôn 3",
+        },
+    )
     assert visit_problems(base) == []
     assert visit_problems({**base, "fields": {**base["fields"], "address": "Thôn " * 200}}) == ["fields.address"]
     assert visit_problems({**base, "fields": {**base["fields"], "id_number": "０７０１８５００４３２１"}}) == ["fields.id_number"]

@@ -39,6 +39,7 @@ NOW = datetime(2022, 1, 10, 8, 0, tzinfo=timezone.utc)
 
 # --- the public test vectors -------------------------------------------------------------
 
+
 def vector(name: str) -> dict[str, Any]:
     return json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
 
@@ -98,10 +99,17 @@ def test_valid_vectors(tmp_path: Path, name: str, fmt: str, kid: str) -> None:
     assert [c["type"] for c in result.certificates] == ["vaccination"] * len(expected["v"])
     for got, want in zip(result.certificates, expected["v"], strict=True):
         assert got == {
-            "type": "vaccination", "dose_number": want["dn"], "total_doses": want["sd"],
-            "date": want["dt"], "country": want["co"], "issuer": want["is"],
-            "certificate_id": want["ci"], "product": want["mp"], "manufacturer": want["ma"],
-            "vaccine_type": want["vp"], "disease": want["tg"],
+            "type": "vaccination",
+            "dose_number": want["dn"],
+            "total_doses": want["sd"],
+            "date": want["dt"],
+            "country": want["co"],
+            "issuer": want["is"],
+            "certificate_id": want["ci"],
+            "product": want["mp"],
+            "manufacturer": want["ma"],
+            "vaccine_type": want["vp"],
+            "disease": want["tg"],
         }
     assert result.to_dict()["kind"] == "dcc"
 
@@ -180,8 +188,10 @@ def rewrapped(vec: dict[str, Any], shape: str, *, compress: bool = True) -> str:
     """The vector's own COSE bytes in another envelope the specification allows, re-encoded as HC1."""
     cose = bytes.fromhex(vec["COSE"])
     assert cose[0] == 0xD2  # the vectors carry COSE_Sign1 in tag 18
-    body = {"cwt": b"\xd8\x3d" + cose,  # tag 61 (CWT) around tag 18: the bytes inside stay as signed
-            "untagged": cose[1:]}[shape]  # the bare 4-array
+    body = {
+        "cwt": b"\xd8\x3d" + cose,  # tag 61 (CWT) around tag 18: the bytes inside stay as signed
+        "untagged": cose[1:],
+    }[shape]  # the bare 4-array
     return hc1(body, compress=compress)
 
 
@@ -197,11 +207,14 @@ def test_cwt_tag_and_untagged_cose_of_a_real_certificate(tmp_path: Path, name: s
     assert decode_dcc(rewrapped(vec, shape, compress=False), trust=trust, now=clock(vec)) == original  # zlib is optional
 
 
-@pytest.mark.parametrize("wrapping", [
-    lambda cose: cbor2.dumps(cbor2.CBORTag(61, cbor2.loads(cose[1:]))),  # 61 around a bare array: RFC 8392 forbids
-    lambda cose: cbor2.dumps(cbor2.CBORTag(62, cbor2.loads(cose))),  # an unknown tag around tag 18
-    lambda cose: cbor2.dumps(cbor2.CBORTag(61, cbor2.CBORTag(61, cbor2.loads(cose)))),  # 61 twice
-])
+@pytest.mark.parametrize(
+    "wrapping",
+    [
+        lambda cose: cbor2.dumps(cbor2.CBORTag(61, cbor2.loads(cose[1:]))),  # 61 around a bare array: RFC 8392 forbids
+        lambda cose: cbor2.dumps(cbor2.CBORTag(62, cbor2.loads(cose))),  # an unknown tag around tag 18
+        lambda cose: cbor2.dumps(cbor2.CBORTag(61, cbor2.CBORTag(61, cbor2.loads(cose)))),  # 61 twice
+    ],
+)
 def test_other_tags_around_a_real_certificate_are_still_refused(wrapping: Any) -> None:
     at = vector("AT_2DCode_raw_1")
     body = wrapping(bytes.fromhex(at["COSE"]))
@@ -209,6 +222,7 @@ def test_other_tags_around_a_real_certificate_are_still_refused(wrapping: Any) -
 
 
 # --- self-made certificates ----------------------------------------------------------------
+
 
 @functools.cache
 def rsa_key() -> rsa.RSAPrivateKey:
@@ -221,11 +235,12 @@ def p384_key() -> ec.EllipticCurvePrivateKey:
 
 
 def self_signed(key: Any) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, "Test DSC")])
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.COMMON_NAME, "Test DSC")])
     return (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(datetime(2021, 1, 1, tzinfo=timezone.utc))
         .not_valid_after(datetime(2031, 1, 1, tzinfo=timezone.utc))
@@ -240,17 +255,56 @@ def cert_for(kind: str) -> x509.Certificate:
 
 HCERT = {
     "ver": "1.3.0",
-    "nam": {"fn": unicodedata.normalize("NFD", "Nguyễn"), "gn": "Thị Lan",
-            "fnt": "NGUYEN", "gnt": "THI<LAN"},
+    "nam": {"fn": unicodedata.normalize("NFD", "Nguyễn"), "gn": "Thị Lan", "fnt": "NGUYEN", "gnt": "THI<LAN"},
     "dob": "1964",
-    "v": [{"tg": "840539006", "vp": "J07BX03", "mp": "EU/1/20/1528", "ma": "ORG-100030215",
-           "dn": 3, "sd": 3, "dt": "2021-12-01", "co": "VN", "is": "Bộ Y tế", "ci": "URN:UVCI:01:VN:X1"}],
-    "t": [{"tg": "840539006", "tt": "LP217198-3", "ma": "1232", "sc": "2021-12-02T10:00:00Z",
-           "tr": "260415000", "tc": "Bệnh viện Bạch Mai", "co": "VN", "is": "Bộ Y tế", "ci": "URN:UVCI:01:VN:T1"},
-          {"tg": "840539006", "tt": "LP6464-4", "nm": "PCR", "sc": "2021-12-03T10:00:00Z",
-           "tr": "260373001", "co": "VN", "is": "Bộ Y tế", "ci": "URN:UVCI:01:VN:T2"}],
-    "r": [{"tg": "840539006", "fr": "2021-10-01", "df": "2021-10-12", "du": "2022-03-30",
-           "co": "VN", "is": "Bộ Y tế", "ci": "URN:UVCI:01:VN:R1"}],
+    "v": [
+        {
+            "tg": "840539006",
+            "vp": "J07BX03",
+            "mp": "EU/1/20/1528",
+            "ma": "ORG-100030215",
+            "dn": 3,
+            "sd": 3,
+            "dt": "2021-12-01",
+            "co": "VN",
+            "is": "Bộ Y tế",
+            "ci": "URN:UVCI:01:VN:X1",
+        }
+    ],
+    "t": [
+        {
+            "tg": "840539006",
+            "tt": "LP217198-3",
+            "ma": "1232",
+            "sc": "2021-12-02T10:00:00Z",
+            "tr": "260415000",
+            "tc": "Bệnh viện Bạch Mai",
+            "co": "VN",
+            "is": "Bộ Y tế",
+            "ci": "URN:UVCI:01:VN:T1",
+        },
+        {
+            "tg": "840539006",
+            "tt": "LP6464-4",
+            "nm": "PCR",
+            "sc": "2021-12-03T10:00:00Z",
+            "tr": "260373001",
+            "co": "VN",
+            "is": "Bộ Y tế",
+            "ci": "URN:UVCI:01:VN:T2",
+        },
+    ],
+    "r": [
+        {
+            "tg": "840539006",
+            "fr": "2021-10-01",
+            "df": "2021-10-12",
+            "du": "2022-03-30",
+            "co": "VN",
+            "is": "Bộ Y tế",
+            "ci": "URN:UVCI:01:VN:R1",
+        }
+    ],
 }
 
 
@@ -330,14 +384,30 @@ def test_all_entry_kinds_and_normalisation() -> None:
     vaccination, test1, test2, recovery = result.certificates
     assert vaccination["type"] == "vaccination" and vaccination["dose_number"] == 3
     assert vaccination["issuer"] == "Bộ Y tế"
-    assert test1 == {"type": "test", "test_type": "LP217198-3", "name": None, "manufacturer": "1232",
-                     "sampled_at": "2021-12-02T10:00:00Z", "result": "not_detected",
-                     "facility": "Bệnh viện Bạch Mai", "country": "VN", "issuer": "Bộ Y tế",
-                     "certificate_id": "URN:UVCI:01:VN:T1", "disease": "840539006"}
+    assert test1 == {
+        "type": "test",
+        "test_type": "LP217198-3",
+        "name": None,
+        "manufacturer": "1232",
+        "sampled_at": "2021-12-02T10:00:00Z",
+        "result": "not_detected",
+        "facility": "Bệnh viện Bạch Mai",
+        "country": "VN",
+        "issuer": "Bộ Y tế",
+        "certificate_id": "URN:UVCI:01:VN:T1",
+        "disease": "840539006",
+    }
     assert test2["result"] == "detected" and test2["name"] == "PCR"
-    assert recovery == {"type": "recovery", "first_positive": "2021-10-01", "valid_from": "2021-10-12",
-                        "valid_until": "2022-03-30", "country": "VN", "issuer": "Bộ Y tế",
-                        "certificate_id": "URN:UVCI:01:VN:R1", "disease": "840539006"}
+    assert recovery == {
+        "type": "recovery",
+        "first_positive": "2021-10-01",
+        "valid_from": "2021-10-12",
+        "valid_until": "2022-03-30",
+        "country": "VN",
+        "issuer": "Bộ Y tế",
+        "certificate_id": "URN:UVCI:01:VN:R1",
+        "disease": "840539006",
+    }
 
 
 def test_transliterated_names_are_a_fallback() -> None:
@@ -349,6 +419,7 @@ def test_transliterated_names_are_a_fallback() -> None:
 
 
 # --- damaged input -------------------------------------------------------------------------
+
 
 def test_zlib_bomb_is_rejected_fast() -> None:
     compressor = zlib.compressobj(9)
@@ -404,6 +475,7 @@ def test_untagged_cose_is_accepted() -> None:
 
 # --- trust store ---------------------------------------------------------------------------
 
+
 def test_trust_store_loading(tmp_path: Path) -> None:
     at, de = (x509.load_der_x509_certificate(signer_der(vector(n))) for n in ("AT_2DCode_raw_1", "DE_2DCode_raw_1"))
     co3_b64 = vector("common_2DCode_raw_CO3")["TESTCTX"]["CERTIFICATE"]
@@ -429,6 +501,7 @@ def test_trust_store_missing_dir(tmp_path: Path) -> None:
 
 # --- never raises --------------------------------------------------------------------------
 
+
 def _decodes_quietly(text: str, trust: TrustStore | None = None) -> None:
     result = decode_dcc(text, trust=trust, now=NOW)
     assert isinstance(result, (Dcc, Rejection))
@@ -449,22 +522,36 @@ def test_any_bytes_never_raise(data: bytes, compress: bool) -> None:
     _decodes_quietly(hc1(data, compress=compress))
 
 
-_cbor_leaf = st.one_of(st.integers(-(2**70), 2**70), st.text(max_size=20), st.binary(max_size=20),
-                       st.none(), st.booleans(), st.floats())
-_cbor = st.recursive(_cbor_leaf, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.integers(-300, 10), st.text(max_size=3)), inner, max_size=4)),
-    max_leaves=20)
+_cbor_leaf = st.one_of(
+    st.integers(-(2**70), 2**70), st.text(max_size=20), st.binary(max_size=20), st.none(), st.booleans(), st.floats()
+)
+_cbor = st.recursive(
+    _cbor_leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.integers(-300, 10), st.text(max_size=3)), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
-_entries = st.one_of(st.lists(st.dictionaries(st.sampled_from(["dn", "sd", "tr", "co", "ci", "xx"]), _cbor,
-                                               max_size=4), max_size=3), _cbor)
+_entries = st.one_of(
+    st.lists(st.dictionaries(st.sampled_from(["dn", "sd", "tr", "co", "ci", "xx"]), _cbor, max_size=4), max_size=3), _cbor
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(alg=st.one_of(st.sampled_from([-7, -35, -36, -37]), _cbor), nam=st.one_of(st.just({"fn": "A"}), _cbor),
-       dob=_cbor, entries=_entries, signature=st.binary(max_size=300), when=_cbor, kid_protected=st.booleans())
-def test_structured_garbage_never_raises(alg: Any, nam: Any, dob: Any, entries: Any, signature: bytes,
-                                         when: Any, kid_protected: bool) -> None:
+@given(
+    alg=st.one_of(st.sampled_from([-7, -35, -36, -37]), _cbor),
+    nam=st.one_of(st.just({"fn": "A"}), _cbor),
+    dob=_cbor,
+    entries=_entries,
+    signature=st.binary(max_size=300),
+    when=_cbor,
+    kid_protected=st.booleans(),
+)
+def test_structured_garbage_never_raises(
+    alg: Any, nam: Any, dob: Any, entries: Any, signature: bytes, when: Any, kid_protected: bool
+) -> None:
     certs = (cert_for("rsa"), cert_for("ec"))
     kid = key_id(certs[len(signature) % 2])
     hcert = {"ver": dob, "dob": dob, "nam": nam, "v": entries, "t": entries, "r": entries}

@@ -21,10 +21,11 @@ def lines(result: CliResult) -> list[dict[str, Any]]:
 def test_images_png_and_jpeg_including_two_codes_in_one_photo(tmp_path: Path) -> None:
     left = scene(CCCD_DUC, width_px=220, angle=20, centre=(165, 240))
     right = scene("0912345678", width_px=150, angle=-30, centre=(480, 240))
-    both = np.hstack([left[:, : FRAME_W // 2], right[:, FRAME_W // 2:]])
+    both = np.hstack([left[:, : FRAME_W // 2], right[:, FRAME_W // 2 :]])
     cv2.imwrite(str(tmp_path / "two.png"), both)
-    cv2.imwrite(str(tmp_path / "card.jpg"), scene(CCCD_TUYET, width_px=200, angle=45, blur_sigma=1.0),
-                [cv2.IMWRITE_JPEG_QUALITY, 80])
+    cv2.imwrite(
+        str(tmp_path / "card.jpg"), scene(CCCD_TUYET, width_px=200, angle=45, blur_sigma=1.0), [cv2.IMWRITE_JPEG_QUALITY, 80]
+    )
     result = run_cli("decode", str(tmp_path / "two.png"), str(tmp_path / "card.jpg"))
     assert result.code == 0, result.stderr
     found = sorted(lines(result), key=lambda line: (line["file"], line["text"]))
@@ -41,7 +42,9 @@ def test_video_reports_each_code_once_at_the_frame_it_came_into_view(tmp_path: P
     result = run_cli("decode", str(video))
     assert result.code == 0, result.stderr
     assert [(line["frame"], line["text"], line["kind"]) for line in lines(result)] == [
-        (4, CCCD_DUC, "cccd"), (7, "Lê Anh Sơn|Nam", "opaque")]
+        (4, CCCD_DUC, "cccd"),
+        (7, "Lê Anh Sơn|Nam", "opaque"),
+    ]
 
 
 @pytest.mark.parametrize(("name", "png", "prefix"), dcc_samples(), ids=[case[0] for case in dcc_samples()])
@@ -66,11 +69,14 @@ def test_a_file_without_a_code_exits_1_after_the_others_are_decoded(tmp_path: Pa
     assert result.stderr == f"decode: {tmp_path / 'empty.png'}: no QR code found\n"
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda p: p.write_text("079203001234|Nguyễn Văn Đức", "utf-8"), "not an image or video that OpenCV can read"),
-    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40), "not an image or video that OpenCV can read"),
-    (lambda p: None, "no such file or folder"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_text("079203001234|Nguyễn Văn Đức", "utf-8"), "not an image or video that OpenCV can read"),
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40), "not an image or video that OpenCV can read"),
+        (lambda p: None, "no such file or folder"),
+    ],
+)
 def test_unreadable_files_get_a_clear_message_and_no_traceback(tmp_path: Path, make: Any, message: str) -> None:
     target = tmp_path / "scan.png"
     make(target)

@@ -48,8 +48,11 @@ def problems(text: str) -> list[str]:
             found.append(f"{where}: table rows without a header and delimiter row (shown as text)")
             continue
         width = cells(block[0])
-        found += [f"line {start + n + 1}: {cells(row)} cells, the header has {width}"
-                  for n, row in enumerate(block) if cells(row) != width]
+        found += [
+            f"line {start + n + 1}: {cells(row)} cells, the header has {width}"
+            for n, row in enumerate(block)
+            if cells(row) != width
+        ]
         if i < len(lines) and lines[i].strip():
             found.append(f"line {i + 1}: text right after the table becomes one of its rows (add a blank line)")
     return found
@@ -62,8 +65,12 @@ def test_every_table_row_is_a_row(path: Path) -> None:
 
 def test_the_check_finds_a_paragraph_inside_a_table() -> None:
     broken = "| a | b |\n|---|---|\n| 1 | 2 |\n\nA paragraph.\n| 3 | 4 |\n| 5 |\n"
-    assert problems(broken) == ["line 6: no blank line before the table",
-                                "line 6: table rows without a header and delimiter row (shown as text)"]
+    assert problems(broken) == [
+        "line 6: no blank line before the table",
+        "line 6: table rows without a header and delimiter row (shown as text)",
+    ]
     assert problems("| a | b |\n|---|---|\n| 1 |\ntext\n") == [
-        "line 3: 1 cells, the header has 2", "line 4: text right after the table becomes one of its rows (add a blank line)"]
+        "line 3: 1 cells, the header has 2",
+        "line 4: text right after the table becomes one of its rows (add a blank line)",
+    ]
     assert problems("| a | b |\n|---|---|\n| `x\\|y` | 2 |\n\n```\n| not | a | table\n```\n") == []

@@ -42,8 +42,7 @@ pytestmark = pytest.mark.timeout(180)
 
 def doctor(kiosk: Kiosk, *args: str, prefix: tuple[str, ...] = ()) -> tuple[int, dict[str, dict[str, Any]]]:
     """Exit code and the findings by check (the last finding of a check that has several)."""
-    done = subprocess.run([*prefix, *kiosk.argv("doctor", "--json", "--timeout", "3", *args)], capture_output=True,
-                          timeout=120)
+    done = subprocess.run([*prefix, *kiosk.argv("doctor", "--json", "--timeout", "3", *args)], capture_output=True, timeout=120)
     assert b"Traceback" not in done.stderr, done.stderr.decode()
     report = json.loads(done.stdout)
     return done.returncode, {f["check"]: f for f in report["findings"]}
@@ -83,8 +82,17 @@ def test_a_working_kiosk_passes_and_a_revoked_token_fails(tmp_path: Path, server
     code, found = doctor(kiosk)
     assert code == 0, found
     assert {check: level for check, level in levels(found).items() if check not in ("clock",)} == {
-        "config": "ok", "data_dir": "ok", "disk_space": "ok", "database": "ok", "outbox": "warn", "readers": "ok",
-        "server": "ok", "tls": "ok", "server_clock": "ok", "token": "ok"}
+        "config": "ok",
+        "data_dir": "ok",
+        "disk_space": "ok",
+        "database": "ok",
+        "outbox": "warn",
+        "readers": "ok",
+        "server": "ok",
+        "tls": "ok",
+        "server_clock": "ok",
+        "token": "ok",
+    }
     assert found["outbox"]["code"] == "doctor_outbox_stale" and found["outbox"]["params"]["pending"] == 3
     assert found["token"]["params"]["checkpoint"] == "BD-001"
     assert found["tls"]["code"] == "doctor_tls_loopback"  # http:// to this machine: nothing crosses a network
@@ -113,8 +121,7 @@ def test_rejected_visits_are_a_warning_with_how_many_by_code_and_what_to_do(tmp_
     rejected = outbox[0]
     assert (rejected["level"], rejected["params"]["rejected"], rejected["params"]["pending"]) == ("warn", 2, 1)
     assert (rejected["params"]["by_code"], rejected["params"]["unseen"]) == ({"wrong_checkpoint": 2}, 2)
-    assert rejected["message"].startswith("Máy chủ đã từ chối 2 lượt, các lượt này chưa đến được huyện "
-                                          "(wrong_checkpoint 2)")
+    assert rejected["message"].startswith("Máy chủ đã từ chối 2 lượt, các lượt này chưa đến được huyện (wrong_checkpoint 2)")
     assert rejected["fix"] == render("fix_rejected", "vi") and "visits --rejected" in rejected["fix"]
     assert done.returncode == 0 and report["level"] in ("warn", "fail")  # a warning: the kiosk works, an admin acts
     text = kiosk.cli("doctor", "--lang", "en", "--timeout", "3").stdout
@@ -156,21 +163,39 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sở Y tế thử nghiệm")])
     now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                                         key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = directory / "server.pem", directory / "server.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_file, key_file
 
 
@@ -203,7 +228,8 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def test_an_untrusted_certificate_fails_with_the_ca_file_fix_and_passes_with_ca_file(
-        tmp_path: Path, tls_server: tuple[str, Path]) -> None:
+    tmp_path: Path, tls_server: tuple[str, Path]
+) -> None:
     url, cert_file = tls_server
     code, found = doctor(Kiosk(tmp_path / "untrusted", url))
     assert code == 1 and found["server"]["code"] == "doctor_tls_invalid"
@@ -267,11 +293,28 @@ def test_a_reader_the_user_may_not_open_fails_with_the_group_fix(shared_dir: Pat
         data = shared_dir / "data"
         data.mkdir()
         os.chown(data, 65534, 65534)
-        argv = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                *kiosk_argv(data, "--set", "scanners.serial.enabled=true", "--set", f"scanners.serial.port={reader.link}",
-                            "doctor", "--json", "--timeout", "3")]
-        done = completed(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={
-            **os.environ, "HOME": str(shared_dir)}))
+        argv = [
+            "setpriv",
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            *kiosk_argv(
+                data,
+                "--set",
+                "scanners.serial.enabled=true",
+                "--set",
+                f"scanners.serial.port={reader.link}",
+                "doctor",
+                "--json",
+                "--timeout",
+                "3",
+            ),
+        ]
+        done = completed(
+            subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "HOME": str(shared_dir)})
+        )
     finally:
         reader.close()
     report = json.loads(done.stdout)
@@ -318,7 +361,10 @@ def test_a_check_that_hangs_or_crashes_is_its_own_failed_line() -> None:
 
     findings = run_checks(DoctorContext(Config(), None, timeout_s=0.5), [("hangs", hangs), ("crashes", crashes), ("fine", fine)])
     assert [(f.check, f.level, f.code) for f in findings] == [
-        ("hangs", "fail", "doctor_check_timeout"), ("crashes", "fail", "doctor_check_crashed"), ("fine", "ok", "doctor_tls_ok")]
+        ("hangs", "fail", "doctor_check_timeout"),
+        ("crashes", "fail", "doctor_check_crashed"),
+        ("fine", "ok", "doctor_tls_ok"),
+    ]
     assert "0912345678" not in findings[1].message("vi") and "RuntimeError" in findings[1].message("vi")
     never.set()
 
@@ -329,9 +375,23 @@ def test_the_camera_check_opens_the_device_and_decodes_a_frame(tmp_path: Path) -
     video = write_video(tmp_path / "camera.avi", [scene("0912345678")] * 3)
 
     def camera_finding(device: str) -> dict[str, Any]:
-        done = subprocess.run([CLI, "--config", str(kiosk.config_file), "--set", "scanners.camera.enabled=true",
-                               "--set", f"scanners.camera.device={device}", "doctor", "--json", "--timeout", "20"],
-                              capture_output=True, timeout=120)
+        done = subprocess.run(
+            [
+                CLI,
+                "--config",
+                str(kiosk.config_file),
+                "--set",
+                "scanners.camera.enabled=true",
+                "--set",
+                f"scanners.camera.device={device}",
+                "doctor",
+                "--json",
+                "--timeout",
+                "20",
+            ],
+            capture_output=True,
+            timeout=120,
+        )
         return next(f for f in json.loads(done.stdout)["findings"] if f["check"] == "camera")
 
     seen = camera_finding(str(video))

@@ -93,8 +93,14 @@ def test_full_disk_before_the_scan_still_shows_status_and_visits(tmpfs: Tmpfs) -
 def test_running_kiosk_records_again_once_space_is_freed(tmpfs: Tmpfs) -> None:
     first = accepted_id(tmpfs.kiosk("record", cccd(0)))
     tmpfs.fill()
-    kiosk = subprocess.Popen(tmpfs.argv(*kiosk_argv(tmpfs.data_dir, "run", "--terminal")), stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    kiosk = subprocess.Popen(
+        tmpfs.argv(*kiosk_argv(tmpfs.data_dir, "run", "--terminal")),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
     assert kiosk.stdin is not None and kiosk.stdout is not None
 
     def scan(text: str) -> str:
@@ -153,8 +159,9 @@ def test_visits_survive_a_kill_mid_stream(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     printed: list[str] = []
     for crash in range(3):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(data_dir), str(crash * 10**6), NAME],
-                                  stdout=subprocess.PIPE, text=True)
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(data_dir), str(crash * 10**6), NAME], stdout=subprocess.PIPE, text=True
+        )
         assert writer.stdout is not None
         printed += [writer.stdout.readline().strip() for _ in range(25)]
         writer.send_signal(signal.SIGKILL)  # while it keeps recording
@@ -178,8 +185,10 @@ def test_two_processes_scanning_the_same_card_store_one_visit(tmp_path: Path) ->
     data_dir = tmp_path / "data"  # the first round also races to create the store
     rounds = 5
     for n in range(rounds):
-        racers = [subprocess.Popen(kiosk_argv(data_dir, "record", cccd(n)), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE) for _ in range(2)]
+        racers = [
+            subprocess.Popen(kiosk_argv(data_dir, "record", cccd(n)), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(2)
+        ]
         answers = [completed(racer).json() for racer in racers]
         assert sorted(a["status"] for a in answers) == ["accepted", "repeat"], answers
         assert answers[0]["visit_id"] == answers[1]["visit_id"]

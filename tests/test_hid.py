@@ -56,7 +56,11 @@ class Loop:
 
 def test_shift_capslock_and_symbols() -> None:
     assert Loop("shift_capslock.jsonl").until(4) == [
-        "Hello, World! #42", "ABC-defg", "https://tokhaiyte.vn/?qr=AbC_123&x={1}|~", "A1\tB2"]
+        "Hello, World! #42",
+        "ABC-defg",
+        "https://tokhaiyte.vn/?qr=AbC_123&x={1}|~",
+        "A1\tB2",
+    ]
 
 
 def test_tab_can_end_a_scan() -> None:
@@ -75,8 +79,7 @@ def test_keypad_operators_alt_codes_and_control_characters() -> None:
 def test_a_batch_holding_two_scans_loses_neither_and_silence_ends_a_scan() -> None:
     # QR-1 and QR-2 have no suffix: the 1 s gap in the recording ends QR-1, and the
     # device going quiet ends QR-2.
-    assert Loop("one_batch_and_no_suffix.jsonl", key_timeout_s=0.2).until(4) == [
-        "0912345678", "0987654321", "QR-1", "QR-2"]
+    assert Loop("one_batch_and_no_suffix.jsonl", key_timeout_s=0.2).until(4) == ["0912345678", "0987654321", "QR-1", "QR-2"]
 
 
 def test_without_a_key_timeout_only_enter_or_stop_ends_a_scan() -> None:
@@ -94,7 +97,15 @@ def test_a_vanished_device_ends_its_loop_with_enodev() -> None:
 
 def test_alt_codes() -> None:
     assert [alt_code(d) for d in ("029", "0029", "29", "065", "0233", "130", "321", "0")] == [
-        "\x1d", "\x1d", "\x1d", "A", "é", "é", "A", None]
+        "\x1d",
+        "\x1d",
+        "\x1d",
+        "A",
+        "é",
+        "é",
+        "A",
+        None,
+    ]
 
 
 def test_events_lost_by_the_kernel_discard_the_scan() -> None:
@@ -115,8 +126,13 @@ def test_events_lost_by_the_kernel_discard_the_scan() -> None:
 # --- choosing devices ---------------------------------------------------------------------
 
 KEYBOARD = InputDeviceInfo("/dev/input/event0", "AT Translated Set 2 keyboard", "0001", "0001")
-HONEYWELL = InputDeviceInfo("/dev/input/event5", "Honeywell Imaging & Mobility 1900", "0c2e", "0b61",
-                            ("/dev/input/by-id/usb-Honeywell_Imaging___Mobility_1900-event-kbd",))
+HONEYWELL = InputDeviceInfo(
+    "/dev/input/event5",
+    "Honeywell Imaging & Mobility 1900",
+    "0c2e",
+    "0b61",
+    ("/dev/input/by-id/usb-Honeywell_Imaging___Mobility_1900-event-kbd",),
+)
 GENERIC = InputDeviceInfo("/dev/input/event6", "USB Barcode Reader", "1a86", "e026")
 NAMELESS = InputDeviceInfo("/dev/input/event7", "HID 0483:5750", "0483", "5750")
 
@@ -127,16 +143,19 @@ def test_default_takes_readers_and_never_an_ordinary_keyboard() -> None:
     assert "devices" in choose(KEYBOARD, defaults).reason
 
 
-@pytest.mark.parametrize("entry, chosen", [
-    ("/dev/input/by-id/usb-Honeywell_Imaging___Mobility_1900-event-kbd", [HONEYWELL]),
-    ("/dev/input/by-id/*Honeywell*-event-kbd", [HONEYWELL]),
-    ("/dev/input/event7", [NAMELESS]),
-    ("0483:5750", [NAMELESS]),
-    ("0C2E:0B61", [HONEYWELL]),
-    ("hid 0483", [NAMELESS]),
-    ("*barcode*", [GENERIC]),
-    ("AT Translated*", [KEYBOARD]),  # told to: then even a keyboard is taken
-])
+@pytest.mark.parametrize(
+    "entry, chosen",
+    [
+        ("/dev/input/by-id/usb-Honeywell_Imaging___Mobility_1900-event-kbd", [HONEYWELL]),
+        ("/dev/input/by-id/*Honeywell*-event-kbd", [HONEYWELL]),
+        ("/dev/input/event7", [NAMELESS]),
+        ("0483:5750", [NAMELESS]),
+        ("0C2E:0B61", [HONEYWELL]),
+        ("hid 0483", [NAMELESS]),
+        ("*barcode*", [GENERIC]),
+        ("AT Translated*", [KEYBOARD]),  # told to: then even a keyboard is taken
+    ],
+)
 def test_configured_devices_by_path_usb_id_or_name(entry: str, chosen: list[InputDeviceInfo]) -> None:
     config = HidScannerConfig(devices=[entry])
     assert [d for d in (KEYBOARD, HONEYWELL, GENERIC, NAMELESS) if choose(d, config).use] == chosen

@@ -33,8 +33,12 @@ from drivers.hid import READER_VENDORS
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = os.environ.get("CHECKPOINT_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-KIOSK_UNITS = ["checkpoint-kiosk.service", "checkpoint-kiosk-headless.service", "checkpoint-kiosk-sync.service",
-               "checkpoint-kiosk-sync.timer"]
+KIOSK_UNITS = [
+    "checkpoint-kiosk.service",
+    "checkpoint-kiosk-headless.service",
+    "checkpoint-kiosk-sync.service",
+    "checkpoint-kiosk-sync.timer",
+]
 KIOSK_GROUPS = {"video", "render", "input", "dialout", "audio"}
 RULES = "/etc/udev/rules.d/70-checkpoint-kiosk-readers.rules"
 USB_RULES = "/etc/udev/rules.d/71-checkpoint-kiosk-usb.rules"
@@ -84,8 +88,9 @@ class DebianRoot:
         self.binds = [p for p in _host_pip_paths() if p.is_dir()]
 
     def create(self) -> None:
-        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(self.path), MIRROR],
-                       check=True, capture_output=True, timeout=900)
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", "bookworm", str(self.path), MIRROR], check=True, capture_output=True, timeout=900
+        )
         # What this machine's network and pip need (no-ops where there is nothing to copy).
         for pattern in ("usr/local/share/ca-certificates/*", "etc/pip.conf", "etc/xdg/pip/*", "root/.config/pip/*"):
             for found in Path("/").glob(pattern):
@@ -101,21 +106,31 @@ class DebianRoot:
     def copy_checkout(self) -> None:
         """The clone an admin would have in /opt/src (replacing an earlier copy)."""
         shutil.rmtree(self.path / "opt/src", ignore_errors=True)
-        shutil.copytree(REPO, self.path / "opt/src",
-                        ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", ".hypothesis",
-                                                      "*.egg-info", "build"))
+        shutil.copytree(
+            REPO,
+            self.path / "opt/src",
+            ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", ".hypothesis", "*.egg-info", "build"),
+        )
 
     def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """ARGV inside the root, as root, in a private mount namespace."""
-        script = ['set -e', 'r="$1"; shift', 'mount -t proc proc "$r/proc"', 'mount -t sysfs -o ro sysfs "$r/sys"']
+        script = ["set -e", 'r="$1"; shift', 'mount -t proc proc "$r/proc"', 'mount -t sysfs -o ro sysfs "$r/sys"']
         for source in self.binds:
             script += [f'mkdir -p "$r{source}"', f'mount --bind -o ro "{source}" "$r{source}"']
         script.append('exec chroot "$r" "$@"')
-        env = {k: v for k, v in os.environ.items()
-               if k.startswith(("PIP_", "SSL_CERT", "REQUESTS_CA", "CURL_CA")) or k.lower().endswith("_proxy")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith(("PIP_", "SSL_CERT", "REQUESTS_CA", "CURL_CA")) or k.lower().endswith("_proxy")
+        }
         env |= {"PATH": PATH, "LANG": "C.UTF-8", "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}
-        done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(script), "sh",
-                               str(self.path), *argv], capture_output=True, text=True, env=env, timeout=1200)
+        done = subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(script), "sh", str(self.path), *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=1200,
+        )
         if check:
             assert done.returncode == 0, f"{argv}: exit {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
         return done
@@ -128,12 +143,12 @@ class DebianRoot:
         return self.path / path.lstrip("/")
 
     def passwd(self, user: str) -> list[str]:
-        return next(line.split(":") for line in self.file("/etc/passwd").read_text().splitlines()
-                    if line.startswith(f"{user}:"))
+        return next(line.split(":") for line in self.file("/etc/passwd").read_text().splitlines() if line.startswith(f"{user}:"))
 
     def groups_of(self, user: str) -> set[str]:
-        return {line.split(":")[0] for line in self.file("/etc/group").read_text().splitlines()
-                if user in line.split(":")[3].split(",")}
+        return {
+            line.split(":")[0] for line in self.file("/etc/group").read_text().splitlines() if user in line.split(":")[3].split(",")
+        }
 
     def owner(self, path: str) -> tuple[str, str, int]:
         done = self.run("stat", "-c", "%U %G %a", path)
@@ -197,8 +212,7 @@ def test_admin_commands_run_as_the_kiosk_user_whoever_calls_them(debian: DebianR
 
 
 def test_installed_units_pass_systemd_analyze_verify(debian: DebianRoot, first_install: str) -> None:
-    done = debian.run("sh", "-c", "cd /etc/systemd/system && systemd-analyze verify " + " ".join(KIOSK_UNITS),
-                      check=False)
+    done = debian.run("sh", "-c", "cd /etc/systemd/system && systemd-analyze verify " + " ".join(KIOSK_UNITS), check=False)
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
 
 
@@ -225,15 +239,13 @@ def test_usb_rules_are_installed_and_parse_with_udev(debian: DebianRoot, first_i
         assert debian.run("test", "-x", tool, check=False).returncode == 0, tool
 
 
-def test_rerun_applies_updates_keeps_the_config_and_can_switch_to_headless(debian: DebianRoot,
-                                                                          first_install: str) -> None:
+def test_rerun_applies_updates_keeps_the_config_and_can_switch_to_headless(debian: DebianRoot, first_install: str) -> None:
     config = debian.file("/etc/checkpoint-kiosk/config.toml")
     config.write_text(config.read_text().replace('code = "DEMO-01"', 'code = "BD-001"'))
     edited = config.read_bytes()
     marker = "# installed by the rerun test\n"
     debian.copy_checkout()
-    debian.file("/opt/src/kiosk/__init__.py").write_text(
-        debian.file("/opt/src/kiosk/__init__.py").read_text() + marker)
+    debian.file("/opt/src/kiosk/__init__.py").write_text(debian.file("/opt/src/kiosk/__init__.py").read_text() + marker)
 
     out = debian.setup("--service", "--headless")
     assert config.read_bytes() == edited and "Kept /etc/checkpoint-kiosk/config.toml" in out
@@ -262,8 +274,9 @@ def test_desktop_variant_runs_as_the_desktop_user_and_switches_back(debian: Debi
     wants = debian.file("/etc/systemd/system/multi-user.target.wants")
     assert not any((wants / u).exists() for u in ("checkpoint-kiosk.service", "checkpoint-kiosk-headless.service"))
     assert not debian.file(USB_RULES).exists()  # the desktop's udisks mounts sticks there
-    verify = debian.run("sh", "-c", f"mkdir -p -m 0700 /tmp/xdg && XDG_RUNTIME_DIR=/tmp/xdg systemd-analyze --user verify {unit}",
-                        check=False)
+    verify = debian.run(
+        "sh", "-c", f"mkdir -p -m 0700 /tmp/xdg && XDG_RUNTIME_DIR=/tmp/xdg systemd-analyze --user verify {unit}", check=False
+    )
     assert (verify.returncode, verify.stdout + verify.stderr) == (0, "")
 
     debian.setup("--service")  # back to the dedicated user on KMS/DRM
@@ -276,10 +289,15 @@ def test_uninstall_removes_the_service_and_keeps_config_and_data(debian: DebianR
     debian.setup("--service")
     debian.file("/var/lib/checkpoint-kiosk/enrolment.json").write_text("{}")
     out = debian.setup("--service", "--uninstall")
-    for gone in (*[f"/etc/systemd/system/{u}" for u in KIOSK_UNITS], RULES, USB_RULES, "/opt/checkpoint-kiosk",
-                 "/usr/local/bin/checkpoint-kiosk",
-                 "/etc/systemd/system/multi-user.target.wants/checkpoint-kiosk.service",
-                 "/etc/systemd/system/timers.target.wants/checkpoint-kiosk-sync.timer"):
+    for gone in (
+        *[f"/etc/systemd/system/{u}" for u in KIOSK_UNITS],
+        RULES,
+        USB_RULES,
+        "/opt/checkpoint-kiosk",
+        "/usr/local/bin/checkpoint-kiosk",
+        "/etc/systemd/system/multi-user.target.wants/checkpoint-kiosk.service",
+        "/etc/systemd/system/timers.target.wants/checkpoint-kiosk-sync.timer",
+    ):
         assert not os.path.lexists(debian.file(gone)), gone
     assert debian.file("/etc/checkpoint-kiosk/config.toml").is_file()
     assert debian.file("/var/lib/checkpoint-kiosk/visits.sqlite3").is_file()
@@ -307,8 +325,9 @@ def test_server_install_serves_from_its_own_user_and_uninstalls_keeping_data(deb
     installed = debian.run(f"{SERVER_VENV}/bin/python", "-m", "pip", "list", "--format=json").stdout
     names = {package["name"].lower() for package in json.loads(installed)}
     assert {"fastapi", "sqlalchemy", "alembic", "pydantic"} <= names
-    assert names.isdisjoint({"kivy", "opencv-python-headless", "numpy", "evdev", "zxing-cpp", "pyserial", "requests",
-                             "rich", "sqlite-utils"})
+    assert names.isdisjoint(
+        {"kivy", "opencv-python-headless", "numpy", "evdev", "zxing-cpp", "pyserial", "requests", "rich", "sqlite-utils"}
+    )
     for module in ("kivy", "cv2", "evdev", "zxingcpp"):
         assert debian.run(f"{SERVER_VENV}/bin/python", "-c", f"import {module}", check=False).returncode == 1, module
     assert debian.file(f"{SERVER_VENV}/.checkpoint-product").read_text() == "[server]\n"
@@ -338,13 +357,23 @@ def test_server_install_serves_from_its_own_user_and_uninstalls_keeping_data(deb
 
 
 def test_setup_sh_passes_shellcheck() -> None:
-    done = subprocess.run(["shellcheck", str(REPO / "setup.sh"), str(REPO / "deploy/command-as-owner.sh")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["shellcheck", str(REPO / "setup.sh"), str(REPO / "deploy/command-as-owner.sh")], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout
 
 
-@pytest.mark.parametrize("args", [["--headless"], ["--dev", "--service"], ["--server", "--desktop", "pi"],
-                                  ["--uninstall"], ["--service", "--postgresql"], ["--service", "--headless", "--desktop", "pi"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--headless"],
+        ["--dev", "--service"],
+        ["--server", "--desktop", "pi"],
+        ["--uninstall"],
+        ["--service", "--postgresql"],
+        ["--service", "--headless", "--desktop", "pi"],
+    ],
+)
 def test_setup_sh_refuses_options_that_do_not_go_together(args: list[str]) -> None:
     done = subprocess.run([str(REPO / "setup.sh"), *args], capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.startswith("setup.sh: ")

@@ -140,8 +140,21 @@ def test_each_product_declares_every_module_it_imports() -> None:
     # What the server takes from the kiosk's packages: the wire contract, the one settings
     # loader, the local time zone, the one table of exit codes and a few helpers.
     assert {m for m in server_modules if not m.startswith("server")} <= {
-        "kiosk", "kiosk.clock", "kiosk.contract", "kiosk.credentials", "kiosk.exitcodes", "kiosk.masking", "kiosk.messages",
-        "kiosk.phone", "kiosk.sdnotify", "kiosk.settings", "sync", "sync.protocol", "sync.sealed", "sync.transport"}
+        "kiosk",
+        "kiosk.clock",
+        "kiosk.contract",
+        "kiosk.credentials",
+        "kiosk.exitcodes",
+        "kiosk.masking",
+        "kiosk.messages",
+        "kiosk.phone",
+        "kiosk.sdnotify",
+        "kiosk.settings",
+        "sync",
+        "sync.protocol",
+        "sync.sealed",
+        "sync.transport",
+    }
 
 
 # --- what importing them really loads ------------------------------------------------------
@@ -155,8 +168,9 @@ print(json.dumps(sorted(m for m in json.loads(sys.argv[1]) if m in sys.modules))
 
 
 def _loaded(modules: list[str], forbidden: list[str]) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", LOADED, json.dumps(forbidden), *modules],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, json.dumps(forbidden), *modules], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -189,8 +203,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(REPO / name, source / name)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp), str(source)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return next(tmp.glob("*.whl"))
 
@@ -199,8 +217,12 @@ def _venv(path: Path, requirement: str) -> Path:
     """A fresh venv with REQUIREMENT, installed by this venv's pip (--python: no pip of its
     own to bootstrap) without compiling every module of Kivy and NumPy: a third of the time."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
-    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(path / "bin/python"), "install", "--quiet",
-                           "--no-compile", requirement], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(path / "bin/python"), "install", "--quiet", "--no-compile", requirement],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     return path / "bin"
 
@@ -233,20 +255,32 @@ print(json.dumps(ok))
 
 
 def _importable(bin_dir: Path, names: list[str], home: Path) -> list[str]:
-    done = subprocess.run([str(bin_dir / "python"), "-c", IMPORTABLE, *names], capture_output=True, text=True,
-                          env=_env(bin_dir, home), cwd=home, timeout=300)  # cwd: not the checkout's folders
+    done = subprocess.run(
+        [str(bin_dir / "python"), "-c", IMPORTABLE, *names],
+        capture_output=True,
+        text=True,
+        env=_env(bin_dir, home),
+        cwd=home,
+        timeout=300,
+    )  # cwd: not the checkout's folders
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def _env(bin_dir: Path, home: Path) -> dict[str, str]:
-    return {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "KIVY_HOME": str(home / "kivy"),
-            "KIVY_NO_ARGS": "1"}
+    return {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "KIVY_HOME": str(home / "kivy"),
+        "KIVY_NO_ARGS": "1",
+    }
 
 
 def _run(bin_dir: Path, *argv: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(bin_dir / argv[0]), *argv[1:]], capture_output=True, text=True,
-                          env=_env(bin_dir, home), cwd=home, timeout=120)
+    return subprocess.run(
+        [str(bin_dir / argv[0]), *argv[1:]], capture_output=True, text=True, env=_env(bin_dir, home), cwd=home, timeout=120
+    )
 
 
 @pytest.mark.timeout(900)
@@ -256,7 +290,11 @@ def test_server_venv_serves_without_the_kiosk_libraries(server_venv: Path, tmp_p
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "server.sqlite3").stat().st_size > 0
     assert _importable(server_venv, ["sync.protocol", "sync.sealed", "kiosk.phone", "server.app"], tmp_path) == [
-        "sync.protocol", "sync.sealed", "kiosk.phone", "server.app"]
+        "sync.protocol",
+        "sync.sealed",
+        "kiosk.phone",
+        "server.app",
+    ]
     assert _importable(server_venv, KIOSK_ONLY, tmp_path) == []
 
 

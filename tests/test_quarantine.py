@@ -45,12 +45,12 @@ def damage(path: Path, how: str) -> None:
     data = bytearray(path.read_bytes())
     rnd = random.Random(how)
     if how == "truncated":
-        data = data[:len(data) // 3 + 123]
+        data = data[: len(data) // 3 + 123]
     elif how == "garbage":
         data = bytearray(rnd.randbytes(len(data)))
     else:  # random bytes over three pages of visits, past the schema and meta pages
         for page in rnd.sample(range(5, len(data) // PAGE), 3):
-            data[page * PAGE:(page + 1) * PAGE] = rnd.randbytes(PAGE)
+            data[page * PAGE : (page + 1) * PAGE] = rnd.randbytes(PAGE)
     path.write_bytes(bytes(data))
 
 
@@ -91,8 +91,10 @@ def test_a_damaged_database_keeps_its_wal_beside_it(tmp_path: Path) -> None:
     """Killed while open: the WAL holds the latest visits, and goes aside with the file it belongs to."""
     data_dir = tmp_path / "data"
     filled_store(data_dir, 50)
-    script = ("import sys, os\nfrom kiosk.store import VisitStore\ns = VisitStore.in_dir(sys.argv[1])\n"
-              "s.write_meta({'late': 'x' * 5000})\nos._exit(0)\n")  # no close: the WAL stays
+    script = (
+        "import sys, os\nfrom kiosk.store import VisitStore\ns = VisitStore.in_dir(sys.argv[1])\n"
+        "s.write_meta({'late': 'x' * 5000})\nos._exit(0)\n"
+    )  # no close: the WAL stays
     subprocess.run([sys.executable, "-c", script, str(data_dir)], check=True, timeout=60)
     wal = data_dir / f"{DB_NAME}-wal"
     assert wal.stat().st_size > 0
@@ -130,9 +132,15 @@ def test_headless_kiosk_logs_the_damaged_database_at_error_level(tmp_path: Path)
     filled_store(data_dir, 20)
     damage(data_dir / DB_NAME, "garbage")
     scanner = PtyScanner(tmp_path / "scanner0")
-    kiosk = subprocess.Popen(kiosk_argv(data_dir, "--set", "scanners.serial.enabled=true", "--set",
-                                        f"scanners.serial.port={scanner.link}", "run", "--headless"),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    kiosk = subprocess.Popen(
+        kiosk_argv(
+            data_dir, "--set", "scanners.serial.enabled=true", "--set", f"scanners.serial.port={scanner.link}", "run", "--headless"
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
     assert kiosk.stderr is not None
     try:
         lines = []
@@ -161,8 +169,14 @@ def test_database_damaged_under_a_running_kiosk_is_not_moved_until_it_stops(tmp_
     """
     data_dir = tmp_path / "data"
     filled_store(data_dir, 20)
-    kiosk = subprocess.Popen(kiosk_argv(data_dir, "run", "--terminal"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    kiosk = subprocess.Popen(
+        kiosk_argv(data_dir, "run", "--terminal"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
     assert kiosk.stderr is not None
     try:
         # The sync worker's first pass: then every store of the kiosk is open. (Other lines,

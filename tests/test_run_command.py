@@ -47,12 +47,12 @@ def stored(data_dir: Path) -> list[dict]:
 
 
 def test_pipeline_records_reader_scans_and_reports_each_result(tmp_path: Path, scanner: PtyScanner) -> None:
-    config = Config.model_validate({"storage": {"data_dir": str(tmp_path / "data")},
-                                    "scanners": {"serial": {"enabled": True, "port": str(scanner.link)}}})
+    config = Config.model_validate(
+        {"storage": {"data_dir": str(tmp_path / "data")}, "scanners": {"serial": {"enabled": True, "port": str(scanner.link)}}}
+    )
     results: list[tuple[ScanEvent, ScanResult]] = []
     with VisitStore.in_dir(config.data_dir) as store:
-        pipeline = Pipeline(config, ScanService(config, store), lambda ev, res: results.append((ev, res)),
-                            operator="Tổ 2")
+        pipeline = Pipeline(config, ScanService(config, store), lambda ev, res: results.append((ev, res)), operator="Tổ 2")
         assert [s.source for s in pipeline.statuses()] == ["serial"]
         pipeline.start()
         try:
@@ -82,20 +82,34 @@ def test_run_reads_scans_from_a_keyboard_wedge_terminal(tmp_path: Path) -> None:
     assert "↻ ĐÃ QUÉT VÀO" in out
     stored_visits = run_cli("visits", "--json", data_dir=tmp_path).json()
     assert [(v["kind"], v["direction"], v["source"]) for v in reversed(stored_visits)] == [
-        ("cccd", "in", "keyboard"), ("phone", "out", "keyboard"), ("opaque", "out", "keyboard")]
+        ("cccd", "in", "keyboard"),
+        ("phone", "out", "keyboard"),
+        ("opaque", "out", "keyboard"),
+    ]
 
 
 class Kiosk:
     """``checkpoint-kiosk run`` in a subprocess, its stderr collected line by line."""
 
     def __init__(self, data_dir: Path, port: Path, *args: str) -> None:
-        argv = [CLI, "--set", f"storage.data_dir={data_dir}", "--set", "scanners.serial.enabled=true",
-                "--set", f"scanners.serial.port={port}", "run", *args]
+        argv = [
+            CLI,
+            "--set",
+            f"storage.data_dir={data_dir}",
+            "--set",
+            "scanners.serial.enabled=true",
+            "--set",
+            f"scanners.serial.port={port}",
+            "run",
+            *args,
+        ]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.err: list[str] = []
         self.out: list[str] = []
-        self._readers = [threading.Thread(target=self._collect, args=(stream, sink), daemon=True)
-                         for stream, sink in ((self.proc.stderr, self.err), (self.proc.stdout, self.out))]
+        self._readers = [
+            threading.Thread(target=self._collect, args=(stream, sink), daemon=True)
+            for stream, sink in ((self.proc.stderr, self.err), (self.proc.stdout, self.out))
+        ]
         for reader in self._readers:
             reader.start()
 
@@ -105,8 +119,10 @@ class Kiosk:
             sink.append(line.decode("utf-8"))
 
     def wait_connected(self) -> None:
-        wait_for(lambda: any("serial: connected" in line for line in self.err) or self.proc.poll() is not None,
-                 "the kiosk to open the reader")
+        wait_for(
+            lambda: any("serial: connected" in line for line in self.err) or self.proc.poll() is not None,
+            "the kiosk to open the reader",
+        )
         assert self.proc.poll() is None, "".join(self.err)
 
     def finish(self) -> int:
@@ -150,8 +166,7 @@ def test_terminal_run_takes_reader_scans_while_reading_lines(tmp_path: Path, sca
 
 
 def test_run_opens_the_touchscreen_app_and_stops_on_sigterm(tmp_path: Path) -> None:
-    env = {"SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy", "KIVY_HOME": str(tmp_path / "kivy"),
-           "KIVY_NO_FILELOG": "1"}
+    env = {"SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy", "KIVY_HOME": str(tmp_path / "kivy"), "KIVY_NO_FILELOG": "1"}
     argv = [CLI, "--set", f"storage.data_dir={tmp_path / 'data'}", "run", "--window"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **env})
     log: list[str] = []
@@ -208,8 +223,10 @@ def test_an_unplugged_reader_is_one_warning_of_ours_per_unplugging(tmp_path: Pat
     assert kiosk.finish() == 0
     warnings = [line for line in kiosk.err if UNPLUGGED in line]
     assert len(warnings) == 2 and all(" WARNING drivers.serial_reader: serial: Đầu đọc " in w for w in warnings)
-    assert f"Đầu đọc {scanner.link} đã bị rút ra hoặc mất kết nối; đang chờ cắm lại (reader {scanner.link} " \
-           "unplugged; waiting for it to come back)" in warnings[0]
+    assert (
+        f"Đầu đọc {scanner.link} đã bị rút ra hoặc mất kết nối; đang chờ cắm lại (reader {scanner.link} "
+        "unplugged; waiting for it to come back)" in warnings[0]
+    )
     log = "".join(kiosk.err)
     assert "device reports readiness" not in log and "SerialException" not in log  # pyserial's words: DEBUG only
     assert "no such port yet" not in log  # the unplugging already said it is awaited
@@ -218,15 +235,22 @@ def test_an_unplugged_reader_is_one_warning_of_ours_per_unplugging(tmp_path: Pat
 def appliance_environment() -> dict[str, str]:
     """The Environment= lines of the appliance's unit, as systemd hands them to ``run``."""
     unit = Path(__file__).resolve().parents[1] / "deploy" / "checkpoint-kiosk.service"
-    pairs = [line.removeprefix("Environment=").split("=", 1) for line in unit.read_text().splitlines()
-             if line.startswith("Environment=")]
+    pairs = [
+        line.removeprefix("Environment=").split("=", 1) for line in unit.read_text().splitlines() if line.startswith("Environment=")
+    ]
     found = {key: value for key, value in pairs if key != "CHECKPOINT_KIOSK_CONFIG"}
     assert found.get("SDL_VIDEODRIVER") == "kmsdrm"
     return found
 
 
-NO_SCREEN = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "SDL_VIDEODRIVER": "", "INVOCATION_ID": "",
-             "SSH_CONNECTION": "192.0.2.7 50122 192.0.2.1 22", "SSH_TTY": "/dev/pts/3"}
+NO_SCREEN = {
+    "DISPLAY": "",
+    "WAYLAND_DISPLAY": "",
+    "SDL_VIDEODRIVER": "",
+    "INVOCATION_ID": "",
+    "SSH_CONNECTION": "192.0.2.7 50122 192.0.2.1 22",
+    "SSH_TTY": "/dev/pts/3",
+}
 
 
 def test_run_over_ssh_without_a_display_says_so_and_takes_no_lock(tmp_path: Path, scanner: PtyScanner) -> None:
@@ -243,8 +267,16 @@ def test_run_over_ssh_without_a_display_says_so_and_takes_no_lock(tmp_path: Path
         for allowed in (appliance_environment(), {"INVOCATION_ID": "5f1c0a"}, {"DISPLAY": "localhost:10.0"}):
             tried = run_cli("run", data_dir=tmp_path, env={**NO_SCREEN, **allowed})
             assert tried.code == 1 and "Kiosk đang chạy" in tried.stderr, (allowed, tried)
-        headless = run_cli("--set", "scanners.serial.enabled=true", "--set", f"scanners.serial.port={scanner.link}",
-                           "run", "--headless", data_dir=tmp_path, env=NO_SCREEN)
+        headless = run_cli(
+            "--set",
+            "scanners.serial.enabled=true",
+            "--set",
+            f"scanners.serial.port={scanner.link}",
+            "run",
+            "--headless",
+            data_dir=tmp_path,
+            env=NO_SCREEN,
+        )
         assert headless.code == 1 and "Kiosk đang chạy" in headless.stderr  # --headless needs no screen
     finally:
         holder.proc.send_signal(signal.SIGTERM)

@@ -30,18 +30,19 @@ def scanner(tmp_path: Path) -> Iterator[PtyScanner]:
 
 
 def kiosk_config(tmp_path: Path, scanner: PtyScanner) -> Config:
-    return Config.model_validate({"storage": {"data_dir": str(tmp_path / "data")},
-                                  "scanners": {"serial": {"enabled": True, "port": str(scanner.link)}}})
+    return Config.model_validate(
+        {"storage": {"data_dir": str(tmp_path / "data")}, "scanners": {"serial": {"enabled": True, "port": str(scanner.link)}}}
+    )
 
 
 def part_threads(before: set[threading.Thread]) -> list[threading.Thread]:
     """The parts' threads started since BEFORE and still running."""
-    return sorted((t for t in threading.enumerate() if t.name in PART_THREADS and t not in before),
-                  key=lambda t: t.name)
+    return sorted((t for t in threading.enumerate() if t.name in PART_THREADS and t not in before), key=lambda t: t.name)
 
 
 def test_the_runtime_stops_its_parts_in_reverse_order_and_records_every_scan_first(
-        tmp_path: Path, scanner: PtyScanner, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, scanner: PtyScanner, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="checkpoint_kiosk.runtime")
     results: list[ScanResult] = []
     before = set(threading.enumerate())
@@ -58,7 +59,11 @@ def test_the_runtime_stops_its_parts_in_reverse_order_and_records_every_scan_fir
         # Queued, not awaited: stopping must record it before the store is closed.
         last = runtime.submit(ScanEvent(source="keyboard", text="0912345678", device="stdin"))
     assert [r.message for r in caplog.records if r.message.startswith("stopping ")] == [
-        "stopping sync", "stopping readers", "stopping clock watch", "stopping store"]
+        "stopping sync",
+        "stopping readers",
+        "stopping clock watch",
+        "stopping store",
+    ]
     started = [r.message.removeprefix("started ") for r in caplog.records if r.message.startswith("started ")]
     assert started == ["store", "clock watch", "readers", "sync"]
     assert runtime.running == [] and not any(t.is_alive() for t in threads)
@@ -86,11 +91,11 @@ class ThreadRecordingService(ScanService):
         return super().manual(*args, **kwargs)
 
 
-def test_manual_entries_from_any_thread_are_recorded_on_the_pipelines_thread(
-        tmp_path: Path, scanner: PtyScanner) -> None:
+def test_manual_entries_from_any_thread_are_recorded_on_the_pipelines_thread(tmp_path: Path, scanner: PtyScanner) -> None:
     shown: list[ScanResult] = []
-    with KioskRuntime(kiosk_config(tmp_path, scanner), lambda _ev, res: shown.append(res), operator="Tổ 2",
-                      service_factory=ThreadRecordingService) as runtime:
+    with KioskRuntime(
+        kiosk_config(tmp_path, scanner), lambda _ev, res: shown.append(res), operator="Tổ 2", service_factory=ThreadRecordingService
+    ) as runtime:
         service = runtime.service
         assert isinstance(service, ThreadRecordingService)
         consumer = runtime.pipeline._consumer.ident
@@ -99,8 +104,11 @@ def test_manual_entries_from_any_thread_are_recorded_on_the_pipelines_thread(
 
         def staff(n: int) -> None:  # what the app's background task does for the manual screen
             callers.append(threading.get_ident())
-            replies.append(runtime.manual(ManualEntry(f"09123456{n:02d}", name="Điểu Thị Hằng",
-                                                      id_number="070185004321", direction="in")).result(15))
+            replies.append(
+                runtime.manual(
+                    ManualEntry(f"09123456{n:02d}", name="Điểu Thị Hằng", id_number="070185004321", direction="in")
+                ).result(15)
+            )
 
         workers = [threading.Thread(target=staff, args=(n,)) for n in range(4)]
         for worker in workers:

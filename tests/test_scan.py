@@ -39,8 +39,7 @@ def test_accepted_scan_is_committed_before_the_result(service: ScanService, cloc
     assert result.status == "accepted" and result.direction == "in" and result.kind == "cccd"
     other = sqlite3.connect(service.store.path)  # a second connection sees only committed data
     row = other.execute(
-        "SELECT id, source, reader, fields, scanned_at, boot_id, monotonic_ns, clock_synchronised, sync_state "
-        "FROM visits"
+        "SELECT id, source, reader, fields, scanned_at, boot_id, monotonic_ns, clock_synchronised, sync_state FROM visits"
     ).fetchone()
     assert row[0] == result.visit_id and row[1:3] == ("serial", "/dev/ttyACM0")
     fields = json.loads(row[3])
@@ -57,8 +56,7 @@ def test_summary_is_masked(service: ScanService) -> None:
 
 
 @pytest.mark.parametrize("source, window", [("serial", 2.5), ("hid", 2.5), ("cli", 2.5), ("camera", 5.0)])
-def test_repeat_within_the_window_of_each_source(service: ScanService, clock: FakeClock, source: str,
-                                                 window: float) -> None:
+def test_repeat_within_the_window_of_each_source(service: ScanService, clock: FakeClock, source: str, window: float) -> None:
     first = scan(service, CCCD, source)
     clock.advance(window - 0.1)
     second = scan(service, CCCD, source)
@@ -111,8 +109,12 @@ def test_manual_entry_with_name_and_id(service: ScanService) -> None:
     assert result.summary == "Hoàng T. T. H. · SĐT ***3456 · ID ***2345"
     stored = service.store.get(result.visit_id)
     assert stored["source"] == "manual" and stored["operator"] == "Tổ 2"
-    assert stored["fields"] == {"phone": "0868123456", "renumbered_from": None, "name": "Hoàng Thị Thu Hà",
-                                "id_number": "001185012345"}
+    assert stored["fields"] == {
+        "phone": "0868123456",
+        "renumbered_from": None,
+        "name": "Hoàng Thị Thu Hà",
+        "id_number": "001185012345",
+    }
 
 
 @pytest.mark.parametrize(

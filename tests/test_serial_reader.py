@@ -112,15 +112,24 @@ def test_framer_with_forced_utf16_order_needs_no_ascii_start() -> None:
 
 @pytest.mark.parametrize(
     "encoding, terminator",
-    [("utf-8", "\r"), ("utf-8", "\n"), ("utf-8", "\r\n"), ("utf-8", ""),
-     ("utf-16-be", "\r\n"), ("utf-16-be", ""), ("utf-16-le", "\n"), ("utf-16", "\r")],
+    [
+        ("utf-8", "\r"),
+        ("utf-8", "\n"),
+        ("utf-8", "\r\n"),
+        ("utf-8", ""),
+        ("utf-16-be", "\r\n"),
+        ("utf-16-be", ""),
+        ("utf-16-le", "\n"),
+        ("utf-16", "\r"),
+    ],
 )
-def test_id_card_payload_arrives_exactly(scanner: PtyScanner, running: Callable[..., Running], encoding: str,
-                                         terminator: str) -> None:
+def test_id_card_payload_arrives_exactly(
+    scanner: PtyScanner, running: Callable[..., Running], encoding: str, terminator: str
+) -> None:
     run = running(quiet_s=0.3)
     payload, wire = encoded(CCCD, encoding, terminator)
     third = len(wire) // 3
-    for piece in (wire[:third], wire[third:2 * third], wire[2 * third:]):  # a reader's packets
+    for piece in (wire[:third], wire[third : 2 * third], wire[2 * third :]):  # a reader's packets
         scanner.write(piece)
         time.sleep(0.02)
     event = run.next()
@@ -157,8 +166,7 @@ def cp1258(text: str) -> bytes:
     return out.encode("cp1258")
 
 
-def test_configured_code_page_decodes_what_is_neither_utf8_nor_utf16(scanner: PtyScanner,
-                                                                       running: Callable[..., Running]) -> None:
+def test_configured_code_page_decodes_what_is_neither_utf8_nor_utf16(scanner: PtyScanner, running: Callable[..., Running]) -> None:
     run = running(encoding="cp1258")
     raw = cp1258(CCCD)
     scanner.write(raw + b"\r")
@@ -205,8 +213,7 @@ def first_status(port: Path) -> SourceStatus:
         source.stop()
 
 
-def test_a_port_held_by_another_program_is_reported_not_shared(scanner: PtyScanner,
-                                                                 running: Callable[..., Running]) -> None:
+def test_a_port_held_by_another_program_is_reported_not_shared(scanner: PtyScanner, running: Callable[..., Running]) -> None:
     first = running()
     second = first_status(scanner.link)
     assert second.state is SourceState.ERROR and "in use" in second.detail

@@ -18,17 +18,30 @@ from tests.conftest import CLI
 from tests.waiting import wait_for
 from ui.sounds import sound_device_present
 
-OURS = ("Không có thiết bị âm thanh: tắt tiếng, kiosk vẫn chạy bình thường "
-        "(no sound device: sounds are off, the kiosk works as usual)")
+OURS = (
+    "Không có thiết bị âm thanh: tắt tiếng, kiosk vẫn chạy bình thường (no sound device: sounds are off, the kiosk works as usual)"
+)
 
 
 def run_app(tmp_path: Path, **env: str) -> str:
     """The app's log (stderr) from start until our sound line, or until it ends."""
     inherited = {key: value for key, value in os.environ.items() if key != "SDL_AUDIODRIVER"}
-    full = {**inherited, "KIVY_NO_ARGS": "1", "KIVY_HOME": str(tmp_path / "kivy"), "KIVY_NO_FILELOG": "1",
-            "SDL_VIDEODRIVER": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path / "run"), "PYTHONUNBUFFERED": "1", **env}
-    app = subprocess.Popen([CLI, "--set", f"storage.data_dir={tmp_path / 'data'}", "run", "--window"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=full)
+    full = {
+        **inherited,
+        "KIVY_NO_ARGS": "1",
+        "KIVY_HOME": str(tmp_path / "kivy"),
+        "KIVY_NO_FILELOG": "1",
+        "SDL_VIDEODRIVER": "offscreen",
+        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
+    app = subprocess.Popen(
+        [CLI, "--set", f"storage.data_dir={tmp_path / 'data'}", "run", "--window"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=full,
+    )
     lines: list[str] = []
 
     def collect() -> None:

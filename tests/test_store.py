@@ -36,8 +36,16 @@ def store(tmp_path: Path):
 def visit(clock: FakeClock, key: str = "cccd:066190000123", **changes: Any) -> NewVisit:
     """A visit as the scan service builds it, read from ``clock`` now; a fresh UUID each time."""
     base = NewVisit(
-        id=str(uuid.uuid4()), checkpoint_code="DNO-DG-01", direction="in", source="serial", reader="/dev/ttyACM0",
-        kind="cccd", credential_key=key, fields={"name": NAME}, raw=None, clock=clock.read(),
+        id=str(uuid.uuid4()),
+        checkpoint_code="DNO-DG-01",
+        direction="in",
+        source="serial",
+        reader="/dev/ttyACM0",
+        kind="cccd",
+        credential_key=key,
+        fields={"name": NAME},
+        raw=None,
+        clock=clock.read(),
     )
     return replace(base, **changes)
 
@@ -116,12 +124,22 @@ def test_every_older_schema_is_migrated_and_keeps_its_rows(tmp_path: Path, versi
         migrate(db)
         db.execute(f"PRAGMA user_version = {number + 1}")
     if "visits" in db.table_names():
-        db["visits"].insert({
-            "id": "3f0e2a3c-0000-4000-8000-000000000001", "checkpoint_code": "OLD-01", "device_id": "old-device",
-            "direction": "out", "source": "camera", "kind": "phone", "credential_key": "phone:0912345678",
-            "fields": '{"phone": "0912345678"}', "scanned_at": "2021-08-01T02:00:00.000000+00:00",
-            "monotonic_ns": 1, "boot_id": "b", "clock_synchronised": 0,
-        })
+        db["visits"].insert(
+            {
+                "id": "3f0e2a3c-0000-4000-8000-000000000001",
+                "checkpoint_code": "OLD-01",
+                "device_id": "old-device",
+                "direction": "out",
+                "source": "camera",
+                "kind": "phone",
+                "credential_key": "phone:0912345678",
+                "fields": '{"phone": "0912345678"}',
+                "scanned_at": "2021-08-01T02:00:00.000000+00:00",
+                "monotonic_ns": 1,
+                "boot_id": "b",
+                "clock_synchronised": 0,
+            }
+        )
     before = {name: list(db[name].rows) for name in db.table_names()}
     db.close()
 
@@ -134,7 +152,9 @@ def test_every_older_schema_is_migrated_and_keeps_its_rows(tmp_path: Path, versi
         if before.get("visits"):  # an old pending visit is still in the outbox, uncorrected and never exported
             assert [v.id for v in store.pending_after(0, 10)] == [before["visits"][0]["id"]]
             assert {k: store.get(before["visits"][0]["id"])[k] for k in ("corrected_at", "exported_at")} == {
-                "corrected_at": None, "exported_at": None}
+                "corrected_at": None,
+                "exported_at": None,
+            }
     with VisitStore(tmp_path / "fresh" / DB_NAME):
         pass
     assert schema(old) == schema(tmp_path / "fresh" / DB_NAME)
@@ -166,18 +186,43 @@ def test_reopening_keeps_the_device_id(tmp_path: Path) -> None:
 
 def test_record_stores_every_column_as_given(store: VisitStore, clock: FakeClock) -> None:
     clock.synchronised = False
-    new = visit(clock, direction="out", source="manual", reader=None, kind="phone", credential_key="phone:0912345678",
-                fields={"phone": "0912345678", "name": NAME, "address": ADDRESS}, raw=CCCD, operator="Trần Văn Bảo")
+    new = visit(
+        clock,
+        direction="out",
+        source="manual",
+        reader=None,
+        kind="phone",
+        credential_key="phone:0912345678",
+        fields={"phone": "0912345678", "name": NAME, "address": ADDRESS},
+        raw=CCCD,
+        operator="Trần Văn Bảo",
+    )
     assert store.record(new, WINDOW) == new.id
     row = store.get(new.id)
     assert row == {
-        "seq": row["seq"], "id": new.id, "checkpoint_code": "DNO-DG-01", "device_id": store.device_id,
-        "direction": "out", "source": "manual", "reader": None, "kind": "phone", "credential_key": "phone:0912345678",
-        "fields": {"phone": "0912345678", "name": NAME, "address": ADDRESS}, "raw": CCCD,
-        "scanned_at": iso(clock.wall), "monotonic_ns": clock.monotonic_ns, "boot_id": "boot-1",
-        "clock_synchronised": False, "operator": "Trần Văn Bảo",
-        "sync_state": "pending", "sync_code": None, "sync_reason": None, "synced_at": None,
-        "corrected_at": None, "exported_at": None, "rejection_no": None,
+        "seq": row["seq"],
+        "id": new.id,
+        "checkpoint_code": "DNO-DG-01",
+        "device_id": store.device_id,
+        "direction": "out",
+        "source": "manual",
+        "reader": None,
+        "kind": "phone",
+        "credential_key": "phone:0912345678",
+        "fields": {"phone": "0912345678", "name": NAME, "address": ADDRESS},
+        "raw": CCCD,
+        "scanned_at": iso(clock.wall),
+        "monotonic_ns": clock.monotonic_ns,
+        "boot_id": "boot-1",
+        "clock_synchronised": False,
+        "operator": "Trần Văn Bảo",
+        "sync_state": "pending",
+        "sync_code": None,
+        "sync_reason": None,
+        "synced_at": None,
+        "corrected_at": None,
+        "exported_at": None,
+        "rejection_no": None,
     }
     assert datetime.fromisoformat(row["scanned_at"]) == clock.wall
 
@@ -309,7 +354,10 @@ def test_mark_synced_and_rejected_change_states(store: VisitStore, clock: FakeCl
     rows = {i: store.get(i) for i in ids}
     assert [(rows[i]["sync_state"], rows[i]["synced_at"]) for i in ids[:2]] == [("synced", iso(clock.wall))] * 2
     assert {k: rows[ids[2]][k] for k in ("sync_state", "sync_code", "sync_reason")} == {
-        "sync_state": "rejected", "sync_code": "invalid", "sync_reason": "Trường họ tên trống"}
+        "sync_state": "rejected",
+        "sync_code": "invalid",
+        "sync_reason": "Trường họ tên trống",
+    }
     mark_synced(store, [ids[2]], clock.wall)  # accepted on a later retry: the reason goes
     assert (store.get(ids[2])["sync_code"], store.count("rejected")) == (None, 0)
 
@@ -326,9 +374,13 @@ def test_pending_after_walks_the_outbox_by_cursor(store: VisitStore, clock: Fake
 def test_deliveries_and_sync_state_are_applied_together(store: VisitStore, clock: FakeClock) -> None:
     ids = record_many(store, clock, 3)
     changed = store.apply_deliveries(
-        [Delivery(ids[0], "synced", corrected_at="2026-11-23T01:00:00.000000+00:00"),
-         Delivery(ids[1], "rejected", "wrong_checkpoint", "Lượt ghi thuộc điểm kiểm soát khác")],
-        clock.wall, meta={"sync.last_success_at": iso(clock.wall)})
+        [
+            Delivery(ids[0], "synced", corrected_at="2026-11-23T01:00:00.000000+00:00"),
+            Delivery(ids[1], "rejected", "wrong_checkpoint", "Lượt ghi thuộc điểm kiểm soát khác"),
+        ],
+        clock.wall,
+        meta={"sync.last_success_at": iso(clock.wall)},
+    )
     assert changed == 2
     assert (store.get(ids[0])["sync_state"], store.get(ids[0])["corrected_at"]) == ("synced", "2026-11-23T01:00:00.000000+00:00")
     assert (store.get(ids[1])["sync_code"], store.get(ids[2])["sync_state"]) == ("wrong_checkpoint", "pending")
@@ -337,14 +389,18 @@ def test_deliveries_and_sync_state_are_applied_together(store: VisitStore, clock
     assert store.meta("sync.") == {"sync.last_error": "server_unreachable"}
 
 
-def test_rejections_stay_unseen_until_acknowledged_and_a_new_one_is_unseen_again(
-        store: VisitStore, clock: FakeClock) -> None:
+def test_rejections_stay_unseen_until_acknowledged_and_a_new_one_is_unseen_again(store: VisitStore, clock: FakeClock) -> None:
     ids = record_many(store, clock, 5)
     wrong = "Lượt ghi thuộc điểm kiểm soát khác với thiết bị (visit belongs to another checkpoint than the device)"
-    store.apply_deliveries([Delivery(ids[0], "rejected", "wrong_checkpoint", wrong),
-                            Delivery(ids[1], "rejected", "invalid_visit", "invalid visit: fields.name"),
-                            Delivery(ids[2], "rejected", "invalid_visit", "invalid visit: scanned_at"),
-                            Delivery(ids[3], "synced")], clock.wall)
+    store.apply_deliveries(
+        [
+            Delivery(ids[0], "rejected", "wrong_checkpoint", wrong),
+            Delivery(ids[1], "rejected", "invalid_visit", "invalid visit: fields.name"),
+            Delivery(ids[2], "rejected", "invalid_visit", "invalid visit: scanned_at"),
+            Delivery(ids[3], "synced"),
+        ],
+        clock.wall,
+    )
     seen = store.rejections()
     assert (seen.total, seen.unseen, store.unseen_rejections()) == (3, 3, 3)
     assert [(g.code, g.count, g.reasons) for g in seen.groups] == [("invalid_visit", 2, 2), ("wrong_checkpoint", 1, 1)]
@@ -376,13 +432,25 @@ def test_visits_rejected_before_the_upgrade_count_as_not_yet_seen(tmp_path: Path
         migrate(db)
         db.execute(f"PRAGMA user_version = {number + 1}")
     for n, state in enumerate(("rejected", "synced", "rejected", "pending")):
-        db["visits"].insert({
-            "id": f"3f0e2a3c-0000-4000-8000-00000000000{n}", "checkpoint_code": "OLD-01", "device_id": "old-device",
-            "direction": "in", "source": "camera", "kind": "phone", "credential_key": f"phone:091234567{n}",
-            "fields": "{}", "scanned_at": "2021-08-01T02:00:00.000000+00:00", "monotonic_ns": n, "boot_id": "b",
-            "clock_synchronised": 0, "sync_state": state, "sync_code": "too_old" if state == "rejected" else None,
-            "sync_reason": "visit is older than the retention period" if state == "rejected" else None,
-        })
+        db["visits"].insert(
+            {
+                "id": f"3f0e2a3c-0000-4000-8000-00000000000{n}",
+                "checkpoint_code": "OLD-01",
+                "device_id": "old-device",
+                "direction": "in",
+                "source": "camera",
+                "kind": "phone",
+                "credential_key": f"phone:091234567{n}",
+                "fields": "{}",
+                "scanned_at": "2021-08-01T02:00:00.000000+00:00",
+                "monotonic_ns": n,
+                "boot_id": "b",
+                "clock_synchronised": 0,
+                "sync_state": state,
+                "sync_code": "too_old" if state == "rejected" else None,
+                "sync_reason": "visit is older than the retention period" if state == "rejected" else None,
+            }
+        )
     db.close()
     with VisitStore(old) as store:
         rejections = store.rejections()
@@ -397,8 +465,7 @@ def test_a_boot_keeps_its_first_good_time(store: VisitStore, clock: FakeClock) -
     assert store.clock_anchor("boot-1") is None  # no good time seen in this boot yet
     clock.synchronised = True
     synced = store.get(record_many(store, clock, 1)[0])
-    assert store.clock_anchor("boot-1") == ClockAnchor("boot-1", synced["monotonic_ns"], clock.wall - timedelta(seconds=1),
-                                                       "visit")
+    assert store.clock_anchor("boot-1") == ClockAnchor("boot-1", synced["monotonic_ns"], clock.wall - timedelta(seconds=1), "visit")
     server = ClockAnchor("boot-1", 7, datetime(2026, 11, 23, 2, tzinfo=timezone.utc), "server")
     store.add_clock_anchor(server)
     store.add_clock_anchor(ClockAnchor("boot-1", 9, datetime(2030, 1, 1, tzinfo=timezone.utc), "server"))
@@ -414,8 +481,7 @@ def test_counts_since_groups_directions_and_sources(store: VisitStore, clock: Fa
     record_many(store, clock, 1, source="camera", direction="out")
     record_many(store, clock, 1, source="manual", direction="out")
     record_many(store, clock, 2, source="serial", direction="out")
-    assert store.counts_since(since) == {"in": 3, "out": 4, "total": 7,
-                                         "by_source": {"camera": 4, "manual": 1, "serial": 2}}
+    assert store.counts_since(since) == {"in": 3, "out": 4, "total": 7, "by_source": {"camera": 4, "manual": 1, "serial": 2}}
 
 
 # --- purge ---------------------------------------------------------------------------------

@@ -11,42 +11,79 @@ from hypothesis import strategies as st
 from ui.telex import TelexBuffer, telex, tone_position, type_key
 
 
-@pytest.mark.parametrize(("keys", "text"), [
-    ("Nguyeenx Thij Anhs Tuyeets", "Nguyễn Thị Ánh Tuyết"),
-    ("DDawks Lawks", "Đắk Lắk"),
-    ("Uwf owx uwj", "Ừ ỡ ự"),
-    ("Hoangf Vawn Thuj", "Hoàng Văn Thụ"),
-    ("Phajm Ddoox Buif Leee", "Phạm Đỗ Bùi Lee"),
-    ("truwowngf nguowif", "trường người"),
-    ("Vieetj Quoocs Giaf", "Việt Quốc Già"),
-])
+@pytest.mark.parametrize(
+    ("keys", "text"),
+    [
+        ("Nguyeenx Thij Anhs Tuyeets", "Nguyễn Thị Ánh Tuyết"),
+        ("DDawks Lawks", "Đắk Lắk"),
+        ("Uwf owx uwj", "Ừ ỡ ự"),
+        ("Hoangf Vawn Thuj", "Hoàng Văn Thụ"),
+        ("Phajm Ddoox Buif Leee", "Phạm Đỗ Bùi Lee"),
+        ("truwowngf nguowif", "trường người"),
+        ("Vieetj Quoocs Giaf", "Việt Quốc Già"),
+    ],
+)
 def test_names_type_as_on_an_office_pc(keys: str, text: str) -> None:
     assert telex(keys) == text
 
 
-@pytest.mark.parametrize(("keys", "text"), [
-    ("hoaf", "hòa"), ("Thuyr", "Thủy"), ("khoer", "khỏe"),  # two vowels at the end: the first
-    ("hoangf", "hoàng"), ("tuaans", "tuấn"),  # before a final consonant: the last
-    ("hoaif", "hoài"), ("khuyur", "khuỷu"),  # three vowels: the middle one
-    ("quas", "quá"), ("gif", "gì"), ("giaf", "già"),  # qu and gi are consonants
-    ("hosan", "hoán"),  # a tone moves when the word grows
-])
+@pytest.mark.parametrize(
+    ("keys", "text"),
+    [
+        ("hoaf", "hòa"),
+        ("Thuyr", "Thủy"),
+        ("khoer", "khỏe"),  # two vowels at the end: the first
+        ("hoangf", "hoàng"),
+        ("tuaans", "tuấn"),  # before a final consonant: the last
+        ("hoaif", "hoài"),
+        ("khuyur", "khuỷu"),  # three vowels: the middle one
+        ("quas", "quá"),
+        ("gif", "gì"),
+        ("giaf", "già"),  # qu and gi are consonants
+        ("hosan", "hoán"),  # a tone moves when the word grows
+    ],
+)
 def test_tone_goes_on_the_right_vowel(keys: str, text: str) -> None:
     assert telex(keys) == text
 
 
-@pytest.mark.parametrize(("keys", "text"), [
-    ("aa", "â"), ("aw", "ă"), ("ee", "ê"), ("oo", "ô"), ("ow", "ơ"), ("uw", "ư"), ("dd", "đ"), ("w", "ư"),
-    ("AA", "Â"), ("Dd", "Đ"), ("uow", "ươ"),
-])
+@pytest.mark.parametrize(
+    ("keys", "text"),
+    [
+        ("aa", "â"),
+        ("aw", "ă"),
+        ("ee", "ê"),
+        ("oo", "ô"),
+        ("ow", "ơ"),
+        ("uw", "ư"),
+        ("dd", "đ"),
+        ("w", "ư"),
+        ("AA", "Â"),
+        ("Dd", "Đ"),
+        ("uow", "ươ"),
+    ],
+)
 def test_letter_keys(keys: str, text: str) -> None:
     assert telex(keys) == text
 
 
-@pytest.mark.parametrize(("keys", "text"), [
-    ("ass", "as"), ("aaa", "aa"), ("ddd", "dd"), ("aww", "aw"), ("tuww", "tuw"), ("Thomass", "Thomas"),
-    ("asz", "a"), ("Anhfz", "Anh"), ("z", "z"), ("s", "s"), ("tr", "tr"), ("xuaan", "xuân"),
-])
+@pytest.mark.parametrize(
+    ("keys", "text"),
+    [
+        ("ass", "as"),
+        ("aaa", "aa"),
+        ("ddd", "dd"),
+        ("aww", "aw"),
+        ("tuww", "tuw"),
+        ("Thomass", "Thomas"),
+        ("asz", "a"),
+        ("Anhfz", "Anh"),
+        ("z", "z"),
+        ("s", "s"),
+        ("tr", "tr"),
+        ("xuaan", "xuân"),
+    ],
+)
 def test_double_press_undoes_and_z_removes_the_tone(keys: str, text: str) -> None:
     assert telex(keys) == text
 

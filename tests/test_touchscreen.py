@@ -40,34 +40,52 @@ print("@@" + json.dumps({"rotation": Window.rotation, "size": list(Window.size),
 
 
 def kivy_with(tmp_path: Path, *overrides: str) -> dict:
-    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy", "KIVY_NO_ARGS": "1",
-           "KIVY_HOME": str(tmp_path / "kivy"), "KIVY_NO_FILELOG": "1"}
+    env = {
+        **os.environ,
+        "SDL_VIDEODRIVER": "offscreen",
+        "SDL_AUDIODRIVER": "dummy",
+        "KIVY_NO_ARGS": "1",
+        "KIVY_HOME": str(tmp_path / "kivy"),
+        "KIVY_NO_FILELOG": "1",
+    }
     argv = ["ui.width=800", "ui.height=480", *overrides]
-    out = subprocess.run([sys.executable, "-c", PROBE, *argv], env=env, capture_output=True, text=True, timeout=120,
-                         cwd=Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(next(line for line in out.stdout.splitlines() if line.startswith("@@"))[2:])
 
 
-@pytest.mark.parametrize(("rotation", "size", "corner"), [
-    (0, [800, 480], [799, 0]),  # pixels count from 0
-    (90, [480, 800], [0, 0]),  # portrait: the panel's bottom-right is the app's bottom-left
-    (180, [800, 480], [0, 479]),
-    (270, [480, 800], [479, 799]),
-])
-def test_rotation_turns_the_picture_and_the_touches_together(tmp_path: Path, rotation: int, size: list[int],
-                                                             corner: list[int]) -> None:
+@pytest.mark.parametrize(
+    ("rotation", "size", "corner"),
+    [
+        (0, [800, 480], [799, 0]),  # pixels count from 0
+        (90, [480, 800], [0, 0]),  # portrait: the panel's bottom-right is the app's bottom-left
+        (180, [800, 480], [0, 479]),
+        (270, [480, 800], [479, 799]),
+    ],
+)
+def test_rotation_turns_the_picture_and_the_touches_together(
+    tmp_path: Path, rotation: int, size: list[int], corner: list[int]
+) -> None:
     seen = kivy_with(tmp_path, f"ui.rotation={rotation}")
     assert (seen["rotation"], seen["size"], seen["corner"]) == (rotation, size, corner)
 
 
-@pytest.mark.parametrize(("provider", "inputs"), [
-    ("mouse", {"mouse": "mouse,disable_multitouch"}),
-    ("mtdev", {"touch": "probesysfs,provider=mtdev"}),
-    ("hidinput", {"touch": "probesysfs,provider=hidinput"}),
-])
-def test_exactly_one_input_provider_so_one_touch_is_one_press(tmp_path: Path, provider: str,
-                                                             inputs: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("provider", "inputs"),
+    [
+        ("mouse", {"mouse": "mouse,disable_multitouch"}),
+        ("mtdev", {"touch": "probesysfs,provider=mtdev"}),
+        ("hidinput", {"touch": "probesysfs,provider=hidinput"}),
+    ],
+)
+def test_exactly_one_input_provider_so_one_touch_is_one_press(tmp_path: Path, provider: str, inputs: dict[str, str]) -> None:
     assert kivy_with(tmp_path, f"ui.input={provider}")["inputs"] == inputs
 
 

@@ -24,8 +24,9 @@ def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def app(tmp: Path) -> Iterator[UiKiosk]:
-    with running_app(tmp, "ui.result_seconds=1", "ui.pin_attempts=3", "ui.pin_lockout_s=600",
-                     "kiosk.direction=in", "server.retries=0") as kiosk:
+    with running_app(
+        tmp, "ui.result_seconds=1", "ui.pin_attempts=3", "ui.pin_lockout_s=600", "kiosk.direction=in", "server.retries=0"
+    ) as kiosk:
         yield kiosk
 
 

@@ -38,8 +38,9 @@ def app(tmp: Path, lan_server: LanServer) -> Iterator[UiKiosk]:
         yield kiosk
 
 
-def test_a_scanned_code_for_a_plain_http_server_says_so_and_enrols_after_yes(app: UiKiosk, lan_server: LanServer,
-                                                                              tmp: Path) -> None:
+def test_a_scanned_code_for_a_plain_http_server_says_so_and_enrols_after_yes(
+    app: UiKiosk, lan_server: LanServer, tmp: Path
+) -> None:
     app.tap("admin")
     enter_pin(app, PIN)
     enter_pin(app, PIN)
@@ -57,8 +58,7 @@ def test_a_scanned_code_for_a_plain_http_server_says_so_and_enrols_after_yes(app
     assert (tmp / "data" / "enrolment.json").is_file() and lan_server.requests("/api/v1/enroll") == 1
 
 
-def test_the_status_line_stays_amber_while_sync_goes_over_plain_http(app: UiKiosk, lan_server: LanServer,
-                                                                     tmp: Path) -> None:
+def test_the_status_line_stays_amber_while_sync_goes_over_plain_http(app: UiKiosk, lan_server: LanServer, tmp: Path) -> None:
     app.tap("back")
     app.call("type", text="0912345678")
     app.tap("admin")
@@ -69,8 +69,9 @@ def test_the_status_line_stays_amber_while_sync_goes_over_plain_http(app: UiKios
     wait_for(lambda: app.call("text_of", id="message") == "Đồng bộ xong.", "the sync")
     assert lan_server.count() == 1  # plain http, allowed: it works
     app.tap("back")
-    state = app.wait_state(lambda s: "KHÔNG MÃ HOÁ (http)" in s["status"] and "0 lượt chờ gửi" in s["status"],
-                           "the status line after the sync")
+    state = app.wait_state(
+        lambda s: "KHÔNG MÃ HOÁ (http)" in s["status"] and "0 lượt chờ gửi" in s["status"], "the status line after the sync"
+    )
     assert "có mạng" in state["status"] and "đồng bộ bị lỗi" not in state["status"]
     assert state["status_colour"] == list(LEVEL_COLOURS["warn"])
     shot(app, tmp, "scan-insecure-http")

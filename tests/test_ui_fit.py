@@ -50,23 +50,59 @@ def crowded(data: Path) -> None:
     """The data directory of the worst day a kiosk could have, written through the store."""
     now = datetime.now(timezone.utc)
     with VisitStore.in_dir(data) as store:
+
         def row(n: int, direction: str) -> tuple:
             fields = {"phone": f"09{n:08d}", "name": LONG_NAME}
-            return (str(uuid.uuid4()), "DEMO-01", store.device_id, direction, "manual", None, "phone",
-                    f"phone:{direction}{n}", json.dumps(fields, ensure_ascii=False), None, iso(now - timedelta(seconds=n % 3600)),
-                    n, "b", 0, None)
+            return (
+                str(uuid.uuid4()),
+                "DEMO-01",
+                store.device_id,
+                direction,
+                "manual",
+                None,
+                "phone",
+                f"phone:{direction}{n}",
+                json.dumps(fields, ensure_ascii=False),
+                None,
+                iso(now - timedelta(seconds=n % 3600)),
+                n,
+                "b",
+                0,
+                None,
+            )
+
         entries, exits = [row(n, "in") for n in range(N)], [row(n, "out") for n in range(N)]
         assert len(entries[0]) == len(RECOVERED_COLUMNS)
         assert store.import_visits(entries + exits) == 2 * N
-        store.apply_deliveries([Delivery(r[0], "rejected", "wrong_checkpoint",
-                                         "Lượt ghi thuộc điểm kiểm soát khác với thiết bị (visit belongs to another "
-                                         "checkpoint than the device)") for r in exits], now)
-        store.write_meta({LAST_SUCCESS: iso(now - timedelta(days=3)), LAST_ERROR: "server_unreachable",
-                          NEEDS_REENROLMENT: "1"})
-    write_enrolment(data, Enrolment(server="http://192.0.2.1:9", device_id=str(uuid.uuid4()), token="t" * 43,
-                                    checkpoint={"code": "DEMO-01", "name": LONG_CHECKPOINT, "commune": "Xã Đăk Nhau",
-                                                "district": "Huyện Bù Đăng", "province": "Tỉnh Bình Phước"},
-                                    enrolled_at=now))
+        store.apply_deliveries(
+            [
+                Delivery(
+                    r[0],
+                    "rejected",
+                    "wrong_checkpoint",
+                    "Lượt ghi thuộc điểm kiểm soát khác với thiết bị (visit belongs to another checkpoint than the device)",
+                )
+                for r in exits
+            ],
+            now,
+        )
+        store.write_meta({LAST_SUCCESS: iso(now - timedelta(days=3)), LAST_ERROR: "server_unreachable", NEEDS_REENROLMENT: "1"})
+    write_enrolment(
+        data,
+        Enrolment(
+            server="http://192.0.2.1:9",
+            device_id=str(uuid.uuid4()),
+            token="t" * 43,
+            checkpoint={
+                "code": "DEMO-01",
+                "name": LONG_CHECKPOINT,
+                "commune": "Xã Đăk Nhau",
+                "district": "Huyện Bù Đăng",
+                "province": "Tỉnh Bình Phước",
+            },
+            enrolled_at=now,
+        ),
+    )
     (data / "visits.sqlite3.corrupt-20261123T010203Z").write_bytes(b"not a database")
     PinStore(data).set_pin(PIN)
 
@@ -78,11 +114,20 @@ def app(tmp: Path) -> Iterator[UiKiosk]:
     trust.mkdir()
     vector = json.loads((SAMPLES / "dcc" / "DE_2DCode_raw_1.json").read_text())
     (trust / "de.der").write_bytes(base64.b64decode(vector["TESTCTX"]["CERTIFICATE"]))
-    with running_app(tmp, "scanners.hid.enabled=true", "scanners.serial.enabled=true",
-                     f"scanners.serial.port={tmp / 'no-such-port'}", "scanners.camera.enabled=true",
-                     f"scanners.camera.device={tmp / 'no-such-camera.mp4'}", f"checkpoint.name={LONG_CHECKPOINT}",
-                     "server.allow_insecure_http=true", f"dcc.trust_dir={trust}", "ui.result_seconds=60",
-                     "ui.admin_timeout_s=3600", "kiosk.repeat_window_s=0") as kiosk:
+    with running_app(
+        tmp,
+        "scanners.hid.enabled=true",
+        "scanners.serial.enabled=true",
+        f"scanners.serial.port={tmp / 'no-such-port'}",
+        "scanners.camera.enabled=true",
+        f"scanners.camera.device={tmp / 'no-such-camera.mp4'}",
+        f"checkpoint.name={LONG_CHECKPOINT}",
+        "server.allow_insecure_http=true",
+        f"dcc.trust_dir={trust}",
+        "ui.result_seconds=60",
+        "ui.admin_timeout_s=3600",
+        "kiosk.repeat_window_s=0",
+    ) as kiosk:
         kiosk.wait_state(lambda s: "99999" in s["counts"] and s["alert"], "the counts and the damaged database")
         yield kiosk
 

@@ -18,8 +18,9 @@ def test_damaged_database_shows_a_banner_and_the_kiosk_records_on(tmp_path: Path
     with running_app(tmp_path, "ui.result_seconds=1") as app:
         state = app.wait_state(lambda s: s["alert"] != "", "the banner")
         (kept,) = quarantined_databases(data_dir)
-        assert state["alert"] == (f"CƠ SỞ DỮ LIỆU BỊ HỎNG: đã tạo cơ sở dữ liệu mới, tệp cũ được giữ lại là {kept.name}. "
-                                  "Báo quản trị viên.")
+        assert state["alert"] == (
+            f"CƠ SỞ DỮ LIỆU BỊ HỎNG: đã tạo cơ sở dữ liệu mới, tệp cũ được giữ lại là {kept.name}. Báo quản trị viên."
+        )
         logged = [line for line in app.log if "ERROR" in line and str(kept) in line]  # Kivy's format: "[first words] rest"
         assert len(logged) == 1 and "CƠ SỞ DỮ LIỆU BỊ HỎNG" in logged[0] and "DATABASE DAMAGED" in logged[0], app.log
         app.call("type", text="0912345678")

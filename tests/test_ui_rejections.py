@@ -24,8 +24,9 @@ from tests.waiting import wait_for
 from ui.formatting import LEVEL_COLOURS
 
 PIN = "2468"
-WRONG_CHECKPOINT = ("wrong_checkpoint ×2 — Lượt ghi thuộc điểm kiểm soát khác với thiết bị "
-                    "(visit belongs to another checkpoint than the device)")
+WRONG_CHECKPOINT = (
+    "wrong_checkpoint ×2 — Lượt ghi thuộc điểm kiểm soát khác với thiết bị (visit belongs to another checkpoint than the device)"
+)
 pytestmark = pytest.mark.timeout(300)
 
 
@@ -50,8 +51,15 @@ def enrolled(root: Path, server: Server) -> Kiosk:
 
 
 def app_for(tmp: Path, kiosk: Kiosk) -> Iterator[UiKiosk]:
-    return running_app(tmp, f"storage.data_dir={kiosk.data_dir}", "server.interval_s=1", "server.retries=2",
-                       "server.backoff_max_s=0.2", "server.probe_max_s=0.5", "ui.result_seconds=1")
+    return running_app(
+        tmp,
+        f"storage.data_dir={kiosk.data_dir}",
+        "server.interval_s=1",
+        "server.retries=2",
+        "server.backoff_max_s=0.2",
+        "server.probe_max_s=0.5",
+        "ui.result_seconds=1",
+    )
 
 
 def enter_pin(app: UiKiosk) -> None:
@@ -78,18 +86,22 @@ def insert_unfit(kiosk: Kiosk) -> str:
             "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, kind, credential_key, fields, "
             "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, 'x', 'in', 'cli', 'phone', ?, ?, "
             "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'), 1, 'b', 1)",
-            [visit_id, CHECKPOINT, visit_id, json.dumps({"phone": "0912"})])
+            [visit_id, CHECKPOINT, visit_id, json.dumps({"phone": "0912"})],
+        )
     return visit_id
 
 
 def test_rejections_by_the_background_sync_stay_on_the_status_line_until_the_sync_panel_is_opened(
-        tmp: Path, server: Server) -> None:
+    tmp: Path, server: Server
+) -> None:
     kiosk = Kiosk(tmp / "k")
     kiosk.record(2)  # the demo checkpoint's, before enrolment: the server rejects them wrong_checkpoint
     kiosk = enrolled(tmp / "k", server)
     with app_for(tmp, kiosk) as app:
-        app.wait_state(lambda s: s["status"].startswith("2 lượt BỊ TỪ CHỐI: xem Quản trị · "),
-                               "the background sync's rejections on the status line")
+        app.wait_state(
+            lambda s: s["status"].startswith("2 lượt BỊ TỪ CHỐI: xem Quản trị · "),
+            "the background sync's rejections on the status line",
+        )
         assert app.call("text_of", id="status").startswith("2 lượt BỊ TỪ CHỐI: xem Quản trị")  # first, whole
         assert app.call("status_colour") == list(LEVEL_COLOURS["error"])
         shot(app, tmp, "status-rejected")
@@ -99,8 +111,10 @@ def test_rejections_by_the_background_sync_stay_on_the_status_line_until_the_syn
         assert app.call("text_of", id="rejected_codes") == "Các lượt này chưa đến được huyện.\n" + WRONG_CHECKPOINT
         shot(app, tmp, "admin-sync-rejected")
         app.tap("back")
-        app.wait_state(lambda s: s["screen"] == "scan" and "TỪ CHỐI" not in s["status"],
-                               "the status line without the rejections the admin has seen")
+        app.wait_state(
+            lambda s: s["screen"] == "scan" and "TỪ CHỐI" not in s["status"],
+            "the status line without the rejections the admin has seen",
+        )
         assert app.call("status_colour") != list(LEVEL_COLOURS["error"])
 
         insert_unfit(kiosk)  # a new rejection after the admin looked: shown again
@@ -124,8 +138,14 @@ def test_sync_now_shows_its_result_with_a_fresh_status_and_a_dead_server_shows_a
     try:
         kiosk = enrolled(tmp / "fresh", own)
         (tmp / "fresh-app").mkdir()
-        with running_app(tmp / "fresh-app", f"storage.data_dir={kiosk.data_dir}", "server.interval_s=3600",
-                         "server.retries=0", "server.probe_max_s=0.5", "ui.result_seconds=1") as app:
+        with running_app(
+            tmp / "fresh-app",
+            f"storage.data_dir={kiosk.data_dir}",
+            "server.interval_s=3600",
+            "server.retries=0",
+            "server.probe_max_s=0.5",
+            "ui.result_seconds=1",
+        ) as app:
             app.wait_state(lambda s: "có mạng" in s["status"], "the first pass")
             kiosk.record(2)  # the next pass is an hour away
             app.wait_state(lambda s: "2 lượt chờ gửi" in s["status"], "two visits waiting")
@@ -139,8 +159,9 @@ def test_sync_now_shows_its_result_with_a_fresh_status_and_a_dead_server_shows_a
             app.wait_state(lambda s: "1 lượt chờ gửi" in s["status"] and "có mạng" in s["status"], "one waiting")
             own.stop()
             app.wait_state(lambda s: "mất mạng" in s["status"], "offline without waiting for the next pass")
-            assert app.call("text_of", id="status").startswith("Đồng hồ chưa đồng bộ · mất mạng") or \
-                app.call("text_of", id="status").startswith("mất mạng")  # first, whole
+            assert app.call("text_of", id="status").startswith("Đồng hồ chưa đồng bộ · mất mạng") or app.call(
+                "text_of", id="status"
+            ).startswith("mất mạng")  # first, whole
     finally:
         own.stop()
         own.engine.dispose()
@@ -150,7 +171,7 @@ REASONS = {
     "conflict": "Mã lượt ghi đã có từ thiết bị khác (visit id already stored from another device)",
     "wrong_checkpoint": "Lượt ghi thuộc điểm kiểm soát khác với thiết bị (visit belongs to another checkpoint than the device)",
     "invalid_visit": "Lượt ghi không hợp lệ (invalid visit): credential fields do not fit kind phone: fields.phone "
-                     "(string_pattern_mismatch)",
+    "(string_pattern_mismatch)",
 }
 
 
@@ -161,23 +182,45 @@ def test_99999_rejected_fit_the_status_line_and_the_sync_panel_at_800x480(tmp: P
     now = datetime.now(timezone.utc)
     week_ago = iso(now - timedelta(days=7))
     with VisitStore.in_dir(kiosk.data_dir) as store:
-        rows = [(str(uuid.uuid4()), CHECKPOINT, store.device_id, "in", "manual", None, "phone", f"phone:{n}",
-                 json.dumps({"phone": f"09{n:08d}"}), None, week_ago, n, "b", 1, None) for n in range(99_999)]
+        rows = [
+            (
+                str(uuid.uuid4()),
+                CHECKPOINT,
+                store.device_id,
+                "in",
+                "manual",
+                None,
+                "phone",
+                f"phone:{n}",
+                json.dumps({"phone": f"09{n:08d}"}),
+                None,
+                week_ago,
+                n,
+                "b",
+                1,
+                None,
+            )
+            for n in range(99_999)
+        ]
         assert len(rows[0]) == len(RECOVERED_COLUMNS) and store.import_visits(rows) == 99_999
         codes = ["conflict"] * 60_000 + ["wrong_checkpoint"] * 30_000 + ["invalid_visit"] * 9_999
-        store.apply_deliveries([Delivery(row[0], "rejected", code, REASONS[code]) for row, code in zip(rows, codes,
-                                                                                                       strict=True)], now)
+        store.apply_deliveries(
+            [Delivery(row[0], "rejected", code, REASONS[code]) for row, code in zip(rows, codes, strict=True)], now
+        )
     (tmp / "crowded-app").mkdir()
     with app_for(tmp / "crowded-app", kiosk) as app:
-        state = app.wait_state(lambda s: s["status"].startswith("99999 lượt BỊ TỪ CHỐI: xem Quản trị · "),
-                               "the count on the status line")
+        state = app.wait_state(
+            lambda s: s["status"].startswith("99999 lượt BỊ TỪ CHỐI: xem Quản trị · "), "the count on the status line"
+        )
         assert app.call("fits", id="status", text=state["status"].split(" · ")[0])  # the rest may be cut
         shot(app, tmp, "status-99999-rejected-800x480")
         open_admin(app)
         assert app.call("text_of", id="rejected_title") == "Bị máy chủ từ chối: 99999 · 99999 lượt mới"
         assert app.call("text_of", id="rejected_codes").splitlines()[1:] == [
-            f"conflict ×60000 — {REASONS['conflict']}", f"wrong_checkpoint ×30000 — {REASONS['wrong_checkpoint']}",
-            f"invalid_visit ×9999 — {REASONS['invalid_visit']}"]
+            f"conflict ×60000 — {REASONS['conflict']}",
+            f"wrong_checkpoint ×30000 — {REASONS['wrong_checkpoint']}",
+            f"invalid_visit ×9999 — {REASONS['invalid_visit']}",
+        ]
         for widget in ("rejected_title", "rejected_codes", "sync_status"):
             assert app.call("fits", id=widget), widget
         shot(app, tmp, "admin-sync-99999-rejected-800x480")

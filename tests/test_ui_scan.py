@@ -38,8 +38,14 @@ def app(tmp: Path, scanner: PtyScanner) -> Iterator[UiKiosk]:
     trust.mkdir()
     vector = json.loads((SAMPLES / "dcc" / "DE_2DCode_raw_1.json").read_text())
     (trust / "de.der").write_bytes(base64.b64decode(vector["TESTCTX"]["CERTIFICATE"]))
-    with running_app(tmp, "scanners.serial.enabled=true", f"scanners.serial.port={scanner.link}",
-                     f"dcc.trust_dir={trust}", "kiosk.repeat_window_s=600", "ui.result_seconds=60") as kiosk:
+    with running_app(
+        tmp,
+        "scanners.serial.enabled=true",
+        f"scanners.serial.port={scanner.link}",
+        f"dcc.trust_dir={trust}",
+        "kiosk.repeat_window_s=600",
+        "ui.result_seconds=60",
+    ) as kiosk:
         yield kiosk
 
 
@@ -128,12 +134,14 @@ def test_manual_entry_with_keypad_and_telex_records_a_manual_visit(app: UiKiosk,
     app.tap("dir_out")
     shots(app, tmp, "manual")
     app.tap("confirm")
-    state = app.wait_state(lambda s: s["screen"] == "scan" and s["panel"]["summary"].endswith("***4321"),
-                           "the manual visit on the scan screen")
+    state = app.wait_state(
+        lambda s: s["screen"] == "scan" and s["panel"]["summary"].endswith("***4321"), "the manual visit on the scan screen"
+    )
     assert state["panel"]["summary"] == "Nguyễn T. · SĐT ***4321" and state["panel"]["title"] == "ĐÃ GHI NHẬN · RA"
     manual = [v for v in visits(tmp) if v["source"] == "manual"]
     assert [(v["kind"], v["direction"], v["fields"]["phone"], v["fields"]["name"]) for v in manual] == [
-        ("phone", "out", "0987654321", "Nguyễn Thị")]
+        ("phone", "out", "0987654321", "Nguyễn Thị")
+    ]
 
 
 def test_history_lists_masked_visits_and_totals(app: UiKiosk, tmp: Path) -> None:

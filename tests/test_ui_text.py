@@ -55,11 +55,16 @@ def test_status_line_when_all_is_well() -> None:
 
 
 def test_status_line_is_red_when_sync_fails_or_is_stale() -> None:
-    failing = status_line([SERIAL], Sync(pending=1, last_error="server_unreachable", online=False,
-                                         last_success_at=NOW - timedelta(minutes=2)), 0, NOW, 3600, vi)
+    failing = status_line(
+        [SERIAL],
+        Sync(pending=1, last_error="server_unreachable", online=False, last_success_at=NOW - timedelta(minutes=2)),
+        0,
+        NOW,
+        3600,
+        vi,
+    )
     assert failing.level == "error" and "mất mạng" in failing.text and "đồng bộ bị lỗi" in failing.text
-    stale = status_line([SERIAL], Sync(pending=40, online=False, last_success_at=NOW - timedelta(hours=3)), 0, NOW,
-                        3600, en)
+    stale = status_line([SERIAL], Sync(pending=40, online=False, last_success_at=NOW - timedelta(hours=3)), 0, NOW, 3600, en)
     assert stale.level == "error" and "last sync 3 h ago" in stale.text
     never = status_line([SERIAL], Sync(pending=1), 0, NOW, 3600, en)
     assert never.level == "error" and "never synced" in never.text
@@ -72,14 +77,12 @@ def test_status_line_leads_with_rejections_no_admin_has_seen_and_is_red() -> Non
     line = status_line([SERIAL], fine, 0, NOW, 3600, vi, clock_synchronised=False, rejected_unseen=99999)
     assert line.text.startswith("99999 lượt BỊ TỪ CHỐI: xem Quản trị · Đồng hồ chưa đồng bộ · có mạng · 0 lượt chờ gửi")
     assert line.level == "error"
-    assert status_line([SERIAL], fine, 0, NOW, 3600, en, rejected_unseen=2).text.startswith(
-        "2 REJECTED: see Admin · ")
+    assert status_line([SERIAL], fine, 0, NOW, 3600, en, rejected_unseen=2).text.startswith("2 REJECTED: see Admin · ")
     assert status_line([SERIAL], fine, 0, NOW, 3600, en, rejected_unseen=0).level == "ok"
 
 
 def test_status_line_offline_with_recent_sync_warns_and_without_sync_says_so() -> None:
-    offline = status_line([SERIAL], Sync(pending=3, online=False, last_success_at=NOW - timedelta(minutes=1)), 0, NOW,
-                          3600, en)
+    offline = status_line([SERIAL], Sync(pending=3, online=False, last_success_at=NOW - timedelta(minutes=1)), 0, NOW, 3600, en)
     assert offline.level == "warn" and "offline" in offline.text
     unplugged = SourceStatus("serial", SourceState.WAITING, None, "no port")
     alone = status_line([unplugged], None, 7, NOW, 3600, vi)
@@ -100,10 +103,16 @@ def test_status_line_is_amber_while_sync_goes_over_plain_http_off_this_machine()
 
 def test_status_line_puts_the_network_and_pending_before_the_readers_and_packs_whole_parts() -> None:
     offline = Sync(pending=12, online=False, last_error="server_unreachable", last_success_at=NOW - timedelta(hours=2))
-    line = status_line([SourceStatus("hid", SourceState.ERROR), SERIAL], offline, 0, NOW, 3600, vi,
-                       clock_synchronised=False, rejected_unseen=3)
-    assert line.parts[:5] == ("3 lượt BỊ TỪ CHỐI: xem Quản trị", "Đồng hồ chưa đồng bộ", "mất mạng", "12 lượt chờ gửi",
-                              "đồng bộ bị lỗi")
+    line = status_line(
+        [SourceStatus("hid", SourceState.ERROR), SERIAL], offline, 0, NOW, 3600, vi, clock_synchronised=False, rejected_unseen=3
+    )
+    assert line.parts[:5] == (
+        "3 lượt BỊ TỪ CHỐI: xem Quản trị",
+        "Đồng hồ chưa đồng bộ",
+        "mất mạng",
+        "12 lượt chờ gửi",
+        "đồng bộ bị lỗi",
+    )
     assert line.parts[-1] == "Máy quét: sẵn sàng"  # a ready reader is the least news
 
     def width(text: str) -> float:
@@ -114,8 +123,10 @@ def test_status_line_puts_the_network_and_pending_before_the_readers_and_packs_w
     assert all(len(line) <= 9 for line in pack_status(["x" * n for n in range(1, 12)], 9, width, 3))
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(20, "vừa xong"), (61, "1 phút trước"), (3599, "59 phút trước"),
-                                               (7200, "2 giờ trước"), (3 * 86400, "3 ngày trước")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(20, "vừa xong"), (61, "1 phút trước"), (3599, "59 phút trước"), (7200, "2 giờ trước"), (3 * 86400, "3 ngày trước")],
+)
 def test_ago(seconds: float, text: str) -> None:
     assert ago(seconds, vi) == text
 
@@ -127,8 +138,14 @@ def test_result_panels() -> None:
     seen = datetime(2026, 11, 23, 1, 42, 5, tzinfo=timezone.utc)  # 08:42 in Vietnam
     again = panel_for(ScanResult("repeat", "in", "phone", "SĐT ***5678", first_seen_at=seen), vi)
     assert (again.state, again.title) == ("repeat", "ĐÃ GHI NHẬN LÚC 08:42")
-    for signature, state in (("expired", "certificate"), ("bad_signature", "certificate"), ("not_yet_valid", "certificate"),
-                             ("unknown_signer", "certificate"), ("valid", "accepted"), ("not_checked", "accepted")):
+    for signature, state in (
+        ("expired", "certificate"),
+        ("bad_signature", "certificate"),
+        ("not_yet_valid", "certificate"),
+        ("unknown_signer", "certificate"),
+        ("valid", "accepted"),
+        ("not_checked", "accepted"),
+    ):
         dcc = panel_for(ScanResult("accepted", "in", "dcc", "Mustermann E. · Dose 2/2", details={"signature": signature}), en)
         assert (dcc.state, dcc.title) == (state, "RECORDED · ENTRY"), signature
     expired = panel_for(ScanResult("accepted", "in", "dcc", "Mustermann E. · Dose 2/2", details={"signature": "expired"}), vi)
@@ -144,8 +161,7 @@ def _source_strings() -> set[str]:
     for path in UI.rglob("*"):
         if path.suffix in (".py", ".kv"):
             for match in call.finditer(path.read_text(encoding="utf-8")):
-                found.add("".join(s[1:-1] for s in re.findall(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'""",
-                                                                  match.group(1))))
+                found.add("".join(s[1:-1] for s in re.findall(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'""", match.group(1))))
     return found
 
 
@@ -167,8 +183,10 @@ def test_catalog_is_valid_gettext() -> None:
 
 
 def test_po_reader_skips_fuzzy_and_untranslated_entries() -> None:
-    text = 'msgid ""\nmsgstr "X: y\\n"\n\n#, fuzzy\nmsgid "Old"\nmsgstr "Cũ"\n\nmsgid "A"\nmsgstr ""\n\n' \
-           'msgid "Two "\n"lines"\nmsgstr "Hai "\n"dòng"\n'
+    text = (
+        'msgid ""\nmsgstr "X: y\\n"\n\n#, fuzzy\nmsgid "Old"\nmsgstr "Cũ"\n\nmsgid "A"\nmsgstr ""\n\n'
+        'msgid "Two "\n"lines"\nmsgstr "Hai "\n"dòng"\n'
+    )
     assert parse_po(text) == {"Two lines": "Hai dòng"}
 
 
@@ -201,8 +219,9 @@ def test_usb_sticks_are_writable_mounts_below_media(tmp_path: Path) -> None:
     stick.mkdir(parents=True)
     mounts = tmp_path / "mounts"
     escaped = str(stick).replace(" ", "\\040")
-    mounts.write_text(f"/dev/sda1 {escaped} vfat rw,nosuid 0 0\n/dev/sdb1 {tmp_path}/media/ro vfat ro 0 0\n"
-                      f"/dev/root / ext4 rw 0 0\n")
+    mounts.write_text(
+        f"/dev/sda1 {escaped} vfat rw,nosuid 0 0\n/dev/sdb1 {tmp_path}/media/ro vfat ro 0 0\n/dev/root / ext4 rw 0 0\n"
+    )
     found = mounted_sticks(mounts, roots=(str(tmp_path / "media"),))
     assert [(s.path, s.label) for s in found] == [(stick, "USB DISK")]
     assert found[0].free_bytes > 0

@@ -75,12 +75,10 @@ def test_backup_from_the_panel_writes_a_backup_that_opens(app: UiKiosk, stick: T
     message = message_after(app, "Đang sao lưu…")
     [name] = stick_files(stick)
     assert name.startswith("kiosk-DEMO-01-") and name.endswith(".sqlite3")
-    assert message.splitlines() == [f"Đã sao lưu: {name}", message.splitlines()[1],
-                                    "Tệp chứa dữ liệu cá nhân: giữ USB cẩn thận."]
+    assert message.splitlines() == [f"Đã sao lưu: {name}", message.splitlines()[1], "Tệp chứa dữ liệu cá nhân: giữ USB cẩn thận."]
     assert message.splitlines()[1].startswith("2 lượt, 2 lượt chờ gửi, ")
     copy = tmp / name  # out of the namespace, to open it here
-    copy.write_bytes(subprocess.run(stick.argv("cat", str(stick.mountpoint / name)), capture_output=True,
-                                    check=True).stdout)
+    copy.write_bytes(subprocess.run(stick.argv("cat", str(stick.mountpoint / name)), capture_output=True, check=True).stdout)
     with sqlite3.connect(copy) as db:
         assert db.execute("PRAGMA quick_check").fetchall() == [("ok",)]
         assert db.execute("SELECT count(*) FROM visits").fetchone() == (2,)
@@ -91,8 +89,7 @@ def test_backup_from_the_panel_writes_a_backup_that_opens(app: UiKiosk, stick: T
 def test_safely_remove_writes_everything_and_says_the_stick_may_be_pulled(app: UiKiosk, tmp: Path) -> None:
     open_usb_panel(app)
     app.tap("eject")
-    assert message_after(app, "Đang ghi hết dữ liệu xuống USB…") == \
-        f"Đã ghi xong mọi dữ liệu lên {STICK}: có thể rút USB ra ngay."
+    assert message_after(app, "Đang ghi hết dữ liệu xuống USB…") == f"Đã ghi xong mọi dữ liệu lên {STICK}: có thể rút USB ra ngay."
     assert Path(app.call("shot", path=str(tmp / "shots" / "admin-usb-eject-800x480.png"))).is_file()
 
 
@@ -116,5 +113,7 @@ def test_a_read_only_stick_says_so(app: UiKiosk, stick: Tmpfs) -> None:
     assert message_after(app, "Đang sao lưu…") == render("backup_readonly", "vi", directory=stick.mountpoint)
     assert stick_files(stick) == before
     app.tap("refresh")  # a read-only stick is not offered any more
-    wait_for(lambda: app.call("text_of", id="message") == "Không thấy USB. Cắm USB rồi bấm Làm mới.",
-             "the panel to find no writable stick")
+    wait_for(
+        lambda: app.call("text_of", id="message") == "Không thấy USB. Cắm USB rồi bấm Làm mới.",
+        "the panel to find no writable stick",
+    )

@@ -72,8 +72,7 @@ def rule_options(fs_type: str) -> str:
 
 
 @pytest.mark.parametrize(("fs_type", "mkfs"), [("vfat", "mkfs.vfat"), ("exfat", "mkfs.exfat"), ("ext4", "mkfs.ext4")])
-def test_a_stick_plugged_after_the_service_started_is_the_kiosk_users_alone(tmp_path: Path, fs_type: str,
-                                                                            mkfs: str) -> None:
+def test_a_stick_plugged_after_the_service_started_is_the_kiosk_users_alone(tmp_path: Path, fs_type: str, mkfs: str) -> None:
     if os.geteuid() != 0 or shutil.which(mkfs) is None:
         reason = f"needs root (loop devices, mounts) and {mkfs} (./setup.sh --dev installs it)"
         if os.environ.get("CI"):
@@ -87,9 +86,31 @@ def test_a_stick_plugged_after_the_service_started_is_the_kiosk_users_alone(tmp_
     subprocess.run([mkfs, str(image)], check=True, capture_output=True)
     (tmp_path / "root").mkdir()
     script = SCRIPT.replace("@KIOSK_UID@", str(KIOSK_UID)).replace("@OTHER_UID@", str(OTHER_UID))
-    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                           str(tmp_path / "root"), str(image), rule_options(fs_type),
-                           "yes" if fs_type == "ext4" else "no"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            str(tmp_path / "root"),
+            str(image),
+            rule_options(fs_type),
+            "yes" if fs_type == "ext4" else "no",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["root read-only", "service sees the stick", "kiosk wrote", "not executable",
-                                        f"mode 600 owner {KIOSK_UID}", "others cannot read"]
+    assert done.stdout.splitlines() == [
+        "root read-only",
+        "service sees the stick",
+        "kiosk wrote",
+        "not executable",
+        f"mode 600 owner {KIOSK_UID}",
+        "others cannot read",
+    ]

@@ -32,8 +32,7 @@ def notify_socket(tmp_path: Path) -> Iterator[socket.socket]:
         yield sock
 
 
-def test_messages_reach_the_notify_socket(tmp_path: Path, notify_socket: socket.socket,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_messages_reach_the_notify_socket(tmp_path: Path, notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
     monkeypatch.setenv("WATCHDOG_USEC", "20000000")
     assert sdnotify.notify("WATCHDOG=1")
@@ -45,7 +44,8 @@ def test_messages_reach_the_notify_socket(tmp_path: Path, notify_socket: socket.
 
 
 def test_headless_run_is_ready_feeds_the_watchdog_and_says_stopping(
-        tmp_path: Path, notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
     monkeypatch.setenv("WATCHDOG_USEC", "400000")  # a heartbeat every 0.2 s, so the test sees several
     scanner = PtyScanner(tmp_path / "scanner0")

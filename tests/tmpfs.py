@@ -36,8 +36,9 @@ class Tmpfs:
         self.data_dir = mountpoint / "data"
         self.filler = mountpoint / "filler"
         script = 'mount -t tmpfs -o "size=$1" tmpfs "$2" && echo mounted && exec sleep infinity'
-        self._holder = subprocess.Popen(["unshare", "-rm", "sh", "-c", script, "sh", size, str(mountpoint)],
-                                        stdout=subprocess.PIPE, text=True)
+        self._holder = subprocess.Popen(
+            ["unshare", "-rm", "sh", "-c", script, "sh", size, str(mountpoint)], stdout=subprocess.PIPE, text=True
+        )
         assert self._holder.stdout is not None
         assert self._holder.stdout.readline() == "mounted\n", "cannot mount a tmpfs with unshare -rm"
 

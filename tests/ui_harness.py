@@ -35,14 +35,20 @@ class UiKiosk:
 
     def __init__(self, tmp: Path, *overrides: str, wrap: tuple[str, ...] = ()) -> None:
         """``wrap``: a command the app runs under, e.g. nsenter into a namespace with a tmpfs "stick"."""
-        env = {**os.environ, "KIVY_NO_ARGS": "1", "KIVY_HOME": str(tmp / "kivy-home"), "KIVY_NO_FILELOG": "1",
-               "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy", "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "KIVY_NO_ARGS": "1",
+            "KIVY_HOME": str(tmp / "kivy-home"),
+            "KIVY_NO_FILELOG": "1",
+            "SDL_VIDEODRIVER": "offscreen",
+            "SDL_AUDIODRIVER": "dummy",
+            "PYTHONUNBUFFERED": "1",
+        }
         # SDL's offscreen surface keeps the size it was created with: create it large enough
         # for every size a test asks for, then start at the 7" display's 800×480.
         big = (f"ui.width={SURFACE}", f"ui.height={SURFACE}")
         argv = [*wrap, sys.executable, "-m", "tests.ui_harness", *[a for o in (*big, *overrides) for a in ("--set", o)]]
-        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.log: list[str] = []
         self.answers: list[Any] = []
         self._lock = threading.Lock()
@@ -58,7 +64,7 @@ class UiKiosk:
     def _answer(self, line: str) -> None:
         if line.startswith(PREFIX):
             with self._lock:
-                self.answers.append(json.loads(line[len(PREFIX):]))
+                self.answers.append(json.loads(line[len(PREFIX) :]))
         else:
             self.log.append(line)
 
@@ -132,8 +138,7 @@ def _ancestors(widget: Any) -> Iterator[Any]:
 
 def _shown(widget: Any) -> bool:
     """Drawn and visible: not transparent itself or through a parent, not collapsed to nothing."""
-    return widget.width > 1 and widget.height > 1 and all(
-        getattr(w, "opacity", 1) > 0 for w in (widget, *_ancestors(widget)))
+    return widget.width > 1 and widget.height > 1 and all(getattr(w, "opacity", 1) > 0 for w in (widget, *_ancestors(widget)))
 
 
 def _measure(label: Any, width: float | None) -> tuple[float, float]:
@@ -142,8 +147,11 @@ def _measure(label: Any, width: float | None) -> tuple[float, float]:
     from kivy.core.text import Label as CoreLabel
     from kivy.core.text.markup import MarkupLabel
 
-    options = {k: v for k, v in label._label.options.items() if k not in ("text", "text_size", "shorten", "max_lines",
-                                                                             "padding", "padding_x", "padding_y")}
+    options = {
+        k: v
+        for k, v in label._label.options.items()
+        if k not in ("text", "text_size", "shorten", "max_lines", "padding", "padding_x", "padding_y")
+    }
     core = (MarkupLabel if label.markup else CoreLabel)(text=label.text, text_size=(width, None), **options)
     core.refresh()
     return core.texture.size if core.texture is not None else (0, 0)
@@ -233,15 +241,24 @@ class Driver:
             "screen": self.app.root.current,
             "size": list(Window.size),
             "lang": self.app.lang,
-            "panel": {"state": scan.panel_state, "title": scan.panel_title, "summary": scan.panel_summary,
-                      "detail": scan.panel_detail},
+            "panel": {
+                "state": scan.panel_state,
+                "title": scan.panel_title,
+                "summary": scan.panel_summary,
+                "detail": scan.panel_detail,
+            },
             "counts": scan.counts,
             "status": scan.status_text,
             "status_colour": list(scan.status_colour),
             "alert": scan.alert_text,
             "direction": scan.direction,
-            "manual": {"phone": manual.phone, "name": manual.name_text, "id_number": manual.id_number,
-                       "hint": manual.phone_hint, "ok": manual.phone_ok},
+            "manual": {
+                "phone": manual.phone,
+                "name": manual.name_text,
+                "id_number": manual.id_number,
+                "hint": manual.phone_hint,
+                "ok": manual.phone_ok,
+            },
             "pin": {"mode": pin.mode, "message": pin.message, "busy": pin.busy},
             "readers": [s.state.value for s in self.app.backend.readers()],
         }
@@ -272,8 +289,7 @@ class Driver:
         if left < 0 or bottom < 0 or right > Window.width or top > Window.height:
             return False
         if getattr(widget, "shorten", False):
-            measured = CoreLabel(text=text or widget.text, font_size=widget.font_size, bold=widget.bold,
-                                 font_name=widget.font_name)
+            measured = CoreLabel(text=text or widget.text, font_size=widget.font_size, bold=widget.bold, font_name=widget.font_name)
             measured.refresh()
             return measured.texture.size[0] <= widget.width
         return widget.height >= widget.texture_size[1]
@@ -295,9 +311,15 @@ class Driver:
             scrolled = any(isinstance(a, ScrollView) for a in _ancestors(widget))
             found = _misfit(widget, scrolled, isinstance(widget, Button), min_font)
             if found:
-                problems.append({"id": names.get(id(widget), type(widget).__name__), "text": widget.text[:80],
-                                 "problem": found, "size": [round(widget.width), round(widget.height)],
-                                 "font": round(widget.font_size, 1)})
+                problems.append(
+                    {
+                        "id": names.get(id(widget), type(widget).__name__),
+                        "text": widget.text[:80],
+                        "problem": found,
+                        "size": [round(widget.width), round(widget.height)],
+                        "font": round(widget.font_size, 1),
+                    }
+                )
         return problems
 
     def usb_roots(self, roots: list[str]) -> bool:
@@ -328,8 +350,10 @@ def _serve(app: Any) -> None:
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         # after a frame or two, so the effects of a touch (or a resize, which nested
         # layouts pass on over several frames) have been laid out and drawn
-        Clock.schedule_once(lambda _dt: print(PREFIX + json.dumps(answer, ensure_ascii=False, default=str),
-                                              flush=True), 0.5 if name == "size" else 0.05)
+        Clock.schedule_once(
+            lambda _dt: print(PREFIX + json.dumps(answer, ensure_ascii=False, default=str), flush=True),
+            0.5 if name == "size" else 0.05,
+        )
 
     def read() -> None:
         for line in sys.stdin:

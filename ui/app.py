@@ -40,11 +40,19 @@ from ui.widgets import keypad, letters  # noqa: F401 - defining the classes regi
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-KV_FILES = ["widgets/common.kv", "widgets/keypad.kv", "widgets/letters.kv", "screens/scan.kv", "screens/manual.kv",
-            "screens/history.kv", "screens/pin.kv", "screens/admin.kv", "screens/admin_sync.kv",
-            "screens/admin_checkup.kv"]
-SCREENS = {"scan": ScanScreen, "manual": ManualScreen, "history": HistoryScreen, "pin": PinScreen,
-           "admin": AdminScreen}
+KV_FILES = [
+    "widgets/common.kv",
+    "widgets/keypad.kv",
+    "widgets/letters.kv",
+    "screens/scan.kv",
+    "screens/manual.kv",
+    "screens/history.kv",
+    "screens/pin.kv",
+    "screens/admin.kv",
+    "screens/admin_sync.kv",
+    "screens/admin_checkup.kv",
+]
+SCREENS = {"scan": ScanScreen, "manual": ManualScreen, "history": HistoryScreen, "pin": PinScreen, "admin": AdminScreen}
 GUARDED = ("pin", "admin")  # screens that fall back to scanning when left alone
 STATUS_EVERY_S = 3.0
 ENTER_KEYS = (13, 271)  # Return, keypad Enter
@@ -57,8 +65,7 @@ class KioskApp(App):
     checkpoint_name = StringProperty("")
     title = "Checkpoint kiosk"
 
-    def __init__(self, config: Config, *, operator: str | None = None, config_file: Path | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, config: Config, *, operator: str | None = None, config_file: Path | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.kiosk_config = config
         self.checkpoint_name = config.checkpoint.name
@@ -82,8 +89,12 @@ class KioskApp(App):
         manager = ScreenManager(transition=NoTransition())
         for name, screen in SCREENS.items():
             manager.add_widget(screen(name=name))
-        Window.bind(on_request_close=self._on_request_close, on_key_down=self._on_key_down,
-                    on_textinput=self._on_textinput, size=self._rescale)
+        Window.bind(
+            on_request_close=self._on_request_close,
+            on_key_down=self._on_key_down,
+            on_textinput=self._on_textinput,
+            size=self._rescale,
+        )
         Window.bind(on_touch_down=self._on_touch)
         self._rescale(Window, Window.size)
         return manager
@@ -91,8 +102,7 @@ class KioskApp(App):
     def on_start(self) -> None:
         self.sounds = Sounds(self.kiosk_config.data_dir / "sounds", self.kiosk_config.ui.sounds)
         self.backend.start()
-        self.screen("scan").preview = (self.kiosk_config.scanners.camera.enabled
-                                       and self.kiosk_config.ui.camera_preview)
+        self.screen("scan").preview = self.kiosk_config.scanners.camera.enabled and self.kiosk_config.ui.camera_preview
         Clock.schedule_interval(lambda _dt: self.refresh_status(), STATUS_EVERY_S)
         Clock.schedule_interval(self._guard_idle, 1.0)
         self.refresh_status()

@@ -45,8 +45,9 @@ except ImportError:  # pragma: no cover - depends on what is installed
 class Backend:
     """The kiosk's services for one app run; built before the window opens."""
 
-    def __init__(self, config: Config, on_result: ResultCallback, *, operator: str | None = None,
-                 config_file: Path | None = None) -> None:
+    def __init__(
+        self, config: Config, on_result: ResultCallback, *, operator: str | None = None, config_file: Path | None = None
+    ) -> None:
         self.config = config
         self.config_file = config_file
         self.pins = PinStore(config.data_dir, attempts=config.ui.pin_attempts, lockout_s=config.ui.pin_lockout_s)
@@ -105,8 +106,7 @@ class Backend:
 
     def apply_enrolment(self) -> Config:
         """After enrolment the kiosk is the server's checkpoint: new visits carry its code."""
-        self.config = self.runtime.config = self.service.config = self.pipeline.config = (
-            with_enrolled_checkpoint(self.config))
+        self.config = self.runtime.config = self.service.config = self.pipeline.config = with_enrolled_checkpoint(self.config)
         return self.config
 
     def set_language(self, lang: Language) -> None:
@@ -135,18 +135,31 @@ class Backend:
                 sync_status = self.sync.status()
             except Exception as exc:  # a sync fault must not blank the scan screen
                 log.error("sync status failed: %s", type(exc).__name__)
-        return {"today": self.service.today(), "pending": self.store.count("pending"), "sync": sync_status,
-                "clock": self.clock_watch.status, "rejected_unseen": self.store.unseen_rejections(),
-                "insecure_http": bool(sync_status and sync_status.server and plain_remote(sync_status.server)),
-                "quarantined": [str(p) for p in quarantined_databases(self.config.data_dir)]}
+        return {
+            "today": self.service.today(),
+            "pending": self.store.count("pending"),
+            "sync": sync_status,
+            "clock": self.clock_watch.status,
+            "rejected_unseen": self.store.unseen_rejections(),
+            "insecure_http": bool(sync_status and sync_status.server and plain_remote(sync_status.server)),
+            "quarantined": [str(p) for p in quarantined_databases(self.config.data_dir)],
+        }
 
     def recent_visits(self, limit: int = 30, state: str | None = None) -> list[dict[str, Any]]:
         """Blocking: the last visits of this kiosk, masked (never looked up by person)."""
         lang = self.service.lang
-        return [{"scanned_at": row["scanned_at"], "direction": row["direction"], "source": row["source"],
-                 "sync_state": row["sync_state"], "sync_code": row["sync_code"], "sync_reason": row["sync_reason"],
-                 "summary": visit_summary(row, lang)}
-                for row in self.store.visits(state=state, limit=limit)]
+        return [
+            {
+                "scanned_at": row["scanned_at"],
+                "direction": row["direction"],
+                "source": row["source"],
+                "sync_state": row["sync_state"],
+                "sync_code": row["sync_code"],
+                "sync_reason": row["sync_reason"],
+                "summary": visit_summary(row, lang),
+            }
+            for row in self.store.visits(state=state, limit=limit)
+        ]
 
     def rejections(self, limit: int = 100) -> tuple[Rejections, list[dict[str, Any]]]:
         """Blocking: every rejected visit by the server's code, and the newest ``limit`` of them, masked."""

@@ -27,10 +27,12 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.option("--operator", help="Who is on duty (name or badge).")
-@click.option("--headless", is_flag=True,
-              help="No screen: run the enabled readers into the store until SIGTERM/SIGINT, logging each result.")
-@click.option("--terminal", is_flag=True,
-              help="The kiosk in a terminal: typed lines (or a keyboard-wedge reader) and the enabled readers.")
+@click.option(
+    "--headless", is_flag=True, help="No screen: run the enabled readers into the store until SIGTERM/SIGINT, logging each result."
+)
+@click.option(
+    "--terminal", is_flag=True, help="The kiosk in a terminal: typed lines (or a keyboard-wedge reader) and the enabled readers."
+)
 @click.option("--fullscreen/--window", default=None, help="Override [ui] fullscreen for this run.")
 @click.pass_context
 def run(ctx: click.Context, operator: str | None, headless: bool, terminal: bool, fullscreen: bool | None) -> None:

@@ -81,8 +81,9 @@ def panel_for(result: ScanResult | None, _: Translate) -> Panel:
         detail = _("Old 11-digit number converted to the new 10-digit number")
     if result.status == "accepted":
         state = "certificate" if result.details.get("signature") in UNTRUSTED_SIGNATURES else "accepted"
-        return Panel(state, _("RECORDED · {direction}").format(direction=direction_word(result.direction, _)),
-                     result.summary or "", detail)
+        return Panel(
+            state, _("RECORDED · {direction}").format(direction=direction_word(result.direction, _)), result.summary or "", detail
+        )
     if result.status == "repeat":
         seen = result.first_seen_at.astimezone(LOCAL_TZ) if result.first_seen_at else None
         title = _("ALREADY RECORDED AT {time}").format(time=seen.strftime("%H:%M")) if seen else _("ALREADY RECORDED")
@@ -130,9 +131,18 @@ class StatusLine:
         return " · ".join(self.parts)
 
 
-def status_line(readers: Sequence[ReaderStatus], sync: SyncView | None, pending: int, now: datetime,
-                stale_s: float, _: Translate, *, clock_synchronised: bool | None = None,
-                insecure_http: bool = False, rejected_unseen: int = 0) -> StatusLine:
+def status_line(
+    readers: Sequence[ReaderStatus],
+    sync: SyncView | None,
+    pending: int,
+    now: datetime,
+    stale_s: float,
+    _: Translate,
+    *,
+    clock_synchronised: bool | None = None,
+    insecure_http: bool = False,
+    rejected_unseen: int = 0,
+) -> StatusLine:
     """Readers, online/offline, pending visits and the last sync; red when sync fails or is stale.
 
     The parts come most important first, because a small screen shows only what fits (see
@@ -215,7 +225,8 @@ def damaged_database_text(kept: Sequence[str], _: Translate) -> str:
     if not kept:
         return ""
     return _("DATABASE DAMAGED: a new one was started, the old file is kept as {name}. Tell the admin.").format(
-        name=PurePath(kept[-1]).name)
+        name=PurePath(kept[-1]).name
+    )
 
 
 def _rank(level: str) -> int:

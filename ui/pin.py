@@ -53,8 +53,7 @@ def _hash(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
 class PinStore:
     """The PIN file in the kiosk's data directory (mode 0600); ``now`` is wall-clock seconds."""
 
-    def __init__(self, data_dir: Path, *, attempts: int = 5, lockout_s: float = 60.0,
-                 now: Callable[[], float] = time.time) -> None:
+    def __init__(self, data_dir: Path, *, attempts: int = 5, lockout_s: float = 60.0, now: Callable[[], float] = time.time) -> None:
         self.path = Path(data_dir) / PIN_FILE
         self.attempts = attempts
         self.lockout_s = lockout_s
@@ -89,8 +88,7 @@ class PinStore:
             raise PinError("pin_format")
         salt = secrets.token_bytes(16)
         digest = _hash(pin, salt, **SCRYPT)
-        self._write({"scheme": "scrypt", **SCRYPT, "salt": salt.hex(), "hash": digest.hex(),
-                     "failures": 0, "locked_until": 0.0})
+        self._write({"scheme": "scrypt", **SCRYPT, "salt": salt.hex(), "hash": digest.hex(), "failures": 0, "locked_until": 0.0})
 
     def locked_for(self) -> float:
         """Seconds until the next PIN may be tried (0: now)."""
@@ -113,6 +111,6 @@ class PinStore:
             return Check(ok=True)
         failures = int(data.get("failures", 0)) + 1
         over = failures - self.attempts
-        locked_s = min(self.lockout_s * 2 ** over, MAX_LOCKOUT_S) if over >= 0 else 0.0
+        locked_s = min(self.lockout_s * 2**over, MAX_LOCKOUT_S) if over >= 0 else 0.0
         self._write({**data, "failures": failures, "locked_until": self.now() + locked_s if locked_s else 0.0})
         return Check(ok=False, attempts_left=max(self.attempts - failures, 0), locked_s=locked_s)

@@ -27,8 +27,9 @@ def report(func: Callable[..., Any]) -> Callable[..., None]:
     return lambda *args: on_main(func, *args)
 
 
-def background(work: Callable[[], T], done: Callable[[T], Any], failed: Callable[[BaseException], Any],
-               name: str = "ui-task") -> threading.Thread:
+def background(
+    work: Callable[[], T], done: Callable[[T], Any], failed: Callable[[BaseException], Any], name: str = "ui-task"
+) -> threading.Thread:
     def run() -> None:
         try:
             result = work()

@@ -99,11 +99,11 @@ def _apply_tone(word: str, key: str) -> str:
         return word + key
     toned = next((i for i, c in enumerate(word) if split_tone(c)[1]), None)
     if mark and toned is not None and split_tone(word[toned])[1] == mark:
-        return word[:toned] + split_tone(word[toned])[0] + word[toned + 1:] + key  # twice: undo
+        return word[:toned] + split_tone(word[toned])[0] + word[toned + 1 :] + key  # twice: undo
     if not mark and toned is None:
         return word + key  # z with nothing to remove
     plain = "".join(split_tone(c)[0] for c in word)
-    return plain[:position] + with_tone(plain[position], mark) + plain[position + 1:]
+    return plain[:position] + with_tone(plain[position], mark) + plain[position + 1 :]
 
 
 def _apply_double(word: str, key: str) -> str | None:
@@ -152,7 +152,7 @@ def _reposition(word: str) -> str:
     if position is None or position == toned:
         return word
     mark = split_tone(word[toned])[1]
-    return plain[:position] + with_tone(plain[position], mark) + plain[position + 1:]
+    return plain[:position] + with_tone(plain[position], mark) + plain[position + 1 :]
 
 
 def _compose(word: str, key: str) -> str:

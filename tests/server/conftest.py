@@ -29,8 +29,13 @@ from tests.pgscratch import admin_url, scratch_database
 START_HINT = "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 PLACE = places.Place("Tỉnh Bình Phước", "Huyện Bù Đăng", "Xã Đăk Nhau")
 CCCD_FIELDS = {
-    "id_number": "070185004321", "old_id_number": "285123456", "name": "Nguyễn Thị Ánh Tuyết",
-    "date_of_birth": "1985-07-14", "sex": "Nữ", "address": "Thôn 3, Xã Đăk Nhau", "issue_date": "2021-05-10",
+    "id_number": "070185004321",
+    "old_id_number": "285123456",
+    "name": "Nguyễn Thị Ánh Tuyết",
+    "date_of_birth": "1985-07-14",
+    "sex": "Nữ",
+    "address": "Thôn 3, Xã Đăk Nhau",
+    "issue_date": "2021-05-10",
 }
 
 
@@ -76,9 +81,15 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings().model_copy(update={
-        "limits": LimitsSection(device_batches_per_s=1000, device_burst=1000),
-    }).with_overrides(db=db_url, public_url="https://trungtam.budang.example")
+    return (
+        Settings()
+        .model_copy(
+            update={
+                "limits": LimitsSection(device_batches_per_s=1000, device_burst=1000),
+            }
+        )
+        .with_overrides(db=db_url, public_url="https://trungtam.budang.example")
+    )
 
 
 @pytest.fixture
@@ -87,8 +98,9 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
         yield client
 
 
-def add_checkpoint(engine: Engine, code: str = "BD-001", place: places.Place = PLACE,
-                   created_on: date = date(2026, 11, 1)) -> dict[str, Any]:
+def add_checkpoint(
+    engine: Engine, code: str = "BD-001", place: places.Place = PLACE, created_on: date = date(2026, 11, 1)
+) -> dict[str, Any]:
     return places.add_checkpoint(engine, code, f"Chốt {code}", place, created_on)
 
 
@@ -110,9 +122,16 @@ def bearer(token: str) -> dict[str, str]:
 def visit(checkpoint: str = "BD-001", *, at: datetime | None = None, **overrides: Any) -> dict[str, Any]:
     """A valid visit as a kiosk sends it (a CCCD scan), with a fresh UUID."""
     data = {
-        "id": str(uuid.uuid4()), "checkpoint": checkpoint, "direction": "in", "source": "serial", "kind": "cccd",
+        "id": str(uuid.uuid4()),
+        "checkpoint": checkpoint,
+        "direction": "in",
+        "source": "serial",
+        "kind": "cccd",
         "scanned_at": (at or datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat(),
-        "fields": dict(CCCD_FIELDS), "clock_synchronised": True, "monotonic_ns": 123456789, "boot_id": "boot-1",
+        "fields": dict(CCCD_FIELDS),
+        "clock_synchronised": True,
+        "monotonic_ns": 123456789,
+        "boot_id": "boot-1",
     }
     data.update(overrides)
     return data

@@ -43,6 +43,7 @@ def config_for(tmp_path: Path) -> Any:
         path = tmp_path / "config.toml"
         path.write_text("[server]\n" + "".join(f'{k} = "{v}"\n' for k, v in server.items()), encoding="utf-8")
         return path
+
     return write
 
 
@@ -142,8 +143,9 @@ def decode_qr(path: Path) -> str:
     return str(found[0].text)
 
 
-def test_enroll_code_png_is_a_page_with_the_qr_and_its_caption(engine: Engine, db_url: str, tmp_path: Path,
-                                                               config_for: Any) -> None:
+def test_enroll_code_png_is_a_page_with_the_qr_and_its_caption(
+    engine: Engine, db_url: str, tmp_path: Path, config_for: Any
+) -> None:
     add_checkpoint(engine)
     config = config_for(db=db_url, public_url="https://kiemsoat.budang.example")
     png = tmp_path / "ma.png"
@@ -166,14 +168,28 @@ def test_enroll_code_png_is_a_page_with_the_qr_and_its_caption(engine: Engine, d
 
 def test_the_sheet_says_everything_inside_the_page_even_for_a_long_name(tmp_path: Path) -> None:
     expires = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
-    sheet = code_sheet.Sheet(code="7KQ2-MX4P-9TJD", checkpoint="BD-001", checkpoint_name=LONG_NAME,
-                             place="Xã Đăk Nhau · Huyện Bù Đăng · Tỉnh Bình Phước", server="https://kiemsoat.budang.example/"
-                             + "duong-dan-rat-dai/" * 6, expires_at=expires, qr_text="cpk-enroll:1?server=x&code=7KQ2-MX4P-9TJD",
-                             local_only=True)
+    sheet = code_sheet.Sheet(
+        code="7KQ2-MX4P-9TJD",
+        checkpoint="BD-001",
+        checkpoint_name=LONG_NAME,
+        place="Xã Đăk Nhau · Huyện Bù Đăng · Tỉnh Bình Phước",
+        server="https://kiemsoat.budang.example/" + "duong-dan-rat-dai/" * 6,
+        expires_at=expires,
+        qr_text="cpk-enroll:1?server=x&code=7KQ2-MX4P-9TJD",
+        local_only=True,
+    )
     placed = code_sheet.save(sheet, tmp_path / "sheet.png")
     text = " ".join(p.text for p in placed)
-    for needed in ("7KQ2-MX4P-9TJD", "BD-001", "Đức Phong", "Huyện Bù Đăng", "duong-dan-rat-dai", "08:00 ngày 24/11/2026",
-                   "giờ Việt Nam", "server.public_url"):
+    for needed in (
+        "7KQ2-MX4P-9TJD",
+        "BD-001",
+        "Đức Phong",
+        "Huyện Bù Đăng",
+        "duong-dan-rat-dai",
+        "08:00 ngày 24/11/2026",
+        "giờ Việt Nam",
+        "server.public_url",
+    ):
         assert needed in text
     assert [p.text for p in placed if p.style == "code"] == ["7KQ2-MX4P-9TJD"]  # in large letters, on one line
     width, height = code_sheet.PAGE
@@ -196,8 +212,21 @@ def test_a_code_for_this_machine_only_says_so(engine: Engine, db_url: str, confi
 
 
 def trace(db_url: str, *extra: str, env: dict[str, str | None]) -> Result:
-    return run("trace", "checkpoint", "BD-001", "--from", "2026-11-01", "--to", "2026-11-02", "--reason",
-               "Truy vết ổ dịch chợ", "--db", db_url, *extra, env=env)
+    return run(
+        "trace",
+        "checkpoint",
+        "BD-001",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-02",
+        "--reason",
+        "Truy vết ổ dịch chợ",
+        "--db",
+        db_url,
+        *extra,
+        env=env,
+    )
 
 
 def test_a_trace_is_audited_under_a_person_and_shown_in_vietnam_time(engine: Engine, db_url: str) -> None:

@@ -31,8 +31,12 @@ def post(base: str, token: str, body: dict) -> dict:
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     try:
-        conn.request("POST", "/api/v1/visits/batch", json.dumps(body),
-                     {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/api/v1/visits/batch",
+            json.dumps(body),
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         response = conn.getresponse()
         data = json.loads(response.read())
         assert response.status == 200, data

@@ -22,20 +22,37 @@ from tests.server.conftest import add_checkpoint, bearer, enrol, official_token,
 HEADER = "code,name,commune,district,province,created_at\n"
 
 
-@pytest.mark.parametrize("typed, day", [
-    ("2026-11-23", date(2026, 11, 23)), ("23/11/2026", date(2026, 11, 23)), ("3/1/2026", date(2026, 1, 3)),
-    (" 01/11/2026 ", date(2026, 11, 1)), ("29/02/2028", date(2028, 2, 29)),
-])
+@pytest.mark.parametrize(
+    "typed, day",
+    [
+        ("2026-11-23", date(2026, 11, 23)),
+        ("23/11/2026", date(2026, 11, 23)),
+        ("3/1/2026", date(2026, 1, 3)),
+        (" 01/11/2026 ", date(2026, 11, 1)),
+        ("29/02/2028", date(2028, 2, 29)),
+    ],
+)
 def test_iso_and_day_first_dates(typed: str, day: date) -> None:
     assert parse_day(typed, "created_at") == day
 
 
-@pytest.mark.parametrize("typed", [
-    "23/11/26",  # two-digit year: ambiguous
-    "11/23/2026",  # month first
-    "31/02/2026", "29/02/2027", "2026-13-01", "2026/11/23", "23-11-2026", "23.11.2026", "20261123", "", "hôm nay",
-    "23/11/2026 08:00",  # a date is asked for, not a time
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "23/11/26",  # two-digit year: ambiguous
+        "11/23/2026",  # month first
+        "31/02/2026",
+        "29/02/2027",
+        "2026-13-01",
+        "2026/11/23",
+        "23-11-2026",
+        "23.11.2026",
+        "20261123",
+        "",
+        "hôm nay",
+        "23/11/2026 08:00",  # a date is asked for, not a time
+    ],
+)
 def test_anything_else_names_the_field_and_both_forms(typed: str) -> None:
     with pytest.raises(DateError) as raised:
         parse_day(typed, "week_ending")
@@ -72,12 +89,31 @@ def test_trace_from_and_to_either_way_on_the_cli(engine: Engine, db_url: str) ->
     device_id, _token = enrol(engine)
     auth = DeviceAuth(device_id, places.checkpoint(engine, "BD-001")["id"], "BD-001")
     at = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)  # 10:00 in Vietnam
-    ingest(engine, auth, [visit(at=at)], IngestRules(max_future=timedelta(days=1), retention=timedelta(days=3650)),
-           at + timedelta(hours=1))
-    base = ["trace", "checkpoint", "BD-001", "--reason", "Truy vết ổ dịch chợ", "--format", "json",
-            "--as", "Trần Văn Bình", "--db", db_url]
-    for start, end, count in (("20/11/2026", "21/11/2026", 1), ("20/11/2026 09:00", "20/11/2026 10:00", 0),
-                              ("20/11/2026 10:00", "2026-11-20T10:01", 1)):
+    ingest(
+        engine,
+        auth,
+        [visit(at=at)],
+        IngestRules(max_future=timedelta(days=1), retention=timedelta(days=3650)),
+        at + timedelta(hours=1),
+    )
+    base = [
+        "trace",
+        "checkpoint",
+        "BD-001",
+        "--reason",
+        "Truy vết ổ dịch chợ",
+        "--format",
+        "json",
+        "--as",
+        "Trần Văn Bình",
+        "--db",
+        db_url,
+    ]
+    for start, end, count in (
+        ("20/11/2026", "21/11/2026", 1),
+        ("20/11/2026 09:00", "20/11/2026 10:00", 0),
+        ("20/11/2026 10:00", "2026-11-20T10:01", 1),
+    ):
         found = CliRunner().invoke(main, [*base, "--from", start, "--to", end])
         assert found.exit_code == 0, found.output
         assert json.loads(found.stdout)["count"] == count, (start, end)
@@ -87,12 +123,19 @@ def test_trace_from_and_to_either_way_on_the_cli(engine: Engine, db_url: str) ->
 
 def test_csv_created_at_either_way(engine: Engine, db_url: str, tmp_path: Path) -> None:
     file = tmp_path / "excel.csv"
-    file.write_bytes(b"\xef\xbb\xbf" + (HEADER + "BD-001,Chốt 1,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,01/11/2026\n"
-                                                  "BD-002,Chốt 2,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,2026-11-02\n").encode())
+    file.write_bytes(
+        b"\xef\xbb\xbf"
+        + (
+            HEADER + "BD-001,Chốt 1,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,01/11/2026\n"
+            "BD-002,Chốt 2,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,2026-11-02\n"
+        ).encode()
+    )
     done = CliRunner().invoke(main, ["checkpoint", "import", str(file), "--json", "--db", db_url])
     assert done.exit_code == 0, done.output
     assert {c["code"]: c["created_on"] for c in places.list_checkpoints(engine)} == {
-        "BD-001": date(2026, 11, 1), "BD-002": date(2026, 11, 2)}
+        "BD-001": date(2026, 11, 1),
+        "BD-002": date(2026, 11, 2),
+    }
     file.write_text(HEADER + "BD-003,Chốt 3,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,11/23/2026\n")
     wrong = CliRunner().invoke(main, ["checkpoint", "import", str(file), "--db", db_url])
     assert wrong.exit_code == 1 and "dòng (line) 2, cột (column) created_at" in wrong.stderr
@@ -104,8 +147,11 @@ def test_csv_created_at_either_way(engine: Engine, db_url: str, tmp_path: Path) 
 def test_api_date_parameters_either_way(engine: Engine, client: TestClient) -> None:
     add_checkpoint(engine)
     token = official_token(engine)
-    for path, param in (("/api/v1/reports/communes", "week_ending"), ("/api/v1/reports/checkpoints", "week_ending"),
-                        ("/api/v1/reports/year-to-date", "through")):
+    for path, param in (
+        ("/api/v1/reports/communes", "week_ending"),
+        ("/api/v1/reports/checkpoints", "week_ending"),
+        ("/api/v1/reports/year-to-date", "through"),
+    ):
         iso = client.get(path, params={"district": "Huyện Bù Đăng", param: "2026-11-23"}, headers=bearer(token))
         excel = client.get(path, params={"district": "Huyện Bù Đăng", param: "23/11/2026"}, headers=bearer(token))
         assert iso.status_code == 200 and excel.json() == iso.json(), excel.text
@@ -115,8 +161,9 @@ def test_api_date_parameters_either_way(engine: Engine, client: TestClient) -> N
         assert message.startswith(f"{param}:") and "YYYY-MM-DD" in message and "dd/mm/yyyy" in message
         assert "11/23/2026" not in message  # errors never echo the input
     csv = HEADER + "BD-009,Chốt 9,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,09/11/2026\n"
-    imported = client.post("/api/v1/checkpoints/import", content=csv.encode(),
-                           headers={**bearer(token), "Content-Type": "text/csv"})
+    imported = client.post(
+        "/api/v1/checkpoints/import", content=csv.encode(), headers={**bearer(token), "Content-Type": "text/csv"}
+    )
     assert imported.status_code == 200 and imported.json()["created"] == 1
     listed = client.get("/api/v1/checkpoints", headers=bearer(token)).json()
     assert {c["code"]: c["created_at"] for c in listed}["BD-009"] == "2026-11-09"

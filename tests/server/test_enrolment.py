@@ -26,8 +26,7 @@ def batch(client: TestClient, device_id: str, token: str, *visits: dict) -> obje
     return client.post("/api/v1/visits/batch", json={"device_id": device_id, "visits": list(visits)}, headers=bearer(token))
 
 
-def test_enroll_code_cli_json_qr_png_then_exchange_once(client: TestClient, engine: Engine, db_url: str,
-                                                        tmp_path: Path) -> None:
+def test_enroll_code_cli_json_qr_png_then_exchange_once(client: TestClient, engine: Engine, db_url: str, tmp_path: Path) -> None:
     add_checkpoint(engine)
     png = tmp_path / "ma.png"
     made = cli("enroll-code", "BD-001", "--json", "--png", str(png), "--server-url", "https://tt.example/", "--db", db_url)
@@ -44,8 +43,13 @@ def test_enroll_code_cli_json_qr_png_then_exchange_once(client: TestClient, engi
     answer = client.post("/api/v1/enroll", json={"code": data["code"].lower().replace("-", " ")})
     assert answer.status_code == 200, answer.text
     enrolled = answer.json()
-    assert enrolled["checkpoint"] == {"code": "BD-001", "name": "Chốt BD-001", "commune": "Xã Đăk Nhau",
-                                      "district": "Huyện Bù Đăng", "province": "Tỉnh Bình Phước"}
+    assert enrolled["checkpoint"] == {
+        "code": "BD-001",
+        "name": "Chốt BD-001",
+        "commune": "Xã Đăk Nhau",
+        "district": "Huyện Bù Đăng",
+        "province": "Tỉnh Bình Phước",
+    }
     assert len(enrolled["token"]) >= 40  # ≥ 128 random bits
     with engine.connect() as conn:
         assert enrolled["token"] not in str(conn.execute(sa.select(device_tokens)).all())
@@ -74,8 +78,7 @@ def test_wrong_expired_and_unknown_codes_and_checkpoints(client: TestClient, eng
     assert "ngừng hoạt động" in cli("enroll-code", "BD-001", "--db", db_url).stderr
 
 
-def test_revoked_token_gets_a_401_that_says_so_and_rotation_replaces_it(
-        client: TestClient, engine: Engine, db_url: str) -> None:
+def test_revoked_token_gets_a_401_that_says_so_and_rotation_replaces_it(client: TestClient, engine: Engine, db_url: str) -> None:
     add_checkpoint(engine)
     code = json.loads(cli("enroll-code", "BD-001", "--json", "--db", db_url).stdout)["code"]
     first = client.post("/api/v1/enroll", json={"code": code}).json()
@@ -97,8 +100,7 @@ def test_revoked_token_gets_a_401_that_says_so_and_rotation_replaces_it(
     assert {e["action"] for e in audit.entries(engine)} >= {"device.enroll", "device.rotate", "device.revoke"}
 
 
-def test_official_add_prints_token_last_line_and_gets_codes_over_api(client: TestClient, engine: Engine,
-                                                                      db_url: str) -> None:
+def test_official_add_prints_token_last_line_and_gets_codes_over_api(client: TestClient, engine: Engine, db_url: str) -> None:
     add_checkpoint(engine)
     added = cli("official", "add", "Lê Thị Hoa", "--db", db_url)
     assert added.exit_code == 0

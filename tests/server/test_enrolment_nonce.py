@@ -52,8 +52,7 @@ def whoami(client: TestClient, token: str) -> tuple[int, str | None]:
     return answer.status_code, answer.json().get("error")
 
 
-def test_same_nonce_gets_the_same_device_with_a_fresh_token_and_retires_the_old(
-        client: TestClient, engine: Engine) -> None:
+def test_same_nonce_gets_the_same_device_with_a_fresh_token_and_retires_the_old(client: TestClient, engine: Engine) -> None:
     add_checkpoint(engine)
     code, mine = new_code(engine), nonce()
     first = enroll(client, code, mine)
@@ -142,12 +141,18 @@ def test_orphans_are_marked_listed_and_removed(client: TestClient, engine: Engin
     waiting = enroll(client, new_code(engine, "BD-002"), nonce()).json()  # enrolled, nothing sent yet
     unseen = enroll(client, new_code(engine, "BD-003"), nonce()).json()
     with engine.begin() as conn:  # never seen for longer than its code was valid (1 h)
-        conn.execute(devices.update().where(devices.c.id == unseen["device_id"])
-                     .values(enrolled_at=datetime.now(timezone.utc) - timedelta(hours=2)))
+        conn.execute(
+            devices.update()
+            .where(devices.c.id == unseen["device_id"])
+            .values(enrolled_at=datetime.now(timezone.utc) - timedelta(hours=2))
+        )
     rows = {row["id"]: row for row in listed(db_url)}
     assert {r["id"]: (r["state"], r["synced"], r["orphan"]) for r in rows.values()} == {
-        lost["device_id"]: ("orphan", False, True), kept["device_id"]: ("active", True, False),
-        waiting["device_id"]: ("active", False, False), unseen["device_id"]: ("orphan", False, True)}
+        lost["device_id"]: ("orphan", False, True),
+        kept["device_id"]: ("active", True, False),
+        waiting["device_id"]: ("active", False, False),
+        unseen["device_id"]: ("orphan", False, True),
+    }
     assert rows[kept["device_id"]]["last_seen_at"] and rows[lost["device_id"]]["last_seen_at"] is None
     assert {r["id"] for r in listed(db_url, "--orphans")} == {lost["device_id"], unseen["device_id"]}
     assert [r["id"] for r in listed(db_url, "--orphans", "--checkpoint", "BD-001")] == [lost["device_id"]]

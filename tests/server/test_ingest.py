@@ -50,8 +50,7 @@ def test_created_then_all_duplicate_on_replay(client: TestClient, engine: Engine
     assert abs(seen - datetime.now(timezone.utc)) < timedelta(seconds=5)
 
 
-def test_each_bad_visit_is_rejected_alone_with_code_and_reason(client: TestClient, engine: Engine,
-                                                                device: tuple[str, str]) -> None:
+def test_each_bad_visit_is_rejected_alone_with_code_and_reason(client: TestClient, engine: Engine, device: tuple[str, str]) -> None:
     now = datetime.now(timezone.utc)
     good = visit()
     twice = visit()
@@ -59,32 +58,49 @@ def test_each_bad_visit_is_rejected_alone_with_code_and_reason(client: TestClien
     other_checkpoint = visit("BD-999")
     future = visit(at=now + timedelta(days=3))
     too_old = visit(at=now - timedelta(days=40))
-    corrected = visit(at=datetime(1970, 1, 1, tzinfo=timezone.utc), clock_synchronised=False,
-                      corrected_at=(now - timedelta(hours=1)).isoformat())
+    corrected = visit(
+        at=datetime(1970, 1, 1, tzinfo=timezone.utc), clock_synchronised=False, corrected_at=(now - timedelta(hours=1)).isoformat()
+    )
     no_zone = visit(scanned_at="2026-11-23T08:00:00")
     not_a_dict = "070185004321|Nguyễn Thị Ánh Tuyết"
-    answer = send(client, device, [good, bad_fields, other_checkpoint, future, too_old, corrected, no_zone, not_a_dict,
-                                   twice, twice])
+    answer = send(
+        client, device, [good, bad_fields, other_checkpoint, future, too_old, corrected, no_zone, not_a_dict, twice, twice]
+    )
     assert answer.status_code == 200
     results = answer.json()["results"]
     assert [(r["status"], r.get("code")) for r in results] == [
-        ("created", None), ("rejected", "invalid_visit"), ("rejected", "wrong_checkpoint"),
-        ("created", None), ("created", None), ("created", None), ("rejected", "invalid_visit"),
-        ("rejected", "invalid_visit"), ("created", None), ("duplicate", None)]
+        ("created", None),
+        ("rejected", "invalid_visit"),
+        ("rejected", "wrong_checkpoint"),
+        ("created", None),
+        ("created", None),
+        ("created", None),
+        ("rejected", "invalid_visit"),
+        ("rejected", "invalid_visit"),
+        ("created", None),
+        ("duplicate", None),
+    ]
     assert "fields.id_number" in results[1]["reason"] and "scanned_at" in results[6]["reason"]
     assert results[7]["id"] == "#7"
     assert not any(p in answer.text for p in PERSONAL)
     assert count_visits(engine) == 5  # a time in the future or past the retention is no reason to lose a visit
 
 
-@pytest.mark.parametrize("body, status, code", [
-    (b"{not json", 400, "invalid_json"),
-    (json.dumps({"visits": [{"fields": {"name": "Nguyễn Thị Ánh Tuyết", "id_number": "070185004321"}}]}).encode(),
-     422, "invalid_request"),
-    (json.dumps({"device_id": "x", "visits": "Nguyễn Thị Ánh Tuyết 070185004321"}).encode(), 422, "invalid_request"),
-])
-def test_bad_bodies_never_echo_personal_data(client: TestClient, device: tuple[str, str], body: bytes, status: int,
-                                             code: str) -> None:
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        (b"{not json", 400, "invalid_json"),
+        (
+            json.dumps({"visits": [{"fields": {"name": "Nguyễn Thị Ánh Tuyết", "id_number": "070185004321"}}]}).encode(),
+            422,
+            "invalid_request",
+        ),
+        (json.dumps({"device_id": "x", "visits": "Nguyễn Thị Ánh Tuyết 070185004321"}).encode(), 422, "invalid_request"),
+    ],
+)
+def test_bad_bodies_never_echo_personal_data(
+    client: TestClient, device: tuple[str, str], body: bytes, status: int, code: str
+) -> None:
     answer = client.post(BATCH, content=body, headers={**bearer(device[1]), "Content-Type": "application/json"})
     assert answer.status_code == status and answer.json()["error"] == code
     assert not any(p in answer.text for p in PERSONAL), answer.text
@@ -100,8 +116,7 @@ def test_gzip_accepted_and_decompressed_size_capped(client: TestClient, engine: 
     device_id, token = device
     sent = [visit() for _ in range(20)]
     body = gzip.compress(json.dumps({"device_id": device_id, "visits": sent}).encode())
-    ok = client.post(BATCH, content=body, headers={**bearer(token), "Content-Encoding": "gzip",
-                                                   "Content-Type": "application/json"})
+    ok = client.post(BATCH, content=body, headers={**bearer(token), "Content-Encoding": "gzip", "Content-Type": "application/json"})
     assert ok.status_code == 200 and statuses(ok) == ["created"] * 20
     bomb = gzip.compress(b'{"device_id": "' + b" " * (50 * 1024 * 1024) + b'"}')  # 50 MiB from ~50 kB
     assert len(bomb) < 100_000
@@ -115,8 +130,7 @@ def test_gzip_accepted_and_decompressed_size_capped(client: TestClient, engine: 
 def test_more_than_1000_visits_or_1_mib_is_413(client: TestClient, engine: Engine, device: tuple[str, str]) -> None:
     many = send(client, device, [visit() for _ in range(1001)])
     assert many.status_code == 413 and many.json()["error"] == "too_many_visits"
-    big = send(client, device, [visit(fields={**CCCD_FIELDS, "address": "x" * 300, "pad": "y" * 2000})
-                                for _ in range(500)])
+    big = send(client, device, [visit(fields={**CCCD_FIELDS, "address": "x" * 300, "pad": "y" * 2000}) for _ in range(500)])
     assert big.status_code == 413 and big.json()["error"] == "batch_too_large"
     assert statuses(send(client, device, [visit() for _ in range(1000)])) == ["created"] * 1000
 

@@ -40,7 +40,8 @@ def stored(engine: Engine, visit_id: str) -> dict:
 
 
 def test_impossible_times_are_kept_as_unknown_and_every_query_still_answers(
-        client: TestClient, engine: Engine, device: tuple[str, str], db_url: str) -> None:
+    client: TestClient, engine: Engine, device: tuple[str, str], db_url: str
+) -> None:
     now = datetime.now(timezone.utc)
     corrected = (now - timedelta(hours=2)).isoformat()
     year_9999 = visit(scanned_at="9999-12-31T23:59:59-14:00", corrected_at=corrected, clock_synchronised=False)
@@ -64,18 +65,25 @@ def test_impossible_times_are_kept_as_unknown_and_every_query_still_answers(
     assert stored(engine, floor["id"])["occurred_at"] == TIME_FLOOR
 
     token = officials.add_official(engine, "Trần Văn Bình", "test")
-    by_checkpoint = client.post("/api/v1/trace/checkpoint", headers=bearer(token),
-                                json={**WINDOW_ALL, "checkpoint": "BD-001", "reason": "Ổ dịch chợ Đức Phong"})
+    by_checkpoint = client.post(
+        "/api/v1/trace/checkpoint",
+        headers=bearer(token),
+        json={**WINDOW_ALL, "checkpoint": "BD-001", "reason": "Ổ dịch chợ Đức Phong"},
+    )
     assert by_checkpoint.status_code == 200, by_checkpoint.text
     assert by_checkpoint.json()["count"] == 5  # the 2020 visit is past the retention: stored purged
     unknown_names = [v["name"] for v in by_checkpoint.json()["visits"] if v["time_unknown"]]
     assert "Điểu Thị Hằng" in unknown_names and len(unknown_names) == 4
-    by_person = client.post("/api/v1/trace/person", headers=bearer(token),
-                            json={**WINDOW_ALL, "id_number": CCCD_FIELDS["id_number"], "reason": "F1 của BN1234"})
+    by_person = client.post(
+        "/api/v1/trace/person",
+        headers=bearer(token),
+        json={**WINDOW_ALL, "id_number": CCCD_FIELDS["id_number"], "reason": "F1 của BN1234"},
+    )
     assert by_person.status_code == 200 and by_person.json()["count"] == 5
     today = now.astimezone(timezone(timedelta(hours=7))).date() + timedelta(days=1)
-    report = client.get("/api/v1/reports/communes", headers=bearer(token),
-                        params={"district": "Huyện Bù Đăng", "week_ending": today.isoformat()})
+    report = client.get(
+        "/api/v1/reports/communes", headers=bearer(token), params={"district": "Huyện Bù Đăng", "week_ending": today.isoformat()}
+    )
     assert report.status_code == 200 and report.json()["total"]["visits"] == 5  # all but the floor's 2020 visit
     listed = CliRunner().invoke(main, ["device", "list", "--json", "--db", db_url])
     assert listed.exit_code == 0, listed.output
@@ -83,7 +91,8 @@ def test_impossible_times_are_kept_as_unknown_and_every_query_still_answers(
 
 
 def test_a_visit_older_than_the_retention_is_counted_without_personal_data(
-        client: TestClient, engine: Engine, device: tuple[str, str]) -> None:
+    client: TestClient, engine: Engine, device: tuple[str, str]
+) -> None:
     old = visit(at=datetime.now(timezone.utc) - timedelta(days=40))
     assert send(client, device, [old])[0]["status"] == "created"
     row = stored(engine, old["id"])
@@ -92,7 +101,8 @@ def test_a_visit_older_than_the_retention_is_counted_without_personal_data(
 
 
 def test_an_id_sent_by_another_device_is_a_conflict_never_a_silent_duplicate(
-        client: TestClient, engine: Engine, device: tuple[str, str]) -> None:
+    client: TestClient, engine: Engine, device: tuple[str, str]
+) -> None:
     first = visit()
     second_device = enrol(engine)
     assert send(client, device, [first])[0]["status"] == "created"
@@ -102,17 +112,21 @@ def test_an_id_sent_by_another_device_is_a_conflict_never_a_silent_duplicate(
     assert stored(engine, first["id"])["person_name"] == CCCD_FIELDS["name"]
 
 
-@pytest.mark.parametrize("field, value", [
-    ("id_number", "０７０１８５００４３２１"),  # fullwidth
-    ("id_number", "٠٧٠١٨٥٠٠٤٣٢١"),  # Arabic-Indic
-    ("old_id_number", "２８５１２３４５６"),
-    ("name", "Nguyễn\x00Văn"),
-    ("address", "Thôn 3\ud800"),
-    ("name", "N" * 101),
-    ("address", "Thôn " * 101),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("id_number", "０７０１８５００４３２１"),  # fullwidth
+        ("id_number", "٠٧٠١٨٥٠٠٤٣٢١"),  # Arabic-Indic
+        ("old_id_number", "２８５１２３４５６"),
+        ("name", "Nguyễn\x00Văn"),
+        ("address", "Thôn 3\ud800"),
+        ("name", "N" * 101),
+        ("address", "Thôn " * 101),
+    ],
+)
 def test_text_the_district_could_not_trace_or_store_is_refused_by_name(
-        client: TestClient, device: tuple[str, str], field: str, value: str) -> None:
+    client: TestClient, device: tuple[str, str], field: str, value: str
+) -> None:
     body = json.dumps({"device_id": device[0], "visits": [visit(fields={**CCCD_FIELDS, field: value})]})
     answer = client.post(BATCH, content=body.encode(), headers={**bearer(device[1]), "Content-Type": "application/json"})
     assert answer.status_code == 200, answer.text
@@ -122,14 +136,14 @@ def test_text_the_district_could_not_trace_or_store_is_refused_by_name(
 
 
 def test_phones_in_other_scripts_refused_landlines_and_long_addresses_kept(
-        client: TestClient, engine: Engine, device: tuple[str, str]) -> None:
+    client: TestClient, engine: Engine, device: tuple[str, str]
+) -> None:
     arabic = visit(kind="phone", fields={"phone": "٠٩١٢٣٤٥٦٧٨"})
     landline = visit(kind="phone", fields={"phone": "02838123456", "name": "Trần Thị Thủy"})
     address = "Tổ dân phố 12, Khu phố Tân Lập, Phường Tân Thiện, Thành phố Đồng Xoài, Tỉnh Bình Phước; " * 5
     long_address = visit(fields={**CCCD_FIELDS, "address": address[:500]})
     results = send(client, device, [arabic, landline, long_address])
-    assert [(r["status"], r.get("code")) for r in results] == [
-        ("rejected", "invalid_visit"), ("created", None), ("created", None)]
+    assert [(r["status"], r.get("code")) for r in results] == [("rejected", "invalid_visit"), ("created", None), ("created", None)]
     assert stored(engine, landline["id"])["phone"] == "02838123456"
     assert stored(engine, long_address["id"])["fields"]["address"] == address[:500]
 
@@ -137,8 +151,9 @@ def test_phones_in_other_scripts_refused_landlines_and_long_addresses_kept(
 def test_json_nested_thousands_deep_is_a_400_everywhere(client: TestClient, device: tuple[str, str]) -> None:
     deep = b"[" * 100_000 + b"]" * 100_000
     token = device[1]
-    batch = client.post(BATCH, content=b'{"device_id": "x", "visits": ' + deep + b"}",
-                        headers={**bearer(token), "Content-Type": "application/json"})
+    batch = client.post(
+        BATCH, content=b'{"device_id": "x", "visits": ' + deep + b"}", headers={**bearer(token), "Content-Type": "application/json"}
+    )
     assert batch.status_code == 400 and batch.json()["error"] == "json_too_deep"
     enroll = client.post("/api/v1/enroll", content=b'{"code": ' + deep + b"}", headers={"Content-Type": "application/json"})
     assert enroll.status_code in (400, 422) and enroll.status_code < 500
@@ -156,13 +171,19 @@ def test_a_row_the_database_refuses_is_rejected_alone(client: TestClient, engine
             conn.exec_driver_sql(
                 "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.person_name = '" + refuse_name + "' THEN "
                 "RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'refused ' || NEW.person_name; END IF; "
-                "RETURN NEW; END $$ LANGUAGE plpgsql")
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
             conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON visits FOR EACH ROW EXECUTE FUNCTION refuse()")
         else:
-            conn.exec_driver_sql(f"CREATE TRIGGER refuse BEFORE INSERT ON visits WHEN NEW.person_name = '{refuse_name}' "
-                                 "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER refuse BEFORE INSERT ON visits WHEN NEW.person_name = '{refuse_name}' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
     good, bad, also_good = visit(), visit(fields={**CCCD_FIELDS, "name": refuse_name}), visit()
     results = send(client, device, [good, bad, also_good])
     assert [(r["status"], r.get("code")) for r in results] == [
-        ("created", None), ("rejected", "database_refused"), ("created", None)]
+        ("created", None),
+        ("rejected", "database_refused"),
+        ("created", None),
+    ]
     assert refuse_name not in json.dumps(results)

@@ -60,12 +60,16 @@ def test_0002_adds_the_nonce_column_and_keeps_the_codes_already_issued(db_url: s
     upgrade(engine, "0001")
     with engine.begin() as conn:  # a district's data at 0001: a checkpoint and a code not yet redeemed
         place = conn.execute(sa.text("INSERT INTO provinces (name) VALUES ('Tỉnh Bình Phước') RETURNING id")).scalar()
-        place = conn.execute(sa.text("INSERT INTO districts (province_id, name) VALUES (:p, 'Huyện Bù Đăng') RETURNING id"),
-                             {"p": place}).scalar()
-        place = conn.execute(sa.text("INSERT INTO communes (district_id, name) VALUES (:d, 'Xã Đăk Nhau') RETURNING id"),
-                             {"d": place}).scalar()
-        conn.execute(sa.text("INSERT INTO checkpoints (code, name, commune_id, created_on) "
-                             "VALUES ('BD-001', 'Chốt', :c, '2026-11-01')"), {"c": place})
+        place = conn.execute(
+            sa.text("INSERT INTO districts (province_id, name) VALUES (:p, 'Huyện Bù Đăng') RETURNING id"), {"p": place}
+        ).scalar()
+        place = conn.execute(
+            sa.text("INSERT INTO communes (district_id, name) VALUES (:d, 'Xã Đăk Nhau') RETURNING id"), {"d": place}
+        ).scalar()
+        conn.execute(
+            sa.text("INSERT INTO checkpoints (code, name, commune_id, created_on) VALUES ('BD-001', 'Chốt', :c, '2026-11-01')"),
+            {"c": place},
+        )
     code = enrolment.create_enroll_code(engine, "BD-001", timedelta(hours=1), "https://x.example", "test").code
     assert upgrade(engine) == ("0001", head_revision())
     with engine.connect() as conn:

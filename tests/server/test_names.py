@@ -20,10 +20,20 @@ PROVINCE, DISTRICT = "Tỉnh Bình Phước", "Huyện Bù Đăng"
 STORED = [DISTRICT, "Huyện Bù Gia Mập", "Thị xã Phước Long", "Thành phố Đồng Xoài"]
 
 
-@pytest.mark.parametrize("typed", [
-    "Huyện Bù Đăng", "huyện bù đăng", "HUYỆN BÙ ĐĂNG", "  Huyện   Bù Đăng ", "Bù Đăng", "bù đăng", "BÙ ĐĂNG",
-    unicodedata.normalize("NFD", "huyện bù đăng"), unicodedata.normalize("NFD", "Bù Đăng"),
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Huyện Bù Đăng",
+        "huyện bù đăng",
+        "HUYỆN BÙ ĐĂNG",
+        "  Huyện   Bù Đăng ",
+        "Bù Đăng",
+        "bù đăng",
+        "BÙ ĐĂNG",
+        unicodedata.normalize("NFD", "huyện bù đăng"),
+        unicodedata.normalize("NFD", "Bù Đăng"),
+    ],
+)
 def test_case_spacing_normal_form_and_prefix_do_not_matter(typed: str) -> None:
     assert names.matches(typed, STORED) == [DISTRICT]
 
@@ -62,10 +72,10 @@ def test_no_match_suggests_the_closest_names() -> None:
 def district(engine: Engine) -> Engine:
     places.add_checkpoint(engine, "A1", "Chốt Ngã ba", places.Place(PROVINCE, DISTRICT, "Xã Đăk Nhau"), date(2026, 10, 1))
     places.add_checkpoint(engine, "B1", "Chợ", places.Place(PROVINCE, DISTRICT, "Xã Bình Minh"), date(2026, 10, 1))
-    places.add_checkpoint(engine, "C1", "Cổng", places.Place("Tỉnh Tiền Giang", "Huyện Châu Thành", "Xã Tân Thành"),
-                          date(2026, 10, 1))
-    places.add_checkpoint(engine, "C2", "Cổng", places.Place("Tỉnh Long An", "Huyện Châu Thành", "Xã Tân Thành"),
-                          date(2026, 10, 1))
+    places.add_checkpoint(
+        engine, "C1", "Cổng", places.Place("Tỉnh Tiền Giang", "Huyện Châu Thành", "Xã Tân Thành"), date(2026, 10, 1)
+    )
+    places.add_checkpoint(engine, "C2", "Cổng", places.Place("Tỉnh Long An", "Huyện Châu Thành", "Xã Tân Thành"), date(2026, 10, 1))
     return engine
 
 
@@ -84,8 +94,21 @@ def test_cli_report_and_list_take_the_names_as_typed(district: Engine, db_url: s
     assert [c["code"] for c in json.loads(listed.stdout)] == ["C2"]
     communes = cli("commune", "list", "--district", "bù đăng", "--json", "--db", db_url)
     assert [c["commune"] for c in json.loads(communes.stdout)] == ["Xã Bình Minh", "Xã Đăk Nhau"]
-    only = cli("report", "--district", "Bù Đăng", "--view", "checkpoints", "--commune", "đăk nhau", "--week-ending",
-               "2026-11-23", "--format", "json", "--db", db_url)
+    only = cli(
+        "report",
+        "--district",
+        "Bù Đăng",
+        "--view",
+        "checkpoints",
+        "--commune",
+        "đăk nhau",
+        "--week-ending",
+        "2026-11-23",
+        "--format",
+        "json",
+        "--db",
+        db_url,
+    )
     assert [r["code"] for r in json.loads(only.stdout)["rows"]] == ["A1"]
 
 
@@ -103,32 +126,51 @@ def test_cli_says_what_was_meant_when_nothing_matches(district: Engine, db_url: 
 
 def test_api_takes_the_names_as_typed(district: Engine, client: TestClient) -> None:
     token = official_token(district)
-    typed = client.get("/api/v1/reports/communes", params={"district": "huyện bù đăng", "week_ending": "2026-11-23"},
-                       headers=bearer(token))
-    exact = client.get("/api/v1/reports/communes", params={"district": DISTRICT, "week_ending": "2026-11-23"},
-                       headers=bearer(token))
+    typed = client.get(
+        "/api/v1/reports/communes", params={"district": "huyện bù đăng", "week_ending": "2026-11-23"}, headers=bearer(token)
+    )
+    exact = client.get(
+        "/api/v1/reports/communes", params={"district": DISTRICT, "week_ending": "2026-11-23"}, headers=bearer(token)
+    )
     assert typed.status_code == 200 and typed.json() == exact.json() and typed.json()["district"] == DISTRICT
-    listed = client.get("/api/v1/checkpoints", params={"district": "CHÂU THÀNH", "province": "tiền giang"},
-                        headers=bearer(token))
+    listed = client.get("/api/v1/checkpoints", params={"district": "CHÂU THÀNH", "province": "tiền giang"}, headers=bearer(token))
     assert [c["code"] for c in listed.json()] == ["C1"]
-    per_cp = client.get("/api/v1/reports/checkpoints", params={"district": "Bù Đăng", "commune": "bình minh"},
-                        headers=bearer(token))
+    per_cp = client.get(
+        "/api/v1/reports/checkpoints", params={"district": "Bù Đăng", "commune": "bình minh"}, headers=bearer(token)
+    )
     assert [r["code"] for r in per_cp.json()["rows"]] == ["B1"]
     ytd = client.get("/api/v1/reports/year-to-date", params={"district": "bù đăng"}, headers=bearer(token))
     assert ytd.status_code == 200 and ytd.json()["district"] == DISTRICT
     wrong = client.get("/api/v1/reports/communes", params={"district": "Bu Dang"}, headers=bearer(token))
     assert wrong.status_code == 404 and wrong.json()["error"] == "district_not_found"
     assert "'Huyện Bù Đăng'" in wrong.json()["message"]
-    commune = client.get("/api/v1/reports/checkpoints", params={"district": "Bù Đăng", "commune": "Xã Không Có"},
-                         headers=bearer(token))
+    commune = client.get(
+        "/api/v1/reports/checkpoints", params={"district": "Bù Đăng", "commune": "Xã Không Có"}, headers=bearer(token)
+    )
     assert commune.status_code == 404 and commune.json()["error"] == "commune_not_found"
     several = client.get("/api/v1/checkpoints", params={"district": "châu thành"}, headers=bearer(token))
     assert several.status_code == 400 and several.json()["error"] == "district_ambiguous"
 
 
 def test_a_name_typed_in_another_case_registers_into_the_same_place(district: Engine, db_url: str) -> None:
-    added = cli("checkpoint", "add", "A2", "--name", "Chốt 2", "--commune", "XÃ ĐĂK NHAU", "--district", "huyện bù đăng",
-                "--province", "tỉnh bình phước", "--created-on", "2026-10-01", "--json", "--db", db_url)
+    added = cli(
+        "checkpoint",
+        "add",
+        "A2",
+        "--name",
+        "Chốt 2",
+        "--commune",
+        "XÃ ĐĂK NHAU",
+        "--district",
+        "huyện bù đăng",
+        "--province",
+        "tỉnh bình phước",
+        "--created-on",
+        "2026-10-01",
+        "--json",
+        "--db",
+        db_url,
+    )
     assert added.exit_code == 0, added.output
     row = json.loads(added.stdout)[0]
     assert (row["commune"], row["district"], row["province"]) == ("Xã Đăk Nhau", DISTRICT, PROVINCE)

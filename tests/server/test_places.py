@@ -32,21 +32,69 @@ def test_commune_and_checkpoint_add_and_list(engine: Engine, db_url: str) -> Non
     assert added.exit_code == 0, added.output
     # NFD input (as some keyboards produce) lands on the same NFC commune
     decomposed = "Xã Đăk Nhau".replace("ã", "a\u0303")
-    made = cli("checkpoint", "add", "BD-001", "--name", "Chốt Ngã ba", "--commune", decomposed, "--district", "Huyện Bù Đăng",
-               "--province", "Tỉnh Bình Phước", "--created-on", "2026-11-01", "--json", "--db", db_url)
+    made = cli(
+        "checkpoint",
+        "add",
+        "BD-001",
+        "--name",
+        "Chốt Ngã ba",
+        "--commune",
+        decomposed,
+        "--district",
+        "Huyện Bù Đăng",
+        "--province",
+        "Tỉnh Bình Phước",
+        "--created-on",
+        "2026-11-01",
+        "--json",
+        "--db",
+        db_url,
+    )
     assert made.exit_code == 0, made.output
     assert json.loads(made.stdout)[0]["commune"] == "Xã Đăk Nhau"
     listed = json.loads(cli("commune", "list", "--json", "--db", db_url).stdout)
     assert listed == [{"commune": "Xã Đăk Nhau", "district": "Huyện Bù Đăng", "province": "Tỉnh Bình Phước"}]
-    again = cli("checkpoint", "add", "BD-001", "--name", "x", "--commune", "a", "--district", "b", "--province", "c",
-                "--db", db_url)
+    again = cli(
+        "checkpoint", "add", "BD-001", "--name", "x", "--commune", "a", "--district", "b", "--province", "c", "--db", db_url
+    )
     assert again.exit_code == 1 and "đã có" in again.stderr and "Traceback" not in again.output
-    bad_date = cli("checkpoint", "add", "BD-009", "--name", "x", "--commune", "a", "--district", "b", "--province", "c",
-                   "--created-on", "31/02/2026", "--db", db_url)
+    bad_date = cli(
+        "checkpoint",
+        "add",
+        "BD-009",
+        "--name",
+        "x",
+        "--commune",
+        "a",
+        "--district",
+        "b",
+        "--province",
+        "c",
+        "--created-on",
+        "31/02/2026",
+        "--db",
+        db_url,
+    )
     assert bad_date.exit_code == 2 and "--created-on" in bad_date.output
     assert "YYYY-MM-DD" in bad_date.output and "dd/mm/yyyy" in bad_date.output
-    excel_date = cli("checkpoint", "add", "BD-009", "--name", "x", "--commune", "a", "--district", "b", "--province", "c",
-                     "--created-on", "01/11/2026", "--json", "--db", db_url)  # day first, as Excel writes in Vietnam
+    excel_date = cli(
+        "checkpoint",
+        "add",
+        "BD-009",
+        "--name",
+        "x",
+        "--commune",
+        "a",
+        "--district",
+        "b",
+        "--province",
+        "c",
+        "--created-on",
+        "01/11/2026",
+        "--json",
+        "--db",
+        db_url,
+    )  # day first, as Excel writes in Vietnam
     assert excel_date.exit_code == 0, excel_date.output
     assert json.loads(excel_date.stdout)[0]["created_on"] == "2026-11-01"
 
@@ -58,7 +106,10 @@ def test_csv_import_creates_places_and_is_idempotent(engine: Engine, db_url: str
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout) == {"created": 3, "updated": 0, "unchanged": 0}
     assert json.loads(cli("checkpoint", "import", str(file), "--json", "--db", db_url).stdout) == {
-        "created": 0, "updated": 0, "unchanged": 3}
+        "created": 0,
+        "updated": 0,
+        "unchanged": 3,
+    }
     file.write_text(HEADER + ROWS.replace("Chợ Đức Phong", "Chợ Đức Phong mới"))
     assert json.loads(cli("checkpoint", "import", str(file), "--json", "--db", db_url).stdout)["updated"] == 1
     codes = {row["code"]: row for row in places.list_checkpoints(engine, "Huyện Bù Đăng")}
@@ -68,9 +119,11 @@ def test_csv_import_creates_places_and_is_idempotent(engine: Engine, db_url: str
 
 def test_bad_csv_says_line_and_column_and_imports_nothing(engine: Engine, db_url: str, tmp_path: Path) -> None:
     file = tmp_path / "bad.csv"
-    file.write_text(HEADER + ROWS + "BD-003,Chốt 3,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,2026-13-01\n"
-                    "BD-001,Trùng,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,2026-11-01\n"
-                    "BD-004,,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,2026-11-01\n")
+    file.write_text(
+        HEADER + ROWS + "BD-003,Chốt 3,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,2026-13-01\n"
+        "BD-001,Trùng,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,2026-11-01\n"
+        "BD-004,,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,2026-11-01\n"
+    )
     result = cli("checkpoint", "import", str(file), "--db", db_url)
     assert result.exit_code == 1
     assert "Traceback" not in result.output
@@ -80,11 +133,14 @@ def test_bad_csv_says_line_and_column_and_imports_nothing(engine: Engine, db_url
     assert places.list_checkpoints(engine) == []
 
 
-@pytest.mark.parametrize("content, expected", [
-    (b"code,name\nA,B\n", "missing column"),
-    (b"code,name,commune,district,province,created_at\nA,X\xe3 A,B,C,D,2026-01-01\n", "not UTF-8"),  # Windows-1258
-    (b"code,name,commune,district,province,created_at\nA,B,C,D,E,2026-01-01,extra\n", "more columns"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"code,name\nA,B\n", "missing column"),
+        (b"code,name,commune,district,province,created_at\nA,X\xe3 A,B,C,D,2026-01-01\n", "not UTF-8"),  # Windows-1258
+        (b"code,name,commune,district,province,created_at\nA,B,C,D,E,2026-01-01,extra\n", "more columns"),
+    ],
+)
 def test_csv_problems_are_named(engine: Engine, content: bytes, expected: str, tmp_path: Path, db_url: str) -> None:
     file = tmp_path / "x.csv"
     file.write_bytes(content)
@@ -94,8 +150,9 @@ def test_csv_problems_are_named(engine: Engine, content: bytes, expected: str, t
 
 def test_import_over_the_api_for_officials(client: TestClient, engine: Engine) -> None:
     token = official_token(engine)
-    answer = client.post("/api/v1/checkpoints/import", content=(HEADER + ROWS).encode(),
-                         headers={**bearer(token), "Content-Type": "text/csv"})
+    answer = client.post(
+        "/api/v1/checkpoints/import", content=(HEADER + ROWS).encode(), headers={**bearer(token), "Content-Type": "text/csv"}
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"created": 3, "updated": 0, "unchanged": 0}
     listed = client.get("/api/v1/checkpoints", params={"district": "Huyện Châu Thành"}, headers=bearer(token)).json()
@@ -106,8 +163,9 @@ def test_import_over_the_api_for_officials(client: TestClient, engine: Engine) -
 
 
 def test_same_district_name_in_two_provinces_needs_the_province(engine: Engine) -> None:
-    import_checkpoints(engine, HEADER + "A,a,Xã A,Huyện Châu Thành,Tỉnh Tiền Giang,2026-01-01\n"
-                                        "B,b,Xã B,Huyện Châu Thành,Tỉnh Long An,2026-01-01\n")
+    import_checkpoints(
+        engine, HEADER + "A,a,Xã A,Huyện Châu Thành,Tỉnh Tiền Giang,2026-01-01\nB,b,Xã B,Huyện Châu Thành,Tỉnh Long An,2026-01-01\n"
+    )
     with pytest.raises(Exception, match="Tỉnh Long An, Tỉnh Tiền Giang"):
         places.list_checkpoints(engine, "Huyện Châu Thành")
     assert [c["code"] for c in places.list_checkpoints(engine, "Huyện Châu Thành", "Tỉnh Long An")] == ["B"]

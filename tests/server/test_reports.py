@@ -49,7 +49,7 @@ def district(engine: Engine) -> Engine:
     oct1, nov20 = date(2026, 10, 1), date(2026, 11, 20)
     places.add_checkpoint(engine, "A1", "Chốt Ngã ba", place("Xã Đăk Nhau"), oct1)
     places.add_checkpoint(engine, "A2", "+84912345678", place("Xã Đăk Nhau"), nov20)  # new in the window
-    places.add_checkpoint(engine, "A3", "=HYPERLINK(\"http://x\")", place("Xã Đăk Nhau"), oct1)
+    places.add_checkpoint(engine, "A3", '=HYPERLINK("http://x")', place("Xã Đăk Nhau"), oct1)
     places.add_checkpoint(engine, "A4", "Chốt mới sau tuần", place("Xã Đăk Nhau"), date(2026, 11, 25))
     places.add_checkpoint(engine, "B1", "0912345678", place("Xã Bình Minh"), oct1)
     places.add_commune(engine, place("Xã Thống Nhất"))
@@ -57,8 +57,13 @@ def district(engine: Engine) -> Engine:
     record(engine, "A1", EDGE_IN_FIRST, EDGE_IN_LAST, datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc))
     record(engine, "A2", datetime(2026, 11, 21, 1, 0, tzinfo=timezone.utc))
     record(engine, "A3", EDGE_OUT_BEFORE, EDGE_OUT_AFTER)
-    record(engine, "B1", datetime(2026, 11, 18, tzinfo=timezone.utc), datetime(2026, 11, 19, tzinfo=timezone.utc),
-           datetime(2026, 1, 2, tzinfo=timezone.utc))
+    record(
+        engine,
+        "B1",
+        datetime(2026, 11, 18, tzinfo=timezone.utc),
+        datetime(2026, 11, 19, tzinfo=timezone.utc),
+        datetime(2026, 1, 2, tzinfo=timezone.utc),
+    )
     record(engine, "Z1", datetime(2026, 11, 18, tzinfo=timezone.utc))
     places.set_active(engine, "B1", False)  # deactivated: not registered, its visits still count
     return engine
@@ -86,14 +91,14 @@ def test_ratio_rounds_half_up_to_two_decimals() -> None:
 
 
 def test_cli_json_matches_the_api(district: Engine, db_url: str, client: TestClient) -> None:
-    out = CliRunner().invoke(main, ["report", "--district", DISTRICT, "--week-ending", "2026-11-23", "--format", "json",
-                                    "--db", db_url])
+    out = CliRunner().invoke(
+        main, ["report", "--district", DISTRICT, "--week-ending", "2026-11-23", "--format", "json", "--db", db_url]
+    )
     assert out.exit_code == 0, out.output
     cli_json = json.loads(out.stdout)
     assert {k: cli_json[k] for k in ("rows", "total")} == EXPECTED
     token = official_token(district)
-    api = client.get("/api/v1/reports/communes", params={"district": DISTRICT, "week_ending": "2026-11-23"},
-                     headers=bearer(token))
+    api = client.get("/api/v1/reports/communes", params={"district": DISTRICT, "week_ending": "2026-11-23"}, headers=bearer(token))
     assert api.status_code == 200 and api.json() == cli_json
     missing = client.get("/api/v1/reports/communes", params={"district": "Huyện Không Có"}, headers=bearer(token))
     assert missing.status_code == 404 and missing.json()["error"] == "district_not_found"
@@ -103,17 +108,40 @@ def test_cli_json_matches_the_api(district: Engine, db_url: str, client: TestCli
 def test_table_has_vietnamese_headings_and_total(district: Engine, db_url: str) -> None:
     out = CliRunner().invoke(main, ["report", "--district", DISTRICT, "--week-ending", "2026-11-23", "--db", db_url])
     assert out.exit_code == 0
-    for heading in ("Số điểm kiểm soát đã tạo", "Số điểm kiểm soát tạo mới trong 7 ngày",
-                    "Số lượt vào/ra tại các điểm kiểm soát trong 7 ngày", "Số điểm kiểm soát hoạt động trong 7 ngày",
-                    "Tỷ lệ điểm kiểm soát hoạt động/tổng số", "Tổng cộng", "66.67", "từ 17/11/2026 đến 23/11/2026"):
+    for heading in (
+        "Số điểm kiểm soát đã tạo",
+        "Số điểm kiểm soát tạo mới trong 7 ngày",
+        "Số lượt vào/ra tại các điểm kiểm soát trong 7 ngày",
+        "Số điểm kiểm soát hoạt động trong 7 ngày",
+        "Tỷ lệ điểm kiểm soát hoạt động/tổng số",
+        "Tổng cộng",
+        "66.67",
+        "từ 17/11/2026 đến 23/11/2026",
+    ):
         assert heading in out.stdout
 
 
 def test_csv_and_xlsx_read_back_exactly_and_safely(district: Engine, db_url: str, tmp_path: Path) -> None:
     runner = CliRunner()
     for fmt in ("csv", "xlsx"):
-        done = runner.invoke(main, ["report", "--district", DISTRICT, "--week-ending", "2026-11-23", "--view",
-                                    "checkpoints", "--format", fmt, "-o", str(tmp_path / f"r.{fmt}"), "--db", db_url])
+        done = runner.invoke(
+            main,
+            [
+                "report",
+                "--district",
+                DISTRICT,
+                "--week-ending",
+                "2026-11-23",
+                "--view",
+                "checkpoints",
+                "--format",
+                fmt,
+                "-o",
+                str(tmp_path / f"r.{fmt}"),
+                "--db",
+                db_url,
+            ],
+        )
         assert done.exit_code == 0, done.output
     raw = (tmp_path / "r.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
@@ -160,18 +188,21 @@ def test_checkpoint_view_and_year_to_date(district: Engine, client: TestClient) 
     assert [(r.commune, r.visits) for r in ytd.rows] == [("Xã Bình Minh", 3), ("Xã Đăk Nhau", 5), ("Xã Thống Nhất", 0)]
     assert ytd.total.visits == 8
     token = official_token(district)
-    api = client.get("/api/v1/reports/year-to-date", params={"district": DISTRICT, "through": "2026-11-23"},
-                     headers=bearer(token))
+    api = client.get("/api/v1/reports/year-to-date", params={"district": DISTRICT, "through": "2026-11-23"}, headers=bearer(token))
     assert api.status_code == 200 and api.json()["total"]["visits"] == 8
-    per_cp = client.get("/api/v1/reports/checkpoints", params={"district": DISTRICT, "week_ending": "2026-11-23",
-                                                               "commune": "Xã Bình Minh"}, headers=bearer(token))
+    per_cp = client.get(
+        "/api/v1/reports/checkpoints",
+        params={"district": DISTRICT, "week_ending": "2026-11-23", "commune": "Xã Bình Minh"},
+        headers=bearer(token),
+    )
     assert [r["code"] for r in per_cp.json()["rows"]] == ["B1"]
 
 
 def test_xlsx_looks_like_the_district_letters_table(district: Engine, db_url: str, tmp_path: Path) -> None:
     out = tmp_path / "tuan.xlsx"
-    done = CliRunner().invoke(main, ["report", "--district", DISTRICT, "--week-ending", "23/11/2026", "--format", "xlsx",
-                                     "-o", str(out), "--db", db_url])
+    done = CliRunner().invoke(
+        main, ["report", "--district", DISTRICT, "--week-ending", "23/11/2026", "--format", "xlsx", "-o", str(out), "--db", db_url]
+    )
     assert done.exit_code == 0, done.output
     sheet = openpyxl.load_workbook(out).active
     assert [str(r) for r in sheet.merged_cells.ranges] == ["A1:F1"]  # the title across the table
@@ -202,8 +233,24 @@ def test_xlsx_looks_like_the_district_letters_table(district: Engine, db_url: st
 
 def test_xlsx_checkpoint_view_keeps_dates_as_dates_and_text_as_text(district: Engine, db_url: str, tmp_path: Path) -> None:
     out = tmp_path / "diem.xlsx"
-    done = CliRunner().invoke(main, ["report", "--district", DISTRICT, "--week-ending", "2026-11-23", "--view",
-                                     "checkpoints", "--format", "xlsx", "-o", str(out), "--db", db_url])
+    done = CliRunner().invoke(
+        main,
+        [
+            "report",
+            "--district",
+            DISTRICT,
+            "--week-ending",
+            "2026-11-23",
+            "--view",
+            "checkpoints",
+            "--format",
+            "xlsx",
+            "-o",
+            str(out),
+            "--db",
+            db_url,
+        ],
+    )
     assert done.exit_code == 0, done.output
     sheet = openpyxl.load_workbook(out).active
     cells = {row[0].value: row for row in sheet.iter_rows(min_row=3)}

@@ -43,12 +43,15 @@ EXCLUDED_FOR_BATCH = EXCLUDED
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES, deadline=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)
+)
 def test_api_conforms_to_its_spec(case: schemathesis.Case, tokens: dict[str, object]) -> None:
     device_id, device_token = tokens["device"]  # type: ignore[misc]
     kiosk = case.path.endswith(("/visits/batch", "/device"))
     if kiosk and isinstance(case.body, dict) and isinstance(case.body.get("device_id"), str):
         case.body["device_id"] = device_id  # the token's own device, so the visits get looked at
-    case.call_and_validate(headers={"Authorization": f"Bearer {device_token if kiosk else tokens['official']}"},
-                           excluded_checks=EXCLUDED_FOR_BATCH if kiosk else EXCLUDED)
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {device_token if kiosk else tokens['official']}"},
+        excluded_checks=EXCLUDED_FOR_BATCH if kiosk else EXCLUDED,
+    )

@@ -76,7 +76,9 @@ class Server:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [SERVER_CLI, "serve", "--db", self.url_db, "--port", str(self.port), "--config", str(self.config)],
-                stdout=log, stderr=subprocess.STDOUT)
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_for(self._answers, "the server to answer its health probe")
 
     def _answers(self) -> bool:
@@ -150,9 +152,22 @@ class LanServer(Server):
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [SERVER_CLI, "serve", "--db", self.url_db, "--host", "0.0.0.0", "--port", str(self.port),
-                 "--config", str(self.config)], stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"})  # the access log is read while it runs
+                [
+                    SERVER_CLI,
+                    "serve",
+                    "--db",
+                    self.url_db,
+                    "--host",
+                    "0.0.0.0",
+                    "--port",
+                    str(self.port),
+                    "--config",
+                    str(self.config),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )  # the access log is read while it runs
         wait_for(self._answers, "the server to answer its health probe")
 
     def requests(self, path: str) -> int:
@@ -246,4 +261,3 @@ def assert_delivered_exactly_once(server: Server, kiosk: Kiosk) -> None:
     assert set(stored.values()) <= {1}
     assert set(stored) == kiosk.ids()
     assert kiosk.ids("pending") == set() and kiosk.ids("synced") == kiosk.ids()
-

@@ -27,10 +27,16 @@ from dataclasses import dataclass
 
 FAULTS = ("drop", "reset", "truncate", "delay")
 CHUNK = 4096
-SERVER_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                b"Content-Length: 44\r\n\r\n" b'{"error":"internal","message":"proxy: boom"}')
-UNAVAILABLE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-               b"Content-Length: 57\r\n\r\n" b'{"error":"unavailable","message":"proxy: upstream down."}')
+SERVER_ERROR = (
+    b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    b"Content-Length: 44\r\n\r\n"
+    b'{"error":"internal","message":"proxy: boom"}'
+)
+UNAVAILABLE = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    b"Content-Length: 57\r\n\r\n"
+    b'{"error":"unavailable","message":"proxy: upstream down."}'
+)
 
 
 @dataclass(frozen=True)
@@ -118,8 +124,7 @@ class FaultProxy:
                 return Plan()
             fault = self.rng.choice(FAULTS)
             upstream_bound = fault != "truncate" and self.rng.random() < 0.5
-            return Plan(fault, upstream_bound, self.rng.randrange(0, 2000 if upstream_bound else 500),
-                        self.rng.uniform(0.05, 0.5))
+            return Plan(fault, upstream_bound, self.rng.randrange(0, 2000 if upstream_bound else 500), self.rng.uniform(0.05, 0.5))
 
     def _take_unavailable(self) -> bool:
         with self._lock:
@@ -198,7 +203,6 @@ class FaultProxy:
         finally:
             _close(client)
 
-
     def _lose_answer(self, client: socket.socket) -> None:
         """Read one request, have the server answer it in full (Connection: close), keep the
         answer and reset the kiosk's connection: to the kiosk, the answer never came."""
@@ -228,8 +232,7 @@ def _read_request(client: socket.socket) -> tuple[bytes, bytes]:
             raise EOFError
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
-    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                   if line.lower().startswith(b"content-length:")), 0)
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
     while len(body) < length:
         chunk = client.recv(CHUNK)
         if not chunk:
@@ -261,14 +264,17 @@ class _Link:
                 elif not upstream_bound:
                     self.answering = True
                 plan = self.plan
-                if plan.fault is not None and plan.upstream_bound == upstream_bound and \
-                        self.sent[upstream_bound] + len(data) > plan.at_byte:
+                if (
+                    plan.fault is not None
+                    and plan.upstream_bound == upstream_bound
+                    and self.sent[upstream_bound] + len(data) > plan.at_byte
+                ):
                     self.plan = Plan()
                     self.proxy.faults[plan.fault] += 1
                     if plan.fault == "delay":
                         time.sleep(plan.delay_s)
                     else:
-                        sink.sendall(data[:plan.at_byte - self.sent[upstream_bound]])
+                        sink.sendall(data[: plan.at_byte - self.sent[upstream_bound]])
                         fault = plan.fault
                         break
                 sink.sendall(data)

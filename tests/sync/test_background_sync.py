@@ -26,13 +26,20 @@ def scanner(tmp_path: Path) -> Iterator[PtyScanner]:
     pty.close()
 
 
-def test_terminal_run_sends_the_backlog_as_soon_as_the_server_answers_again(server: Server, proxy: FaultProxy,
-                                                                          tmp_path: Path) -> None:
+def test_terminal_run_sends_the_backlog_as_soon_as_the_server_answers_again(
+    server: Server, proxy: FaultProxy, tmp_path: Path
+) -> None:
     kiosk = Kiosk(tmp_path, proxy.url, **PROBE_ONLY)
     kiosk.enroll(server)
     proxy.set_down(True)  # the network is gone when the kiosk starts
-    run = subprocess.Popen(kiosk.argv("run", "--terminal"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    run = subprocess.Popen(
+        kiosk.argv("run", "--terminal"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
     assert run.stdin is not None
     try:
         for n in range(3):
@@ -53,8 +60,9 @@ def test_terminal_run_sends_the_backlog_as_soon_as_the_server_answers_again(serv
     assert_delivered_exactly_once(server, kiosk)
 
 
-def test_headless_run_sends_what_its_reader_scans_every_interval(server: Server, tmp_path: Path, scanner: PtyScanner,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_headless_run_sends_what_its_reader_scans_every_interval(
+    server: Server, tmp_path: Path, scanner: PtyScanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     kiosk = Kiosk(tmp_path, interval_s=0.5)
     kiosk.enroll(server)
     monkeypatch.setenv("CHECKPOINT_KIOSK_CONFIG", str(kiosk.config_file))  # [server] keys for the run below
@@ -69,8 +77,7 @@ def test_headless_run_sends_what_its_reader_scans_every_interval(server: Server,
     assert any("sync: sent 1 (created 1" in line for line in running.err)
 
 
-def test_the_worker_sees_the_server_go_between_passes_while_visits_wait(server: Server, proxy: FaultProxy,
-                                                                         tmp_path: Path) -> None:
+def test_the_worker_sees_the_server_go_between_passes_while_visits_wait(server: Server, proxy: FaultProxy, tmp_path: Path) -> None:
     """The screen's "online" is what the worker last saw: with an hour to the next pass, only
     its health probe (while visits wait) can say the server went away, and bring them out
     as soon as it is back."""

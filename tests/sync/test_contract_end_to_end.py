@@ -16,10 +16,12 @@ from tests.test_dcc import SAMPLES
 
 NAME = "Nguyễn Thị Ánh Tuyết"
 ADDRESS = "Tổ dân phố 12, Khu phố Tân Lập, Phường Tân Thiện, Thành phố Đồng Xoài, Tỉnh Bình Phước"
-LONG_ADDRESS = ("Số nhà 127/45/12 Hẻm 3, Đường Nguyễn Thị Minh Khai, Khu dân cư số 7, Ấp Phước Thạnh, "
-                "Xã Phước Thạnh Đông, Huyện Bù Gia Mập, Tỉnh Bình Phước (gần Trường Tiểu học Phước Thạnh, "
-                "đối diện Nhà văn hóa ấp, sau Chợ Phước Thạnh cũ), Tổ 8, Khu phố 2, Phường Tân Xuân, "
-                "Thành phố Đồng Xoài, Tỉnh Bình Phước, Việt Nam — địa chỉ tạm trú theo sổ tạm trú số 0123/TT")
+LONG_ADDRESS = (
+    "Số nhà 127/45/12 Hẻm 3, Đường Nguyễn Thị Minh Khai, Khu dân cư số 7, Ấp Phước Thạnh, "
+    "Xã Phước Thạnh Đông, Huyện Bù Gia Mập, Tỉnh Bình Phước (gần Trường Tiểu học Phước Thạnh, "
+    "đối diện Nhà văn hóa ấp, sau Chợ Phước Thạnh cũ), Tổ 8, Khu phố 2, Phường Tân Xuân, "
+    "Thành phố Đồng Xoài, Tỉnh Bình Phước, Việt Nam — địa chỉ tạm trú theo sổ tạm trú số 0123/TT"
+)
 FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
@@ -48,10 +50,16 @@ GREEN = [
     ("record", "Ư" * 3000, "9,000 bytes of text, cut to 4 KiB"),
     ("record", dcc_text(), "EU vaccine certificate (test vector)"),
     ("manual", ["--phone", "028 3812 3456", "--name", "Trần Thị Thủy"], "a Hồ Chí Minh City landline"),
-    ("manual", ["--phone", "0987654321", "--name", "Bùi Bá Khải", "--id-number", "070185004330".translate(FULLWIDTH)],
-     "manual entry with a fullwidth ID number"),
-    ("manual", ["--phone", "0912000111", "--id-number", "285123456", "--operator", "Tổ trực số 1 — Đặng Văn Đức"],
-     "9-digit CMND and a Vietnamese operator"),
+    (
+        "manual",
+        ["--phone", "0987654321", "--name", "Bùi Bá Khải", "--id-number", "070185004330".translate(FULLWIDTH)],
+        "manual entry with a fullwidth ID number",
+    ),
+    (
+        "manual",
+        ["--phone", "0912000111", "--id-number", "285123456", "--operator", "Tổ trực số 1 — Đặng Văn Đức"],
+        "9-digit CMND and a Vietnamese operator",
+    ),
     ("stdin", card("070185004331", name="Lê Anh Sơn").encode("utf-16-be"), "UTF-16BE from a serial reader"),
     ("stdin", b"VENUE\x00CODE\x01\x02", "bytes with NUL: kept as hex"),
 ]
@@ -75,8 +83,7 @@ def scan(kiosk: Kiosk, how: str, what: object) -> dict:
     return json.loads(result.stdout) if result.stdout.strip() else {"status": "error", "stderr": result.stderr}
 
 
-def test_every_green_edge_credential_is_on_the_server_once_and_every_red_says_why(any_server: Server,
-                                                                                 tmp_path: Path) -> None:
+def test_every_green_edge_credential_is_on_the_server_once_and_every_red_says_why(any_server: Server, tmp_path: Path) -> None:
     kiosk = Kiosk(tmp_path)
     kiosk.enroll(any_server)
     green: dict[str, str] = {}
@@ -107,10 +114,38 @@ def test_every_green_edge_credential_is_on_the_server_once_and_every_red_says_wh
     assert by_label["old 11-digit mobile, renumbered"]["phone"] == "0389123456"
     assert not any(row["time_unknown"] for row in stored.values())
 
-    found = any_server.cli("trace", "person", "--phone", "028 3812 3456", "--from", "2020-01-01", "--to", "2100-01-01",
-                           "--reason", "F1 của BN1234", "--as", "Trần Văn Bình", "--format", "json")
+    found = any_server.cli(
+        "trace",
+        "person",
+        "--phone",
+        "028 3812 3456",
+        "--from",
+        "2020-01-01",
+        "--to",
+        "2100-01-01",
+        "--reason",
+        "F1 của BN1234",
+        "--as",
+        "Trần Văn Bình",
+        "--format",
+        "json",
+    )
     assert found.code == 0, found.stderr
     assert [v["name"] for v in json.loads(found.stdout)["visits"]] == ["Trần Thị Thủy"]
-    by_id = any_server.cli("trace", "person", "--id-number", "070185004324".translate(FULLWIDTH), "--from", "2020-01-01",
-                           "--to", "2100-01-01", "--reason", "F1 của BN1234", "--as", "Trần Văn Bình", "--format", "json")
+    by_id = any_server.cli(
+        "trace",
+        "person",
+        "--id-number",
+        "070185004324".translate(FULLWIDTH),
+        "--from",
+        "2020-01-01",
+        "--to",
+        "2100-01-01",
+        "--reason",
+        "F1 của BN1234",
+        "--as",
+        "Trần Văn Bình",
+        "--format",
+        "json",
+    )
     assert by_id.code == 0 and json.loads(by_id.stdout)["count"] == 1, by_id.stderr

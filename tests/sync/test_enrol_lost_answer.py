@@ -33,8 +33,7 @@ def server_devices(server: Server) -> list[dict[str, object]]:
     return json.loads(shown.stdout)
 
 
-def test_enrolling_again_after_a_lost_answer_gets_the_same_device(server: Server, proxy: FaultProxy,
-                                                                   tmp_path: Path) -> None:
+def test_enrolling_again_after_a_lost_answer_gets_the_same_device(server: Server, proxy: FaultProxy, tmp_path: Path) -> None:
     kiosk = Kiosk(tmp_path / "kiosk", proxy.url, retries=1)  # one retry of its own: two answers to lose
     qr = server.enroll_qr(proxy.url)
     proxy.lose_answers(2)
@@ -78,8 +77,7 @@ def test_the_clients_own_retry_wins_back_a_lost_answer(server: Server, proxy: Fa
     assert_delivered_exactly_once(server, kiosk)
 
 
-def test_the_nonce_survives_the_kiosk_process_killed_mid_enrolment(server: Server, proxy: FaultProxy,
-                                                                    tmp_path: Path) -> None:
+def test_the_nonce_survives_the_kiosk_process_killed_mid_enrolment(server: Server, proxy: FaultProxy, tmp_path: Path) -> None:
     kiosk = Kiosk(tmp_path, proxy.url)
     qr = server.enroll_qr(proxy.url)
     proxy.lose_answers(1000)
@@ -95,7 +93,8 @@ def test_the_nonce_survives_the_kiosk_process_killed_mid_enrolment(server: Serve
 
 
 def test_an_unreachable_server_at_enrolment_says_the_code_is_kept_and_the_same_command_finishes_it(
-        server: Server, proxy: FaultProxy, tmp_path: Path) -> None:
+    server: Server, proxy: FaultProxy, tmp_path: Path
+) -> None:
     kiosk = Kiosk(tmp_path / "kiosk", proxy.url)
     args = ("enroll", "--server", proxy.url, "--code", server.enroll_code())
     proxy.set_down(True)

@@ -20,14 +20,17 @@ from tests.sync.conftest import CHECKPOINT, Server
 
 REFUSED = "Điểu Bá Khải"
 LOCKED = "Đặng Thị Hằng"
-PERSONAL = (CCCD_FIELDS["id_number"], CCCD_FIELDS["old_id_number"], "1985-07-14", CCCD_FIELDS["name"], REFUSED, LOCKED,
-            "Đăk Nhau")
+PERSONAL = (CCCD_FIELDS["id_number"], CCCD_FIELDS["old_id_number"], "1985-07-14", CCCD_FIELDS["name"], REFUSED, LOCKED, "Đăk Nhau")
 
 
 def post(server: Server, device: tuple[str, str], items: list[dict]) -> tuple[int, dict, dict[str, str]]:
     body = json.dumps({"device_id": device[0], "visits": items}).encode()
-    request = urllib.request.Request(f"{server.url}/api/v1/visits/batch", data=body, method="POST", headers={
-        "Authorization": f"Bearer {device[1]}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/visits/batch",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {device[1]}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, json.loads(answer.read()), {k.lower(): v for k, v in answer.headers.items()}
@@ -44,13 +47,18 @@ def install_triggers(server: Server) -> None:
                 "MESSAGE = 'refused ' || NEW.person_name || ' ' || NEW.id_number; END IF; "
                 f"IF NEW.person_name = '{LOCKED}' THEN RAISE EXCEPTION USING ERRCODE = 'lock_not_available', "
                 "MESSAGE = 'lock timeout on ' || NEW.person_name || ' ' || NEW.id_number; END IF; "
-                "RETURN NEW; END $$ LANGUAGE plpgsql")
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
             conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON visits FOR EACH ROW EXECUTE FUNCTION refuse()")
         else:
-            conn.exec_driver_sql(f"CREATE TRIGGER refuse BEFORE INSERT ON visits WHEN NEW.person_name = '{REFUSED}' "
-                                 "BEGIN SELECT RAISE(ABORT, 'refused'); END")
-            conn.exec_driver_sql(f"CREATE TRIGGER locked BEFORE INSERT ON visits WHEN NEW.person_name = '{LOCKED}' "
-                                 "BEGIN SELECT json('not json: ' || NEW.person_name || NEW.id_number); END")  # a runtime error
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER refuse BEFORE INSERT ON visits WHEN NEW.person_name = '{REFUSED}' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER locked BEFORE INSERT ON visits WHEN NEW.person_name = '{LOCKED}' "
+                "BEGIN SELECT json('not json: ' || NEW.person_name || NEW.id_number); END"
+            )  # a runtime error
 
 
 def test_database_errors_during_ingest_leave_no_personal_data_in_the_log(any_server: Server) -> None:
@@ -63,7 +71,10 @@ def test_database_errors_during_ingest_leave_no_personal_data_in_the_log(any_ser
     status, body, _ = post(any_server, device, [good, refused, also_good])
     assert status == 200, body
     assert [(r["status"], r.get("code")) for r in body["results"]] == [
-        ("created", None), ("rejected", "database_refused"), ("created", None)]
+        ("created", None),
+        ("rejected", "database_refused"),
+        ("created", None),
+    ]
 
     status, body, headers = post(any_server, device, [visit(), visit(fields={**CCCD_FIELDS, "name": LOCKED})])
     assert (status, body["error"]) == (503, "database_unavailable")

@@ -45,8 +45,10 @@ def test_enrol_record_sync_and_the_counts_match_exactly(server: Server, tmp_path
     assert stored[by_cli[1]]["phone"] == "0912345678"
 
     again = kiosk.cli("sync", "--json")
-    assert (again.code, again.json()) == (0, {"sent": 0, "created": 0, "duplicate": 0, "rejected": 0, "pending": 0,
-                                              "error": None, **NOTHING_REJECTED})
+    assert (again.code, again.json()) == (
+        0,
+        {"sent": 0, "created": 0, "duplicate": 0, "rejected": 0, "pending": 0, "error": None, **NOTHING_REJECTED},
+    )
     status = kiosk.cli("status", "--json").json()
     assert status["checkpoint"]["code"] == CHECKPOINT and status["pending"] == 0
     assert status["sync"]["server"] == server.url and status["sync"]["enrolled"] is True
@@ -69,8 +71,7 @@ def test_a_terminal_gets_a_progress_bar(server: Server, tmp_path: Path) -> None:
 
     reader = threading.Thread(target=read_terminal, daemon=True)
     reader.start()
-    done = subprocess.run(kiosk.argv("--set", "server.batch_size=50", "sync"), stdout=subprocess.PIPE, stderr=slave,
-                          timeout=120)
+    done = subprocess.run(kiosk.argv("--set", "server.batch_size=50", "sync"), stdout=subprocess.PIPE, stderr=slave, timeout=120)
     os.close(slave)
     reader.join(30)
     os.close(master)
@@ -85,8 +86,15 @@ def test_sync_json_summary_and_exit_code_when_not_enrolled(tmp_path: Path) -> No
     kiosk.record(2)
     result = kiosk.cli("sync", "--json")
     assert result.code == 1
-    assert result.json() == {"sent": 0, "created": 0, "duplicate": 0, "rejected": 0, "pending": 2, "error": "not_enrolled",
-                             **NOTHING_REJECTED}
+    assert result.json() == {
+        "sent": 0,
+        "created": 0,
+        "duplicate": 0,
+        "rejected": 0,
+        "pending": 2,
+        "error": "not_enrolled",
+        **NOTHING_REJECTED,
+    }
     assert set(result.json()) == SUMMARY_KEYS
     assert "chưa đăng ký" in result.stderr and "Traceback" not in result.stderr
 
@@ -121,7 +129,8 @@ def _insert_poison(kiosk: Kiosk) -> str:
             "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, kind, credential_key, fields, "
             "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, 'x', 'in', 'cli', 'opaque', ?, ?, "
             "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'), 1, 'b', 1)",
-            [visit_id, CHECKPOINT, visit_id, json.dumps({"text": "x" * 1_200_000, "length": 1_200_000})])
+            [visit_id, CHECKPOINT, visit_id, json.dumps({"text": "x" * 1_200_000, "length": 1_200_000})],
+        )
     return visit_id
 
 
@@ -133,10 +142,19 @@ def test_rejected_and_poison_visits_are_kept_and_never_block_the_queue(server: S
     poison = _insert_poison(kiosk)
     later = kiosk.record(5, start=200)
     result = kiosk.cli("--set", "server.batch_size=10", "sync", "--json")
-    assert (result.code, result.json()) == (4, {"sent": 29, "created": 25, "duplicate": 0, "rejected": 4, "pending": 0,
-                                               "error": None, "rejected_by_code": {"wrong_checkpoint": 3,
-                                                                                   "visit_too_large": 1},
-                                               "rejected_kept": 4}), result.stderr
+    assert (result.code, result.json()) == (
+        4,
+        {
+            "sent": 29,
+            "created": 25,
+            "duplicate": 0,
+            "rejected": 4,
+            "pending": 0,
+            "error": None,
+            "rejected_by_code": {"wrong_checkpoint": 3, "visit_too_large": 1},
+            "rejected_kept": 4,
+        },
+    ), result.stderr
     assert set(server.visit_ids()) == set(after + later)
     rejected = {v["id"]: v for v in kiosk.cli("visits", "--rejected", "--json").json()}
     assert set(rejected) == {*before, poison}
@@ -158,7 +176,8 @@ def _insert_unfit(kiosk: Kiosk) -> str:
             "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, kind, credential_key, fields, "
             "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, 'x', 'in', 'cli', 'phone', ?, ?, "
             "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'), 1, 'b', 1)",
-            [visit_id, CHECKPOINT, visit_id, json.dumps({"phone": "0912"})])
+            [visit_id, CHECKPOINT, visit_id, json.dumps({"phone": "0912"})],
+        )
     return visit_id
 
 
@@ -177,8 +196,10 @@ def test_a_sync_with_rejections_says_so_in_one_line_and_exits_4(server: Server, 
     assert line.startswith("Máy chủ đã từ chối 3 lượt trong lần đồng bộ này")
     assert "(the server rejected 3 visits in this sync; they have not reached the district)" in line
     # each code with its count and the server's own words, the largest group first
-    assert ("wrong_checkpoint ×2 — Lượt ghi thuộc điểm kiểm soát khác với thiết bị "
-            "(visit belongs to another checkpoint than the device)") in line
+    assert (
+        "wrong_checkpoint ×2 — Lượt ghi thuộc điểm kiểm soát khác với thiết bị "
+        "(visit belongs to another checkpoint than the device)"
+    ) in line
     assert line.index("wrong_checkpoint ×2") < line.index("invalid_visit ×1 — ") and "fields.phone" in line
     assert line.endswith("Xem (see): checkpoint-kiosk visits --rejected")
     assert "0912" not in line  # the server names the field, never its value
@@ -189,9 +210,11 @@ def test_a_sync_with_rejections_says_so_in_one_line_and_exits_4(server: Server, 
     kiosk.record(1, start=200)
     later = kiosk.cli("sync")  # nothing new rejected: done, but the ones kept are not forgotten
     assert later.code == 0, later.stderr
-    assert ("3 lượt bị máy chủ từ chối từ trước vẫn nằm trên kiosk, chưa đến được huyện (3 visits the server "
-            "rejected earlier are still on this kiosk, not at the district). Xem (see): "
-            "checkpoint-kiosk visits --rejected") in later.stderr
+    assert (
+        "3 lượt bị máy chủ từ chối từ trước vẫn nằm trên kiosk, chưa đến được huyện (3 visits the server "
+        "rejected earlier are still on this kiosk, not at the district). Xem (see): "
+        "checkpoint-kiosk visits --rejected"
+    ) in later.stderr
     status = kiosk.cli("status", "--json").json()
     assert (status["rejected"], status["rejected_by_code"]) == (3, {"wrong_checkpoint": 2, "invalid_visit": 1})
     assert "wrong_checkpoint 2, invalid_visit 1" in kiosk.cli("status").stdout
@@ -229,7 +252,14 @@ def test_a_revoked_token_stops_sync_until_the_kiosk_is_enrolled_again(server: Se
     assert kiosk.cli("sync", "--json").json()["error"] == "needs_reenrolment"  # no more knocking at the door
 
     kiosk.enroll(server)
-    assert kiosk.cli("sync", "--json").json() == {"sent": 20, "created": 20, "duplicate": 0, "rejected": 0, "pending": 0,
-                                                  "error": None, **NOTHING_REJECTED}
+    assert kiosk.cli("sync", "--json").json() == {
+        "sent": 20,
+        "created": 20,
+        "duplicate": 0,
+        "rejected": 0,
+        "pending": 0,
+        "error": None,
+        **NOTHING_REJECTED,
+    }
     assert_delivered_exactly_once(server, kiosk)
     assert kiosk.cli("status", "--json").json()["sync"]["needs_reenrolment"] is False

@@ -29,8 +29,9 @@ def test_a_server_restarted_mid_sync_gets_every_visit_once(server: Server, tmp_p
     kiosk = Kiosk(tmp_path, server.url)
     kiosk.enroll(server)
     kiosk.record(2000)
-    sync = subprocess.Popen(kiosk.argv("--set", "server.batch_size=20", "sync", "--json"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sync = subprocess.Popen(
+        kiosk.argv("--set", "server.batch_size=20", "sync", "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     wait_for(lambda: sum(server.visit_ids().values()) >= 200, "the first batches to arrive")
     server.kill()
     assert sync.poll() is None, "the sync finished before the server went down: give it more visits"
@@ -47,8 +48,9 @@ def test_kill_9_of_the_kiosk_at_random_points_loses_and_doubles_nothing(server: 
     rng = random.Random(5)
     for _ in range(6):
         target = server.count() + rng.randrange(25, 400)  # a random point in the backlog, not in time
-        sync = subprocess.Popen(kiosk.argv("--set", "server.batch_size=25", "sync", "--json"),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sync = subprocess.Popen(
+            kiosk.argv("--set", "server.batch_size=25", "sync", "--json"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_for(lambda t=target, s=sync: server.count() >= t or s.poll() is not None, "the sync to get that far")
         sync.kill()  # SIGKILL: no handler, no cleanup, mid-batch or mid-transaction
         sync.wait()
@@ -60,8 +62,7 @@ def test_kill_9_of_the_kiosk_at_random_points_loses_and_doubles_nothing(server: 
     assert_delivered_exactly_once(server, kiosk)
 
 
-def test_503_bursts_are_retried_and_an_outage_leaves_visits_pending(server: Server, proxy: FaultProxy,
-                                                                    tmp_path: Path) -> None:
+def test_503_bursts_are_retried_and_an_outage_leaves_visits_pending(server: Server, proxy: FaultProxy, tmp_path: Path) -> None:
     kiosk = Kiosk(tmp_path, proxy.url)
     kiosk.enroll(server)
     kiosk.record(300)
@@ -83,23 +84,33 @@ def test_503_bursts_are_retried_and_an_outage_leaves_visits_pending(server: Serv
 
 
 def test_a_visit_the_server_keeps_failing_on_is_left_pending_and_the_queue_moves_on(
-        server: Server, proxy: FaultProxy, tmp_path: Path) -> None:
+    server: Server, proxy: FaultProxy, tmp_path: Path
+) -> None:
     kiosk = Kiosk(tmp_path, proxy.url, retries=1)
     kiosk.enroll(server)
     ids = kiosk.record(200)
     proxy.poison = ids[77].encode()  # a server bug: any batch carrying this visit answers 500
     first = kiosk.cli("--set", "server.batch_size=50", "sync", "--json")
-    assert (first.code, first.json()) == (1, {"sent": 199, "created": 199, "duplicate": 0, "rejected": 0, "pending": 1,
-                                              "error": "server_error", "rejected_by_code": {},
-                                              "rejected_kept": 0}), first.stderr
+    assert (first.code, first.json()) == (
+        1,
+        {
+            "sent": 199,
+            "created": 199,
+            "duplicate": 0,
+            "rejected": 0,
+            "pending": 1,
+            "error": "server_error",
+            "rejected_by_code": {},
+            "rejected_kept": 0,
+        },
+    ), first.stderr
     assert kiosk.ids("pending") == {ids[77]} and proxy.faults["poison"] >= 6  # halved down to the one visit
     proxy.poison = None  # the server is fixed: the visit goes with the next sync
     assert kiosk.cli("sync", "--json").json()["created"] == 1
     assert_delivered_exactly_once(server, kiosk)
 
 
-def test_an_unreachable_server_is_a_plain_sentence_and_nothing_changes(server: Server, proxy: FaultProxy,
-                                                                       tmp_path: Path) -> None:
+def test_an_unreachable_server_is_a_plain_sentence_and_nothing_changes(server: Server, proxy: FaultProxy, tmp_path: Path) -> None:
     kiosk = Kiosk(tmp_path, proxy.url)
     kiosk.enroll(server)
     kiosk.record(10)
@@ -113,8 +124,12 @@ def test_two_syncs_at_once_take_turns(server: Server, tmp_path: Path) -> None:
     kiosk = Kiosk(tmp_path, server.url)
     kiosk.enroll(server)
     kiosk.record(600)
-    syncs = [subprocess.Popen(kiosk.argv("--set", "server.batch_size=20", "sync", "--json"), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE) for _ in range(2)]
+    syncs = [
+        subprocess.Popen(
+            kiosk.argv("--set", "server.batch_size=20", "sync", "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
     outcomes = [s.communicate(timeout=120) for s in syncs]
     assert [s.returncode for s in syncs] == [0, 0], [err.decode() for _, err in outcomes]
     summaries = [json.loads(out) for out, _ in outcomes]

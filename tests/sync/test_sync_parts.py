@@ -97,10 +97,18 @@ def test_the_lock_excludes_threads_and_processes_and_dies_with_its_holder(tmp_pa
     assert second.acquire(wait=False)
     second.release()
 
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from sync.lock import SyncLock; "
-        f"assert SyncLock(Path({str(tmp_path)!r})).acquire(wait=False); print('held', flush=True); time.sleep(600)")],
-        stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from pathlib import Path; from sync.lock import SyncLock; "
+                f"assert SyncLock(Path({str(tmp_path)!r})).acquire(wait=False); print('held', flush=True); time.sleep(600)"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     assert not first.acquire(wait=False)  # another process
     waiter_got: list[bool] = []
@@ -118,18 +126,21 @@ def test_the_lock_excludes_threads_and_processes_and_dies_with_its_holder(tmp_pa
 
 def test_the_rejection_line_shows_any_code_the_server_sends_with_its_reason() -> None:
     tally = Tally()
-    tally.count([
-        VisitResult(id="a", status="created"),
-        VisitResult(id="b", status="rejected", code="conflict", reason="Mã lượt đã có từ thiết bị khác (conflict)"),
-        VisitResult(id="c", status="rejected", code="invalid_visit", reason="invalid visit: fields.phone"),
-        VisitResult(id="d", status="rejected", code="conflict", reason="Mã lượt đã có từ thiết bị khác (conflict)"),
-        VisitResult(id="e", status="rejected", code="invalid_visit", reason="invalid visit: fields.name"),
-        VisitResult(id="f", status="rejected", code="invalid_visit", reason="invalid visit: fields.name"),
-        VisitResult(id="g", status="duplicate"),
-    ])
+    tally.count(
+        [
+            VisitResult(id="a", status="created"),
+            VisitResult(id="b", status="rejected", code="conflict", reason="Mã lượt đã có từ thiết bị khác (conflict)"),
+            VisitResult(id="c", status="rejected", code="invalid_visit", reason="invalid visit: fields.phone"),
+            VisitResult(id="d", status="rejected", code="conflict", reason="Mã lượt đã có từ thiết bị khác (conflict)"),
+            VisitResult(id="e", status="rejected", code="invalid_visit", reason="invalid visit: fields.name"),
+            VisitResult(id="f", status="rejected", code="invalid_visit", reason="invalid visit: fields.name"),
+            VisitResult(id="g", status="duplicate"),
+        ]
+    )
     assert (tally.sent, tally.created, tally.duplicate, tally.rejected) == (7, 1, 1, 5)
     line = rejected_line(tally.rejections)
     assert "\n" not in line and line.startswith("Máy chủ đã từ chối 5 lượt")
-    assert ("invalid_visit ×3 — invalid visit: fields.phone (thêm 1 lý do khác (1 more reason(s))); "
-            "conflict ×2 — Mã lượt đã có từ thiết bị khác (conflict). Xem (see): checkpoint-kiosk visits --rejected"
-            ) in line
+    assert (
+        "invalid_visit ×3 — invalid visit: fields.phone (thêm 1 lý do khác (1 more reason(s))); "
+        "conflict ×2 — Mã lượt đã có từ thiết bị khác (conflict). Xem (see): checkpoint-kiosk visits --rejected"
+    ) in line

@@ -17,8 +17,10 @@ from sync.lock import SyncLock
 from tests.sync.conftest import Kiosk, Server
 from tests.sync.faultproxy import FaultProxy
 
-RETRY = re.compile(r"^Không kết nối được: thử lại sau \d+\.\d s \(lần (\d+)/4\) "
-                   r"\(no connection: retrying in \d+\.\d s \(try (\d+) of 4\)\)$")
+RETRY = re.compile(
+    r"^Không kết nối được: thử lại sau \d+\.\d s \(lần (\d+)/4\) "
+    r"\(no connection: retrying in \d+\.\d s \(try (\d+) of 4\)\)$"
+)
 
 
 def dead_kiosk(server: Server, tmp_path: Path) -> Kiosk:
@@ -30,8 +32,7 @@ def dead_kiosk(server: Server, tmp_path: Path) -> Kiosk:
     return kiosk
 
 
-def test_a_dead_port_is_named_each_retry_counted_and_the_last_line_says_what_to_do(server: Server,
-                                                                                  tmp_path: Path) -> None:
+def test_a_dead_port_is_named_each_retry_counted_and_the_last_line_says_what_to_do(server: Server, tmp_path: Path) -> None:
     host = f"127.0.0.1:{server.port}"
     kiosk = dead_kiosk(server, tmp_path)
     result = kiosk.cli("sync")
@@ -73,8 +74,7 @@ def test_on_a_terminal_the_lines_come_above_the_bar(server: Server, tmp_path: Pa
     assert "Đang kết nối máy chủ" in screen and "(try 4 of 4)" in screen and "Chưa gửi được" in screen
 
 
-def test_503s_are_each_announced_and_a_lasting_outage_ends_in_one_line(server: Server, proxy: FaultProxy,
-                                                                      tmp_path: Path) -> None:
+def test_503s_are_each_announced_and_a_lasting_outage_ends_in_one_line(server: Server, proxy: FaultProxy, tmp_path: Path) -> None:
     kiosk = Kiosk(tmp_path, proxy.url)
     kiosk.enroll(server)
     kiosk.record(20)
@@ -83,8 +83,9 @@ def test_503s_are_each_announced_and_a_lasting_outage_ends_in_one_line(server: S
     assert burst.code == 0, burst.stderr
     retries = [line for line in burst.stderr.splitlines() if "thử lại sau" in line]
     assert [re.sub(r"\d+\.\d s", "N s", line) for line in retries] == [
-        f"Máy chủ báo lỗi HTTP 503: thử lại sau N s (lần {k}/5) (the server answered HTTP 503: retrying in N s "
-        f"(try {k} of 5))" for k in (2, 3)]
+        f"Máy chủ báo lỗi HTTP 503: thử lại sau N s (lần {k}/5) (the server answered HTTP 503: retrying in N s (try {k} of 5))"
+        for k in (2, 3)
+    ]
     assert "Chưa gửi" not in burst.stderr and "Đã gửi 20 lượt" in burst.stdout
 
     kiosk.record(7, start=100)
@@ -92,8 +93,9 @@ def test_503s_are_each_announced_and_a_lasting_outage_ends_in_one_line(server: S
     outage = kiosk.cli("--set", "server.retries=2", "sync")
     last = outage.stderr.splitlines()[-1]
     assert outage.code == 1 and "lần 3/3" in outage.stderr
-    assert last.startswith(f"Chưa gửi được: máy chủ 127.0.0.1:{proxy.port} báo lỗi (HTTP 503) sau 3 lần thử. "
-                           "Còn 7 lượt chờ gửi"), last
+    assert last.startswith(f"Chưa gửi được: máy chủ 127.0.0.1:{proxy.port} báo lỗi (HTTP 503) sau 3 lần thử. Còn 7 lượt chờ gửi"), (
+        last
+    )
 
 
 def test_a_sync_waiting_for_another_says_so(server: Server, tmp_path: Path) -> None:

@@ -49,13 +49,17 @@ def test_plain_http_to_another_machine_is_refused_before_anything_is_sent(lan_se
 
 
 def test_a_kiosk_allowed_insecure_http_syncs_and_doctor_warns_without_it_sync_and_doctor_refuse(
-        lan_server: LanServer, tmp_path: Path) -> None:
+    lan_server: LanServer, tmp_path: Path
+) -> None:
     kiosk = Kiosk(tmp_path / "k", allow_insecure_http=True)
     kiosk.enroll(lan_server)
     code, found = doctor(kiosk)
     assert (found["server"]["level"], found["token"]["level"]) == ("ok", "ok"), found
     assert (found["tls"]["level"], found["tls"]["code"], found["tls"]["fix"]) == (
-        "warn", "doctor_tls_plain", render("fix_tls_plain", "vi"))
+        "warn",
+        "doctor_tls_plain",
+        render("fix_tls_plain", "vi"),
+    )
     assert render("doctor_tls_plain", "vi", server=lan_server.url) == found["tls"]["message"]
 
     kiosk.record(2)
@@ -76,7 +80,8 @@ def test_a_kiosk_allowed_insecure_http_syncs_and_doctor_warns_without_it_sync_an
 
 
 def test_the_server_warns_about_a_plain_http_public_url_at_start_and_in_enrolment_codes(
-        lan_server: LanServer, server: Server) -> None:
+    lan_server: LanServer, server: Server
+) -> None:
     public = f"http://0.0.0.0:{lan_server.port}"  # the default public_url when listening on every address
     assert render_both("server_public_url_plain", url=public) in lan_server.log.read_text(encoding="utf-8")
     assert "server.public_url" not in server.log.read_text(encoding="utf-8")  # http://127.0.0.1: only this machine
@@ -90,13 +95,25 @@ def test_the_server_warns_about_a_plain_http_public_url_at_start_and_in_enrolmen
     assert server.cli("enroll-code", CHECKPOINT).stderr == ""  # the default public_url: http://127.0.0.1:8080
 
 
-@pytest.mark.parametrize(("url", "remote"), [
-    ("http://127.0.0.1:8080", False), ("http://127.8.9.10", False), ("http://[::1]:8080/", False),
-    ("http://localhost:8080", False), ("HTTP://LOCALHOST", False), ("http://[::ffff:127.0.0.1]", False),
-    ("https://kiemsoat.example.gov.vn", False), ("https://10.0.0.5", False),
-    ("http://10.0.0.5:8080", True), ("http://kiemsoat.example.gov.vn", True), ("http://localhost.example.com", True),
-    ("http://128.0.0.1", True), ("http://[fd00::2]:8080", True), ("http://0.0.0.0:8080", True),
-])
+@pytest.mark.parametrize(
+    ("url", "remote"),
+    [
+        ("http://127.0.0.1:8080", False),
+        ("http://127.8.9.10", False),
+        ("http://[::1]:8080/", False),
+        ("http://localhost:8080", False),
+        ("HTTP://LOCALHOST", False),
+        ("http://[::ffff:127.0.0.1]", False),
+        ("https://kiemsoat.example.gov.vn", False),
+        ("https://10.0.0.5", False),
+        ("http://10.0.0.5:8080", True),
+        ("http://kiemsoat.example.gov.vn", True),
+        ("http://localhost.example.com", True),
+        ("http://128.0.0.1", True),
+        ("http://[fd00::2]:8080", True),
+        ("http://0.0.0.0:8080", True),
+    ],
+)
 def test_which_addresses_count_as_this_machine(url: str, remote: bool) -> None:
     assert plain_remote(url) is remote
     assert refused(url, allow_insecure_http=False) is remote

@@ -37,8 +37,16 @@ def test_export_import_twice_then_sync_reconciles(server: Server, tmp_path: Path
 
     later = kiosk.record(10, start=5000)
     synced = kiosk.cli("sync", "--json").json()  # the exported visits are confirmed by the normal sync
-    assert synced == {"sent": 1210, "created": 10, "duplicate": 1200, "rejected": 0, "pending": 0, "error": None,
-                      "rejected_by_code": {}, "rejected_kept": 0}
+    assert synced == {
+        "sent": 1210,
+        "created": 10,
+        "duplicate": 1200,
+        "rejected": 0,
+        "pending": 0,
+        "error": None,
+        "rejected_by_code": {},
+        "rejected_kept": 0,
+    }
     assert set(server.visit_ids()) == set(ids + later)
     assert_delivered_exactly_once(server, kiosk)
 
@@ -62,14 +70,19 @@ def test_altered_cut_short_and_foreign_files_are_refused(server: Server, tmp_pat
     data = file.read_bytes()
     flip = len(data) // 2  # inside the frame of visits
     cases = {
-        "altered": data[:flip] + bytes([data[flip] ^ 1]) + data[flip + 1:],
+        "altered": data[:flip] + bytes([data[flip] ^ 1]) + data[flip + 1 :],
         "altered_end": data[:-5] + bytes([data[-5] ^ 1]) + data[-4:],
         "cut": data[: len(data) - 20],
         "plain": b'{"id": "3f0e2a3c-0000-4000-8000-000000000001"}\n',
         "foreign": data.replace(read_enrolment(kiosk.data_dir).device_id.encode(), _other_device(server).encode()),
     }
-    words = {"altered": "đã bị sửa", "altered_end": "hỏng", "cut": "cắt ngang", "plain": "không phải tệp xuất",
-             "foreign": "không phải của thiết bị đó"}
+    words = {
+        "altered": "đã bị sửa",
+        "altered_end": "hỏng",
+        "cut": "cắt ngang",
+        "plain": "không phải tệp xuất",
+        "foreign": "không phải của thiết bị đó",
+    }
     for name, content in cases.items():
         bad = tmp_path / f"{name}.cpk"
         bad.write_bytes(content)

@@ -40,8 +40,12 @@ class DevicePanel(Screen):
 
     def on_pre_enter(self) -> None:
         config = App.get_running_app().kiosk_config
-        background(lambda: (read_enrolment(config.data_dir), quarantined_databases(config.data_dir)), self._show,
-                   lambda _exc: None, name="device")
+        background(
+            lambda: (read_enrolment(config.data_dir), quarantined_databases(config.data_dir)),
+            self._show,
+            lambda _exc: None,
+            name="device",
+        )
 
     def _show(self, found: tuple[Enrolment | None, list[Path]]) -> None:
         enrolment, kept = found
@@ -74,8 +78,9 @@ class ReadersPanel(Screen):
 
     def on_pre_enter(self) -> None:
         app = App.get_running_app()
-        self.report = "\n".join(reader_text(s, tr._) + (f" — {one_language(s.detail, tr.lang)}" if s.detail else "")
-                                for s in app.backend.readers()) or tr._("No reader is enabled.")
+        self.report = "\n".join(
+            reader_text(s, tr._) + (f" — {one_language(s.detail, tr.lang)}" if s.detail else "") for s in app.backend.readers()
+        ) or tr._("No reader is enabled.")
         background(app.backend.diagnostics, self._show, lambda _exc: None, name="diagnostics")
 
     def _show(self, sections: list[Section]) -> None:
@@ -101,8 +106,7 @@ class AdminScreen(Screen):
 
     def on_kv_post(self, _base_widget: Any) -> None:
         self.panels = ScreenManager(transition=NoTransition())
-        for name, cls in zip(PANELS, (SyncPanel, ExportPanel, EnrolPanel, DevicePanel, ReadersPanel,
-                                               CheckupPanel), strict=True):
+        for name, cls in zip(PANELS, (SyncPanel, ExportPanel, EnrolPanel, DevicePanel, ReadersPanel, CheckupPanel), strict=True):
             self.panels.add_widget(cls(name=name))
         self.ids.content.add_widget(self.panels)
 

@@ -61,6 +61,12 @@ class CheckupPanel(Screen):
         rows.clear_widgets()
         for finding in sorted(self._findings, key=lambda f: -LEVELS.index(f.level)):  # failures first
             fix = finding.fix_text(lang)
-            rows.add_widget(CheckupRow(level=finding.level, mark=tr._(MARKS[finding.level]), message=finding.message(lang),
-                                       fix=tr._("Fix: {fix}").format(fix=fix) if fix else ""))
+            rows.add_widget(
+                CheckupRow(
+                    level=finding.level,
+                    mark=tr._(MARKS[finding.level]),
+                    message=finding.message(lang),
+                    fix=tr._("Fix: {fix}").format(fix=fix) if fix else "",
+                )
+            )
         self.summary = tr._("{ok} ok · {warn} to look at · {fail} failed").format(**tally(self._findings))

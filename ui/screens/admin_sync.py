@@ -57,8 +57,7 @@ def error_text(exc: BaseException) -> str:
         return render(exc.code, App.get_running_app().lang, **exc.params)
     if isinstance(exc, FileNotFoundError):
         return tr._("The USB stick is not there any more. Plug it in and press Refresh.")
-    return tr._("Failed ({kind}). Try again; if it keeps failing, call the district IT officer.").format(
-        kind=type(exc).__name__)
+    return tr._("Failed ({kind}). Try again; if it keeps failing, call the district IT officer.").format(kind=type(exc).__name__)
 
 
 class SyncPanel(Screen):
@@ -90,13 +89,14 @@ class SyncPanel(Screen):
     def _shown_to_admin(self) -> bool:
         """On screen behind the PIN: not while the app builds its screens, nor after the admin left."""
         app = App.get_running_app()
-        return bool(app.root) and app.root.current == "admin" and self.manager is not None \
-            and self.manager.current == self.name
+        return bool(app.root) and app.root.current == "admin" and self.manager is not None and self.manager.current == self.name
 
     def _show_rejected(self, found: tuple[Rejections, list[dict[str, Any]]]) -> None:
         rejections, visits = found
-        self.rejected = [{"text": f"{local_day_time(v['scanned_at'])}  {v['summary']}\n{v['sync_code']}: "
-                                  f"{v['sync_reason'] or ''}"} for v in visits]  # kept for days: the date too
+        self.rejected = [
+            {"text": f"{local_day_time(v['scanned_at'])}  {v['summary']}\n{v['sync_code']}: {v['sync_reason'] or ''}"}
+            for v in visits
+        ]  # kept for days: the date too
         rows = self.ids.rejected_rows
         rows.clear_widgets()
         for row in self.rejected:
@@ -104,8 +104,12 @@ class SyncPanel(Screen):
         self.rejected_total, self.rejected_new = rejections.total, rejections.unseen
         self.rejected_codes = "\n".join(f"{g.code} ×{g.count} — {g.reason}" for g in rejections.groups)
         if rejections.unseen and self._shown_to_admin():
-            background(lambda: _backend().acknowledge_rejections(rejections.newest),
-                       lambda _none: App.get_running_app().refresh_status(), lambda _exc: None, name="seen")
+            background(
+                lambda: _backend().acknowledge_rejections(rejections.newest),
+                lambda _none: App.get_running_app().refresh_status(),
+                lambda _exc: None,
+                name="seen",
+            )
 
     def sync_now(self) -> None:
         sync = _backend().sync
@@ -113,8 +117,7 @@ class SyncPanel(Screen):
             return
         self.running, self.progress, self.message = True, 0.0, tr._("Sending…")
         self._stop.clear()
-        background(lambda: sync.sync(progress=report(self._progressed), stop=self._stop), self._done, self._failed,
-                   name="sync")
+        background(lambda: sync.sync(progress=report(self._progressed), stop=self._stop), self._done, self._failed, name="sync")
 
     def stop(self) -> None:
         self._stop.set()
@@ -122,15 +125,21 @@ class SyncPanel(Screen):
     def _progressed(self, step: Any) -> None:
         self.progress = step.sent / step.total if step.total else 1.0
         self.counts = tr._("Sent {sent} of {total} · new {created} · already there {duplicate} · rejected {rejected}").format(
-            sent=step.sent, total=step.total, created=step.created, duplicate=step.duplicate, rejected=step.rejected)
+            sent=step.sent, total=step.total, created=step.created, duplicate=step.duplicate, rejected=step.rejected
+        )
 
     def _done(self, summary: Any) -> None:
         """The result shows together with a status read after the sync, so the line under it
         never contradicts it (it said "2 waiting to send" under "still waiting 0")."""
-        counts = tr._("Sent {sent} · new {created} · already there {duplicate} · rejected {rejected} · "
-                      "still waiting {pending}").format(sent=summary.sent, created=summary.created,
-                                                        duplicate=summary.duplicate, rejected=summary.rejected,
-                                                        pending=summary.pending)
+        counts = tr._(
+            "Sent {sent} · new {created} · already there {duplicate} · rejected {rejected} · still waiting {pending}"
+        ).format(
+            sent=summary.sent,
+            created=summary.created,
+            duplicate=summary.duplicate,
+            rejected=summary.rejected,
+            pending=summary.pending,
+        )
         message = summary.error_message(App.get_running_app().lang) if summary.error else tr._("Sync finished.")
 
         def show() -> None:
@@ -169,8 +178,9 @@ class ExportPanel(Screen):
         box = self.ids.sticks
         box.clear_widgets()
         for stick in sticks:
-            box.add_widget(StickRow(title=f"{stick.label}  ({size_text(stick.free_bytes)} {tr._('free')})",
-                                    path=str(stick.path), panel=self))
+            box.add_widget(
+                StickRow(title=f"{stick.label}  ({size_text(stick.free_bytes)} {tr._('free')})", path=str(stick.path), panel=self)
+            )
         if not sticks:
             self.message = tr._("No USB stick found. Plug one in and press Refresh.")
 
@@ -196,16 +206,23 @@ class ExportPanel(Screen):
         self._start(tr._("Backing up…"), lambda: _backend().backup(Path(directory)), self._backed_up, "backup")
 
     def _backed_up(self, result: BackupResult) -> None:
-        self.message = "\n".join((
-            tr._("Backup written: {file}").format(file=result.path.name),
-            tr._("{visits} visits, {pending} not yet sent, {size}.").format(
-                visits=result.counts.visits, pending=result.counts.pending, size=size_text(result.size)),
-            tr._("The file holds personal data: keep the stick safe."),
-        ))
+        self.message = "\n".join(
+            (
+                tr._("Backup written: {file}").format(file=result.path.name),
+                tr._("{visits} visits, {pending} not yet sent, {size}.").format(
+                    visits=result.counts.visits, pending=result.counts.pending, size=size_text(result.size)
+                ),
+                tr._("The file holds personal data: keep the stick safe."),
+            )
+        )
 
     def eject(self, directory: str) -> None:
-        self._start(tr._("Writing everything to the stick…"), lambda: flush_stick(Path(directory)),
-                    lambda _none: self._ejected(Path(directory).name), "eject")
+        self._start(
+            tr._("Writing everything to the stick…"),
+            lambda: flush_stick(Path(directory)),
+            lambda _none: self._ejected(Path(directory).name),
+            "eject",
+        )
 
     def _ejected(self, label: str) -> None:
         self.message = tr._("Everything is written to {stick}: you may pull it out now.").format(stick=label)

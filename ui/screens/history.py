@@ -38,7 +38,12 @@ class HistoryScreen(Screen):
     def _show(self, found: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
         visits, today = found
         self.totals = tr._("Today") + ": " + counts_text(today, tr._)
-        self.rows = [{"when": local_time(v["scanned_at"]), "direction": direction_word(v["direction"], tr._),
-                      "summary": v["summary"], "sync": tr._(SYNC_WORDS.get(v["sync_state"], v["sync_state"]))}
-                     for v in visits]
-
+        self.rows = [
+            {
+                "when": local_time(v["scanned_at"]),
+                "direction": direction_word(v["direction"], tr._),
+                "summary": v["summary"],
+                "sync": tr._(SYNC_WORDS.get(v["sync_state"], v["sync_state"])),
+            }
+            for v in visits
+        ]

@@ -111,11 +111,17 @@ class ScanScreen(Screen):
         today = snapshot["today"]
         self.count_in, self.count_out, self.count_total = (str(today[k]) for k in ("in", "out", "total"))
         clock = snapshot.get("clock")
-        line = status_line(app.backend.readers(), snapshot["sync"], snapshot["pending"], datetime.now(LOCAL_TZ),
-                           app.kiosk_config.ui.sync_stale_s, tr._,
-                           clock_synchronised=clock.synchronised if clock is not None else None,
-                           insecure_http=snapshot.get("insecure_http", False),
-                           rejected_unseen=snapshot.get("rejected_unseen", 0))
+        line = status_line(
+            app.backend.readers(),
+            snapshot["sync"],
+            snapshot["pending"],
+            datetime.now(LOCAL_TZ),
+            app.kiosk_config.ui.sync_stale_s,
+            tr._,
+            clock_synchronised=clock.synchronised if clock is not None else None,
+            insecure_http=snapshot.get("insecure_http", False),
+            rejected_unseen=snapshot.get("rejected_unseen", 0),
+        )
         self.status_text, self.status_colour = line.text, LEVEL_COLOURS[line.level]
         self._status_parts = line.parts
         self._pack_status()

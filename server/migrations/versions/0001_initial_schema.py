@@ -168,6 +168,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("audit_log", "officials", "visits", "enroll_codes", "device_tokens", "devices", "checkpoints",
-                  "communes", "districts", "provinces"):
+    for table in (
+        "audit_log",
+        "officials",
+        "visits",
+        "enroll_codes",
+        "device_tokens",
+        "devices",
+        "checkpoints",
+        "communes",
+        "districts",
+        "provinces",
+    ):
         op.drop_table(table)

@@ -30,8 +30,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("scanned_at_text", sa.String(64), nullable=True))
         batch.add_column(sa.Column("time_unknown", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch.alter_column("phone", existing_type=sa.String(10), type_=sa.String(11), existing_nullable=True)
-    op.create_index("ix_visits_time_unknown", "visits", ["device_id"], postgresql_where=sa.text("time_unknown"),
-                    sqlite_where=sa.text("time_unknown"))
+    op.create_index(
+        "ix_visits_time_unknown",
+        "visits",
+        ["device_id"],
+        postgresql_where=sa.text("time_unknown"),
+        sqlite_where=sa.text("time_unknown"),
+    )
 
 
 def downgrade() -> None:

@@ -49,28 +49,12 @@ from kiosk.config import Config  # noqa: E402
 from kiosk.credentials import Rejection  # noqa: E402
 from kiosk.recognise import recognise  # noqa: E402
 from kiosk.scan import ScanEvent, ScanService, credential_key  # noqa: E402
-from kiosk.store import VisitStore, iso  # noqa: E402
+from kiosk.store import RECOVERED_COLUMNS, VisitStore, iso  # noqa: E402
 from kiosk.trust import TrustStore  # noqa: E402
 
 DCC_SAMPLE = REPO.parent / "shared" / "samples" / "dcc" / "AT_2DCode_raw_1.json"
 TARGET_RATIO = 1.5
-FLOOR_COLUMNS = (
-    "id",
-    "checkpoint_code",
-    "device_id",
-    "direction",
-    "source",
-    "reader",
-    "kind",
-    "credential_key",
-    "fields",
-    "raw",
-    "scanned_at",
-    "monotonic_ns",
-    "boot_id",
-    "clock_synchronised",
-    "operator",
-)
+FLOOR_COLUMNS = RECOVERED_COLUMNS  # the floor writes exactly the columns a scan writes
 FLOOR_SQL = f"INSERT INTO visits ({', '.join(FLOOR_COLUMNS)}) VALUES ({', '.join('?' * len(FLOOR_COLUMNS))})"
 LATEST_SQL = (
     "SELECT id, scanned_at, monotonic_ns, boot_id, direction FROM visits WHERE credential_key = ? ORDER BY seq DESC LIMIT 1"

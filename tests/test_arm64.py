@@ -17,7 +17,7 @@ software GL) to its ready scan screen, with a screenshot.
 What this shows: the code, its wheels and its compiled extension work on aarch64 with
 Debian 12's libraries. What it does not: anything about a Pi's speed (every instruction
 is emulated; the step times printed say how long the emulation took), its GPU (vc4/v3d)
-or KMS/DRM, its devices. Far too slow for every run (about half an hour on two cores), so
+or KMS/DRM, its devices. Far too slow for every run (21 minutes on two cores), so
 it is skipped unless asked for; asked for, a missing tool is a failure, not a skip.
 
 ``CHECKPOINT_ARM64_ROOT=DIR`` keeps the root in DIR and reuses it on the next run
@@ -56,7 +56,7 @@ WHEELS = ("kivy", "opencv_python_headless", "zxing_cpp", "numpy", "evdev", "cryp
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(2 * EMULATED_TIMEOUT),
-    pytest.mark.skipif(not ENABLED, reason="on-demand campaign (arm64 under qemu-user, about 30 minutes), "
+    pytest.mark.skipif(not ENABLED, reason="on-demand campaign (arm64 under qemu-user, about 20 minutes on 2 cores), "
                        f"not part of a test run: as root, {COMMAND}"),
 ]
 

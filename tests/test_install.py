@@ -83,13 +83,21 @@ def _host_pip_paths() -> list[Path]:
 
 
 class DebianRoot:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, arch: str | None = None, timeout: float = 1200) -> None:
+        """``arch``: another architecture than the host's (``arm64``: tests/test_arm64.py, through
+        qemu-user); ``timeout``: for each command, which under emulation is many times slower."""
         self.path = path
+        self.arch = arch
+        self.timeout = timeout
         self.binds = [p for p in _host_pip_paths() if p.is_dir()]
 
     def create(self) -> None:
+        arch = [f"--arch={self.arch}"] if self.arch else []
         subprocess.run(
-            ["debootstrap", "--variant=minbase", "bookworm", str(self.path), MIRROR], check=True, capture_output=True, timeout=900
+            ["debootstrap", "--variant=minbase", *arch, "bookworm", str(self.path), MIRROR],
+            check=True,
+            capture_output=True,
+            timeout=max(900, self.timeout),
         )
         # What this machine's network and pip need (no-ops where there is nothing to copy).
         for pattern in ("usr/local/share/ca-certificates/*", "etc/pip.conf", "etc/xdg/pip/*", "root/.config/pip/*"):
@@ -129,7 +137,7 @@ class DebianRoot:
             capture_output=True,
             text=True,
             env=env,
-            timeout=1200,
+            timeout=self.timeout,
         )
         if check:
             assert done.returncode == 0, f"{argv}: exit {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"

@@ -269,7 +269,6 @@ class HidSource(Source):
         self._ignored: set[InputDeviceInfo] = set()
         self._problems: dict[str, str] = {}  # path → why a chosen device could not be opened
         self._wake_r, self._wake_w = os.pipe()
-        self._pipe_closed = False
 
     def run_once(self) -> None:
         """Discovery: every ``poll_s``, drop readers that are gone and start new ones."""
@@ -286,17 +285,13 @@ class HidSource(Source):
         self._readers.clear()
 
     def close(self) -> None:
-        if not self._pipe_closed:
+        if self._wake_w >= 0:  # -1 once released
             os.write(self._wake_w, b"x")  # never drained: every reader's select sees it and stops
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Idempotent: the app and the runtime may both stop the readers on the way out, and a
-        second stop must not write to (or close) a pipe the first one closed."""
-        super().stop(timeout)
-        if not self._pipe_closed:
-            self._pipe_closed = True
-            os.close(self._wake_r)
-            os.close(self._wake_w)
+    def release(self) -> None:
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        self._wake_r = self._wake_w = -1
 
     def _consider(self, info: InputDeviceInfo) -> None:
         choice = choose(info, self.config)

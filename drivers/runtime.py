@@ -40,12 +40,10 @@ log = logging.getLogger("checkpoint_kiosk.runtime")
 ServiceFactory = Callable[[Config, VisitStore], ScanService]
 
 
-def _sync_service(config: Config, store: VisitStore) -> SyncService | None:
-    """The sync client (imported here: it brings in requests); None when it is not installed."""
-    try:
-        from sync.service import SyncService
-    except ImportError:  # pragma: no cover - depends on what is installed: the kiosk then runs offline
-        return None
+def _sync_service(config: Config, store: VisitStore) -> SyncService:
+    """The sync client, imported here: it brings in requests, which a runtime without sync skips."""
+    from sync.service import SyncService
+
     return SyncService(config, store)
 
 

@@ -59,6 +59,7 @@ class Source:
         self._status = SourceStatus(self.kind, SourceState.STARTING)
         self._thread: threading.Thread | None = None
         self._connected_once = False  # since the last restart: resets the retry pause
+        self._stopped = False
 
     @property
     def status(self) -> SourceStatus:
@@ -91,10 +92,17 @@ class Source:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Idempotent: a front end and the runtime may both stop the readers on the way out,
+        and a second stop must not touch a device (or a pipe) the first one released."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
         self._stop.set()
         self.close()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.release()
         self.set_status(SourceState.STOPPED)
 
     def wait(self, seconds: float) -> bool:
@@ -118,6 +126,9 @@ class Source:
 
     def run_once(self) -> None:
         raise NotImplementedError
+
+    def release(self) -> None:
+        """Free what the source holds for its whole life, once its thread has ended (``stop``, once)."""
 
     def close(self) -> None:
         """Release the device so a blocked read returns; called from ``stop``."""

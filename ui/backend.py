@@ -20,7 +20,7 @@ from drivers.pipeline import ManualEntry, ResultCallback
 from drivers.runtime import KioskRuntime
 from drivers.source import SourceStatus
 from kiosk.backup import BackupResult, backup
-from kiosk.config import Config, Language
+from kiosk.config import Config, Language, with_enrolled_checkpoint
 from kiosk.contract import Direction
 from kiosk.doctor import DoctorContext, Finding, run_checks
 from kiosk.masking import visit_summary
@@ -34,12 +34,6 @@ if TYPE_CHECKING:
     from drivers.inventory import Section
 
 log = logging.getLogger(__name__)
-
-try:  # the sync client (and enrolment) is another part of the kiosk; without it the app runs offline
-    from kiosk.config import with_enrolled_checkpoint
-    from sync.service import SyncError
-except ImportError:  # pragma: no cover - depends on what is installed
-    SyncError = Exception  # type: ignore[assignment,misc]
 
 
 class Backend:

@@ -37,8 +37,8 @@ from kiosk.backup import BackupError, BackupResult
 from kiosk.messages import render, size_text
 from kiosk.store import Rejections
 from sync.protocol import EnrollPayload
+from sync.service import SyncError
 from sync.transport import host_of, plain_remote, refused
-from ui.backend import SyncError
 from ui.formatting import local_day_time
 from ui.i18n import tr
 from ui.tasks import background, report

@@ -40,6 +40,7 @@ DCC_NAME_MAX = 200  # the DCC schema caps family and given name at 80 characters
 PHONE_NAME_MAX = 100
 OPAQUE_TEXT_MAX = 65536
 FIELDS_DEPTH_MAX = 6  # a certificate's fields are 3 levels deep; more is an attack, not a visit
+FREE_TEXT = ("reader", "operator", "boot_id", "checkpoint")  # envelope text a device chooses freely
 
 
 class _Fields(BaseModel):
@@ -133,7 +134,7 @@ class VisitIn(BaseModel):
         why = _unstorable(self.fields)
         if why:
             raise ValueError(f"credential fields cannot be stored: {why}")
-        for name in ("reader", "operator", "boot_id", "checkpoint"):
+        for name in FREE_TEXT:
             if _unstorable(getattr(self, name)):
                 raise ValueError(f"{name} cannot be stored")
         try:
@@ -196,7 +197,7 @@ def visit_problems(data: dict[str, Any]) -> list[str]:
                 names += [f"fields.{_loc(e['loc'])}" for e in inner.errors()]
             if _unstorable(fields):
                 names.append("fields")
-        names += [name for name in ("reader", "operator", "boot_id", "checkpoint") if _unstorable(data.get(name))]
+        names += [name for name in FREE_TEXT if _unstorable(data.get(name))]
         return list(dict.fromkeys(names)) or ["visit"]
     return []
 

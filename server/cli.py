@@ -224,7 +224,7 @@ def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool) ->
             click.echo(f"Đã nâng cấp cơ sở dữ liệu (schema upgraded): {before or 'empty'} → {after}", err=True)
     if plain_remote(admin.settings.public_url):  # kiosks would refuse it: say so before anyone prints a QR code
         click.echo(render_both("server_public_url_plain", url=admin.settings.public_url), err=True)
-    elif not admin.settings.server.public_url and not local_only(f"http://{admin.settings.server.host}"):
+    elif not admin.settings.server.public_url and not is_loopback(admin.settings.server.host):
         # listening for the network, but enrolment QR codes would send kiosks to 127.0.0.1
         config = admin.config_file or "/etc/checkpoint-server/config.toml"
         click.echo(render_both("enroll_code_local", url=admin.settings.public_url, config=config), err=True)

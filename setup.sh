@@ -106,8 +106,16 @@ install_apt_packages() {
   done
   if ((${#missing[@]})); then
     say "Installing system packages: ${missing[*]}"
-    "${sudo_cmd[@]}" apt-get update -qq
-    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    # Another apt (unattended-upgrades on a fresh Pi, a second setup) may hold the lock:
+    # wait for it rather than fail half-installed. DPkg::Lock::Timeout covers the install;
+    # `apt-get update` gives up at once on the lists lock, so it is retried for 10 minutes.
+    local tries=0
+    until "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq; do
+      ((++tries < 60)) || die "apt-get update kept failing (see above)"
+      say "apt is busy (another install?); retrying in 10 s"
+      sleep 10
+    done
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}"
   else
     say "System packages present: ${apt_packages[*]}"
   fi

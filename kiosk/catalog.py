@@ -1,19 +1,31 @@
-"""Gettext catalogs read straight from their ``.po`` sources.
+"""The one catalogue of every word a person reads: gettext ``.po`` files, read as they are.
 
-The ``.po`` files are the translators' files and the only ones committed; reading them
-directly (no ``.mo`` build step) means a fresh checkout, an editable install and a
-wheel all show the same words, and a catalog can never be stale. English is the source
-language: an English catalog needs no file, and a missing translation shows English.
+Guard screen, admin panels, CLI output and tables, server errors, reports and exports all
+take their words from here, Vietnamese first, English second. gettext was chosen because
+its ``.po`` files are what translators' tools (Poedit, Weblate, msgfmt) read and check;
+English is the source language (the msgids), so an English catalogue needs no file and a
+missing translation shows English rather than nothing.
+
+The ``.po`` files are the only ones committed; reading them directly (no ``.mo`` build
+step) means a fresh checkout, an editable install and a wheel all show the same words,
+and a catalogue can never be stale. They live in the core (``kiosk/locale/``) because both
+products, the kiosk and the district server, install ``kiosk/``. ``tests/test_catalogue.py``
+fails when a word is written outside the catalogue.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import unicodedata
 from pathlib import Path
+from typing import Literal
 
 LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "checkpoint-kiosk"
+
+Language = Literal["vi", "en"]
+LANGUAGES: tuple[Language, ...] = ("vi", "en")
 
 
 def N_(text: str) -> str:  # the xgettext keyword for "translate later"
@@ -70,3 +82,34 @@ def load_catalog(lang: str, locale_dir: Path = LOCALE_DIR) -> dict[str, str]:
     """The catalog for a language; English (the source language) is empty."""
     path = po_path(lang, locale_dir)
     return parse_po(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+class Word(str):
+    """A msgid used as a parameter: translated into the language of the sentence it fills."""
+
+    __slots__ = ()
+
+
+@functools.cache
+def _catalog(lang: str) -> dict[str, str]:
+    return load_catalog(lang)
+
+
+def gettext(msgid: str, lang: str = "vi") -> str:
+    """The translation of ``msgid`` in NFC; the English source when none exists."""
+    return unicodedata.normalize("NFC", _catalog(lang).get(msgid, msgid))
+
+
+def text(msgid: str, lang: str = "vi", **params: object) -> str:
+    """The sentence in one language with its ``{placeholders}`` filled (a ``Word`` translated too)."""
+    template = gettext(msgid, lang)
+    words = {key: gettext(value, lang) if isinstance(value, Word) else value for key, value in params.items()}
+    try:
+        return template.format(**words)
+    except (KeyError, IndexError):
+        return template
+
+
+def bilingual(msgid: str, **params: object) -> str:
+    """Vietnamese, then English in brackets: what the CLI prints, the server answers and the logs keep."""
+    return f"{text(msgid, 'vi', **params)} ({text(msgid, 'en', **params)})"

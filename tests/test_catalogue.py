@@ -1,0 +1,183 @@
+"""Every word a person reads comes from the one catalogue (kiosk/catalog.py), and the
+catalogue holds nothing else.
+
+The scan reads every ``.py`` and ``.kv`` file of the five packages: a string literal with
+a Vietnamese letter outside a catalogue call (``_``, ``N_``, ``tr._``, ``gettext``,
+``text``, ``bilingual``) is a word written past the catalogue, unless its file is on the
+allow-list below, which names the files whose Vietnamese is DATA (tables, names being
+folded or parsed), not words for a reader. Every msgid the code asks for has a
+Vietnamese translation with the same placeholders, and no entry is left unused.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.catalog import LOCALE_DIR, load_catalog, parse_po, po_path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("kiosk", "drivers", "sync", "ui", "server")
+VIETNAMESE = re.compile(
+    "[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ"
+    "ÀÁẢÃẠĂẮẰẲẴẶÂẤẦẨẪẬĐÈÉẺẼẸÊẾỀỂỄỆÌÍỈĨỊÒÓỎÕỌÔỐỒỔỖỘƠỚỜỞỠỢÙÚỦŨỤƯỨỪỬỮỰỲÝỶỸỴ]"
+)
+# Calls whose first argument is a msgid (the names xgettext is given as keywords).
+CATALOGUE_CALLS = {"_", "N_", "gettext", "text", "bilingual"}
+
+# Files whose Vietnamese letters are data, not words for a reader; each says why.
+ALLOWED: dict[str, str] = {
+    "ui/telex.py": "the Telex input method's key → letter tables",
+    "server/names.py": "folding Vietnamese names for search (letters mapped to their base letter)",
+    "kiosk/masking.py": "name initials are computed from Vietnamese letters and tested on them",
+    "kiosk/cccd.py": "the ID card's QR holds sex as 'Nam'/'Nữ': parsing those values",
+    "server/places.py": "normalising commune/district prefixes (Xã, Phường, Huyện…) typed by admins",
+}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def _is_catalogue_call(node: ast.Call) -> bool:
+    """``bilingual(…)``, ``N_(…)`` … by their imported names, and ``tr._(…)`` (not ``sa.text(…)``)."""
+    func = node.func
+    return (isinstance(func, ast.Name) and func.id in CATALOGUE_CALLS) or (isinstance(func, ast.Attribute) and func.attr == "_")
+
+
+def _msgid_nodes(tree: ast.AST) -> Iterator[ast.Constant]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _is_catalogue_call(node) and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                yield first
+
+
+def stray_words(source: str, name: str = "<snippet>") -> list[tuple[int, str]]:
+    """(line, literal) of every Vietnamese string literal written outside the catalogue."""
+    tree = ast.parse(source, name)
+    skip = _docstrings(tree) | {id(node) for node in _msgid_nodes(tree)}
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip and VIETNAMESE.search(node.value)
+    ]
+
+
+KV_MSGID = re.compile(r"""tr\._\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
+
+
+def stray_kv_words(source: str) -> list[tuple[int, str]]:
+    """(line, text) of every kv line with Vietnamese outside ``tr._("…")`` and comments."""
+    found = []
+    for number, line in enumerate(source.splitlines(), 1):
+        rest = KV_MSGID.sub("", line)
+        if not rest.lstrip().startswith("#") and VIETNAMESE.search(rest):
+            found.append((number, line.strip()))
+    return found
+
+
+def _sources(suffix: str) -> Iterator[Path]:
+    for package in PACKAGES:
+        yield from sorted((REPO / package).rglob(f"*{suffix}"))
+
+
+def _relative(path: Path) -> str:
+    return path.relative_to(REPO).as_posix()
+
+
+def used_msgids() -> set[str]:
+    """Every msgid the code asks for: catalogue calls in Python, ``tr._("…")`` in kv."""
+    found: set[str] = set()
+    for path in _sources(".py"):
+        found |= {node.value for node in _msgid_nodes(ast.parse(path.read_text(encoding="utf-8"), str(path)))}
+    for path in _sources(".kv"):
+        for match in KV_MSGID.finditer(path.read_text(encoding="utf-8")):
+            found.add(ast.literal_eval(f'"{match.group(1)}"' if match.group(1) is not None else f"'{match.group(2)}'"))
+    return found
+
+
+VI = load_catalog("vi")
+
+
+def test_no_word_is_written_outside_the_catalogue() -> None:
+    stray = [
+        f"{_relative(path)}:{line}: {literal!r}"
+        for path in _sources(".py")
+        if _relative(path) not in ALLOWED
+        for line, literal in stray_words(path.read_text(encoding="utf-8"), str(path))
+    ]
+    stray += [
+        f"{_relative(path)}:{line}: {text}"
+        for path in _sources(".kv")
+        for line, text in stray_kv_words(path.read_text(encoding="utf-8"))
+    ]
+    assert stray == []
+
+
+def test_the_allow_list_names_only_files_that_hold_vietnamese_data() -> None:
+    for name in ALLOWED:
+        assert stray_words((REPO / name).read_text(encoding="utf-8"), name), f"{name} no longer needs its place on the allow-list"
+
+
+@pytest.mark.parametrize(
+    ("snippet", "caught"),
+    [
+        ('click.echo("Đã xoá (removed)")', True),
+        ('click.echo(f"Đã xoá {n} lượt")', True),
+        ('raise UserError("bad", both("Sai ngày", "bad date"))', True),
+        ('HEADINGS = ["Họ tên", "Số điện thoại"]', True),
+        ('click.echo(bilingual("removed: {name}", name=name))', False),
+        ('label = tr._("READY")', False),
+        ('WORDS = {"in": N_("Người trực")}', False),
+        ('def f():\n    """Tên Việt trong docstring."""\n', False),
+        ("x = 1  # chú thích", False),
+    ],
+)
+def test_the_checker_catches_a_word_added_past_the_catalogue(snippet: str, caught: bool) -> None:
+    assert bool(stray_words(snippet)) is caught
+
+
+def test_the_kv_checker_catches_a_word_added_past_the_catalogue() -> None:
+    assert stray_kv_words('    text: "Sẵn sàng"\n') == [(1, 'text: "Sẵn sàng"')]
+    assert stray_kv_words('    text: tr._("READY")\n    # Sẵn sàng\n') == []
+
+
+def test_every_word_asked_for_is_translated_and_every_entry_is_used() -> None:
+    wanted = used_msgids()
+    assert len(wanted) > 300
+    assert sorted(w for w in wanted if not VI.get(w)) == []
+    assert sorted(set(VI) - wanted) == []
+
+
+def test_translations_are_nfc_and_keep_the_placeholders() -> None:
+    for source, words in VI.items():
+        assert unicodedata.is_normalized("NFC", words), source
+        assert sorted(re.findall(r"{\w*}", source)) == sorted(re.findall(r"{\w*}", words)), source
+    assert load_catalog("en") == {}  # English is the source language
+
+
+def test_catalogue_is_valid_gettext() -> None:
+    done = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(po_path("vi"))], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert po_path("vi").is_relative_to(LOCALE_DIR)
+
+
+def test_po_reader_skips_fuzzy_and_untranslated_entries() -> None:
+    text = (
+        'msgid ""\nmsgstr "X: y\\n"\n\n#, fuzzy\nmsgid "Old"\nmsgstr "Cũ"\n\nmsgid "A"\nmsgstr ""\n\n'
+        'msgid "Two "\n"lines"\nmsgstr "Hai "\n"dòng"\n'
+    )
+    assert parse_po(text) == {"Two lines": "Hai dòng"}

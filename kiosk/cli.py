@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from kiosk.catalog import bilingual
 from kiosk.exitcodes import ExitCode, emit
 from kiosk.lazygroup import LazyGroup
 from kiosk.messages import render
@@ -163,7 +164,7 @@ def main(ctx: click.Context, config_path: str | None, overrides: tuple[str, ...]
         if ctx.invoked_subcommand == "doctor":  # the check-up reports a broken config as its first line
             ctx.obj = Context(Config(), None, config_error=str(exc))
             return
-        click.echo(f"Lỗi cấu hình (config error): {exc}", err=True)
+        click.echo(f"{bilingual('config error')}: {exc}", err=True)
         sys.exit(ExitCode.USAGE)
     ctx.obj = Context(config, source)
 
@@ -243,7 +244,7 @@ def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit
         emit(shown)
         return
     if not shown:
-        click.echo("Không có lượt nào. (No visits.)")
+        click.echo(bilingual("No visits."))
         return
     for row in shown:
         when = datetime.fromisoformat(row["scanned_at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
@@ -318,53 +319,49 @@ def status(obj: Context, as_json: bool) -> None:
     if as_json:
         emit(data)
         return
-    sync_words: dict[bool | None, str] = {
-        True: "đã đồng bộ (synchronised)",
-        False: "CHƯA đồng bộ (not synchronised)",
-        None: "không rõ (unknown)",
-    }
-    sync_word = sync_words[clock_state.synchronised]
+    sync_words: dict[bool | None, str] = {True: "synchronised", False: "NOT synchronised", None: "unknown"}
+    sync_word = bilingual(sync_words[clock_state.synchronised])
     lines = [
-        f"Điểm kiểm soát (checkpoint): {cp.code} · {cp.name} · {cp.commune}",
-        f"Chờ gửi (pending): {data['pending']}    Bị từ chối (rejected): {data['rejected']}"
+        f"{bilingual('checkpoint')}: {cp.code} · {cp.name} · {cp.commune}",
+        f"{bilingual('pending')}: {data['pending']}    {bilingual('rejected')}: {data['rejected']}"
         + (f" ({', '.join(f'{code} {n}' for code, n in data['rejected_by_code'].items())})" if data["rejected"] else ""),
-        f"Hôm nay (today): vào/in {today['in']} · ra/out {today['out']} · tổng/total {today['total']}",
+        bilingual("today: in {in} · out {out} · total {total}", **today),
         *_sync_lines(sync, clock.wall, obj.config.kiosk.language),
-        f"Đồng hồ (clock): {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}"
-        f" · nguồn (source) {clock_state.source}: {clock_state.detail}",
-        f"Dữ liệu (data): {data['data_dir']}",
-        f"Cấu hình (config): {data['config_file'] or 'mặc định (built-in defaults)'}",
-        *(f"! Cơ sở dữ liệu hỏng được giữ tại (damaged database kept at): {p}" for p in data["quarantined"]),
+        f"{bilingual('clock')}: {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}"
+        f" · {bilingual('source')} {clock_state.source}: {clock_state.detail}",
+        f"{bilingual('data')}: {data['data_dir']}",
+        f"{bilingual('config')}: {data['config_file'] or bilingual('built-in defaults')}",
+        *(f"! {bilingual('damaged database kept at')}: {p}" for p in data["quarantined"]),
     ]
     click.echo("\n".join(lines))
 
 
 def _ago(seconds: float) -> str:
-    for size, vi, en in ((86400, "ngày", "days"), (3600, "giờ", "h"), (60, "phút", "min")):
+    for size, msgid in ((86400, "{n} days ago"), (3600, "{n} h ago"), (60, "{n} min ago")):
         if seconds >= size:
-            return f"{seconds // size:.0f} {vi} trước ({seconds // size:.0f} {en} ago)"
-    return f"{max(seconds, 0):.0f} giây trước ({max(seconds, 0):.0f} s ago)"
+            return bilingual(msgid, n=f"{seconds // size:.0f}")
+    return bilingual("{n} s ago", n=f"{max(seconds, 0):.0f}")
 
 
 def _sync_lines(sync: SyncState, now: datetime, lang: str) -> list[str]:
     """Where visits go and how delivery is going, for the admin's status screen."""
     from kiosk.clock import LOCAL_TZ
 
-    enrolled = "đã đăng ký (enrolled)" if sync.enrolled else "CHƯA đăng ký (not enrolled)"
-    lines = [f"Máy chủ (server): {sync.server or 'chưa có (none)'} · {enrolled}"]
+    enrolled = bilingual("enrolled" if sync.enrolled else "NOT enrolled")
+    lines = [f"{bilingual('server')}: {sync.server or bilingual('none')} · {enrolled}"]
     if sync.last_success_at:
         when = sync.last_success_at.astimezone(LOCAL_TZ)
         ago = _ago((now - sync.last_success_at).total_seconds())
-        lines.append(f"Đồng bộ thành công gần nhất (last successful sync): {when:%Y-%m-%d %H:%M:%S} · {ago}")
+        lines.append(f"{bilingual('last successful sync')}: {when:%Y-%m-%d %H:%M:%S} · {ago}")
     else:
-        lines.append("Đồng bộ thành công gần nhất (last successful sync): chưa có (never)")
+        lines.append(f"{bilingual('last successful sync')}: {bilingual('never')}")
     if sync.last_error:
         at = f" ({sync.last_error_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S})" if sync.last_error_at else ""
-        lines.append(f"Lỗi gần nhất (last error){at}: {sync.error_message(lang)}")
+        lines.append(f"{bilingual('last error')}{at}: {sync.error_message(lang)}")
     if sync.needs_reenrolment:
-        lines.append("! Cần đăng ký lại kiosk: checkpoint-kiosk enroll (the kiosk must be enrolled again)")
+        lines.append("! " + bilingual("The kiosk must be enrolled again: checkpoint-kiosk enroll"))
     if sync.exported:
-        lines.append(f"Đã xuất ra USB, chờ máy chủ xác nhận (exported, awaiting confirmation): {sync.exported}")
+        lines.append(f"{bilingual('exported, awaiting confirmation')}: {sync.exported}")
     return lines
 
 
@@ -378,4 +375,4 @@ def purge(obj: Context, as_json: bool) -> None:
     if as_json:
         emit({"purged": removed, "retention_days": days})
     else:
-        click.echo(f"Đã xoá {removed} lượt đã gửi quá {days} ngày. (Purged {removed} synced visits older than {days} days.)")
+        click.echo(bilingual("Purged {removed} synced visits older than {days} days.", removed=removed, days=days))

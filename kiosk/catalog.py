@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import functools
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -112,4 +113,9 @@ def text(msgid: str, lang: str = "vi", **params: object) -> str:
 
 def bilingual(msgid: str, **params: object) -> str:
     """Vietnamese, then English in brackets: what the CLI prints, the server answers and the logs keep."""
-    return f"{text(msgid, 'vi', **params)} ({text(msgid, 'en', **params)})"
+    return bilingual_of(lambda lang: text(msgid, lang, **params))
+
+
+def bilingual_of(render: Callable[[str], str]) -> str:
+    """A sentence built from several entries, ``render(lang)``, as ``bilingual`` shows one."""
+    return f"{render('vi')} ({render('en')})"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from kiosk.catalog import bilingual
+from kiosk.catalog import N_, bilingual
 from kiosk.exitcodes import ExitCode, emit
 from kiosk.lazygroup import LazyGroup
 from kiosk.messages import render
@@ -319,7 +319,7 @@ def status(obj: Context, as_json: bool) -> None:
     if as_json:
         emit(data)
         return
-    sync_words: dict[bool | None, str] = {True: "synchronised", False: "NOT synchronised", None: "unknown"}
+    sync_words: dict[bool | None, str] = {True: N_("synchronised"), False: N_("NOT synchronised"), None: N_("unknown")}
     sync_word = bilingual(sync_words[clock_state.synchronised])
     lines = [
         f"{bilingual('checkpoint')}: {cp.code} · {cp.name} · {cp.commune}",

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kiosk.catalog import N_, text
+from kiosk.catalog import LANGUAGES, N_, text
 from kiosk.doctor import DEFAULT_TIMEOUT_S, DoctorContext, Finding, run_checks, tally, worst
 from kiosk.exitcodes import ExitCode, emit
-from kiosk.messages import LANGUAGES
 
 if TYPE_CHECKING:
     from kiosk.cli import Context  # kiosk.cli registers this command: no import at run time

@@ -9,9 +9,7 @@ counts, field names, limits.
 
 from __future__ import annotations
 
-from kiosk.catalog import LANGUAGES, N_, Word, text
-
-__all__ = ["LANGUAGES", "MESSAGES", "render", "render_both", "size_text"]
+from kiosk.catalog import N_, Word, bilingual_of, text
 
 MESSAGES: dict[str, str] = {
     # recognition
@@ -312,4 +310,4 @@ def size_text(count: int) -> str:
 
 def render_both(code: str, **params: object) -> str:
     """Vietnamese, then English in parentheses: what the CLI prints and the logs keep."""
-    return f"{render(code, 'vi', **params)} ({render(code, 'en', **params)})"
+    return bilingual_of(lambda lang: render(code, lang, **params))

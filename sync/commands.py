@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from kiosk.catalog import N_, bilingual
+from kiosk.catalog import LANGUAGES, N_, bilingual
 from kiosk.exitcodes import ExitCode, emit
-from kiosk.messages import LANGUAGES, render, render_both
+from kiosk.messages import render, render_both
 from kiosk.store import VisitStore
 from sync.errors import SyncError
 from sync.transport import host_of

@@ -71,7 +71,8 @@ def parse_time(value: str | None, option: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO date/time (e.g. 2026-11-23T08:00)", param_hint=option) from None
+        problem = bilingual("not an ISO date/time (e.g. 2026-11-23T08:00)")
+        raise click.BadParameter(f"{value!r}: {problem}", param_hint=option) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
 
 
@@ -235,7 +236,7 @@ def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit
     from kiosk.clock import LOCAL_TZ
 
     if pending and rejected:
-        raise click.UsageError("--pending and --rejected exclude each other")
+        raise click.UsageError(bilingual("--pending and --rejected exclude each other"))
     state = "pending" if pending else "rejected" if rejected else None
     rows = obj.service.store.visits(state=state, since=parse_time(since, "--since"), limit=limit)
     lang = obj.config.kiosk.language

@@ -167,11 +167,40 @@ def with_admin(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# The headings of the admin tables, by the column's key (the key stays the JSON field).
+COLUMN_WORDS = {
+    "code": N_("Checkpoint code"),
+    "name": N_("Name"),
+    "commune": N_("Commune"),
+    "district": N_("District"),
+    "province": N_("Province"),
+    "created_on": N_("Set up on"),
+    "active": N_("In use"),
+    "id": N_("Device"),
+    "checkpoint": N_("Checkpoint"),
+    "enrolled_at": N_("Enrolled at"),
+    "last_seen_at": N_("Last seen"),
+    "synced": N_("Has sent"),
+    "revoked_at": N_("Revoked at"),
+    "state": N_("State"),
+    "time_unknown": N_("Visits without a scan time"),
+    "created_at": N_("Created at"),
+}
+# Column values that are words (a device's state, server/enrolment.py), shown in Vietnamese.
+VALUE_WORDS = {"state": {"active": N_("active"), "revoked": N_("revoked"), "orphan": N_("orphan: never used")}}
+
+
+def _cell(column: str, value: Any) -> Any:
+    words = VALUE_WORDS.get(column, {})
+    return text(words[value], "vi") if isinstance(value, str) and value in words else value
+
+
 def show(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
     if as_json:
         emit([{c: r.get(c) for c in columns} for r in rows])
     elif rows:
-        click.echo(to_text(Table(columns, [[r.get(c) for c in columns] for r in rows])), nl=False)
+        headings = [text(COLUMN_WORDS[c], "vi") for c in columns]
+        click.echo(to_text(Table(headings, [[_cell(c, r.get(c)) for c in columns] for r in rows])), nl=False)
     else:
         click.echo(bilingual("Nothing."))
 
@@ -290,7 +319,8 @@ def db_create_local(name: str, role: str | None, admin_url: str | None) -> None:
     for line in made.report:
         click.echo(line)
     click.echo(f'{bilingual("put in the config file, section [server]")}: db = "{made.url}"')
-    click.echo(f"{bilingual('or')}: export CHECKPOINT_SERVER_DB='{made.url}'; {bilingual('then')}: checkpoint-server migrate")
+    export, migrate = f"export CHECKPOINT_SERVER_DB='{made.url}'", "checkpoint-server migrate"  # commands, not words
+    click.echo(f"{bilingual('or')}: {export}; {bilingual('then')}: {migrate}")
     if made.note:
         click.echo(made.note, err=True)
 

@@ -3,10 +3,12 @@ catalogue holds nothing else.
 
 The scan reads every ``.py`` and ``.kv`` file of the five packages: a string literal with
 a Vietnamese letter outside a catalogue call (``_``, ``N_``, ``tr._``, ``gettext``,
-``text``, ``bilingual``) is a word written past the catalogue, unless its file is on the
-allow-list below, which names the files whose Vietnamese is DATA (tables, names being
-folded or parsed), not words for a reader. Every msgid the code asks for has a
-Vietnamese translation with the same placeholders, and no entry is left unused.
+``text``, ``bilingual``) is a word written past the catalogue, unless it is on the
+allow-lists below, which name what is DATA (Telex tables, names being folded or parsed),
+not words for a reader; and English words handed straight to a call that shows them (the
+terminal, click's and the server's errors, a reader's status) are words past it too.
+Every msgid the code asks for has a Vietnamese translation with the same placeholders,
+and no entry is left unused.
 """
 
 from __future__ import annotations
@@ -102,6 +104,54 @@ def stray_words(source: str, name: str = "<snippet>") -> list[tuple[int, str]]:
     ]
 
 
+# Calls that put words in front of a person: the terminal, click's errors, the server's
+# errors, a reader's status line. English written straight into one is a word that
+# skipped the catalogue just as much as Vietnamese is.
+USER_FACING_CALLS = {
+    "echo",
+    "secho",
+    "prompt",
+    "confirm",
+    "UsageError",
+    "BadParameter",
+    "ClickException",
+    "UserError",
+    "NotFound",
+    "Conflict",
+    "Forbidden",
+    "Unauthorised",
+    "HTTPException",
+    "error_response",
+    "set_status",
+    "Choice",
+}
+ENGLISH_WORDS = re.compile(r"[A-Za-z]{3,} [A-Za-z]{2,}")
+
+
+def english_past_the_catalogue(source: str, name: str = "<snippet>") -> list[tuple[int, str]]:
+    """(line, literal) of English words handed to a user-facing call without the catalogue."""
+    found = []
+    for node in ast.walk(ast.parse(source, name)):
+        if not (isinstance(node, ast.Call) and _call_name(node) in USER_FACING_CALLS):
+            continue
+        for arg in [*node.args, *(k.value for k in node.keywords if k.arg not in ("help", "param_hint", "fg", "err"))]:
+            inside = {id(n) for c in ast.walk(arg) if isinstance(c, ast.Call) and _is_catalogue_call(c) for n in ast.walk(c)}
+            found += [
+                (c.lineno, c.value)
+                for c in ast.walk(arg)
+                if isinstance(c, ast.Constant)
+                and isinstance(c.value, str)
+                and id(c) not in inside
+                and ENGLISH_WORDS.search(c.value)
+            ]
+    return found
+
+
+def _call_name(node: ast.Call) -> str | None:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+
 KV_MSGID = re.compile(r"""tr\._\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
 
 
@@ -153,6 +203,30 @@ def test_no_word_is_written_outside_the_catalogue() -> None:
         if (_relative(path), text) not in KV_ALLOWED
     ]
     assert stray == []
+
+
+def test_no_english_sentence_reaches_a_person_past_the_catalogue() -> None:
+    stray = [
+        f"{_relative(path)}:{line}: {literal!r}"
+        for path in _sources(".py")
+        for line, literal in english_past_the_catalogue(path.read_text(encoding="utf-8"), str(path))
+    ]
+    assert stray == []
+
+
+@pytest.mark.parametrize(
+    ("snippet", "caught"),
+    [
+        ('raise click.UsageError("--pending and --rejected exclude each other")', True),
+        ('self.set_status(SourceState.STOPPED, device, f"end of recording: {n} frames")', True),
+        ("click.echo(f\"{bilingual('written')}: {output}\", err=True)", False),
+        ('raise click.UsageError(bilingual("--pending and --rejected exclude each other"))', False),
+        ('click.echo(f"{cp.code} · {cp.name}")', False),
+        ('click.option("--json", help="JSON for scripts instead of lines.")', False),
+    ],
+)
+def test_the_english_checker_catches_a_sentence_added_past_the_catalogue(snippet: str, caught: bool) -> None:
+    assert bool(english_past_the_catalogue(snippet)) is caught
 
 
 def test_the_allow_lists_name_only_what_holds_vietnamese_data() -> None:

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from kiosk.catalog import N_, bilingual
+from kiosk.catalog import N_, bilingual, text
 from kiosk.exitcodes import ExitCode, emit
 from kiosk.lazygroup import LazyGroup
-from kiosk.messages import render
+from kiosk.messages import DIRECTION_WORDS, SYNC_STATE_WORDS, render
 from kiosk.sources import SOURCES
 
 # What a command needs is imported inside it: ``--help`` loads click and this module only,
@@ -249,7 +249,8 @@ def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit
         return
     for row in shown:
         when = datetime.fromisoformat(row["scanned_at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
-        line = f"{row['seq']:>6}  {when}  {row['direction']:<3}  {row['source']:<8} {row['sync_state']:<8} "
+        direction, state = text(DIRECTION_WORDS[row["direction"]], lang), text(SYNC_STATE_WORDS[row["sync_state"]], lang)
+        line = f"{row['seq']:>6}  {when}  {direction:<5}  {row['source']:<8} {state:<15} "
         detail = json.dumps(row["fields"], ensure_ascii=False) if full else row["summary"]
         if row["sync_state"] == "rejected":  # why, in the server's words (never personal data)
             detail += f"  [{row['sync_code']}] {row['sync_reason'] or ''}"

@@ -276,6 +276,9 @@ MESSAGES: dict[str, str] = {
 }
 
 DIRECTION_WORDS = {"in": Word(N_("entry")), "out": Word(N_("exit"))}
+# A visit's kind (kiosk/contract.py) and delivery state (kiosk/store.py), in tables people read.
+KIND_WORDS = {"cccd": N_("ID card"), "dcc": N_("vaccine certificate"), "phone": N_("phone number"), "opaque": N_("other code")}
+SYNC_STATE_WORDS = {"pending": N_("waiting to send"), "synced": N_("sent"), "rejected": N_("rejected")}
 
 # The parts of a visit the contract (kiosk/contract.py) can find wrong, in a guard's words.
 VISIT_PART_WORDS = {

@@ -26,7 +26,7 @@ import click
 
 from kiosk.catalog import N_, bilingual, text
 from kiosk.exitcodes import ExitCode, emit
-from kiosk.messages import render_both
+from kiosk.messages import DIRECTION_WORDS, KIND_WORDS, render_both
 from server.errors import UserError
 from server.export import FORMATS, Table, render, to_text
 from sync.transport import is_loopback, plain_remote
@@ -773,8 +773,8 @@ def _show_trace(found: TraceResult, fmt: str, output: Path | None) -> None:
             + (f" ({text(UNKNOWN_TIME, 'vi')}; {text(UNKNOWN_TIME, 'en')})" if v.time_unknown else ""),
             f"{v.checkpoint} · {v.checkpoint_name}",
             v.commune,
-            v.direction,
-            v.kind,
+            text(DIRECTION_WORDS[v.direction], "vi"),
+            text(KIND_WORDS[v.kind], "vi"),
             v.name,
             v.id_number,
             v.phone,

@@ -38,6 +38,12 @@ def po_path(lang: str, locale_dir: Path = LOCALE_DIR) -> Path:
     return locale_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def _unquote(quoted: str) -> str:
+    """A .po string's text: C escapes only where there is a backslash (most lines have none,
+    and the catalogue is read at every command's start)."""
+    return ast.literal_eval(quoted) if "\\" in quoted else quoted[1:-1]
+
+
 def parse_po(text: str) -> dict[str, str]:
     """msgid → msgstr for every translated, non-fuzzy entry, in NFC.
 
@@ -64,7 +70,7 @@ def parse_po(text: str) -> dict[str, str]:
         line = raw.strip()
         if line.startswith('"'):
             if field in entry:
-                entry[field] += ast.literal_eval(line)
+                entry[field] += _unquote(line)
             continue
         if complete() and (not line or line.startswith(("#", "msgid", "msgctxt"))):
             flush()
@@ -73,7 +79,7 @@ def parse_po(text: str) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         field, _, value = line.partition(" ")
-        entry[field] = ast.literal_eval(value) if value.startswith('"') else ""
+        entry[field] = _unquote(value) if value.startswith('"') else ""
     if complete():
         flush()
     return catalog

@@ -630,7 +630,12 @@ def import_file(admin: Admin, file: Path, receipt: Path | None, as_json: bool) -
     click.echo(
         text("Imported from device {device} ({checkpoint})", "vi", device=summary.device_id, checkpoint=summary.checkpoint)
         + ": "
-        + bilingual("created {created}, duplicate {duplicate}, rejected {rejected}", **counts)
+        + bilingual(
+            "created {created}, duplicate {duplicate}, rejected {rejected}",
+            created=counts["created"],
+            duplicate=counts["duplicate"],
+            rejected=counts["rejected"],
+        )
     )
     for code, n in sorted(summary.rejected_by_code.items()):
         click.echo(f"  {code}: {n}")

@@ -18,6 +18,7 @@ from drivers.capture import Capture, CaptureError, Frame, open_capture
 from drivers.decoder import decode_frame
 from drivers.frame_slot import FrameSlot
 from drivers.source import Sink, Source, SourceState
+from kiosk.catalog import bilingual
 from kiosk.config import CameraScannerConfig
 from kiosk.scan import ScanEvent
 
@@ -69,9 +70,10 @@ class CameraSource(Source):
         if self.stopping:
             return
         if capture.live:
-            self.set_status(SourceState.WAITING, device, "the camera stopped sending frames (unplugged?); reopening")
+            self.set_status(SourceState.WAITING, device, bilingual("the camera stopped sending frames (unplugged?); reopening"))
             return
-        self.set_status(SourceState.STOPPED, device, f"end of recording: {capture.frames_read} frames, {codes} code appearances")
+        recorded = bilingual("end of recording: {frames} frames, {codes} code appearances", frames=capture.frames_read, codes=codes)
+        self.set_status(SourceState.STOPPED, device, recorded)
         while not self.wait(3600.0):  # a recording plays once; stay put until the kiosk stops
             pass
 

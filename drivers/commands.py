@@ -20,6 +20,7 @@ import click
 from drivers.inventory import Section, inventory
 from drivers.pipeline import Pipeline, enabled_kinds
 from kiosk import sdnotify
+from kiosk.catalog import N_, bilingual, text
 from kiosk.clock import ClockStatus
 from kiosk.contract import Direction
 from kiosk.credentials import UNTRUSTED_SIGNATURES
@@ -32,27 +33,23 @@ if TYPE_CHECKING:
 log = logging.getLogger("checkpoint_kiosk.run")
 
 STATUS_STYLE = {
-    "accepted": ("✔", "green", ("GHI NHẬN", "RECORDED")),
-    "repeat": ("↻", "yellow", ("ĐÃ QUÉT", "ALREADY SCANNED")),
-    "rejected": ("✖", "red", ("KHÔNG NHẬN", "NOT RECORDED")),
+    "accepted": ("✔", "green", N_("RECORDED")),
+    "repeat": ("↻", "yellow", N_("ALREADY SCANNED")),
+    "rejected": ("✖", "red", N_("NOT RECORDED")),
 }
 RUN_COMMANDS: dict[str, Direction] = {":in": "in", ":vao": "in", ":vào": "in", ":out": "out", ":ra": "out"}
 QUIT_COMMANDS = (":q", ":quit", ":thoat", ":thoát")
-NO_READER = (
-    "Không có đầu đọc nào được bật: đặt scanners.serial.enabled = true (hoặc hid, camera) "
-    "trong tệp cấu hình. (No reader is enabled: set scanners.serial.enabled = true, or hid or "
-    "camera, in the config file.)"
-)
+NO_READER = N_("No reader is enabled: set scanners.serial.enabled = true, or hid or camera, in the config file.")
 
 
 def log_clock(status: ClockStatus) -> None:
     """The watcher's answer in the journal, each time it changes."""
     if status.synchronised is False:
-        log.warning("Đồng hồ chưa đồng bộ (clock not synchronised): %s: %s", status.source, status.detail)
+        log.warning("%s: %s: %s", bilingual("clock not synchronised"), status.source, status.detail)
     elif status.synchronised:
-        log.info("đồng hồ đã đồng bộ (clock synchronised): %s: %s", status.source, status.detail)
+        log.info("%s: %s: %s", bilingual("clock synchronised"), status.source, status.detail)
     else:
-        log.warning("không biết đồng hồ đã đồng bộ chưa (clock state unknown): %s", status.detail)
+        log.warning("%s: %s", bilingual("clock state unknown"), status.detail)
 
 
 def result_line(result: ScanResult, lang: str, colour: bool = True) -> str:
@@ -60,13 +57,13 @@ def result_line(result: ScanResult, lang: str, colour: bool = True) -> str:
     mark, fg, words = STATUS_STYLE[result.status]
     if result.status == "accepted" and result.details.get("signature") in UNTRUSTED_SIGNATURES:
         mark, fg = "!", "yellow"  # recorded, but the certificate is not to be trusted: never green
-    word = words[0] if lang == "vi" else words[1]
+    word = text(words, lang)
     direction = ""
     if result.direction:
-        direction = " " + ("VÀO" if result.direction == "in" else "RA") if lang == "vi" else f" {result.direction.upper()}"
+        direction = " " + text(N_("IN") if result.direction == "in" else N_("OUT"), lang)
     parts = [f"{mark} {word}{direction}", result.summary or "", result.reason if result.status != "accepted" else ""]
     if result.details.get("signature"):
-        parts.append(f"chữ ký: {result.details['signature']}" if lang == "vi" else f"signature: {result.details['signature']}")
+        parts.append(text("signature: {signature}", lang, signature=result.details["signature"]))
     line = " · ".join(p for p in parts if p)
     return click.style(line, fg=fg, bold=True) if colour else line
 
@@ -103,7 +100,7 @@ def _run_terminal(obj: Context, operator: str | None) -> None:
 
     def show(event: ScanEvent, result: ScanResult) -> None:
         today = runtime.service.today()
-        click.echo(f"{result_line(result, lang)}   [vào {today['in']} · ra {today['out']}]")
+        click.echo(f"{result_line(result, lang)}   [{text('in {in} · out {out}', lang, **today)}]")
 
     runtime = KioskRuntime(obj.config, show, operator=operator, on_clock=log_clock)
     service = runtime.service
@@ -111,20 +108,20 @@ def _run_terminal(obj: Context, operator: str | None) -> None:
     click.echo(f"{cp.code} · {cp.name} · {cp.commune}")
     for status in runtime.pipeline.unusable:
         click.echo(f"{status.source}: {status.detail}", err=True)
-    click.echo("Sẵn sàng quét (ready to scan). :vao/:ra đổi chiều, :q thoát.")
+    click.echo(bilingual("ready to scan") + ". " + text(":in/:out switch direction, :q quits.", lang))
     with runtime:
         for line in sys.stdin:
-            text = line.rstrip("\r\n")
-            command = text.strip().lower()
+            typed = line.rstrip("\r\n")
+            command = typed.strip().lower()
             if command in QUIT_COMMANDS:
                 break
             if command in RUN_COMMANDS:
                 wanted = RUN_COMMANDS[command]
                 if service.switchable or wanted == service.direction:
                     service.direction = wanted
-                click.echo(f"Chiều hiện tại (direction): {'VÀO (in)' if service.direction == 'in' else 'RA (out)'}")
-            elif text.strip():
-                runtime.submit(ScanEvent(source="keyboard", text=text, device="stdin")).result()
+                click.echo(f"{bilingual('direction')}: {bilingual('in' if service.direction == 'in' else 'out')}")
+            elif typed.strip():
+                runtime.submit(ScanEvent(source="keyboard", text=typed, device="stdin")).result()
 
 
 def _run_headless(obj: Context, operator: str | None) -> None:
@@ -132,7 +129,7 @@ def _run_headless(obj: Context, operator: str | None) -> None:
 
     config = obj.config
     if not enabled_kinds(config):
-        click.echo(NO_READER, err=True)
+        click.echo(bilingual(NO_READER), err=True)
         sys.exit(ExitCode.USAGE)  # nothing to run is a configuration problem
     lang = config.kiosk.language
     counts = {"accepted": 0, "repeat": 0, "rejected": 0}
@@ -145,7 +142,7 @@ def _run_headless(obj: Context, operator: str | None) -> None:
     if not runtime.pipeline.sources:
         runtime.stop()  # nothing started: closes the store
         reasons = "; ".join(f"{s.source}: {s.detail}" for s in runtime.pipeline.unusable)
-        click.echo(f"Không đầu đọc nào dùng được (no usable reader): {reasons}", err=True)
+        click.echo(f"{bilingual('no usable reader')}: {reasons}", err=True)
         sys.exit(ExitCode.USAGE)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -183,21 +180,22 @@ def scanners(obj: Context, as_json: bool) -> None:
 
 
 TITLES = {
-    "hid": "Đầu đọc kiểu bàn phím (keyboard-wedge, evdev)",
-    "serial": "Cổng serial (serial readers)",
-    "camera": "Camera",
+    "hid": N_("keyboard-wedge, evdev"),
+    "serial": N_("serial readers"),
+    "camera": N_("Camera"),
 }
 
 
 def _print_section(section: Section) -> None:
-    state = "BẬT (enabled)" if section.enabled else "TẮT (disabled)"
-    click.echo(f"{TITLES[section.kind]}: {state}")
+    state = bilingual("enabled" if section.enabled else "disabled")
+    title = TITLES[section.kind]
+    click.echo(f"{title if section.kind == 'camera' else bilingual(title)}: {state}")
     if section.note:
         click.echo(f"  ! {section.note}")
     if not section.found:
-        click.echo("  không thấy thiết bị nào (no device found)")
+        click.echo("  " + bilingual("no device found"))
     for found in section.found:
-        mark = click.style("DÙNG (used)", fg="green", bold=True) if found.use else "bỏ qua (ignored)"
+        mark = click.style(bilingual("used"), fg="green", bold=True) if found.use else bilingual("ignored")
         ident = " ".join(
             p for p in (found.path, f"[{found.usb_id}]" if found.usb_id else "", f'"{found.name}"' if found.name else "") if p
         )

@@ -20,6 +20,7 @@ import click
 from drivers.appearances import Appearances
 from drivers.capture import CaptureError, open_recording
 from drivers.decoder import Decoded, decode_frame
+from kiosk.catalog import bilingual
 from kiosk.config import Config
 from kiosk.credentials import Rejection
 from kiosk.exitcodes import ExitCode
@@ -75,6 +76,6 @@ def decode(obj: Context, files: tuple[Path, ...]) -> None:
             failed = True
             continue
         if not found:
-            click.echo(f"decode: {path}: no QR code found", err=True)
+            click.echo(f"decode: {path}: {bilingual('no QR code found')}", err=True)
             failed = True
     sys.exit(ExitCode.NOT_DONE if failed else ExitCode.OK)

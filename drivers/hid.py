@@ -28,6 +28,7 @@ import evdev
 
 from drivers.keymap import KeyDecoder
 from drivers.source import Sink, Source, SourceState
+from kiosk.catalog import N_, bilingual
 from kiosk.clock import SystemClock
 from kiosk.config import Config, HidScannerConfig
 from kiosk.scan import ScanEvent
@@ -50,10 +51,8 @@ READER_VENDORS = {
     "1eab": "Newland",
 }
 _USB_ID = re.compile(r"^([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$")
-VIETNAMESE_WARNING = (
-    "Chế độ bàn phím không truyền được chữ tiếng Việt có dấu: mã QR trên CCCD cần đầu đọc ở chế độ "
-    "serial (USB-CDC) hoặc camera. (Keyboard-wedge mode cannot carry Vietnamese letters: chip ID-card "
-    "QR codes need a reader in serial mode or the camera.)"
+VIETNAMESE_WARNING = N_(
+    "Keyboard-wedge mode cannot carry Vietnamese letters: chip ID-card QR codes need a reader in serial mode or the camera."
 )
 
 
@@ -131,19 +130,15 @@ def choose(info: InputDeviceInfo, config: HidScannerConfig) -> Choice:
     if config.devices:
         for entry in config.devices:
             if _entry_matches(entry, info):
-                return Choice(True, f"khớp cấu hình (matches devices entry) {entry!r}")
-        return Choice(False, "không có trong [scanners.hid] devices (not in [scanners.hid] devices)")
+                return Choice(True, f"{bilingual('matches devices entry')} {entry!r}")
+        return Choice(False, bilingual("not in [scanners.hid] devices"))
     lowered = info.name.lower()
     for word in READER_WORDS:
         if word in lowered:
-            return Choice(True, f"tên giống đầu đọc mã vạch (name says {word!r})")
+            return Choice(True, bilingual("name says {word}", word=repr(word)))
     if info.vendor in READER_VENDORS:
-        return Choice(True, f"hãng đầu đọc mã vạch (reader vendor {READER_VENDORS[info.vendor]})")
-    return Choice(
-        False,
-        "bàn phím/thiết bị thường, không lấy: nếu là đầu đọc, thêm vào [scanners.hid] devices "
-        "(ordinary keyboard or device, left alone: list it in [scanners.hid] devices if it is a reader)",
-    )
+        return Choice(True, bilingual("reader vendor {vendor}", vendor=READER_VENDORS[info.vendor]))
+    return Choice(False, bilingual("ordinary keyboard or device, left alone: list it in [scanners.hid] devices if it is a reader"))
 
 
 class KeyDevice(Protocol):
@@ -344,17 +339,17 @@ class HidSource(Source):
     def _publish(self) -> None:
         if self._readers:
             labels = ", ".join(r.device.label for r in self._readers.values())
-            self.set_status(SourceState.CONNECTED, labels, VIETNAMESE_WARNING)
+            self.set_status(SourceState.CONNECTED, labels, bilingual(VIETNAMESE_WARNING))
         elif self._problems:
             path, why = next(iter(self._problems.items()))
             self.set_status(SourceState.ERROR, path, why)
         else:
-            self.set_status(SourceState.WAITING, None, "chưa thấy đầu đọc bàn phím nào (no keyboard-wedge reader found)")
+            self.set_status(SourceState.WAITING, None, bilingual("no keyboard-wedge reader found"))
 
 
 def _open_problem(exc: OSError) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return "không có quyền đọc: thêm người dùng kiosk vào nhóm 'input' (no permission: add the kiosk user to the 'input' group)"
+        return bilingual("no permission: add the kiosk user to the 'input' group")
     if exc.errno == errno.EBUSY:
-        return "thiết bị đang bị chương trình khác giữ (device grabbed by another program)"
-    return f"không mở được (cannot open): {exc.strerror or exc}"
+        return bilingual("device grabbed by another program")
+    return f"{bilingual('cannot open')}: {exc.strerror or exc}"

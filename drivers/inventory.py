@@ -18,6 +18,7 @@ from serial.tools import list_ports
 from drivers.capture import camera_node
 from drivers.hid import VIETNAMESE_WARNING, choose, list_input_devices, read_text
 from drivers.serial_reader import matching_ports
+from kiosk.catalog import bilingual
 from kiosk.config import Config
 
 SYS_VIDEO = Path("/sys/class/video4linux")
@@ -54,13 +55,13 @@ class Section:
 
 
 def _disabled(kind: str) -> str:
-    return f"nguồn {kind} đang tắt: đặt scanners.{kind}.enabled = true (the {kind} source is off)"
+    return bilingual("the {kind} source is off", kind=kind)
 
 
 def _access(path: str, group: str) -> str:
     if os.access(path, os.R_OK | os.W_OK):
         return ""
-    return f"; KHÔNG CÓ QUYỀN: thêm người dùng kiosk vào nhóm '{group}' (no permission: join group '{group}')"
+    return "; " + bilingual("no permission: join group '{group}'", group=group)
 
 
 def hid_section(config: Config) -> Section:
@@ -73,7 +74,7 @@ def hid_section(config: Config) -> Section:
         if use:
             reason += _access(info.path, "input")
         found.append(Found(info.path, info.name, use, reason, info.usb_id, info.links))
-    return Section("hid", cfg.enabled, found, VIETNAMESE_WARNING, {"devices_config": cfg.devices})
+    return Section("hid", cfg.enabled, found, bilingual(VIETNAMESE_WARNING), {"devices_config": cfg.devices})
 
 
 def serial_section(config: Config) -> Section:
@@ -86,16 +87,16 @@ def serial_section(config: Config) -> Section:
         usb_id = f"{port.vid:04x}:{port.pid:04x}" if port is not None and port.vid is not None else ""
         description = port.description if port is not None and port.description != "n/a" else ""
         if path not in matches:
-            use, reason = False, f"không khớp port = {cfg.port!r} (does not match the configured port)"
+            use, reason = False, f"{bilingual('does not match the configured port')}: port = {cfg.port!r}"
         elif path != matches[0]:
-            use, reason = False, f"cổng khớp trước được dùng: {matches[0]} (an earlier matching port is used)"
+            use, reason = False, bilingual("an earlier matching port is used: {port}", port=matches[0])
         elif not cfg.enabled:
             use, reason = False, _disabled("serial")
         else:
-            use, reason = True, f"khớp port = {cfg.port!r} (matches the configured port)" + _access(path, "dialout")
+            use, reason = True, f"{bilingual('matches the configured port')}: port = {cfg.port!r}" + _access(path, "dialout")
         target = os.path.realpath(path)
         found.append(Found(path, description, use, reason, usb_id, (target,) if target != path else ()))
-    note = "Đầu đọc ở chế độ serial (USB-CDC) đọc đúng tên tiếng Việt. (Serial-mode readers carry Vietnamese names exactly.)"
+    note = bilingual("Serial-mode readers carry Vietnamese names exactly.")
     return Section("serial", cfg.enabled, found, note, {"port_config": cfg.port, "baudrate": cfg.baudrate})
 
 
@@ -107,18 +108,16 @@ def camera_section(config: Config) -> Section:
     for sys_node in sorted(SYS_VIDEO.glob("video*")):
         path = f"/dev/{sys_node.name}"
         if path != wanted:
-            use, reason = False, f"không phải camera đã cấu hình {cfg.device!r} (not the configured device)"
+            use, reason = False, f"{bilingual('not the configured device')}: {cfg.device!r}"
         elif not cfg.enabled:
             use, reason = False, _disabled("camera")
         else:
-            use, reason = True, "camera đã cấu hình (the configured camera)" + _access(path, "video")
+            use, reason = True, bilingual("the configured camera") + _access(path, "video")
         found.append(Found(path, read_text(sys_node / "name"), use, reason))
     if node is None:  # a recording stands in for the camera
         present = Path(cfg.device).exists()
         reason = (
-            "tệp/thư mục thay camera (a video file or image folder stands in for the camera)"
-            if present
-            else "không thấy tệp/thư mục này (no such file or folder)"
+            bilingual("a video file or image folder stands in for the camera") if present else bilingual("no such file or folder")
         )
         found.append(Found(cfg.device, "", cfg.enabled and present, reason if cfg.enabled else _disabled("camera")))
     return Section("camera", cfg.enabled, found, "", {"device_config": cfg.device})

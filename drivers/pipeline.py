@@ -24,6 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from drivers.source import Sink, Source, SourceState, SourceStatus
+from kiosk.catalog import bilingual
 from kiosk.config import Config
 from kiosk.contract import Direction
 from kiosk.messages import render
@@ -127,7 +128,7 @@ class Pipeline:
             except Exception as exc:  # one reader that cannot start must not stop the others
                 log.error("%s reader unusable: %s", kind, exc)
                 self.unusable.append(
-                    SourceStatus(kind, SourceState.ERROR, None, f"không dùng được (unusable): {type(exc).__name__}: {exc}")
+                    SourceStatus(kind, SourceState.ERROR, None, f"{bilingual('unusable')}: {type(exc).__name__}: {exc}")
                 )
 
     def _enqueue(self, job: _Job | _Manual | _Ping) -> None:

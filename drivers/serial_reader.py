@@ -20,6 +20,7 @@ import threading
 import serial
 
 from drivers.source import Sink, Source, SourceState
+from kiosk.catalog import bilingual
 from kiosk.clock import SystemClock
 from kiosk.config import Config
 from kiosk.messages import render_both
@@ -114,13 +115,10 @@ def open_problem(exc: OSError) -> str:
     """Why a port cannot be opened, in words an admin can act on."""
     code = exc.errno
     if code in (errno.EACCES, errno.EPERM):
-        return (
-            "không có quyền mở cổng: thêm người dùng kiosk vào nhóm 'dialout' "
-            "(no permission: add the kiosk user to the 'dialout' group)"
-        )
+        return bilingual("no permission: add the kiosk user to the 'dialout' group")
     if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "exclusively lock" in str(exc):
-        return "cổng đang được chương trình khác dùng (port in use by another program)"
-    return f"không mở được cổng (cannot open the port): {getattr(exc, 'strerror', None) or exc}"
+        return bilingual("port in use by another program")
+    return f"{bilingual('cannot open the port')}: {getattr(exc, 'strerror', None) or exc}"
 
 
 class SerialSource(Source):
@@ -188,7 +186,7 @@ class SerialSource(Source):
         if problem:
             self.set_status(SourceState.ERROR, *problem)
         elif not self._unplugged:  # after an unplugging the status already says it is awaited
-            self.set_status(SourceState.WAITING, cfg.port, "chưa thấy cổng serial (no such port yet)")
+            self.set_status(SourceState.WAITING, cfg.port, bilingual("no such port yet"))
         return None
 
     def _read(self, port: serial.Serial, framer: Framer) -> None:

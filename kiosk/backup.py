@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from kiosk.catalog import bilingual
 from kiosk.enrolment import durable_replace
 from kiosk.messages import render_both
 from kiosk.quarantine import kept_path, utc_stamp
@@ -96,9 +97,7 @@ def backup(store: VisitStore, directory: Path, checkpoint_code: str, now: dateti
             store.copy_to(copy)
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
             if copy.execute("PRAGMA quick_check").fetchall() != [("ok",)]:
-                raise BackupError(
-                    "backup_failed", directory=directory, detail="bản sao không đạt kiểm tra (the copy failed its check)"
-                )
+                raise BackupError("backup_failed", directory=directory, detail=bilingual("the copy failed its check"))
             result = counts(copy)
         _fsync(partial)
         durable_replace(partial, path)

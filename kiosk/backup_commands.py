@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from kiosk.backup import BackupError, backup, restore
+from kiosk.catalog import bilingual
 from kiosk.exitcodes import ExitCode, emit
 from kiosk.messages import size_text
 from kiosk.runlock import KioskRunning
@@ -63,12 +64,12 @@ def backup_command(obj: Context, directory: Path, as_json: bool) -> None:
     if as_json:
         emit({"file": str(result.path), "visits": result.counts.visits, "pending": result.counts.pending, "bytes": result.size})
         return
-    click.echo(f"Đã sao lưu (backup written): {result.path}")
+    click.echo(f"{bilingual('backup written')}: {result.path}")
     click.echo(
-        f"Lượt (visits): {result.counts.visits} · chờ gửi (pending): {result.counts.pending} · "
-        f"dung lượng (size): {size_text(result.size)}"
+        f"{bilingual('visits')}: {result.counts.visits} · {bilingual('pending')}: {result.counts.pending} · "
+        f"{bilingual('size')}: {size_text(result.size)}"
     )
-    click.echo("Tệp chứa dữ liệu cá nhân: giữ USB cẩn thận. (The file holds personal data: keep the stick safe.)")
+    click.echo(bilingual("The file holds personal data: keep the stick safe."))
 
 
 @click.command("restore")
@@ -107,14 +108,11 @@ def restore_command(obj: Context, file: Path, force: bool, as_json: bool) -> Non
             }
         )
         return
-    click.echo(f"Đã khôi phục từ (restored from): {result.restored}")
-    click.echo(f"Dữ liệu trước đó được giữ tại (previous data kept at): {result.aside}")
-    click.echo(f"Lượt (visits): {result.counts.visits} · chờ gửi (pending): {result.counts.pending}")
+    click.echo(f"{bilingual('restored from')}: {result.restored}")
+    click.echo(f"{bilingual('previous data kept at')}: {result.aside}")
+    click.echo(f"{bilingual('visits')}: {result.counts.visits} · {bilingual('pending')}: {result.counts.pending}")
     if result.pending_dropped:
-        click.echo(
-            f"! {result.pending_dropped} lượt chưa gửi chỉ còn trong tệp giữ lại ở trên. "
-            f"({result.pending_dropped} unsent visits are only in the file kept aside above.)"
-        )
+        click.echo("! " + bilingual("{count} unsent visits are only in the file kept aside above.", count=result.pending_dropped))
 
 
 @click.command("recover")
@@ -143,9 +141,12 @@ def recover_command(obj: Context, file: Path, as_json: bool) -> None:
         )
         return
     click.echo(
-        f"Đã lấy lại {result.recovered} lượt chưa gửi; {result.unreadable} dòng không đọc được. "
-        f"(Recovered {result.recovered} unsent visits; {result.unreadable} rows could not be read.)"
+        bilingual(
+            "Recovered {recovered} unsent visits; {unreadable} rows could not be read.",
+            recovered=result.recovered,
+            unreadable=result.unreadable,
+        )
     )
     if result.already_there:
-        click.echo(f"{result.already_there} lượt đã có sẵn. ({result.already_there} were already here.)")
-    click.echo(f"Tệp được giữ lại là (the file is kept as): {result.renamed_to}")
+        click.echo(bilingual("{count} were already here.", count=result.already_there))
+    click.echo(f"{bilingual('the file is kept as')}: {result.renamed_to}")

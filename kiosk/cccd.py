@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from kiosk.catalog import N_, Word
 from kiosk.credentials import Cccd, Rejection
 
 # [0-9], not \d: \d matches every script's digits, and an ID number in Arabic-Indic or
@@ -17,7 +18,7 @@ ID_NUMBER = re.compile(r"^[0-9]{12}$")
 OLD_ID_NUMBER = re.compile(r"^[0-9]{9}$")
 DATE = re.compile(r"^[0-9]{8}$")
 SEXES = {"nam": "Nam", "nữ": "Nữ"}
-DATE_FIELDS = {"date_of_birth": "ngày sinh", "issue_date": "ngày cấp"}
+DATE_FIELDS = {"date_of_birth": Word(N_("date of birth")), "issue_date": Word(N_("issue date"))}
 
 
 def looks_like_cccd(fields: list[str]) -> bool:

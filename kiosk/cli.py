@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from kiosk.catalog import N_, bilingual, text
 from kiosk.exitcodes import ExitCode, emit
 from kiosk.lazygroup import LazyGroup
-from kiosk.messages import render
+from kiosk.messages import DIRECTION_WORDS, SYNC_STATE_WORDS, render
 from kiosk.sources import SOURCES
 
 # What a command needs is imported inside it: ``--help`` loads click and this module only,
@@ -70,7 +71,8 @@ def parse_time(value: str | None, option: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO date/time (e.g. 2026-11-23T08:00)", param_hint=option) from None
+        problem = bilingual("not an ISO date/time (e.g. 2026-11-23T08:00)")
+        raise click.BadParameter(f"{value!r}: {problem}", param_hint=option) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
 
 
@@ -163,7 +165,7 @@ def main(ctx: click.Context, config_path: str | None, overrides: tuple[str, ...]
         if ctx.invoked_subcommand == "doctor":  # the check-up reports a broken config as its first line
             ctx.obj = Context(Config(), None, config_error=str(exc))
             return
-        click.echo(f"Lỗi cấu hình (config error): {exc}", err=True)
+        click.echo(f"{bilingual('config error')}: {exc}", err=True)
         sys.exit(ExitCode.USAGE)
     ctx.obj = Context(config, source)
 
@@ -234,7 +236,7 @@ def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit
     from kiosk.clock import LOCAL_TZ
 
     if pending and rejected:
-        raise click.UsageError("--pending and --rejected exclude each other")
+        raise click.UsageError(bilingual("--pending and --rejected exclude each other"))
     state = "pending" if pending else "rejected" if rejected else None
     rows = obj.service.store.visits(state=state, since=parse_time(since, "--since"), limit=limit)
     lang = obj.config.kiosk.language
@@ -243,11 +245,12 @@ def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit
         emit(shown)
         return
     if not shown:
-        click.echo("Không có lượt nào. (No visits.)")
+        click.echo(bilingual("No visits."))
         return
     for row in shown:
         when = datetime.fromisoformat(row["scanned_at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
-        line = f"{row['seq']:>6}  {when}  {row['direction']:<3}  {row['source']:<8} {row['sync_state']:<8} "
+        direction, state = text(DIRECTION_WORDS[row["direction"]], lang), text(SYNC_STATE_WORDS[row["sync_state"]], lang)
+        line = f"{row['seq']:>6}  {when}  {direction:<5}  {row['source']:<8} {state:<15} "
         detail = json.dumps(row["fields"], ensure_ascii=False) if full else row["summary"]
         if row["sync_state"] == "rejected":  # why, in the server's words (never personal data)
             detail += f"  [{row['sync_code']}] {row['sync_reason'] or ''}"
@@ -318,53 +321,49 @@ def status(obj: Context, as_json: bool) -> None:
     if as_json:
         emit(data)
         return
-    sync_words: dict[bool | None, str] = {
-        True: "đã đồng bộ (synchronised)",
-        False: "CHƯA đồng bộ (not synchronised)",
-        None: "không rõ (unknown)",
-    }
-    sync_word = sync_words[clock_state.synchronised]
+    sync_words: dict[bool | None, str] = {True: N_("synchronised"), False: N_("NOT synchronised"), None: N_("unknown")}
+    sync_word = bilingual(sync_words[clock_state.synchronised])
     lines = [
-        f"Điểm kiểm soát (checkpoint): {cp.code} · {cp.name} · {cp.commune}",
-        f"Chờ gửi (pending): {data['pending']}    Bị từ chối (rejected): {data['rejected']}"
+        f"{bilingual('checkpoint')}: {cp.code} · {cp.name} · {cp.commune}",
+        f"{bilingual('pending')}: {data['pending']}    {bilingual('rejected')}: {data['rejected']}"
         + (f" ({', '.join(f'{code} {n}' for code, n in data['rejected_by_code'].items())})" if data["rejected"] else ""),
-        f"Hôm nay (today): vào/in {today['in']} · ra/out {today['out']} · tổng/total {today['total']}",
+        bilingual("today: in {in} · out {out} · total {total}", **today),
         *_sync_lines(sync, clock.wall, obj.config.kiosk.language),
-        f"Đồng hồ (clock): {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}"
-        f" · nguồn (source) {clock_state.source}: {clock_state.detail}",
-        f"Dữ liệu (data): {data['data_dir']}",
-        f"Cấu hình (config): {data['config_file'] or 'mặc định (built-in defaults)'}",
-        *(f"! Cơ sở dữ liệu hỏng được giữ tại (damaged database kept at): {p}" for p in data["quarantined"]),
+        f"{bilingual('clock')}: {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}"
+        f" · {bilingual('source')} {clock_state.source}: {clock_state.detail}",
+        f"{bilingual('data')}: {data['data_dir']}",
+        f"{bilingual('config')}: {data['config_file'] or bilingual('built-in defaults')}",
+        *(f"! {bilingual('damaged database kept at')}: {p}" for p in data["quarantined"]),
     ]
     click.echo("\n".join(lines))
 
 
 def _ago(seconds: float) -> str:
-    for size, vi, en in ((86400, "ngày", "days"), (3600, "giờ", "h"), (60, "phút", "min")):
+    for size, msgid in ((86400, "{n} days ago"), (3600, "{n} h ago"), (60, "{n} min ago")):
         if seconds >= size:
-            return f"{seconds // size:.0f} {vi} trước ({seconds // size:.0f} {en} ago)"
-    return f"{max(seconds, 0):.0f} giây trước ({max(seconds, 0):.0f} s ago)"
+            return bilingual(msgid, n=f"{seconds // size:.0f}")
+    return bilingual("{n} s ago", n=f"{max(seconds, 0):.0f}")
 
 
 def _sync_lines(sync: SyncState, now: datetime, lang: str) -> list[str]:
     """Where visits go and how delivery is going, for the admin's status screen."""
     from kiosk.clock import LOCAL_TZ
 
-    enrolled = "đã đăng ký (enrolled)" if sync.enrolled else "CHƯA đăng ký (not enrolled)"
-    lines = [f"Máy chủ (server): {sync.server or 'chưa có (none)'} · {enrolled}"]
+    enrolled = bilingual("enrolled" if sync.enrolled else "NOT enrolled")
+    lines = [f"{bilingual('server')}: {sync.server or bilingual('none')} · {enrolled}"]
     if sync.last_success_at:
         when = sync.last_success_at.astimezone(LOCAL_TZ)
         ago = _ago((now - sync.last_success_at).total_seconds())
-        lines.append(f"Đồng bộ thành công gần nhất (last successful sync): {when:%Y-%m-%d %H:%M:%S} · {ago}")
+        lines.append(f"{bilingual('last successful sync')}: {when:%Y-%m-%d %H:%M:%S} · {ago}")
     else:
-        lines.append("Đồng bộ thành công gần nhất (last successful sync): chưa có (never)")
+        lines.append(f"{bilingual('last successful sync')}: {bilingual('never')}")
     if sync.last_error:
         at = f" ({sync.last_error_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S})" if sync.last_error_at else ""
-        lines.append(f"Lỗi gần nhất (last error){at}: {sync.error_message(lang)}")
+        lines.append(f"{bilingual('last error')}{at}: {sync.error_message(lang)}")
     if sync.needs_reenrolment:
-        lines.append("! Cần đăng ký lại kiosk: checkpoint-kiosk enroll (the kiosk must be enrolled again)")
+        lines.append("! " + bilingual("The kiosk must be enrolled again: checkpoint-kiosk enroll"))
     if sync.exported:
-        lines.append(f"Đã xuất ra USB, chờ máy chủ xác nhận (exported, awaiting confirmation): {sync.exported}")
+        lines.append(f"{bilingual('exported, awaiting confirmation')}: {sync.exported}")
     return lines
 
 
@@ -378,4 +377,4 @@ def purge(obj: Context, as_json: bool) -> None:
     if as_json:
         emit({"purged": removed, "retention_days": days})
     else:
-        click.echo(f"Đã xoá {removed} lượt đã gửi quá {days} ngày. (Purged {removed} synced visits older than {days} days.)")
+        click.echo(bilingual("Purged {removed} synced visits older than {days} days.", removed=removed, days=days))

@@ -10,33 +10,25 @@ from typing import TYPE_CHECKING
 
 import click
 
+from kiosk.catalog import LANGUAGES, N_, text
 from kiosk.doctor import DEFAULT_TIMEOUT_S, DoctorContext, Finding, run_checks, tally, worst
 from kiosk.exitcodes import ExitCode, emit
-from kiosk.messages import LANGUAGES
 
 if TYPE_CHECKING:
     from kiosk.cli import Context  # kiosk.cli registers this command: no import at run time
 
-MARKS = {
-    "ok": ("ỔN", "OK", "green"),
-    "warn": ("CHÚ Ý", "WARN", "yellow"),
-    "fail": ("LỖI", "FAIL", "red"),
-}
-FIX_WORD = {"vi": "Cách sửa", "en": "Fix"}
-SUMMARY = {
-    "vi": "Tổng: {ok} ổn, {warn} cần chú ý, {fail} lỗi.",
-    "en": "Total: {ok} ok, {warn} warnings, {fail} failed.",
-}
+# The same marks as the check-up panel (ui/screens/admin_checkup.py): one word for one thing.
+MARKS = {"ok": (N_("PASS"), "green"), "warn": (N_("WARN"), "yellow"), "fail": (N_("FAIL"), "red")}
 
 
 def finding_lines(finding: Finding, lang: str, colour: bool = True) -> list[str]:
     """The line a person reads, and its fix on the next one."""
-    vi, en, fg = MARKS[finding.level]
-    mark = f"{vi if lang == 'vi' else en:<6}"
+    word, fg = MARKS[finding.level]
+    mark = f"{text(word, lang):<6}"
     lines = [f"{click.style(mark, fg=fg, bold=True) if colour else mark} {finding.message(lang)}"]
     fix = finding.fix_text(lang)
     if fix:
-        lines.append(f"       → {FIX_WORD[lang]}: {fix}")
+        lines.append(f"       → {text('Fix', lang)}: {fix}")
     return lines
 
 
@@ -68,6 +60,6 @@ def doctor(obj: Context, as_json: bool, lang: str | None, timeout_s: float) -> N
         for finding in findings:
             for line in finding_lines(finding, lang):
                 click.echo(line)
-        click.echo(SUMMARY[lang].format(**tally(findings)))
+        click.echo(text("Total: {ok} ok, {warn} warnings, {fail} failed.", lang, **tally(findings)))
     if worst(findings) == "fail":
         raise SystemExit(ExitCode.NOT_DONE)

@@ -7,31 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.catalog import N_, gettext
 from kiosk.credentials import Cccd, Credential, Dcc, Opaque, Phone, credential_from_fields
 
 LABELS = {
-    "vi": {
-        "id": "ID",
-        "phone": "SĐT",
-        "dose": "Mũi",
-        "test": "Xét nghiệm",
-        "recovery": "Đã khỏi",
-        "opaque": "Mã khác",
-        "url": "Mã liên kết",
-        "binary": "Mã nhị phân",
-        "pc-covid": "Mã PC-Covid",
-    },
-    "en": {
-        "id": "ID",
-        "phone": "Phone",
-        "dose": "Dose",
-        "test": "Test",
-        "recovery": "Recovered",
-        "opaque": "Other code",
-        "url": "Link code",
-        "binary": "Binary code",
-        "pc-covid": "PC-Covid code",
-    },
+    "id": N_("ID"),
+    "phone": N_("Phone"),
+    "dose": N_("Dose"),
+    "test": N_("Test"),
+    "recovery": N_("Recovered"),
+    "opaque": N_("Other code"),
+    "url": N_("Link code"),
+    "binary": N_("Binary code"),
+    "pc-covid": N_("PC-Covid code"),
 }
 
 
@@ -51,7 +39,7 @@ def mask_digits(value: str, keep: int = 4) -> str:
 
 def summary(credential: Credential, lang: str = "vi", *, name: str | None = None, id_number: str | None = None) -> str:
     """One line for the result panel; ``name``/``id_number`` are manual-entry extras."""
-    words = LABELS.get(lang, LABELS["vi"])
+    words = {key: gettext(msgid, lang) for key, msgid in LABELS.items()}
     parts: list[str] = []
     if isinstance(credential, Cccd):
         parts = [mask_name(credential.name), f"{words['id']} {mask_digits(credential.id_number)}"]

@@ -18,6 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 from kiosk import contract
+from kiosk.catalog import gettext
 from kiosk.clock import LOCAL_TZ, Clock, ClockReading, SystemClock
 from kiosk.config import Config
 from kiosk.contract import Direction, Kind, visit_problems
@@ -129,16 +130,13 @@ class ScanService:
         return ScanResult(status="rejected", reason=self._msg(code, **params), reason_code=code)
 
     def _invalid(self, problems: list[str]) -> ScanResult:
-        words = [VISIT_PART_WORDS.get(p, OTHER_PART_WORDS) for p in problems]
-        vi = ", ".join(dict.fromkeys(w[0] for w in words))
-        en = ", ".join(dict.fromkeys(w[1] for w in words))
-        return self._rejected("visit_invalid", what=vi, what_en=en)
+        words = (gettext(VISIT_PART_WORDS.get(p, OTHER_PART_WORDS), self.lang) for p in problems)
+        return self._rejected("visit_invalid", what=", ".join(dict.fromkeys(words)))
 
     def _direction(self, requested: Direction | None) -> Direction | ScanResult:
         if requested is None or requested == self.direction or self.switchable:
             return requested or self.direction
-        allowed_vi, allowed_en = DIRECTION_WORDS[self.direction]
-        return self._rejected("direction_fixed", allowed=allowed_vi, allowed_en=allowed_en)
+        return self._rejected("direction_fixed", allowed=DIRECTION_WORDS[self.direction])
 
     def window_for(self, source: str) -> float:
         kiosk = self.config.kiosk

@@ -14,8 +14,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 
+from kiosk.catalog import bilingual
 from server.enrolment import DeviceAuth, DeviceAuthError, authenticate
-from server.errors import UserError, both
+from server.errors import UserError
 from server.officials import OfficialAuthError, official_for_token
 
 T = TypeVar("T")
@@ -37,7 +38,7 @@ class Forbidden(UserError):
 
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise Unauthorised("token_missing", both("Thiếu mã xác thực (Bearer)", "missing bearer token"))
+        raise Unauthorised("token_missing", bilingual("missing bearer token"))
     return credentials.credentials
 
 
@@ -67,6 +68,4 @@ async def official_auth(
     try:
         return await _looked_up(request, official_for_token, _token(credentials))
     except OfficialAuthError:
-        raise Unauthorised(
-            "token_invalid", both("Mã cán bộ không hợp lệ hoặc đã bị thu hồi", "unknown or revoked official token")
-        ) from None
+        raise Unauthorised("token_invalid", bilingual("unknown or revoked official token")) from None

@@ -9,7 +9,8 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator
 
-from server.errors import UserError, both
+from kiosk.catalog import bilingual
+from server.errors import UserError
 
 
 class BodyTooLarge(UserError):
@@ -23,10 +24,7 @@ class UnsupportedEncoding(UserError):
 def too_large(limit: int) -> BodyTooLarge:
     return BodyTooLarge(
         "batch_too_large",
-        both(
-            f"Gói dữ liệu vượt quá {limit} byte, hãy chia nhỏ",
-            f"body larger than {limit} bytes after decompression; split the batch",
-        ),
+        bilingual("body larger than {limit} bytes after decompression; split the batch", limit=limit),
     )
 
 
@@ -34,7 +32,7 @@ async def read_limited(chunks: AsyncIterator[bytes], encoding: str | None, limit
     """The body, decompressed if gzip, at most ``limit`` bytes; BodyTooLarge beyond."""
     encoding = (encoding or "identity").strip().lower()
     if encoding not in ("identity", "gzip"):
-        raise UnsupportedEncoding("unsupported_encoding", both("Chỉ nhận gzip hoặc không nén", "only gzip or identity"))
+        raise UnsupportedEncoding("unsupported_encoding", bilingual("only gzip or identity"))
     if declared_length is not None and encoding == "identity" and declared_length > limit:
         raise too_large(limit)
     inflater = zlib.decompressobj(wbits=31) if encoding == "gzip" else None
@@ -52,7 +50,7 @@ async def read_limited(chunks: AsyncIterator[bytes], encoding: str | None, limit
             if not inflater.eof:
                 raise zlib.error("truncated")
     except zlib.error:
-        raise UserError("bad_gzip", both("Dữ liệu gzip hỏng", "body is not valid gzip")) from None
+        raise UserError("bad_gzip", bilingual("body is not valid gzip")) from None
     if len(out) > limit:
         raise too_large(limit)
     return bytes(out)

@@ -16,9 +16,10 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from kiosk.catalog import bilingual
 from server.dates import DateError, parse_day
 from server.db import writing
-from server.errors import UserError, both
+from server.errors import UserError
 from server.places import CODE_MAX, Place, clean_name, commune_id
 from server.schema import checkpoints
 
@@ -30,12 +31,13 @@ class CsvError(UserError):
     """The file has problems; ``problems`` lists them as (line, column, message)."""
 
     def __init__(self, problems: list[tuple[int, str, str]]) -> None:
-        shown = [f"  dòng (line) {line}, cột (column) {column}: {text}" for line, column, text in problems[:MAX_PROBLEMS_SHOWN]]
+        shown = [
+            f"  {bilingual('line')} {line}, {bilingual('column')} {column}: {problem}"
+            for line, column, problem in problems[:MAX_PROBLEMS_SHOWN]
+        ]
         if len(problems) > MAX_PROBLEMS_SHOWN:
-            shown.append(f"  … và {len(problems) - MAX_PROBLEMS_SHOWN} lỗi khác (and more)")
-        header = both(
-            f"Tệp CSV có {len(problems)} lỗi, chưa nhập gì", f"the CSV file has {len(problems)} problems; nothing was imported"
-        )
+            shown.append("  … " + bilingual("{count} more problems", count=len(problems) - MAX_PROBLEMS_SHOWN))
+        header = bilingual("the CSV file has {count} problems; nothing was imported", count=len(problems))
         super().__init__("csv_invalid", "\n".join([header, *shown]))
         self.problems = problems
 
@@ -62,7 +64,9 @@ def _parse(text: str) -> list[_Row]:
     header = [clean_name(h).lower() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise CsvError([(1, ", ".join(missing), "thiếu cột (missing column); cần (expected) " + ",".join(COLUMNS))])
+        raise CsvError(
+            [(1, ", ".join(missing), bilingual("missing column") + "; " + bilingual("expected") + " " + ",".join(COLUMNS))]
+        )
     reader.fieldnames = header
     rows: list[_Row] = []
     problems: list[tuple[int, str, str]] = []
@@ -70,26 +74,25 @@ def _parse(text: str) -> list[_Row]:
     for record in reader:
         line = reader.line_num
         if None in record:
-            problems.append((line, "-", "thừa cột (more columns than the header)"))
+            problems.append((line, "-", bilingual("more columns than the header")))
             continue
         values = {c: (record.get(c) or "").strip() for c in COLUMNS}
         if not any(values.values()):
             continue
         for column in COLUMNS:
             if not values[column]:
-                problems.append((line, column, "trống (empty)"))
+                problems.append((line, column, bilingual("empty")))
         code = values["code"]
         if len(code) > CODE_MAX or not code.isprintable() or any(ch.isspace() for ch in code):
             problems.append(
                 (
                     line,
                     "code",
-                    f"'{code[:80]}' không hợp lệ: tối đa {CODE_MAX} ký tự, không khoảng trắng "
-                    "(invalid: at most 64 characters, no spaces)",
+                    f"'{code[:80]}' " + bilingual("invalid: at most {limit} characters, no spaces", limit=CODE_MAX),
                 )
             )
         elif code in first_line:
-            problems.append((line, "code", f"'{code}' trùng với dòng {first_line[code]} (duplicate of line {first_line[code]})"))
+            problems.append((line, "code", f"'{code}' " + bilingual("duplicate of line {line}", line=first_line[code])))
         first_line.setdefault(code, line)
         try:
             created_on = parse_day(values["created_at"], "created_at") if values["created_at"] else None
@@ -144,4 +147,4 @@ def read_csv_file(data: bytes, where: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise CsvError([(line, "-", f"{where} không phải UTF-8 (not UTF-8; save the sheet as 'CSV UTF-8')")]) from None
+        raise CsvError([(line, "-", f"{where} " + bilingual("not UTF-8; save the sheet as 'CSV UTF-8'"))]) from None

@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 
 import click
 
+from kiosk.catalog import N_, bilingual, text
 from kiosk.exitcodes import ExitCode, emit
-from kiosk.messages import render_both
+from kiosk.messages import DIRECTION_WORDS, KIND_WORDS, render_both
 from server.errors import UserError
 from server.export import FORMATS, Table, render, to_text
 from sync.transport import is_loopback, plain_remote
@@ -51,7 +52,7 @@ class ServerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            _fail(ExitCode.NOT_DONE, f"Lỗi: {exc.message}")
+            _fail(ExitCode.NOT_DONE, f"{text('Error', 'vi')}: {exc.message}")
         except Exception as exc:
             _fail_plainly(exc, ctx.meta.get(DB_META, "?"))
             raise
@@ -66,13 +67,13 @@ def _fail_plainly(exc: Exception, database: str) -> None:
     database, so an exception of theirs means they are loaded; nothing is imported here."""
     config, db, sa_exc = (sys.modules.get(name) for name in ("server.config", "server.db", "sqlalchemy.exc"))
     if config is not None and isinstance(exc, config.ConfigError):
-        _fail(ExitCode.USAGE, f"Lỗi cấu hình (config error): {exc}")
+        _fail(ExitCode.USAGE, f"{bilingual('config error')}: {exc}")
     if db is not None and isinstance(exc, db.DatabaseError):
         _fail(ExitCode.STORAGE, str(exc))
     if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
-        _fail(ExitCode.STORAGE, f"Không kết nối được cơ sở dữ liệu {database} (cannot reach the database {database}): {exc.orig}")
+        _fail(ExitCode.STORAGE, f"{bilingual('cannot reach the database {database}', database=database)}: {exc.orig}")
     if sa_exc is not None and isinstance(exc, sa_exc.ArgumentError):  # also NoSuchModuleError: mysql://…
-        _fail(ExitCode.USAGE, f"Địa chỉ cơ sở dữ liệu không dùng được (unusable database URL) {database}: {exc}")
+        _fail(ExitCode.USAGE, f"{bilingual('unusable database URL')} {database}: {exc}")
 
 
 # Accounts that do not name a person: an audit entry by one of them says nothing of who looked.
@@ -124,8 +125,7 @@ class Admin:
                 self._engine = create_db_engine(self.settings.db_url)
             except (ArgumentError, ImportError) as exc:  # not a URL; mysql:// without its driver
                 raise ConfigError(
-                    f"{self.db_origin}: {self.db_name}: không phải địa chỉ cơ sở dữ liệu dùng được "
-                    f"(not a usable database URL: {exc})"
+                    f"{self.db_origin}: {self.db_name}: " + bilingual("not a usable database URL: {detail}", detail=exc)
                 ) from None
             if check_schema:
                 require_current(self._engine, self.db_name, self.migrate_command)
@@ -137,15 +137,12 @@ class Admin:
         if name is None:
             if login in SHARED_ACCOUNTS:
                 raise click.UsageError(
-                    f'Cần tên người tra cứu: thêm --as "Họ tên" (tài khoản {login} không chỉ một người). '
-                    f"(Give the official's name with --as NAME: account {login} is not a person.)"
+                    bilingual("Give the official's name with --as NAME: account {login} is not a person.", login=login)
                 )
             return
         clean = " ".join(unicodedata.normalize("NFC", name).split())
         if not clean or len(clean) > NAME_MAX or not clean.isprintable():
-            raise click.BadParameter(
-                f"cần họ tên, tối đa {NAME_MAX} ký tự (a name of at most {NAME_MAX} characters)", param_hint="--as"
-            )
+            raise click.BadParameter(bilingual("a name of at most {limit} characters", limit=NAME_MAX), param_hint="--as")
         self.actor = f"cli:{clean}" + ("" if clean == login else f" (login {login})")
 
 
@@ -170,13 +167,42 @@ def with_admin(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# The headings of the admin tables, by the column's key (the key stays the JSON field).
+COLUMN_WORDS = {
+    "code": N_("Checkpoint code"),
+    "name": N_("Name"),
+    "commune": N_("Commune"),
+    "district": N_("District"),
+    "province": N_("Province"),
+    "created_on": N_("Set up on"),
+    "active": N_("In use"),
+    "id": N_("Device"),
+    "checkpoint": N_("Checkpoint"),
+    "enrolled_at": N_("Enrolled at"),
+    "last_seen_at": N_("Last seen"),
+    "synced": N_("Has sent"),
+    "revoked_at": N_("Revoked at"),
+    "state": N_("State"),
+    "time_unknown": N_("Visits without a scan time"),
+    "created_at": N_("Created at"),
+}
+# Column values that are words (a device's state, server/enrolment.py), shown in Vietnamese.
+VALUE_WORDS = {"state": {"active": N_("active"), "revoked": N_("revoked"), "orphan": N_("orphan: never used")}}
+
+
+def _cell(column: str, value: Any) -> Any:
+    words = VALUE_WORDS.get(column, {})
+    return text(words[value], "vi") if isinstance(value, str) and value in words else value
+
+
 def show(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
     if as_json:
         emit([{c: r.get(c) for c in columns} for r in rows])
     elif rows:
-        click.echo(to_text(Table(columns, [[r.get(c) for c in columns] for r in rows])), nl=False)
+        headings = [text(COLUMN_WORDS[c], "vi") for c in columns]
+        click.echo(to_text(Table(headings, [[_cell(c, r.get(c)) for c in columns] for r in rows])), nl=False)
     else:
-        click.echo("Không có gì. (Nothing.)")
+        click.echo(bilingual("Nothing."))
 
 
 def print_secret(label: str, secret: str) -> None:
@@ -216,12 +242,12 @@ def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool) ->
     from server.migrate import upgrade
 
     admin.settings = admin.settings.with_overrides(host=host, port=port)
-    click.echo(f"Cơ sở dữ liệu (database): {admin.db_name} [{admin.db_origin}]", err=True)
+    click.echo(f"{bilingual('database')}: {admin.db_name} [{admin.db_origin}]", err=True)
     engine = admin.engine(check_schema=no_migrate)
     if not no_migrate:
         before, after = upgrade(engine)
         if before != after:
-            click.echo(f"Đã nâng cấp cơ sở dữ liệu (schema upgraded): {before or 'empty'} → {after}", err=True)
+            click.echo(f"{bilingual('schema upgraded')}: {before or 'empty'} → {after}", err=True)
     if plain_remote(admin.settings.public_url):  # kiosks would refuse it: say so before anyone prints a QR code
         click.echo(render_both("server_public_url_plain", url=admin.settings.public_url), err=True)
     elif not admin.settings.server.public_url and not is_loopback(admin.settings.server.host):
@@ -256,14 +282,14 @@ def where(admin: Admin) -> None:
     from server.migrate import schema_problem
 
     settings = admin.settings
-    click.echo(f"Tệp cấu hình (config file): {admin.config_file or 'không có, dùng mặc định (none: built-in defaults)'}")
-    click.echo(f"Cơ sở dữ liệu (database): {admin.db_name}")
-    click.echo(f"  lấy từ (from): {admin.db_origin}")
+    click.echo(f"{bilingual('config file')}: {admin.config_file or bilingual('none: built-in defaults')}")
+    click.echo(f"{bilingual('database')}: {admin.db_name}")
+    click.echo(f"  {bilingual('from')}: {admin.db_origin}")
     problem = schema_problem(admin.engine(check_schema=False), admin.db_name, admin.migrate_command)
-    click.echo(f"  trạng thái (state): {problem or 'sẵn sàng (ready)'}")
-    click.echo(f"Lắng nghe (listens on): {settings.server.host}:{settings.server.port}")
-    local = " (chỉ máy này, this machine only)" if local_only(settings.public_url) else ""
-    click.echo(f"Địa chỉ cho kiosk (public URL): {settings.public_url}{local}")
+    click.echo(f"  {bilingual('state')}: {problem or bilingual('ready')}")
+    click.echo(f"{bilingual('listens on')}: {settings.server.host}:{settings.server.port}")
+    local = " " + bilingual("this machine only") if local_only(settings.public_url) else ""
+    click.echo(f"{bilingual('public URL')}: {settings.public_url}{local}")
     if problem:
         sys.exit(ExitCode.STORAGE)
 
@@ -292,8 +318,9 @@ def db_create_local(name: str, role: str | None, admin_url: str | None) -> None:
     made = local_pg.create(name, role or login_name(), admin_url, login_name())
     for line in made.report:
         click.echo(line)
-    click.echo(f'Đặt vào tệp cấu hình, mục [server] (put in the config file, section [server]): db = "{made.url}"')
-    click.echo(f"hoặc (or): export CHECKPOINT_SERVER_DB='{made.url}'; rồi (then): checkpoint-server migrate")
+    click.echo(f'{bilingual("put in the config file, section [server]")}: db = "{made.url}"')
+    export, migrate = f"export CHECKPOINT_SERVER_DB='{made.url}'", "checkpoint-server migrate"  # commands, not words
+    click.echo(f"{bilingual('or')}: {export}; {bilingual('then')}: {migrate}")
     if made.note:
         click.echo(made.note, err=True)
 
@@ -395,10 +422,7 @@ def checkpoint_import(admin: Admin, file: Path, as_json: bool) -> None:
     if as_json:
         emit(counts)
     else:
-        click.echo(
-            f"Tạo mới {summary.created}, cập nhật {summary.updated}, không đổi {summary.unchanged}. "
-            f"(created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged})"
-        )
+        click.echo(bilingual("created {created}, updated {updated}, unchanged {unchanged}", **counts))
 
 
 @checkpoint.command("deactivate")
@@ -470,11 +494,11 @@ def enroll_code(
         emit(made.to_dict())
         return
     click.echo(qr.terminal_text(made.qr), nl=False)
-    click.echo(f"Mã đăng ký (enrolment code): {made.code}")
-    click.echo(f"Hết hạn (expires): {code_sheet.local_expiry(made.expires_at)}")
-    click.echo(f"Nội dung QR (QR text): {made.qr}")
+    click.echo(f"{bilingual('enrolment code')}: {made.code}")
+    click.echo(f"{bilingual('expires')}: {code_sheet.local_expiry(made.expires_at)}")
+    click.echo(f"{bilingual('QR text')}: {made.qr}")
     if png:
-        click.echo(f"Trang để in (page to print): {png}")
+        click.echo(f"{bilingual('page to print')}: {png}")
 
 
 @main.group()
@@ -526,7 +550,7 @@ def device_remove(admin: Admin, device_id: str) -> None:
     from server import enrolment
 
     removed = enrolment.remove_device(admin.engine(), device_id, admin.actor)
-    click.echo(f"Đã xoá (removed): {removed['device']} ({removed['checkpoint']})")
+    click.echo(f"{bilingual('removed')}: {removed['device']} ({removed['checkpoint']})")
 
 
 @device.command("revoke")
@@ -537,7 +561,7 @@ def device_revoke(admin: Admin, device_id: str) -> None:
     from server import enrolment
 
     enrolment.revoke_device(admin.engine(), device_id, admin.actor)
-    click.echo(f"Đã thu hồi (revoked): {device_id}")
+    click.echo(f"{bilingual('revoked')}: {device_id}")
 
 
 @device.command("rotate")
@@ -547,9 +571,7 @@ def device_rotate(admin: Admin, device_id: str) -> None:
     """Give DEVICE_ID a new token (printed on the last line); the old one stops working."""
     from server import enrolment
 
-    print_secret(
-        "Mã mới, chỉ hiện một lần (new token, shown once):", enrolment.rotate_device(admin.engine(), device_id, admin.actor)
-    )
+    print_secret(bilingual("new token, shown once") + ":", enrolment.rotate_device(admin.engine(), device_id, admin.actor))
 
 
 @main.group()
@@ -564,7 +586,7 @@ def official_add(admin: Admin, name: str) -> None:
     """Register official NAME; prints their API token on the last line (shown once)."""
     from server import officials
 
-    print_secret("Mã API, chỉ hiện một lần (API token, shown once):", officials.add_official(admin.engine(), name, admin.actor))
+    print_secret(bilingual("API token, shown once") + ":", officials.add_official(admin.engine(), name, admin.actor))
 
 
 @official.command("list")
@@ -583,7 +605,7 @@ def official_revoke(admin: Admin, name: str) -> None:
     from server import officials
 
     officials.revoke_official(admin.engine(), name, admin.actor)
-    click.echo(f"Đã thu hồi (revoked): {name}")
+    click.echo(f"{bilingual('revoked')}: {name}")
 
 
 @main.command("import")
@@ -606,13 +628,18 @@ def import_file(admin: Admin, file: Path, receipt: Path | None, as_json: bool) -
         return
     counts = summary.outcomes
     click.echo(
-        f"Đã nhập từ thiết bị {summary.device_id} ({summary.checkpoint}): mới {counts['created']}, "
-        f"trùng {counts['duplicate']}, bị từ chối {counts['rejected']}. (created {counts['created']}, "
-        f"duplicate {counts['duplicate']}, rejected {counts['rejected']})"
+        text("Imported from device {device} ({checkpoint})", "vi", device=summary.device_id, checkpoint=summary.checkpoint)
+        + ": "
+        + bilingual(
+            "created {created}, duplicate {duplicate}, rejected {rejected}",
+            created=counts["created"],
+            duplicate=counts["duplicate"],
+            rejected=counts["rejected"],
+        )
     )
     for code, n in sorted(summary.rejected_by_code.items()):
         click.echo(f"  {code}: {n}")
-    click.echo(f"Biên nhận cho kiosk (receipt for the kiosk: checkpoint-kiosk import-receipt): {summary.receipt}")
+    click.echo(f"{bilingual('receipt for the kiosk: checkpoint-kiosk import-receipt')}: {summary.receipt}")
 
 
 # --- reports ---------------------------------------------------------------------------------
@@ -624,11 +651,11 @@ def write_output(payload: bytes, output: Path | None, fmt: str) -> None:
     """To the file given, else to standard output (a binary XLSX only when it is not a terminal)."""
     if output is not None:
         output.write_bytes(payload)
-        click.echo(f"Đã ghi (written): {output}", err=True)
+        click.echo(f"{bilingual('written')}: {output}", err=True)
         return
     stdout = sys.stdout.buffer
     if fmt == "xlsx" and stdout.isatty():
-        raise click.UsageError("XLSX cần tệp đích: thêm -o FILE.xlsx (XLSX needs -o FILE)")
+        raise click.UsageError(bilingual("XLSX needs -o FILE"))
     stdout.write(payload)
     stdout.flush()
 
@@ -694,7 +721,7 @@ def _moment(_ctx: click.Context, param: click.Parameter, value: str | None) -> d
     try:
         moment = parse_moment(value, param.name or "time")
     except DateError as exc:
-        raise click.BadParameter(f"'{value}': {exc.problem}; ví dụ (e.g.) 2026-11-23T08:00, 23/11/2026 08:00") from None
+        raise click.BadParameter(f"'{value}': {exc.problem}; {bilingual('e.g.')} 2026-11-23T08:00, 23/11/2026 08:00") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
 
 
@@ -724,7 +751,19 @@ def trace_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-TRACE_HEADINGS = ["Thời điểm", "Điểm kiểm soát", "Xã", "Chiều", "Loại", "Họ tên", "Số định danh", "Số điện thoại"]
+TRACE_HEADINGS = [
+    N_("Time"),
+    N_("Checkpoint"),
+    N_("Commune"),
+    N_("Direction"),
+    N_("Kind"),
+    N_("Name"),
+    N_("ID number"),
+    N_("Phone number"),
+]
+
+
+UNKNOWN_TIME = N_("scan time unknown, received")
 
 
 def _show_trace(found: TraceResult, fmt: str, output: Path | None) -> None:
@@ -736,19 +775,19 @@ def _show_trace(found: TraceResult, fmt: str, output: Path | None) -> None:
     rows = [
         [
             v.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
-            + (" (không rõ giờ quét, đây là giờ nhận; scan time unknown, received)" if v.time_unknown else ""),
+            + (f" ({text(UNKNOWN_TIME, 'vi')}; {text(UNKNOWN_TIME, 'en')})" if v.time_unknown else ""),
             f"{v.checkpoint} · {v.checkpoint_name}",
             v.commune,
-            v.direction,
-            v.kind,
+            text(DIRECTION_WORDS[v.direction], "vi"),
+            text(KIND_WORDS[v.kind], "vi"),
             v.name,
             v.id_number,
             v.phone,
         ]
         for v in found.visits
     ]
-    title = f"{found.count} lượt" + (" (đã cắt bớt, truncated)" if found.truncated else "")
-    write_output(render(Table(TRACE_HEADINGS, rows, title), fmt), output, fmt)
+    title = text("{count} visits", "vi", count=found.count) + (" " + bilingual("truncated") if found.truncated else "")
+    write_output(render(Table([text(h, "vi") for h in TRACE_HEADINGS], rows, title), fmt), output, fmt)
 
 
 @main.group()
@@ -807,10 +846,7 @@ def purge(admin: Admin, days: int | None, as_json: bool) -> None:
     if as_json:
         emit({"purged": cleared, "older_than_days": days})
     else:
-        click.echo(
-            f"Đã xoá dữ liệu cá nhân của {cleared} lượt quá {days} ngày. "
-            f"(Cleared personal data of {cleared} visits older than {days} days.)"
-        )
+        click.echo(bilingual("Cleared personal data of {count} visits older than {days} days.", count=cleared, days=days))
 
 
 @main.command("audit")
@@ -838,7 +874,7 @@ def audit_list(admin: Admin, limit: int, as_json: bool) -> None:
         ]
         for row in rows
     ]
-    click.echo(to_text(Table(AUDIT_HEADINGS, table)), nl=False)
+    click.echo(to_text(Table([text(h, "vi") for h in AUDIT_HEADINGS], table)), nl=False)
 
 
-AUDIT_HEADINGS = ["Thời điểm (giờ VN)", "Người thực hiện", "Việc", "Lý do", "Chi tiết", "Số kết quả"]
+AUDIT_HEADINGS = [N_("Time (Vietnam)"), N_("Done by"), N_("Action"), N_("Reason"), N_("Details"), N_("Results")]

@@ -21,8 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from kiosk.catalog import N_, bilingual, text
 from kiosk.clock import LOCAL_TZ
-from server.errors import UserError, both
+from server.errors import UserError
 
 if TYPE_CHECKING:
     from PIL import Image, ImageDraw, ImageFont
@@ -62,38 +63,39 @@ class Sheet:
     local_only: bool = False  # the server is 127.0.0.1: only a kiosk on this machine can use it
 
 
+TITLE = N_("Kiosk enrolment code")
+
+
 def local_expiry(moment: datetime) -> str:
     """``08:00 ngày 24/11/2026 (giờ Việt Nam)``: the way the sheet's readers read a time."""
     local = moment.astimezone(LOCAL_TZ)
-    return f"{local:%H:%M} ngày {local:%d/%m/%Y} (giờ Việt Nam, UTC+7)"
+    return text("{time} on {date} (Vietnam time, UTC+7)", "vi", time=f"{local:%H:%M}", date=f"{local:%d/%m/%Y}")
 
 
 def caption(sheet: Sheet) -> list[tuple[Style, str]]:
     """The words under the QR code, top to bottom, each with its style; a label starts a block."""
     lines: list[tuple[Style, str]] = [
         ("code", sheet.code),
-        ("label", "Mã đăng ký, dùng một lần (enrolment code, single use)"),
-        ("label", "Điểm kiểm soát (checkpoint)"),
+        ("label", bilingual("enrolment code, single use")),
+        ("label", bilingual("checkpoint")),
         ("value", f"{sheet.checkpoint} · {sheet.checkpoint_name}"),
         ("place", sheet.place),
-        ("label", "Máy chủ (server)"),
+        ("label", bilingual("server")),
         ("small", sheet.server),
-        ("label", "Hết hạn (expires)"),
+        ("label", bilingual("expires")),
         ("small", local_expiry(sheet.expires_at)),
     ]
     if sheet.local_only:
         lines.append(
             (
                 "warning",
-                "Chỉ dùng được cho kiosk chạy trên chính máy chủ này: đặt server.public_url rồi in lại. "
-                "(Works only for a kiosk on the server machine itself: set server.public_url and print again.)",
+                bilingual("Works only for a kiosk on the server machine itself: set server.public_url and print again."),
             )
         )
     lines.append(
         (
             "small",
-            "Trên kiosk: Quản trị → Đăng ký máy → quét mã QR này, hoặc nhập địa chỉ máy chủ và mã. "
-            "(On the kiosk: Admin → Enrolment → scan this QR code, or type the server and the code.)",
+            bilingual("On the kiosk: Admin → Enrolment → scan this QR code, or type the server and the code."),
         )
     )
     return lines
@@ -106,10 +108,10 @@ def font_paths() -> dict[str, Path]:
     if missing:
         raise UserError(
             "font_missing",
-            both(
-                f"Thiếu phông chữ để in tiếng Việt ({', '.join(missing)}): cài gói {FONT_PACKAGE} "
-                f"(sudo apt-get install {FONT_PACKAGE}) rồi chạy lại",
-                f"the font for Vietnamese text is missing: install {FONT_PACKAGE} and run again",
+            bilingual(
+                "the font for Vietnamese text is missing ({files}): install {package} and run again",
+                files=", ".join(missing),
+                package=FONT_PACKAGE,
             ),
         )
     return paths
@@ -165,7 +167,7 @@ def render(sheet: Sheet) -> tuple[Image.Image, list[Placed]]:
         last_gap = 0 if after in ("value", "small", "place") and style in ("label", "value") else GAP
         return [(style, line, height + (last_gap if i == len(lines) - 1 else 0)) for i, line in enumerate(lines)]
 
-    header = [*block("title", "MÃ ĐĂNG KÝ KIOSK", None), *block("subtitle", "Kiosk enrolment code", None)]
+    header = [*block("title", text(TITLE, "vi"), None), *block("subtitle", text(TITLE, "en"), None)]
     words = caption(sheet)
     body = [
         item

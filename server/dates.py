@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 
-from server.errors import UserError, both
+from kiosk.catalog import bilingual
+from server.errors import UserError
 
 FORMS = "YYYY-MM-DD, dd/mm/yyyy"
 _DAY_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
@@ -31,7 +32,7 @@ class DateError(UserError):
     def __init__(self, field: str, with_time: bool = False) -> None:
         forms = f"{FORMS} (+ HH:MM)" if with_time else FORMS
         self.field = field
-        self.problem = both(f"không phải ngày hợp lệ; dùng {forms}", f"not a valid date; use {forms}")
+        self.problem = bilingual("not a valid date; use {forms}", forms=forms)
         super().__init__("date_invalid", f"{field}: {self.problem}")
 
 

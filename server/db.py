@@ -19,6 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from kiosk.catalog import bilingual
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -39,7 +41,7 @@ def display_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL at all: say so without echoing what may be a secret
-        return "(URL không hợp lệ, invalid URL)"
+        return f"({bilingual('invalid URL')})"
 
 
 def normalise_url(url: str) -> str:

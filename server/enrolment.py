@@ -24,9 +24,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from kiosk.catalog import bilingual
 from server import audit
 from server.db import writing
-from server.errors import Conflict, NotFound, UserError, both
+from server.errors import Conflict, NotFound, UserError
 from server.places import checkpoint_row, checkpoints_query, identity
 from server.schema import checkpoints, device_tokens, devices, enroll_codes, visits
 from server.tokens import digest, new_enroll_code, new_token, normalise_code
@@ -70,7 +71,7 @@ def create_enroll_code(engine: Engine, checkpoint_code: str, valid_for: timedelt
         if not row["active"]:
             raise UserError(
                 "checkpoint_inactive",
-                both(f"Điểm kiểm soát '{row['code']}' đã ngừng hoạt động", f"checkpoint '{row['code']}' is deactivated"),
+                bilingual("checkpoint '{code}' is deactivated", code=row["code"]),
             )
         conn.execute(
             enroll_codes.insert().values(
@@ -166,13 +167,11 @@ def _why_refused(conn: Connection, code_hash: str, nonce_hash: str | None, now: 
         )
     ).first()
     if row is None:
-        return NotFound("enroll_code_unknown", both("Mã đăng ký không đúng", "unknown enrolment code"))
+        return NotFound("enroll_code_unknown", bilingual("unknown enrolment code"))
     ours = nonce_hash is not None and row.nonce_hash == nonce_hash
     if row.used_at is not None and (not ours or row.expires_at > now):
-        return Conflict("enroll_code_used", both("Mã đăng ký đã được dùng", "enrolment code already used"))
-    return Conflict(
-        "enroll_code_expired", both("Mã đăng ký đã hết hạn, hãy xin mã mới", "enrolment code expired; ask for a new one")
-    )
+        return Conflict("enroll_code_used", bilingual("enrolment code already used"))
+    return Conflict("enroll_code_expired", bilingual("enrolment code expired; ask for a new one"))
 
 
 def authenticate(conn: Connection, token: str) -> DeviceAuth:
@@ -183,23 +182,21 @@ def authenticate(conn: Connection, token: str) -> DeviceAuth:
         .where(device_tokens.c.token_hash == digest(token))
     ).first()
     if row is None:
-        raise DeviceAuthError("token_unknown", both("Mã thiết bị không hợp lệ", "unknown device token"))
+        raise DeviceAuthError("token_unknown", bilingual("unknown device token"))
     if row.revoked_at is not None or row.retired_because == "revoked":
         raise DeviceAuthError(
             "token_revoked",
-            both("Thiết bị đã bị thu hồi quyền gửi, cần đăng ký lại", "this device's token was revoked; enrol the kiosk again"),
+            bilingual("this device's token was revoked; enrol the kiosk again"),
         )
     if row.retired_because is not None:
-        raise DeviceAuthError(
-            "token_rotated", both("Mã thiết bị đã được thay bằng mã mới", "this device token was replaced by a newer one")
-        )
+        raise DeviceAuthError("token_rotated", bilingual("this device token was replaced by a newer one"))
     return DeviceAuth(device_id=row.id, checkpoint_id=row.checkpoint_id, checkpoint_code=row.code)
 
 
 def _device(conn: Connection, device_id: str) -> Any:
     row = conn.execute(sa.select(devices).where(devices.c.id == device_id.strip())).first()
     if row is None:
-        raise NotFound("device_not_found", both(f"Không có thiết bị '{device_id}'", f"no device '{device_id}'"))
+        raise NotFound("device_not_found", bilingual("no device '{device}'", device=device_id))
     return row
 
 
@@ -228,7 +225,7 @@ def rotate_device(engine: Engine, device_id: str, actor: str) -> str:
         if device.revoked_at is not None:
             raise UserError(
                 "device_revoked",
-                both("Thiết bị đã bị thu hồi; hãy đăng ký lại bằng mã mới", "device is revoked; enrol it again with a new code"),
+                bilingual("device is revoked; enrol it again with a new code"),
             )
         _retire_tokens(conn, device.id, "rotated", now)
         token = _issue_token(conn, device.id, now)
@@ -358,10 +355,7 @@ def remove_device(engine: Engine, device_id: str, actor: str) -> dict[str, Any]:
         if sent is not None:
             raise Conflict(
                 "device_has_visits",
-                both(
-                    f"Thiết bị '{device.id}' đã gửi lượt ghi nên không xoá được; hãy thu hồi: checkpoint-server device revoke",
-                    f"device '{device.id}' has sent visits and cannot be removed; revoke it instead",
-                ),
+                bilingual("device '{device}' has sent visits and cannot be removed; revoke it instead", device=device.id),
             )
         conn.execute(enroll_codes.update().where(enroll_codes.c.device_id == device.id).values(device_id=None))
         conn.execute(device_tokens.delete().where(device_tokens.c.device_id == device.id))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 class UserError(Exception):
-    """A request that cannot be done as asked; ``message`` is Vietnamese, then English."""
+    """A request that cannot be done as asked; ``message`` is Vietnamese, then English (``kiosk.catalog.bilingual``)."""
 
     status = 400
 
@@ -24,8 +24,3 @@ class NotFound(UserError):
 
 class Conflict(UserError):
     status = 409
-
-
-def both(vi: str, en: str) -> str:
-    """Vietnamese first, English in brackets: officials read the first, logs the second."""
-    return f"{vi} ({en})"

@@ -18,6 +18,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from kiosk.catalog import gettext
+
 Cell = str | int | float | Decimal | date | datetime | bool | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("table", "csv", "xlsx", "json")
@@ -36,7 +38,7 @@ def _text(value: Cell) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "có" if value else "không"
+        return gettext("yes" if value else "no", "vi")
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, Decimal | float):
@@ -134,7 +136,7 @@ def _column_width(table: Table, col: int) -> int:
     )
 
 
-def to_xlsx(table: Table, sheet: str = "Báo cáo") -> bytes:
+def to_xlsx(table: Table, sheet: str = "") -> bytes:
     """The table as a district letter's table: the title merged across it, wrapped headings,
     counts as numbers (``#,##0``), ratios as percentages (the fraction, shown ``66.67 %``),
     dates as dates, the total row bold, the header frozen, A4 landscape one page wide.
@@ -146,7 +148,7 @@ def to_xlsx(table: Table, sheet: str = "Báo cáo") -> bytes:
     book = xlsxwriter.Workbook(
         buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
     )
-    ws = book.add_worksheet(sheet[:31])
+    ws = book.add_worksheet((sheet or gettext("Report", "vi"))[:31])
     cell_formats: dict[tuple[str, bool], Any] = {}
 
     def cell_format(kind: str, bold: bool = False) -> Any:

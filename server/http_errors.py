@@ -16,8 +16,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
+from kiosk.catalog import bilingual
 from server.db import error_kind
-from server.errors import UserError, both
+from server.errors import UserError
 from sync.protocol import ErrorBody, FieldProblem, field_problems
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class TooManyRequests(UserError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(
             "rate_limited",
-            both(f"Gửi quá nhanh, thử lại sau {retry_after} giây", f"too many requests; retry after {retry_after} s"),
+            bilingual("too many requests; retry after {seconds} s", seconds=retry_after),
         )
         self.retry_after = retry_after
 
@@ -54,11 +55,11 @@ async def user_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError | ValidationError) else []
-    return error_response(422, "invalid_request", both("Yêu cầu không hợp lệ", "invalid request"), field_problems(errors))
+    return error_response(422, "invalid_request", bilingual("invalid request"), field_problems(errors))
 
 
 def too_deep() -> UserError:
-    return UserError("json_too_deep", both("Dữ liệu JSON lồng nhau quá sâu", "JSON nested too deeply"))
+    return UserError("json_too_deep", bilingual("JSON nested too deeply"))
 
 
 async def recursion_error(_request: Request, _exc: Exception) -> JSONResponse:
@@ -76,7 +77,7 @@ async def database_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(
         503,
         "database_unavailable",
-        both("Cơ sở dữ liệu đang bận, hãy thử lại sau", "the database is busy; try again later"),
+        bilingual("the database is busy; try again later"),
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
     )
 

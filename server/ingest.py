@@ -32,19 +32,19 @@ from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from kiosk.catalog import N_, bilingual
 from server.config import Settings
 from server.db import error_kind, writing
 from server.enrolment import DeviceAuth
-from server.errors import both
 from server.schema import devices, visits
 from sync.protocol import FIELD_MODELS, VisitIn, VisitResult, describe_problems
 
 RejectionCode = Literal["invalid_visit", "wrong_checkpoint", "conflict", "database_refused"]
-REJECTIONS: dict[RejectionCode, tuple[str, str]] = {
-    "invalid_visit": ("Lượt ghi không hợp lệ", "invalid visit"),
-    "wrong_checkpoint": ("Lượt ghi thuộc điểm kiểm soát khác với thiết bị", "visit belongs to another checkpoint than the device"),
-    "conflict": ("Mã lượt ghi này đã được một thiết bị khác gửi", "this visit id was already sent by another device"),
-    "database_refused": ("Cơ sở dữ liệu không nhận lượt ghi này", "the database refused this visit"),
+REJECTIONS: dict[RejectionCode, str] = {
+    "invalid_visit": N_("invalid visit"),
+    "wrong_checkpoint": N_("visit belongs to another checkpoint than the device"),
+    "conflict": N_("this visit id was already sent by another device"),
+    "database_refused": N_("the database refused this visit"),
 }
 # The earliest time a visit can have: the kiosks did not exist before. A time outside
 # [TIME_FLOOR, now + max_future] is stored as unknown (see the module docstring).
@@ -64,8 +64,7 @@ class IngestRules:
 
 
 def _rejected(visit_id: str, code: RejectionCode, detail: str = "") -> VisitResult:
-    vi, en = REJECTIONS[code]
-    reason = both(vi, en) + (f": {detail}" if detail else "")
+    reason = bilingual(REJECTIONS[code]) + (f": {detail}" if detail else "")
     return VisitResult(id=visit_id, status="rejected", code=code, reason=reason)
 
 

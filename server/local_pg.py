@@ -19,8 +19,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from kiosk.catalog import N_, bilingual
 from server.db import DatabaseError
-from server.errors import UserError, both
+from server.errors import UserError
 
 SOCKET_DIR = "/run/postgresql"  # Debian's
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,62}")
@@ -43,15 +44,13 @@ class Created:
     note: str | None = None  # a warning: another owner, or a role peer authentication will not let in
 
 
-def _check_name(value: str, vi: str, en: str) -> str:
+BAD_DATABASE = N_("invalid database name '{value}': letters, digits, _ . - (at most 63)")
+BAD_ROLE = N_("invalid role name '{value}': letters, digits, _ . - (at most 63)")
+
+
+def _check_name(value: str, problem: str) -> str:
     if not NAME_RE.fullmatch(value):
-        raise UserError(
-            "pg_name_invalid",
-            both(
-                f"Tên {vi} '{value}' không hợp lệ (chữ, số, _ . -; tối đa 63)",
-                f"invalid {en} name: letters, digits, _ . - (at most 63)",
-            ),
-        )
+        raise UserError("pg_name_invalid", bilingual(problem, value=value))
     return value
 
 
@@ -59,10 +58,7 @@ def _psql_command(admin_url: str | None) -> list[str]:
     if shutil.which("psql") is None:
         raise UserError(
             "psql_missing",
-            both(
-                "Không có lệnh psql: cài gói postgresql-client (hoặc postgresql)",
-                "psql is missing: install postgresql-client (or postgresql)",
-            ),
+            bilingual("psql is missing: install postgresql-client (or postgresql)"),
         )
     psql = ["psql", "-X", "-q", "-t", "-A", "-f", "-"]
     if admin_url:
@@ -89,42 +85,32 @@ def server_url(name: str, role: str, admin_url: str | None, login: str) -> str:
 
 
 def create(name: str, role: str, admin_url: str | None, login: str | None = None) -> Created:
-    name, role = _check_name(name, "cơ sở dữ liệu", "database"), _check_name(role, "vai trò", "role")
+    name, role = _check_name(name, BAD_DATABASE), _check_name(role, BAD_ROLE)
     login = login or role
     command = [*_psql_command(admin_url), "-v", f"role={role}", "-v", f"name={name}"]
     done = subprocess.run(command, input=SCRIPT, capture_output=True, text=True, cwd="/", timeout=120, check=False)
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or [f"psql exit {done.returncode}"])[-1]
-        message = both(f"Không tạo được cơ sở dữ liệu PostgreSQL: {why}", "could not create the PostgreSQL database")
-        hint = (
-            ""
-            if admin_url
-            else both(
-                " Cần quyền sudo để chạy psql với tài khoản postgres, hoặc dùng --admin-url postgresql://postgres@127.0.0.1/postgres",
-                "needs sudo to run psql as postgres, or give --admin-url",
-            )
-        )
+        message = bilingual("could not create the PostgreSQL database: {why}", why=why)
+        hint = "" if admin_url else " " + bilingual("needs sudo to run psql as postgres, or give --admin-url")
         if done.returncode == PSQL_CONNECTION_BAD:
             raise DatabaseError(message + hint)
         raise UserError("pg_create_failed", message + hint)
     found = done.stdout.split()
     owner = next((line.split("=", 1)[1] for line in found if line.startswith("database_owner=")), None)
     report = [
-        f"Vai trò (role) {role}: " + ("đã có (exists)" if "role_exists" in found else "đã tạo (created)"),
-        f"Cơ sở dữ liệu (database) {name}: "
-        + (f"đã có, chủ {owner} (exists, owner {owner})" if owner else f"đã tạo, chủ {role} (created, owner {role})"),
+        f"{bilingual('role')} {role}: " + bilingual("exists" if "role_exists" in found else "created"),
+        f"{bilingual('database')} {name}: "
+        + (bilingual("exists, owner {owner}", owner=owner) if owner else bilingual("created, owner {owner}", owner=role)),
     ]
     url = server_url(name, role, admin_url, login)
     note = None
     if owner and owner != role:
-        note = both(
-            f"Lưu ý: cơ sở dữ liệu {name} thuộc {owner}, không phải {role}; giữ nguyên",
-            f"note: database {name} belongs to {owner}, not {role}; left as it is",
-        )
+        note = bilingual("note: database {name} belongs to {owner}, not {role}; left as it is", name=name, owner=owner, role=role)
     elif role != login and "?host=/" in url:
-        note = both(
-            f"Lưu ý: qua socket, chỉ tài khoản hệ thống {role} vào được với vai trò {role} (peer): chạy máy chủ bằng tài khoản đó",
-            f"note: over the socket only the system user {role} may log in as role {role} (peer "
-            "authentication): run the server as that user",
+        note = bilingual(
+            "note: over the socket only the system user {role} may log in as role {role} (peer authentication): "
+            "run the server as that user",
+            role=role,
         )
     return Created(url, report, note)

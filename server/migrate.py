@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from kiosk.catalog import bilingual
 from server.db import DatabaseError, writing
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -61,15 +62,20 @@ def schema_problem(engine: Engine, name: str, migrate_command: str = "checkpoint
     if current == head:
         return None
     if current is None:
-        return f"Cơ sở dữ liệu {name} còn trống: chạy `{migrate_command}`. (Database {name} is empty: run `{migrate_command}`.)"
+        return bilingual("Database {name} is empty: run `{command}`.", name=name, command=migrate_command)
     if not known_revision(current):
-        return (
-            f"Cơ sở dữ liệu {name} ở phiên bản {current}, mới hơn máy chủ này ({head}): cập nhật checkpoint-server. "
-            f"(Database {name} is at schema {current}, newer than this server's {head}: update checkpoint-server.)"
+        return bilingual(
+            "Database {name} is at schema {current}, newer than this server's {head}: update checkpoint-server.",
+            name=name,
+            current=current,
+            head=head,
         )
-    return (
-        f"Cơ sở dữ liệu {name} ở phiên bản {current}, cần {head}: chạy `{migrate_command}`. "
-        f"(Database {name} is at schema {current}, expected {head}: run `{migrate_command}`.)"
+    return bilingual(
+        "Database {name} is at schema {current}, expected {head}: run `{command}`.",
+        name=name,
+        current=current,
+        head=head,
+        command=migrate_command,
     )
 
 

@@ -29,17 +29,18 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Literal
 
-from server.errors import NotFound, UserError, both
+from kiosk.catalog import N_, Word, bilingual_of, text
+from server.errors import NotFound, UserError
 
 Level = Literal["province", "district", "commune"]
 
 # Longest first, so "thị xã" is stripped before a shorter prefix could be.
 PREFIXES = ("thành phố", "thị trấn", "thị xã", "phường", "huyện", "quận", "tỉnh", "tp.", "tp", "xã")
 SUGGESTIONS = 3
-WORDS: dict[Level, tuple[str, str]] = {
-    "province": ("tỉnh/thành phố", "province"),
-    "district": ("huyện", "district"),
-    "commune": ("xã/phường", "commune"),
+WORDS: dict[Level, Word] = {
+    "province": Word(N_("province")),
+    "district": Word(N_("district")),
+    "commune": Word(N_("commune")),
 }
 
 
@@ -95,15 +96,21 @@ def resolve(level: Level, given: str, names: Iterable[str]) -> str:
     found = matches(given, stored)
     if len(found) == 1:
         return found[0]
-    vi, en = WORDS[level]
     shown = clean_name(given)[:100]
     if found:
         listed = ", ".join(f"'{name}'" for name in found)
         raise UserError(
             f"{level}_ambiguous",
-            both(f"'{shown}' có thể là {listed}: ghi đủ tên {vi}", f"'{shown}' could be {listed}: give the full {en} name"),
+            bilingual_of(
+                lambda lang: text(
+                    "'{shown}' could be {listed}: give the full {level} name", lang, shown=shown, listed=listed, level=WORDS[level]
+                )
+            ),
         )
     close = [f"'{name}'" for name in suggestions(given, stored)]
-    hint_vi = f"; có phải {' hoặc '.join(close)}?" if close else ""
-    hint_en = f"; did you mean {' or '.join(close)}?" if close else ""
-    raise NotFound(f"{level}_not_found", both(f"Không có {vi} '{shown}'{hint_vi}", f"no {en} named '{shown}'{hint_en}"))
+
+    def not_found(lang: str) -> str:
+        hint = text("; did you mean {names}?", lang, names=f" {text('or', lang)} ".join(close)) if close else ""
+        return text("no {level} named '{shown}'", lang, level=WORDS[level], shown=shown) + hint
+
+    raise NotFound(f"{level}_not_found", bilingual_of(not_found))

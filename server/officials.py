@@ -8,9 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from kiosk.catalog import bilingual
 from server import audit
 from server.db import writing
-from server.errors import Conflict, NotFound, both
+from server.errors import Conflict, NotFound
 from server.places import clean_name
 from server.schema import officials
 from server.tokens import digest, new_token
@@ -28,7 +29,7 @@ def add_official(engine: Engine, name: str, actor: str) -> str:
     token = new_token(TOKEN_PREFIX)
     with writing(engine) as conn:
         if conn.execute(sa.select(officials.c.id).where(officials.c.name == name)).first():
-            raise Conflict("official_exists", both(f"Đã có cán bộ '{name}'", f"official '{name}' already exists"))
+            raise Conflict("official_exists", bilingual("official '{name}' already exists", name=name))
         conn.execute(officials.insert().values(name=name, token_hash=digest(token), created_at=datetime.now(timezone.utc)))
         audit.write(conn, actor, "official.add", params={"official": name})
     return token
@@ -42,7 +43,7 @@ def revoke_official(engine: Engine, name: str, actor: str) -> None:
             .values(revoked_at=datetime.now(timezone.utc))
         ).rowcount
         if not done:
-            raise NotFound("official_not_found", both(f"Không có cán bộ '{name}' đang hoạt động", f"no active official '{name}'"))
+            raise NotFound("official_not_found", bilingual("no active official '{name}'", name=name))
         audit.write(conn, actor, "official.revoke", params={"official": clean_name(name)})
 
 

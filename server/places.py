@@ -18,8 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
+from kiosk.catalog import bilingual
 from server.db import writing
-from server.errors import Conflict, NotFound, UserError, both
+from server.errors import Conflict, NotFound, UserError
 from server.names import clean_name, folded, resolve
 from server.schema import checkpoints, communes, districts, provinces
 from sync.protocol import CheckpointIdentity
@@ -62,7 +63,7 @@ def commune_id(conn: Connection, place: Place) -> int:
     """The commune's id, creating the province, district and commune as needed."""
     place = place.cleaned()
     if not (place.province and place.district and place.commune):
-        raise UserError("place_incomplete", both("Thiếu tên tỉnh, huyện hoặc xã", "province, district and commune are required"))
+        raise UserError("place_incomplete", bilingual("province, district and commune are required"))
     province = _get_or_create(conn, provinces, place.province, {})
     district = _get_or_create(conn, districts, place.district, {"province_id": province})
     return _get_or_create(conn, communes, place.commune, {"district_id": district})
@@ -100,10 +101,7 @@ def district_id(conn: Connection, district: str, province: str | None = None) ->
         names = ", ".join(sorted(row.name for row in found))
         raise UserError(
             "district_ambiguous",
-            both(
-                f"Có nhiều huyện '{district}' ({names}): thêm --province",
-                f"several districts named '{district}' ({names}): give the province",
-            ),
+            bilingual("several districts named '{district}' ({names}): give the province", district=district, names=names),
         )
     return found[0].id
 
@@ -127,10 +125,7 @@ def _check_code(code: str) -> str:
     if not code or len(code) > CODE_MAX or not code.isprintable() or any(ch.isspace() for ch in code):
         raise UserError(
             "checkpoint_code_invalid",
-            both(
-                f"Mã điểm kiểm soát phải có 1–{CODE_MAX} ký tự, không có khoảng trắng",
-                f"a checkpoint code has 1–{CODE_MAX} characters and no spaces",
-            ),
+            bilingual("a checkpoint code has 1–{limit} characters and no spaces", limit=CODE_MAX),
         )
     return code
 
@@ -139,7 +134,7 @@ def add_checkpoint(engine: Engine, code: str, name: str, place: Place, created_o
     code = _check_code(code)
     with writing(engine) as conn:
         if conn.execute(sa.select(checkpoints.c.id).where(checkpoints.c.code == code)).first():
-            raise Conflict("checkpoint_exists", both(f"Mã điểm kiểm soát '{code}' đã có", f"checkpoint '{code}' already exists"))
+            raise Conflict("checkpoint_exists", bilingual("checkpoint '{code}' already exists", code=code))
         conn.execute(
             checkpoints.insert().values(
                 code=code, name=clean_name(name) or code, commune_id=commune_id(conn, place), created_on=created_on
@@ -170,7 +165,7 @@ def checkpoint_row(conn: Connection, code: str) -> dict[str, Any]:
     code = code.strip()
     row = conn.execute(checkpoints_query().where(checkpoints.c.code == code)).mappings().first() if code.isprintable() else None
     if row is None:
-        raise NotFound("checkpoint_not_found", both(f"Không có điểm kiểm soát '{code}'", f"no checkpoint '{code}'"))
+        raise NotFound("checkpoint_not_found", bilingual("no checkpoint '{code}'", code=code))
     return dict(row)
 
 

@@ -24,34 +24,40 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 
+from kiosk.catalog import N_, bilingual, text
 from kiosk.clock import LOCAL_TZ
-from server.errors import UserError, both
+from server.errors import UserError
 from server.export import Cell, Table
 from server.places import commune_name, district_id, sort_key
 from server.schema import checkpoints, communes, devices, districts, provinces, visits
 
 WINDOW_DAYS = 7
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
-TOTAL = "Tổng cộng"
+# The district's report forms are in Vietnamese: their words come from the catalogue in "vi".
+TOTAL = N_("Total, all communes")
 COMMUNE_HEADINGS = [
-    "Xã, phường, thị trấn",
-    "Số điểm kiểm soát đã tạo",
-    "Số điểm kiểm soát tạo mới trong 7 ngày",
-    "Số lượt vào/ra tại các điểm kiểm soát trong 7 ngày",
-    "Số điểm kiểm soát hoạt động trong 7 ngày",
-    "Tỷ lệ điểm kiểm soát hoạt động/tổng số (%)",
+    N_("Commune, ward, township"),
+    N_("Checkpoints set up"),
+    N_("Checkpoints set up in the last 7 days"),
+    N_("Entries and exits at the checkpoints in 7 days"),
+    N_("Checkpoints active in 7 days"),
+    N_("Active checkpoints / all (%)"),
 ]
 CHECKPOINT_HEADINGS = [
-    "Mã điểm",
-    "Tên điểm kiểm soát",
-    "Xã, phường, thị trấn",
-    "Ngày tạo",
-    "Đang dùng",
-    "Số lượt vào/ra trong 7 ngày",
-    "Lượt gần nhất",
-    "Thiết bị gửi gần nhất",
+    N_("Checkpoint code"),
+    N_("Checkpoint name"),
+    N_("Commune, ward, township"),
+    N_("Set up on"),
+    N_("In use"),
+    N_("Entries and exits in 7 days"),
+    N_("Last visit"),
+    N_("Last sending device"),
 ]
-YTD_HEADINGS = ["Xã, phường, thị trấn", "Số lượt vào/ra từ đầu năm"]
+YTD_HEADINGS = [N_("Commune, ward, township"), N_("Entries and exits since the start of the year")]
+
+
+def _vietnamese(msgids: list[str]) -> list[str]:
+    return [text(msgid, "vi") for msgid in msgids]
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ class Window:
         if not FIRST_DAY <= last_day <= LAST_DAY:
             raise UserError(
                 "date_out_of_range",
-                both(f"Ngày phải từ {FIRST_DAY} đến {LAST_DAY}", f"the date must be between {FIRST_DAY} and {LAST_DAY}"),
+                bilingual("the date must be between {first} and {last}", first=FIRST_DAY, last=LAST_DAY),
             )
         first = last_day - timedelta(days=days - 1)
         return cls(
@@ -114,7 +120,7 @@ class CommuneReport(BaseModel):
             [r.commune, r.registered, r.new, r.visits, r.active, Decimal(str(r.active_ratio))] for r in [*self.rows, self.total]
         ]
         return Table(
-            COMMUNE_HEADINGS,
+            _vietnamese(COMMUNE_HEADINGS),
             rows,
             _title(self.district, self.province, Window.days_ending(self.week_ending)),
             total_rows=1,
@@ -144,7 +150,9 @@ class CheckpointReport(BaseModel):
             [r.code, r.name, r.commune, r.created_at, r.active, r.visits, _local(r.last_visit_at), _local(r.last_device_seen_at)]
             for r in self.rows
         ]
-        return Table(CHECKPOINT_HEADINGS, rows, _title(self.district, self.province, Window.days_ending(self.week_ending)))
+        return Table(
+            _vietnamese(CHECKPOINT_HEADINGS), rows, _title(self.district, self.province, Window.days_ending(self.week_ending))
+        )
 
 
 class YearRow(BaseModel):
@@ -161,7 +169,9 @@ class YearReport(BaseModel):
 
     def table(self) -> Table:
         rows: list[list[Cell]] = [[r.commune, r.visits] for r in [*self.rows, self.total]]
-        return Table(YTD_HEADINGS, rows, _title(self.district, self.province, Window.year_to(self.through)), total_rows=1)
+        return Table(
+            _vietnamese(YTD_HEADINGS), rows, _title(self.district, self.province, Window.year_to(self.through)), total_rows=1
+        )
 
 
 def _local(moment: datetime | None) -> str | None:
@@ -169,7 +179,10 @@ def _local(moment: datetime | None) -> str | None:
 
 
 def _title(district: str, province: str, window: Window) -> str:
-    return f"{district}, {province} · từ {window.first_day:%d/%m/%Y} đến {window.last_day:%d/%m/%Y} (giờ Việt Nam)"
+    period = text(
+        "from {first} to {last} (Vietnam time)", "vi", first=f"{window.first_day:%d/%m/%Y}", last=f"{window.last_day:%d/%m/%Y}"
+    )
+    return f"{district}, {province} · {period}"
 
 
 @dataclass(frozen=True)
@@ -241,7 +254,12 @@ def commune_report(engine: Engine, district: str, week_ending: date, province: s
         )
     sums = [sum(getattr(r, k) for r in rows) for k in ("registered", "new", "visits", "active")]
     total = CommuneRow(
-        commune=TOTAL, registered=sums[0], new=sums[1], visits=sums[2], active=sums[3], active_ratio=ratio(sums[3], sums[0])
+        commune=text(TOTAL, "vi"),
+        registered=sums[0],
+        new=sums[1],
+        visits=sums[2],
+        active=sums[3],
+        active_ratio=ratio(sums[3], sums[0]),
     )
     return CommuneReport(
         district=d.name,
@@ -305,5 +323,5 @@ def year_report(engine: Engine, district: str, through: date, province: str | No
         province=d.province,
         through=through,
         rows=rows,
-        total=YearRow(commune=TOTAL, visits=sum(r.visits for r in rows)),
+        total=YearRow(commune=text(TOTAL, "vi"), visits=sum(r.visits for r in rows)),
     )

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from kiosk.catalog import bilingual
 from server.auth import Forbidden, device_auth
 from server.body import BodyTooLarge, read_limited
 from server.enrolment import DeviceAuth, redeem
-from server.errors import UserError, both
+from server.errors import UserError
 from server.http_errors import ERROR_RESPONSES, TooManyRequests, too_deep
 from server.ingest import IngestRules, ingest
 from sync.protocol import (
@@ -84,14 +85,14 @@ def _envelope(body: bytes) -> _Envelope:
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise UserError("invalid_json", both("Nội dung không phải JSON", "body is not JSON")) from None
+        raise UserError("invalid_json", bilingual("body is not JSON")) from None
     except RecursionError:
         raise too_deep() from None
     envelope = _Envelope.model_validate(data)  # ValidationError → 422 without values
     if len(envelope.visits) > MAX_BATCH_VISITS:
         raise BodyTooLarge(
             "too_many_visits",
-            both(f"Tối đa {MAX_BATCH_VISITS} lượt mỗi gói, hãy chia nhỏ", f"at most {MAX_BATCH_VISITS} visits per batch; split it"),
+            bilingual("at most {limit} visits per batch; split it", limit=MAX_BATCH_VISITS),
         )
     return envelope
 
@@ -142,7 +143,7 @@ async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(d
     if envelope.device_id != device.device_id:
         raise Forbidden(
             "device_mismatch",
-            both("Mã thiết bị trong gói khác với mã xác thực", "device_id in the batch is not the token's device"),
+            bilingual("device_id in the batch is not the token's device"),
         )
     now = datetime.now(timezone.utc)
     results = await run_in_threadpool(ingest, state.engine, device, envelope.visits, IngestRules.from_settings(state.settings), now)

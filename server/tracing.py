@@ -15,12 +15,13 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection, Engine
 
+from kiosk.catalog import bilingual
 from kiosk.credentials import Rejection
 from kiosk.masking import mask_digits
 from kiosk.phone import parse_phone
 from server import audit
 from server.db import writing
-from server.errors import UserError, both
+from server.errors import UserError
 from server.places import checkpoint_row
 from server.schema import audit_log, checkpoints, communes, visits
 
@@ -56,17 +57,12 @@ def _check(reason: str, start: datetime, end: datetime) -> str:
     if len(reason) < REASON_MIN:
         raise UserError(
             "reason_required",
-            both(
-                f"Cần nêu lý do tra cứu (ít nhất {REASON_MIN} ký tự)", f"a reason of at least {REASON_MIN} characters is required"
-            ),
+            bilingual("a reason of at least {limit} characters is required", limit=REASON_MIN),
         )
     if start.tzinfo is None or end.tzinfo is None or start >= end:
         raise UserError(
             "bad_window",
-            both(
-                "Khoảng thời gian không hợp lệ (cần múi giờ, bắt đầu trước kết thúc)",
-                "invalid window: give time zones, start before end",
-            ),
+            bilingual("invalid window: give time zones, start before end"),
         )
     return reason
 
@@ -138,21 +134,17 @@ def person(
     """Every visit of one person, by ID number (as scanned or typed) or phone, in the window."""
     reason = _check(reason, start, end)
     if bool(id_number) == bool(phone):
-        raise UserError(
-            "person_key", both("Cần đúng một trong hai: số định danh hoặc số điện thoại", "give exactly one of id_number or phone")
-        )
+        raise UserError("person_key", bilingual("give exactly one of id_number or phone"))
     if id_number:
         key = unicodedata.normalize("NFKC", id_number).strip().replace(" ", "")  # fullwidth digits typed
         if not (key.isascii() and key.isdigit() and len(key) in (9, 12)):
-            raise UserError(
-                "id_number_invalid", both("Số định danh phải có 12 (hoặc 9) chữ số", "an ID number has 12 (or 9) digits")
-            )
+            raise UserError("id_number_invalid", bilingual("an ID number has 12 (or 9) digits"))
         match = visits.c.id_number == key
         asked = {"id_number": mask_digits(key)}
     else:
         parsed = parse_phone(phone or "")
         if isinstance(parsed, Rejection):
-            raise UserError("phone_invalid", both("Số điện thoại không hợp lệ", "invalid phone number"))
+            raise UserError("phone_invalid", bilingual("invalid phone number"))
         key = parsed.phone
         match = visits.c.phone == key
         asked = {"phone": mask_digits(key)}

@@ -19,24 +19,23 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from kiosk.catalog import N_, bilingual, bilingual_of, text
 from server import audit
 from server.db import writing
 from server.enrolment import DeviceAuth
-from server.errors import NotFound, UserError, both
+from server.errors import NotFound, UserError
 from server.ingest import IngestRules, ingest
 from server.schema import checkpoints, device_tokens, devices
 from sync.sealed import RECEIPT, VISITS, SealedFileError, SealedReader, SealedWriter, read_header
 
 RECEIPT_SUFFIX = ".receipt.cpr"  # not *.cpk: a glob over a stick's exports must not pick receipts up
 FILE_PROBLEMS = {
-    "not_sealed": ("Tệp không phải tệp xuất từ kiosk (checkpoint-kiosk export)", "not a kiosk export file"),
-    "wrong_key": (
-        "Tệp không mở được bằng khoá của thiết bị ghi trong tệp: tệp đã bị sửa hoặc không phải của thiết bị đó",
-        "the file does not open with its device's key: it was altered or is not that device's",
-    ),
-    "damaged": ("Tệp bị hỏng", "the file is damaged"),
-    "truncated": ("Tệp bị cắt ngang (chép chưa xong?)", "the file is cut short (copy not finished?)"),
+    "not_sealed": N_("not a kiosk export file"),
+    "wrong_key": N_("the file does not open with its device's key: it was altered or is not that device's"),
+    "damaged": N_("the file is damaged"),
+    "truncated": N_("the file is cut short (copy not finished?)"),
 }
+BEFORE_DAMAGE = N_("{count} visits before it were imported")
 
 
 @dataclass
@@ -58,10 +57,12 @@ class ImportSummary:
 
 
 def _file_problem(code: str, imported: int = 0) -> UserError:
-    vi, en = FILE_PROBLEMS[code]
-    if imported:
-        vi, en = f"{vi}; {imported} lượt trước chỗ hỏng đã được nhập", f"{en}; {imported} visits before it were imported"
-    return UserError(f"import_{code}", both(vi, en))
+    if not imported:
+        return UserError(f"import_{code}", bilingual(FILE_PROBLEMS[code]))
+    problem = FILE_PROBLEMS[code]
+    return UserError(
+        f"import_{code}", bilingual_of(lambda lang: f"{text(problem, lang)}; {text(BEFORE_DAMAGE, lang, count=imported)}")
+    )
 
 
 def device_keys(engine: Engine, device_id: str) -> tuple[DeviceAuth, list[bytes]]:
@@ -73,13 +74,11 @@ def device_keys(engine: Engine, device_id: str) -> tuple[DeviceAuth, list[bytes]
             .where(devices.c.id == device_id)
         ).first()
         if device is None:
-            raise NotFound("device_not_found", both(f"Không có thiết bị '{device_id[:64]}'", f"no device '{device_id[:64]}'"))
+            raise NotFound("device_not_found", bilingual("no device '{device}'", device=device_id[:64]))
         if device.revoked_at is not None:
             raise UserError(
                 "device_revoked",
-                both(
-                    "Thiết bị đã bị thu hồi: không nhận tệp của thiết bị này", "the device is revoked: its files are not accepted"
-                ),
+                bilingual("the device is revoked: its files are not accepted"),
             )
         hashes = (
             conn.execute(
@@ -118,11 +117,12 @@ def import_sealed(engine: Engine, path: Path, rules: IngestRules, actor: str, re
             partial.unlink(missing_ok=True)
             raise UserError(
                 "receipt_unwritable",
-                both(
-                    f"Đã nhập {summary.outcomes.total()} lượt nhưng không ghi được biên nhận {receipt}: {exc.strerror}; "
-                    "nhập lại với --receipt ĐƯỜNG_DẪN (không nhập trùng)",
-                    f"imported {summary.outcomes.total()} visits but could not write the receipt {receipt}: {exc.strerror}; "
+                bilingual(
+                    "imported {count} visits but could not write the receipt {receipt}: {error}; "
                     "import again with --receipt PATH (nothing is stored twice)",
+                    count=summary.outcomes.total(),
+                    receipt=receipt,
+                    error=exc.strerror,
                 ),
             ) from None
         except SealedFileError as exc:

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from kiosk.catalog import LANGUAGES, N_, bilingual
 from kiosk.exitcodes import ExitCode, emit
-from kiosk.messages import LANGUAGES, render, render_both
+from kiosk.messages import render, render_both
 from kiosk.store import VisitStore
 from sync.errors import SyncError
 from sync.transport import host_of
@@ -77,21 +78,22 @@ def enroll(obj: Context, server: str | None, code: str | None, qr: str | None, a
         emit(identity)
         return
     cp = identity["checkpoint"]
-    click.echo(f"Đã đăng ký (enrolled): {cp['code']} · {cp['name']} · {cp['commune']}, {cp['district']}, {cp['province']}")
-    click.echo(f"Máy chủ (server): {identity['server']}")
-    click.echo(f"Thiết bị (device): {identity['device_id']}")
+    click.echo(f"{bilingual('Enrolled')}: {cp['code']} · {cp['name']} · {cp['commune']}, {cp['district']}, {cp['province']}")
+    click.echo(f"{bilingual('server')}: {identity['server']}")
+    click.echo(f"{bilingual('device')}: {identity['device_id']}")
     if obj.config.checkpoint.code != cp["code"]:
         click.echo(
-            f"Lưu ý: từ nay kiosk ghi lượt cho điểm {cp['code']} (trước đây: {obj.config.checkpoint.code}). "
-            f"(Note: visits are now recorded for {cp['code']}, was {obj.config.checkpoint.code}.)"
+            bilingual("Note: visits are now recorded for {code}, was {was}.", code=cp["code"], was=obj.config.checkpoint.code)
         )
 
 
-def _summary_lines(s: SyncSummary, done: tuple[str, str] = ("Đã gửi", "Sent")) -> list[str]:
-    return [
-        f"{done[0]} {s.sent} lượt: mới {s.created}, trùng {s.duplicate}, bị từ chối {s.rejected}; còn chờ {s.pending}. "
-        f"({done[1]} {s.sent}: created {s.created}, duplicate {s.duplicate}, rejected {s.rejected}; pending {s.pending}.)"
-    ]
+SENT = N_("Sent {sent}: created {created}, duplicate {duplicate}, rejected {rejected}; pending {pending}.")
+CONFIRMED = N_("Confirmed {sent}: created {created}, duplicate {duplicate}, rejected {rejected}; pending {pending}.")
+
+
+def _summary_lines(s: SyncSummary, done: str = SENT) -> list[str]:
+    counts = {"sent": s.sent, "created": s.created, "duplicate": s.duplicate, "rejected": s.rejected, "pending": s.pending}
+    return [bilingual(done, **counts)]
 
 
 def rejection_lines(s: SyncSummary) -> list[str]:
@@ -192,14 +194,10 @@ def export(obj: Context, directory: Path, as_json: bool) -> None:
     if as_json:
         emit({"file": str(result.path), "visits": result.visits, "skipped": result.skipped})
         return
-    click.echo(f"Đã xuất {result.visits} lượt (exported {result.visits} visits): {result.path}")
-    click.echo(
-        "Các lượt vẫn chờ gửi cho đến khi máy chủ xác nhận: đồng bộ, hoặc nhập tệp biên nhận bằng "
-        "checkpoint-kiosk import-receipt. (They stay pending until the server confirms them: a sync, "
-        "or the receipt file via import-receipt.)"
-    )
+    click.echo(f"{bilingual('exported {count} visits', count=result.visits)}: {result.path}")
+    click.echo(bilingual("They stay pending until the server confirms them: a sync, or the receipt file via import-receipt."))
     if result.skipped:
-        click.echo(f"{result.skipped} lượt quá lớn, không xuất được. ({result.skipped} visits too large to export.)")
+        click.echo(bilingual("{count} visits too large to export.", count=result.skipped))
 
 
 @click.command("import-receipt")
@@ -216,7 +214,7 @@ def import_receipt(obj: Context, file: Path, as_json: bool) -> None:
     if as_json:
         emit(summary.to_dict())
     else:
-        click.echo("\n".join(_summary_lines(summary, ("Đã xác nhận", "Confirmed"))))
+        click.echo("\n".join(_summary_lines(summary, CONFIRMED)))
     for line in rejection_lines(summary):
         click.echo(line, err=True)
     if summary.rejected:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
+from kiosk.catalog import N_, Word
 from kiosk.doctor import DoctorContext, Finding
 from kiosk.enrolment import read_enrolment
 from kiosk.syncstate import server_url
@@ -53,8 +54,7 @@ def _clock_finding(server_time: datetime, local_mid: datetime) -> Finding:
     params = {
         "offset": offset_text(offset),
         "offset_s": round(offset, 3),
-        "direction": "chạy nhanh hơn" if offset > 0 else "chạy chậm hơn",
-        "direction_en": "ahead" if offset > 0 else "behind",
+        "direction": Word(N_("ahead")) if offset > 0 else Word(N_("behind")),
     }
     if abs(offset) >= FAIL_OFFSET_S:
         return Finding("server_clock", "fail", "doctor_server_clock_off", "fix_clock_offset", params)

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import click
 
+from kiosk.catalog import bilingual, text
 from kiosk.messages import render_both
 from sync.notices import Connecting, Notice, WaitingForSync
 from sync.service import SyncProgress
@@ -42,8 +43,9 @@ def notice_line(notice: Notice) -> str:
 
 
 def describe(progress: SyncProgress) -> str:
-    eta = f" · còn khoảng (ETA) {progress.eta_s:.0f} s" if progress.eta_s is not None else ""
-    return f"Đã gửi (sent) {progress.sent}/{progress.total} lượt · {progress.rate_per_s:.0f} lượt/s (visits/s){eta}"
+    counts = {"sent": progress.sent, "total": progress.total, "rate": f"{progress.rate_per_s:.0f}"}
+    eta = f" · {bilingual('ETA')} {progress.eta_s:.0f} s" if progress.eta_s is not None else ""
+    return bilingual("sent {sent}/{total} · {rate} visits/s", **counts) + eta
 
 
 class LineReporter:
@@ -86,7 +88,7 @@ class BarReporter:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._bar = Progress(
-            TextColumn("Đang gửi (sending)"),
+            TextColumn(bilingual("sending")),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"),
@@ -98,7 +100,12 @@ class BarReporter:
         self._bar.start()
 
     def update(self, progress: SyncProgress) -> None:
-        self._bar.update(self._task, completed=progress.sent, total=progress.total, rate=f"{progress.rate_per_s:.0f} lượt/s")
+        self._bar.update(
+            self._task,
+            completed=progress.sent,
+            total=progress.total,
+            rate=text("{rate} visits/s", "vi", rate=f"{progress.rate_per_s:.0f}"),
+        )
 
     def note(self, notice: Notice) -> None:
         self._bar.console.print(notice_line(notice), markup=False, highlight=False)  # above the bar

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from kiosk.catalog import bilingual
 from kiosk.enrolment import Enrolment, durable_replace
 from kiosk.store import VisitStore, iso
 from sync.clockfix import Corrections
@@ -43,7 +44,7 @@ def export_name(checkpoint_code: str, now: datetime) -> str:
 def export_pending(store: VisitStore, enrolment: Enrolment, directory: Path, now: datetime) -> ExportResult:
     """Every pending visit, sealed, into a new file in ``directory``; written whole or not at all."""
     if not directory.is_dir():
-        raise SyncError("export_failed", directory=directory, detail="không có thư mục này (no such folder)")
+        raise SyncError("export_failed", directory=directory, detail=bilingual("no such folder"))
     path = directory / export_name(enrolment.checkpoint.get("code", ""), now)
     partial = path.with_name(f".{path.name}.part")
     exported: list[str] = []

@@ -21,6 +21,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from kiosk.catalog import bilingual
 from sync.backoff import Backoff, pause
 from sync.errors import OFFLINE_CODES
 from sync.upload import rejected_line
@@ -81,7 +82,7 @@ class BackgroundSync:
         backoff = Backoff(PROBE_BASE_S, self.service.config.server.probe_max_s, self.rng)
         while not pause(backoff.next_delay(), self._stop):
             if self.service.probe():
-                log.info("máy chủ đã trả lời lại (server reachable again): syncing now")
+                log.info("%s: syncing now", bilingual("server reachable again"))
                 return
 
 

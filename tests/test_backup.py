@@ -105,7 +105,7 @@ def test_backup_text_output_says_where_and_what(data_dir: Path, usb: Path) -> No
     assert result.code == 0, result
     (name,) = os.listdir(usb)
     assert f"Đã sao lưu (backup written): {usb / name}" in result.stdout
-    assert "Lượt (visits): 1 · chờ gửi (pending): 1" in result.stdout
+    assert "Lượt (visits): 1 · Chờ gửi (pending): 1" in result.stdout
 
 
 def test_backup_leaves_the_enrolment_token_out(data_dir: Path, usb: Path) -> None:
@@ -213,7 +213,7 @@ def test_restore_text_output(data_dir: Path, usb: Path) -> None:
     assert result.code == 0, result
     assert f"Đã khôi phục từ (restored from): {copy}" in result.stdout
     assert "Dữ liệu trước đó được giữ tại (previous data kept at):" in result.stdout
-    assert "Lượt (visits): 1 · chờ gửi (pending): 1" in result.stdout
+    assert "Lượt (visits): 1 · Chờ gửi (pending): 1" in result.stdout
 
 
 def test_restore_refuses_to_lose_pending_visits_unless_forced(data_dir: Path, usb: Path) -> None:

@@ -65,7 +65,7 @@ def checkpoint_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_video_gives_one_scan_per_code_appearance_with_exact_vietnamese(checkpoint_video: Path) -> None:
     events, status = replay(checkpoint_video)
-    assert status.detail == "end of recording: 36 frames, 3 code appearances"
+    assert status.detail == "hết đoạn ghi: 36 khung hình, 3 lần thấy mã (end of recording: 36 frames, 3 code appearances)"
     assert [e.text for e in events] == [CCCD_DUC, CCCD_TUYET, CCCD_TUYET]
     assert all(e.raw == e.text.encode("utf-8") for e in events)
     assert {(e.source, e.device) for e in events} == {("camera", str(checkpoint_video))}
@@ -99,7 +99,7 @@ def test_image_folder_of_sizes_rotations_blur_and_noise(tmp_path: Path) -> None:
     (folder / "notes.txt").write_text("not an image", "utf-8")
     events, status = replay(folder)
     assert [e.text for e in events] == payloads
-    assert status.detail == "end of recording: 16 frames, 8 code appearances"
+    assert status.detail == "hết đoạn ghi: 16 khung hình, 8 lần thấy mã (end of recording: 16 frames, 8 code appearances)"
 
 
 def test_the_slot_hands_over_the_newest_frame_never_a_backlog(checkpoint_video: Path) -> None:

@@ -180,7 +180,7 @@ def test_record_then_repeat_then_list(tmp_path: Path) -> None:
     full = run_cli("visits", "--json", "--full", data_dir=tmp_path).json()
     assert full[0]["fields"]["id_number"] == "070185004321" and full[0]["operator"] == "Tổ 1"
     table = run_cli("visits", data_dir=tmp_path)
-    assert "Nguyễn T. Á. T. · ID ***4321" in table.stdout and "pending" in table.stdout
+    assert "Nguyễn T. Á. T. · ID ***4321" in table.stdout and " ra " in table.stdout and "chờ gửi" in table.stdout
 
 
 def test_visits_filters(tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ def test_a_file_without_a_code_exits_1_after_the_others_are_decoded(tmp_path: Pa
     result = run_cli("decode", str(tmp_path / "empty.png"), str(tmp_path / "card.png"))
     assert result.code == 1
     assert [line["text"] for line in lines(result)] == [CCCD_DUC]
-    assert result.stderr == f"decode: {tmp_path / 'empty.png'}: no QR code found\n"
+    assert result.stderr == f"decode: {tmp_path / 'empty.png'}: không tìm thấy mã QR (no QR code found)\n"
 
 
 @pytest.mark.parametrize(

@@ -138,7 +138,7 @@ def test_text_report_in_vietnamese_and_english(tmp_path: Path, server: Server, r
     assert any(line.startswith("       → Cách sửa: ") for line in vi.stdout.splitlines())  # the outbox's fix
     assert vi.stdout.splitlines()[-1].startswith("Tổng: ")
     en = kiosk.cli("doctor", "--lang", "en", "--timeout", "3")
-    assert f"OK     Configuration valid: {kiosk.config_file}." in en.stdout.splitlines()
+    assert f"PASS   Configuration valid: {kiosk.config_file}." in en.stdout.splitlines()
 
 
 def test_unreachable_and_hanging_servers_fail_within_the_time_box(tmp_path: Path) -> None:

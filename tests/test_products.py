@@ -138,9 +138,11 @@ def test_each_product_declares_every_module_it_imports() -> None:
     # The base is what both products need, nothing more.
     assert wanted["base"] <= _distributions(server_imports) & _distributions(kiosk_imports)
     # What the server takes from the kiosk's packages: the wire contract, the one settings
-    # loader, the local time zone, the one table of exit codes and a few helpers.
+    # loader, the local time zone, the one table of exit codes, the catalogue of words and a
+    # few helpers.
     assert {m for m in server_modules if not m.startswith("server")} <= {
         "kiosk",
+        "kiosk.catalog",
         "kiosk.clock",
         "kiosk.contract",
         "kiosk.credentials",
@@ -267,6 +269,13 @@ def _importable(bin_dir: Path, names: list[str], home: Path) -> list[str]:
     return json.loads(done.stdout)
 
 
+def _catalogue_word(bin_dir: Path, home: Path) -> str:
+    """A Vietnamese word read from the installed catalogue (kiosk/locale), not the checkout."""
+    done = _run(bin_dir, "python", "-c", "from kiosk.catalog import gettext; print(gettext('database', 'vi'))", home=home)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def _env(bin_dir: Path, home: Path) -> dict[str, str]:
     return {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
@@ -296,6 +305,7 @@ def test_server_venv_serves_without_the_kiosk_libraries(server_venv: Path, tmp_p
         "server.app",
     ]
     assert _importable(server_venv, KIOSK_ONLY, tmp_path) == []
+    assert _catalogue_word(server_venv, tmp_path) == "Cơ sở dữ liệu"  # the .po is installed with kiosk/
 
 
 @pytest.mark.timeout(900)
@@ -306,3 +316,4 @@ def test_kiosk_venv_records_without_the_server_libraries(kiosk_venv: Path, tmp_p
     assert _run(kiosk_venv, "checkpoint-kiosk", "--help", home=tmp_path).returncode == 0
     assert _importable(kiosk_venv, ["kivy", "cv2", "evdev", "zxingcpp"], tmp_path) == ["kivy", "cv2", "evdev", "zxingcpp"]
     assert _importable(kiosk_venv, SERVER_ONLY, tmp_path) == []
+    assert _catalogue_word(kiosk_venv, tmp_path) == "Cơ sở dữ liệu"

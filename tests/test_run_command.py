@@ -193,7 +193,7 @@ def test_scanners_lists_what_would_be_used_and_why(scanner: PtyScanner) -> None:
     assert ports[str(scanner.link)]["use"] is True
     assert ports[str(scanner.link)]["links"] == [os.path.realpath(scanner.link)]
     text = run_cli(*args, "scanners").stdout
-    assert "DÙNG (used)" in text and str(scanner.link) in text and "tiếng Việt" in text
+    assert "đang dùng (used)" in text and str(scanner.link) in text and "tiếng Việt" in text
     off = {s["kind"]: s for s in run_cli("--set", f"scanners.serial.port={scanner.link}", "scanners", "--json").json()}
     only = next(d for d in off["serial"]["devices"] if d["path"] == str(scanner.link))
     assert only["use"] is False and "scanners.serial.enabled = true" in only["reason"]

@@ -1,11 +1,8 @@
-"""What the screens say, computed without Kivy: panels, status line, catalogs, wedge, sounds, USB."""
+"""What the screens say, computed without Kivy: panels, status line, wedge, sounds, USB (the catalogue: test_catalogue.py)."""
 
 from __future__ import annotations
 
 import io
-import re
-import subprocess
-import unicodedata
 import wave
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -14,14 +11,13 @@ from pathlib import Path
 import pytest
 
 from drivers.source import SourceState, SourceStatus
+from kiosk.catalog import load_catalog
 from kiosk.scan import ScanResult
-from ui.catalog import LOCALE_DIR, load_catalog, parse_po, po_path
 from ui.formatting import COLOURS, ago, pack_status, panel_for, status_line
 from ui.sounds import TONES, tone_wav
 from ui.usb import mounted_sticks
 from ui.wedge import WedgeBuffer
 
-UI = Path(__file__).resolve().parents[1] / "ui"
 VI = load_catalog("vi")
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 
@@ -152,42 +148,6 @@ def test_result_panels() -> None:
     assert (expired.state, expired.detail) == ("certificate", "Chứng nhận HẾT HẠN")
     bad = panel_for(ScanResult("rejected", reason="Mã CCCD không hợp lệ: thiếu họ tên.", reason_code="cccd_bad_name"), vi)
     assert (bad.state, bad.title, bad.summary) == ("rejected", "KHÔNG GHI NHẬN", "Mã CCCD không hợp lệ: thiếu họ tên.")
-
-
-def _source_strings() -> set[str]:
-    """Every msgid the app asks for: _("..."), N_("...") and tr._("...") in ui/ code and kv."""
-    call = re.compile(r"""(?<![A-Za-z0-9])N?_\(\s*((?:(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*)+)\)""")
-    found = set()
-    for path in UI.rglob("*"):
-        if path.suffix in (".py", ".kv"):
-            for match in call.finditer(path.read_text(encoding="utf-8")):
-                found.add("".join(s[1:-1] for s in re.findall(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'""", match.group(1))))
-    return found
-
-
-def test_vietnamese_catalog_translates_every_string_and_nothing_else() -> None:
-    wanted = _source_strings()
-    assert len(wanted) > 80
-    assert sorted(wanted - set(VI)) == []
-    assert sorted(set(VI) - wanted) == []
-    for source, words in VI.items():
-        assert unicodedata.is_normalized("NFC", words), source
-        assert re.findall(r"{\w*}", source) == re.findall(r"{\w*}", words), source
-    assert load_catalog("en") == {}  # English is the source language
-
-
-def test_catalog_is_valid_gettext() -> None:
-    done = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(po_path("vi"))], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert po_path("vi").is_relative_to(LOCALE_DIR)
-
-
-def test_po_reader_skips_fuzzy_and_untranslated_entries() -> None:
-    text = (
-        'msgid ""\nmsgstr "X: y\\n"\n\n#, fuzzy\nmsgid "Old"\nmsgstr "Cũ"\n\nmsgid "A"\nmsgstr ""\n\n'
-        'msgid "Two "\n"lines"\nmsgstr "Hai "\n"dòng"\n'
-    )
-    assert parse_po(text) == {"Two lines": "Hai dòng"}
 
 
 def test_keyboard_wedge_takes_fast_bursts_only() -> None:

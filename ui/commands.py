@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from drivers.commands import run as drivers_run
+from kiosk.catalog import bilingual
 from kiosk.exitcodes import ExitCode
 from kiosk.messages import render_both
 from kiosk.runlock import KioskRunning, acquire_run_lock
@@ -70,10 +71,10 @@ def run(ctx: click.Context, operator: str | None, headless: bool, terminal: bool
 def set_pin(obj: Context, pin: str | None) -> None:
     """Set the admin PIN of the touchscreen app (4-12 digits); clears any lockout."""
     if pin is None:
-        pin = click.prompt("PIN quản trị mới (new admin PIN)", hide_input=True, confirmation_prompt=True)
+        pin = click.prompt(bilingual("new admin PIN"), hide_input=True, confirmation_prompt=True)
     if not valid_pin(pin):
-        click.echo(f"PIN phải gồm {PIN_MIN}-{PIN_MAX} chữ số. (A PIN has {PIN_MIN}-{PIN_MAX} digits.)", err=True)
+        click.echo(bilingual("A PIN has {min}-{max} digits.", min=PIN_MIN, max=PIN_MAX), err=True)
         sys.exit(ExitCode.USAGE)
     ui = obj.config.ui
     PinStore(obj.config.data_dir, attempts=ui.pin_attempts, lockout_s=ui.pin_lockout_s).set_pin(pin)
-    click.echo("Đã đặt PIN quản trị. (Admin PIN set.)")
+    click.echo(bilingual("Admin PIN set."))

@@ -12,10 +12,10 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any, Protocol
 
+from kiosk.catalog import N_
 from kiosk.clock import LOCAL_TZ
 from kiosk.credentials import UNTRUSTED_SIGNATURES
 from kiosk.scan import ScanResult
-from ui.catalog import N_
 
 Translate = Callable[[str], str]
 

@@ -7,30 +7,26 @@ code that builds text itself binds to ``tr`` with ``tr.bind_switch``.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 from kivy.event import Observable
 
-from ui.catalog import load_catalog
-
-LANGUAGES = ("vi", "en")
+from kiosk.catalog import LANGUAGES, gettext
 
 
 class Translator(Observable):
-    """Holds the catalog of the current language and every rule that shows its words."""
+    """Holds the current language and every rule that shows its words."""
 
     def __init__(self, lang: str = "vi") -> None:
         super().__init__()
         self.lang = lang
-        self._catalog: dict[str, str] = load_catalog(lang)
         self._observers: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
         self._listeners: list[Callable[[str], None]] = []
 
     def _(self, text: str) -> str:  # the gettext name, so extraction tools find the strings
-        """The translation of ``text`` in NFC; the English source when none exists."""
-        return unicodedata.normalize("NFC", self._catalog.get(text, text))
+        """The translation of ``text`` from the one catalogue (kiosk/catalog.py)."""
+        return gettext(text, self.lang)
 
     def fbind(self, name: str, func: Callable[..., Any], *largs: Any, **kwargs: Any) -> Any:
         if name != "_":
@@ -52,7 +48,6 @@ class Translator(Observable):
         if lang not in LANGUAGES:
             raise ValueError(f"unknown language {lang!r}")
         self.lang = lang
-        self._catalog = load_catalog(lang)
         for func, largs, _kwargs in list(self._observers):
             func(*largs, None, None)
         for listener in list(self._listeners):

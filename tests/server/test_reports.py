@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from kiosk.catalog import gettext
 from server import enrolment, places, reports
 from server.cli import main
 from server.export import Table, to_csv, to_xlsx
@@ -146,7 +147,7 @@ def test_csv_and_xlsx_read_back_exactly_and_safely(district: Engine, db_url: str
     raw = (tmp_path / "r.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == reports.CHECKPOINT_HEADINGS
+    assert rows[0] == [gettext(h, "vi") for h in reports.CHECKPOINT_HEADINGS] and rows[0][0] == "Mã điểm"
     names = {r[0]: r[1] for r in rows[1:]}
     assert names["A2"] == "'+84912345678" and names["A3"].startswith("'=HYPERLINK")
     assert names["B1"] == "0912345678"
@@ -157,7 +158,7 @@ def test_csv_and_xlsx_read_back_exactly_and_safely(district: Engine, db_url: str
     for code, text in (("A2", "+84912345678"), ("A3", '=HYPERLINK("http://x")'), ("B1", "0912345678")):
         assert cells[code][1].value == text and cells[code][1].data_type == "s"
     assert cells["A1"][5].value == 3 and cells["A1"][5].data_type == "n"
-    assert [c.value for c in next(sheet.iter_rows(min_row=2, max_row=2))] == reports.CHECKPOINT_HEADINGS
+    assert [c.value for c in next(sheet.iter_rows(min_row=2, max_row=2))] == [gettext(h, "vi") for h in reports.CHECKPOINT_HEADINGS]
 
 
 def test_every_formula_start_is_neutralised_in_csv_and_text_in_xlsx(tmp_path: Path) -> None:
@@ -208,7 +209,8 @@ def test_xlsx_looks_like_the_district_letters_table(district: Engine, db_url: st
     assert [str(r) for r in sheet.merged_cells.ranges] == ["A1:F1"]  # the title across the table
     assert sheet["A1"].value.startswith(f"{DISTRICT}, {PROVINCE}") and sheet["A1"].font.b
     headings = list(sheet.iter_rows(min_row=2, max_row=2))[0]
-    assert [c.value for c in headings] == reports.COMMUNE_HEADINGS
+    assert [c.value for c in headings] == [gettext(h, "vi") for h in reports.COMMUNE_HEADINGS]
+    assert headings[0].value == "Xã, phường, thị trấn"
     assert all(c.alignment.wrap_text and c.font.b for c in headings)
     assert sheet.freeze_panes == "A3"
     assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9  # A4

@@ -113,6 +113,7 @@ def test_checkpoint_trace_over_cli_requires_a_reason(seen: Engine, db_url: str) 
     assert result["count"] == 2 and {v["kind"] for v in result["visits"]} == {"cccd", "phone"}
     table = runner.invoke(main, [*base, "--reason", "Truy vết ổ dịch chợ"])
     assert "Nguyễn Thị Ánh Tuyết" in table.stdout and "0987654321" in table.stdout
+    assert "số điện thoại" in table.stdout and "CCCD" in table.stdout  # kinds in words, not "phone"/"cccd"
     local = runner.invoke(
         main,
         [

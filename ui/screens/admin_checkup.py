@@ -10,8 +10,8 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
+from kiosk.catalog import N_
 from kiosk.doctor import LEVELS, Finding, tally
-from ui.catalog import N_
 from ui.i18n import tr
 from ui.tasks import background
 

@@ -12,7 +12,7 @@ from kivy.app import App
 from kivy.properties import ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from ui.catalog import N_
+from kiosk.catalog import N_
 from ui.formatting import counts_text, direction_word, local_time
 from ui.i18n import tr
 from ui.tasks import background

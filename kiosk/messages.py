@@ -348,6 +348,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không biết đồng hồ đã đồng bộ chưa: không dịch vụ thời gian nào trả lời.",
         "Cannot tell whether the clock is synchronised: no time service answered.",
     ),
+    "retention_purged": (
+        "Đã xoá {synced} lượt đã gửi quá {days} ngày và {rejected} lượt bị từ chối quá {rejected_days} ngày; "
+        "lượt chờ gửi không bao giờ bị xoá.",
+        "Purged {synced} delivered visits older than {days} days and {rejected} rejected visits older than "
+        "{rejected_days} days; pending visits are never purged.",
+    ),
+    "retention_record": (
+        "Đã xoá theo hạn lưu giữ: {synced_total} lượt đã gửi, {rejected_total} lượt bị từ chối; "
+        "lần gần nhất {last} ({last_synced} đã gửi, {last_rejected} bị từ chối).",
+        "Purged by retention: {synced_total} delivered, {rejected_total} rejected visits; "
+        "last pass {last} ({last_synced} delivered, {last_rejected} rejected).",
+    ),
+    "retention_never": (
+        "Chưa xoá theo hạn lưu giữ lần nào (lượt đã gửi sau {days} ngày, bị từ chối sau {rejected_days} ngày).",
+        "No retention purge yet (delivered visits go after {days} days, rejected ones after {rejected_days} days).",
+    ),
+    "doctor_modes_ok": (
+        "Chỉ người dùng của kiosk đọc được các tệp dữ liệu ({path}).",
+        "Only the kiosk's user can read the data files ({path}).",
+    ),
+    "doctor_mode_open": (
+        "{path} để người khác đọc được (quyền {mode}, cần {wanted}): tệp này chứa dữ liệu cá nhân hoặc khoá của kiosk.",
+        "{path} is open to other users (mode {mode}, should be {wanted}): it holds personal data or the kiosk's key.",
+    ),
+    "fix_mode": ("sudo chmod {wanted} {path}", "sudo chmod {wanted} {path}"),
     "doctor_outbox_ok": (
         "Chờ gửi {pending}, bị từ chối {rejected}; đồng bộ thành công gần nhất: {last}.",
         "Pending {pending}, rejected {rejected}; last successful sync: {last}.",

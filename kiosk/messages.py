@@ -618,6 +618,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Bản sao lưu {file} bị hỏng (kiểm tra toàn vẹn thất bại): chưa thay đổi gì, hãy dùng bản sao lưu khác.",
         "The backup {file} is damaged (integrity check failed): nothing was changed, use another backup.",
     ),
+    "restore_schema": (
+        "{file} không được khôi phục: cấu trúc của nó khác với cấu trúc kiosk tạo ra ({problems}). "
+        "Một tệp có trigger, view hay bảng lạ có thể làm kiosk ngừng gửi dữ liệu. Chưa thay đổi gì; hãy dùng bản sao lưu "
+        "do chính kiosk tạo (checkpoint-kiosk backup).",
+        "{file} was not restored: its structure differs from the one the kiosk makes ({problems}). "
+        "A file with a foreign trigger, view or table could stop the kiosk sending its data. Nothing was changed; use a "
+        "backup the kiosk made itself (checkpoint-kiosk backup).",
+    ),
+    "restore_bad_rows": (
+        "{file} không được khôi phục: có dòng dữ liệu sai dạng ({problems}). Chưa thay đổi gì; hãy dùng bản sao lưu khác.",
+        "{file} was not restored: it has rows of the wrong shape ({problems}). Nothing was changed; use another backup.",
+    ),
     "restore_newer": (
         "Bản sao lưu {file} do phiên bản phần mềm mới hơn tạo ra (lược đồ {version} > {supported}): "
         "hãy cập nhật phần mềm trước. Chưa thay đổi gì.",

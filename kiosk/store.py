@@ -181,6 +181,7 @@ REJECTIONS_SEEN = "sync.rejections_seen_through"
 # Retention: which visits go, by the age of what. Delivered ones by when they happened (the
 # corrected time when the server fixed the clock); rejected ones by when the kiosk learned of
 # the rejection, so an admin always has the whole limit to see one. Pending ones never go.
+SyncState = Literal["pending", "synced", "rejected"]  # as the visits table's CHECK has them
 PurgedState = Literal["synced", "rejected"]
 PURGE_RULES: dict[PurgedState, str] = {"synced": "coalesce(corrected_at, scanned_at)", "rejected": "synced_at"}
 PURGE_BATCH = 500

@@ -20,13 +20,13 @@ time (fake-hwclock), behind the truth, never ahead: a wrong clock purges late, n
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kiosk.clock import LOCAL_TZ
 from kiosk.config import StorageConfig
+from kiosk.periodic import Periodic
 from kiosk.store import Purged, PurgeRecord, StorageError
 
 log = logging.getLogger(__name__)
@@ -34,31 +34,15 @@ log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600.0
 
 
-class RetentionSchedule:
+class RetentionSchedule(Periodic):
     """Call ``purge()`` now and every ``interval_s`` on a daemon thread until ``stop``."""
 
     def __init__(self, purge: Callable[[], Purged], *, interval_s: float = PURGE_EVERY_S) -> None:
+        super().__init__("retention", interval_s)
         self.purge = purge
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop; a pass under way finishes its batch first (each batch is one transaction)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.interval_s)
+    def tick(self) -> Purged | None:
+        return self.run_once()
 
     def run_once(self) -> Purged | None:
         """One pass; None when the store refused it (a full disk: the next pass tries again)."""

@@ -51,6 +51,9 @@ class RetentionSchedule(Periodic):
         except StorageError as exc:
             log.warning("retention: purge not done (%s); will retry", exc.code)
             return None
+        except Exception:  # a bug must not end retention for good: say so and try at the next pass
+            log.exception("retention: purge failed")
+            return None
         if purged.synced or purged.rejected:  # counts only: never personal data in a log
             log.info("retention: purged %d delivered and %d rejected visits", purged.synced, purged.rejected)
         return purged

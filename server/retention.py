@@ -1,7 +1,9 @@
 """Retention: personal data is kept only as long as tracing may need it, and then it goes by itself.
 
 Purging clears the personal columns of old visits and stamps ``purged_at``; the rows stay,
-so the district table and year-to-date counts do not change after a purge.
+so the district table and year-to-date counts do not change after a purge. On SQLite the
+cleared bytes are zeroed (``secure_delete``, server/db.py) and the WAL truncated, so they
+are gone from the files too; PostgreSQL keeps old row versions until VACUUM reuses them.
 
 The running server purges on a timer (``purge_periodically``, started by the app's
 lifespan in server/app.py): once at start, so a server that was down for a month catches
@@ -54,7 +56,17 @@ def purge(engine: Engine, older_than_days: int, actor: str, now: datetime | None
                 params={"older_than_days": older_than_days, "cutoff": cutoff.isoformat()},
                 result_count=cleared,
             )
+    if cleared and engine.dialect.name == "sqlite":
+        _truncate_wal(engine)
     return cleared
+
+
+def _truncate_wal(engine: Engine) -> None:
+    """SQLite: the WAL still holds the pages as they were before the purge; copy it into the
+    database (where ``secure_delete`` zeroed what was cleared) and truncate it. Blocked by a
+    reader, it is left to SQLite's next checkpoint."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 async def purge_periodically(engine: Engine, rules: RetentionSection) -> None:

@@ -11,11 +11,11 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 
-from server import audit
+from server import audit, retention
 from server.app import create_app
 from server.config import RetentionSection, Settings
 from server.retention import TIMER_ACTOR
-from tests.server.conftest import bearer, enrol, visit
+from tests.server.conftest import CCCD_FIELDS, bearer, enrol, visit
 from tests.sync.conftest import CHECKPOINT, Server
 from tests.waiting import wait_for
 
@@ -49,6 +49,25 @@ def test_a_restarted_server_purges_on_its_timer_without_a_command(any_server: Se
     assert any_server.count() == 2  # the rows stay: reports do not change
     purges = [e for e in audit.entries(any_server.engine) if e["action"] == "visits.purge"]
     assert [(e["actor"], e["result_count"]) for e in purges] == [(TIMER_ACTOR, 1)]
+
+
+def test_on_sqlite_the_cleared_personal_data_leaves_no_bytes_in_the_files(server: Server) -> None:
+    device_id, token = enrol(server.engine, CHECKPOINT)
+    fields = {**CCCD_FIELDS, "id_number": "052301009876", "name": "Đinh Thị Ngọc Hường"}
+    batch = [visit(CHECKPOINT, at=NOW - timedelta(days=10 + n), fields=fields) for n in range(3)]
+    sent = requests.post(
+        f"{server.url}/api/v1/visits/batch", json={"device_id": device_id, "visits": batch}, headers=bearer(token), timeout=30
+    )
+    assert {r["status"] for r in sent.json()["results"]} == {"created"}, sent.text
+    secrets = [s.encode() for s in ("Đinh Thị Ngọc Hường", "052301009876")]
+
+    def found() -> list[bytes]:
+        files = b"".join(p.read_bytes() for p in server.db_path.parent.glob(server.db_path.name + "*"))
+        return [s for s in secrets if s in files]
+
+    assert found() == secrets  # where the search looks, they are, while kept
+    assert retention.purge(server.engine, 5, "test") == 3
+    assert found() == []
 
 
 def test_the_apps_lifespan_runs_the_timer_and_an_empty_pass_leaves_no_audit_entry(

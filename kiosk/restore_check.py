@@ -4,8 +4,9 @@ A backup is a file from a USB stick, and restoring it copies every page, so what
 file holds runs inside the kiosk afterwards. A planted trigger that marked each new scan
 ``synced`` was seen: those visits were never sent, then purged. So the file's schema
 (every table, column, index, trigger and view, as ``sqlite_master`` holds it) must be
-exactly the one the store's own migrations create for that schema version, built afresh
-in memory from ``kiosk.store.MIGRATIONS`` (no list kept here: when the store changes, this
+exactly the one the store's own migrations create for that schema version (compared as
+SQL, ignoring only identifier quotes and layout), built afresh in memory from
+``kiosk.store.MIGRATIONS`` (no list kept here: when the store changes, this
 check changes with it). Anything more, less or different is refused, naming it.
 
 Then every row: each column's stored type must be its declared one (SQLite stores any
@@ -18,6 +19,7 @@ Problems name tables and columns with a count, never a value: rows hold personal
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
@@ -45,6 +47,8 @@ ENVELOPE = {
     "reader": "reader",
     "operator": "operator",
 }
+_MASTER = "SELECT type, name, tbl_name, sql FROM sqlite_master"
+_LAYOUT = re.compile(r'[\s"\[\]`]+')
 SQL_TYPES = {"TEXT": "text", "INTEGER": "integer", "REAL": "real", "BLOB": "blob"}
 SHOWN = 5  # problems named in the refusal; the rest are counted
 
@@ -59,7 +63,13 @@ def expected_schema(version: int) -> set[SchemaObject]:
 
 
 def _schema(conn: sqlite3.Connection) -> set[SchemaObject]:
-    return set(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+    return {(kind, name, table, _spelling(sql)) for kind, name, table, sql in conn.execute(_MASTER)}
+
+
+def _spelling(sql: str | None) -> str | None:
+    """SQL without identifier quotes and whitespace: how sqlite-utils quotes and lays out what
+    it creates changes between its versions (``[visits]``, ``"visits"``), a kiosk's meaning not."""
+    return _LAYOUT.sub("", sql) if sql is not None else None
 
 
 def schema_differences(conn: sqlite3.Connection, version: int) -> list[str]:

@@ -12,7 +12,9 @@ check changes with it). Anything more, less or different is refused, naming it.
 Then every row: each column's stored type must be its declared one (SQLite stores any
 type in any column), sync states must be the store's, and a visit's envelope (id, times,
 kind, direction, checkpoint, source, reader, operator, boot id, monotonic time, and the
-credential fields while they are stored as JSON) must be what ``kiosk.contract`` accepts.
+credential fields while they are stored as JSON) must be what ``kiosk.contract`` accepts,
+and the store's counters in ``meta`` (rejections seen, retention's totals) numbers: a
+planted "seen through 10**9" would hide every rejection from the admin.
 Problems name tables and columns with a count, never a value: rows hold personal data.
 """
 
@@ -24,13 +26,14 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import datetime
 from typing import Any, get_args
 
 import sqlite_utils
 from pydantic import BaseModel, ValidationError, create_model
 
 from kiosk.contract import FIELD_MODELS, VisitIn
-from kiosk.store import MIGRATIONS, SyncState
+from kiosk.store import MIGRATIONS, PURGED_LAST_AT, REJECTIONS_SEEN, SyncState
 
 SchemaObject = tuple[str, str, str, str | None]  # type, name, table, SQL
 # The store's visit column → the contract's field that says what it may hold.
@@ -101,6 +104,7 @@ def row_problems(conn: sqlite3.Connection) -> list[str]:
                 bad[f"{table}.{column}"] += n
     if not bad:  # the contract's checks read the values as their declared types
         bad.update(_visit_problems(conn))
+        bad.update(_meta_problems(conn))
     return [f"{where}: {n} rows" for where, n in sorted(bad.items())]
 
 
@@ -126,6 +130,18 @@ def _visit_problems(conn: sqlite3.Connection) -> Iterator[str]:
             yield "visits.sync_state"
         if "fields" in row and not _fields_fit(row["kind"], row["fields"]):
             yield "visits.fields"
+
+
+def _meta_problems(conn: sqlite3.Connection) -> Iterator[str]:
+    """The store's own counters must be numbers and its times times: code reads them as such."""
+    for key, value in conn.execute("SELECT key, value FROM meta WHERE key = ? OR key LIKE 'retention.%'", [REJECTIONS_SEEN]):
+        if key == PURGED_LAST_AT:
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                yield f"meta.{key}"
+        elif not (value.isascii() and value.isdigit()):
+            yield f"meta.{key}"
 
 
 def _envelope_model(columns: list[str]) -> type[BaseModel]:

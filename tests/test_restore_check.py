@@ -101,8 +101,9 @@ def test_a_schema_the_kiosk_does_not_make_is_refused_by_name(tmp_path: Path, sta
         ("UPDATE visits SET checkpoint_code = printf('%.65c', 'X')", "visits.checkpoint_code: 3 rows"),
         ("UPDATE visits SET id = 'not-a-uuid' WHERE seq = 3", "visits.id: 1 rows"),
         ("UPDATE visits SET fields = json_remove(fields, '$.id_number') WHERE seq = 1", "visits.fields: 1 rows"),
+        ("INSERT INTO meta VALUES ('sync.rejections_seen_through', 'all')", "meta.sync.rejections_seen_through: 1 rows"),
     ],
-    ids=["status", "direction", "kind", "type", "length", "uuid", "fields"],
+    ids=["status", "direction", "kind", "type", "length", "uuid", "fields", "meta-counter"],
 )
 def test_a_row_of_the_wrong_shape_is_refused_naming_the_column(tmp_path: Path, statement: str, problems: str) -> None:
     data_dir, copy = kiosk_with_backup(tmp_path)

@@ -13,8 +13,8 @@ Then every row: each column's stored type must be its declared one (SQLite store
 type in any column), sync states must be the store's, and a visit's envelope (id, times,
 kind, direction, checkpoint, source, reader, operator, boot id, monotonic time, and the
 credential fields while they are stored as JSON) must be what ``kiosk.contract`` accepts,
-and the store's counters in ``meta`` (rejections seen, retention's totals) numbers: a
-planted "seen through 10**9" would hide every rejection from the admin.
+and the store's counters in ``meta`` (rejections seen, retention's totals and time) numbers
+and a time: the status line, ``status`` and the Sync panel read them as such.
 Problems name tables and columns with a count, never a value: rows hold personal data.
 """
 

@@ -317,11 +317,12 @@ install_kiosk() {
   fi
   ensure_groups "$user" "${kiosk_groups[@]}"
   install -d -m 0755 "$kiosk_etc"
-  install -d -m 0750 -o "$user" -g "$(id -gn "$user")" "$kiosk_data"
+  # 0700: the visits and the device token are the kiosk user's alone (doctor checks it)
+  install -d -m 0700 -o "$user" -g "$(id -gn "$user")" "$kiosk_data"
   # Everything in it too: switching between --desktop USER and the dedicated user must
   # leave the database to whoever runs the app now.
   chown -R "$user:$(id -gn "$user")" "$kiosk_data"
-  say "Data directory $kiosk_data (owner $user, 0750)"
+  say "Data directory $kiosk_data (owner $user, 0700)"
   kiosk_config | write_config_once "$kiosk_etc/config.toml" "$(id -gn "$user")"
   put_command checkpoint-kiosk "$kiosk_opt/venv/bin/checkpoint-kiosk" "$kiosk_data"
 
@@ -385,7 +386,7 @@ install_server() {
   install_opt_venv "$server_opt" "[server]"
   ensure_system_user "$server_user" "$server_data"
   install -d -m 0755 "$server_etc"
-  install -d -m 0750 -o "$server_user" -g "$server_user" "$server_data"
+  install -d -m 0700 -o "$server_user" -g "$server_user" "$server_data"  # the SQLite database: personal data
   local db=""
   if [ "$postgresql" = 1 ]; then
     setup_postgresql

@@ -378,6 +378,7 @@ class Floor:
         self.conn = sqlite3.connect(path)  # default isolation: INSERT opens, commit() ends
         mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         self.conn.execute("PRAGMA synchronous = FULL")
+        self.conn.execute("PRAGMA secure_delete = ON")  # as the store: freed space zeroed (kiosk/retention.py)
         sync = self.conn.execute("PRAGMA synchronous").fetchone()[0]
         if mode != "wal" or sync != 2:
             raise SystemExit(f"floor pragmas not applied: journal_mode={mode} synchronous={sync}")

@@ -1,11 +1,13 @@
 """The running kiosk, assembled in one place for the app, ``run --terminal`` and ``run --headless``.
 
 One order for every front end: the store, the scan service on it, the clock watch (it
-is watching before the first scan), the readers' pipeline (whose one thread is the
-only caller of the scan service), then the background sync. ``stop`` takes them down in
-exactly the reverse order: sync first (an interrupted pass is as safe as a pulled plug),
-then the readers, recording every scan they already delivered, then the clock watch,
-and the store is closed last, after the last visit was written.
+is watching before the first scan), the retention schedule (kiosk/retention.py: it needs
+the store, not the network, so it runs whether or not sync does), the readers' pipeline
+(whose one thread is the only caller of the scan service), then the background sync.
+``stop`` takes them down in exactly the reverse order: sync first (an interrupted pass is
+as safe as a pulled plug), then the readers, recording every scan they already delivered,
+then retention and the clock watch, and the store is closed last, after the last visit
+was written.
 
 The parts are built in ``__init__`` (the readers too, so a front end can see which are
 unusable before anything runs) and started by ``start`` or ``with runtime:``. Each part
@@ -29,6 +31,7 @@ from drivers.pipeline import Divert, ManualEntry, Pipeline, ResultCallback
 from kiosk.clock import ClockStatus
 from kiosk.clockwatch import ClockWatch
 from kiosk.config import Config
+from kiosk.retention import RetentionSchedule
 from kiosk.scan import ScanEvent, ScanResult, ScanService
 from kiosk.store import VisitStore
 
@@ -48,7 +51,7 @@ def _sync_service(config: Config, store: VisitStore) -> SyncService:
 
 
 class KioskRuntime:
-    """Store → scan service → clock watch → readers → background sync; stopped in reverse."""
+    """Store → scan service → clock watch → retention → readers → background sync; stopped in reverse."""
 
     def __init__(
         self,
@@ -70,6 +73,7 @@ class KioskRuntime:
         try:
             self.service = service_factory(config, self.store)
             self.clock_watch = ClockWatch(self.store, on_change=on_clock)
+            self.retention = RetentionSchedule(self.service.purge)
             self.pipeline = Pipeline(config, self.service, on_result, operator=operator, kinds=kinds, divert=divert)
             self.sync = _sync_service(config, self.store) if sync else None
         except BaseException:
@@ -87,10 +91,12 @@ class KioskRuntime:
         log.debug("started %s", name)
 
     def start(self) -> None:
-        """Start the clock watch, the readers and the background sync, in that order."""
+        """Start the clock watch, retention, the readers and the background sync, in that order."""
         try:
             self.clock_watch.start()
             self._push("clock watch", self.clock_watch.stop)
+            self.retention.start()
+            self._push("retention", self.retention.stop)
             self.pipeline.start()
             self._push("readers", self.pipeline.stop)
             if self.sync is not None:
@@ -102,7 +108,7 @@ class KioskRuntime:
 
     def stop(self) -> None:
         """Stop every part started, in reverse order: sync, readers (recording every scan
-        they delivered), clock watch; then close the store. A second call does nothing."""
+        they delivered), retention, clock watch; then close the store. A second call does nothing."""
         self._parts.close()
 
     def __enter__(self) -> KioskRuntime:

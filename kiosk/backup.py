@@ -11,7 +11,9 @@ drawer would let anyone send visits as this kiosk, and a backup restored on a se
 would make two kiosks share one identity. The token is revocable and a new one is one
 enrolment code away; the visits themselves are what cannot be made again.
 
-Restoring copies the backup into the live database with the same API, in one
+Restoring accepts only a file of exactly the schema the kiosk itself makes (no trigger,
+view, index or table of anyone else's) whose every row has the shape the kiosk writes
+(kiosk/restore_check.py), then copies the backup into the live database with the same API, in one
 transaction, after the current contents are copied aside to
 ``visits.sqlite3.before-restore-<UTC time>`` (never deleted). It holds the run lock and an
 exclusive SQLite lock throughout, so no kiosk or sync writes in between.
@@ -33,6 +35,7 @@ from kiosk.catalog import bilingual
 from kiosk.enrolment import durable_replace
 from kiosk.messages import render_both
 from kiosk.quarantine import kept_path, utc_stamp
+from kiosk.restore_check import row_problems, schema_differences, shown
 from kiosk.runlock import run_lock
 from kiosk.store import BUSY_TIMEOUT_MS, DB_NAME, SCHEMA_VERSION, VisitStore, storage_error
 
@@ -156,7 +159,8 @@ def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def inspect(path: Path) -> Counts:
-    """Check that ``path`` is a sound kiosk database this software can read, or raise BackupError."""
+    """Check that ``path`` is a sound kiosk database this software can read, of exactly the
+    schema the kiosk makes and with rows of its shape (kiosk/restore_check.py), or raise BackupError."""
     try:
         with _read_only(path) as conn:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -171,6 +175,10 @@ def inspect(path: Path) -> Counts:
                 raise BackupError("restore_newer", file=path, version=version, supported=SCHEMA_VERSION)
             if conn.execute("PRAGMA integrity_check").fetchall() != [("ok",)]:
                 raise BackupError("restore_damaged", file=path)
+            if problems := schema_differences(conn, version):
+                raise BackupError("restore_schema", file=path, problems=shown(problems))
+            if problems := row_problems(conn):
+                raise BackupError("restore_bad_rows", file=path, problems=shown(problems))
             return counts(conn)
     except sqlite3.Error as exc:
         corrupt = getattr(exc, "sqlite_errorname", "").startswith("SQLITE_CORRUPT")

@@ -19,7 +19,7 @@ import click
 from kiosk.catalog import N_, bilingual, text
 from kiosk.exitcodes import ExitCode, emit
 from kiosk.lazygroup import LazyGroup
-from kiosk.messages import DIRECTION_WORDS, SYNC_STATE_WORDS, render
+from kiosk.messages import DIRECTION_WORDS, SYNC_STATE_WORDS, render, render_both
 from kiosk.sources import SOURCES
 
 # What a command needs is imported inside it: ``--help`` loads click and this module only,
@@ -289,6 +289,7 @@ def _visit_view(row: dict[str, Any], lang: str, full: bool) -> dict[str, Any]:
 def status(obj: Context, as_json: bool) -> None:
     """Checkpoint, pending and rejected counts, today's counts, sync state, clock state, data path."""
     from kiosk.clock import LOCAL_TZ, clock_status
+    from kiosk.retention import retention_report
     from kiosk.store import quarantined_databases
     from kiosk.syncstate import read_sync_state
 
@@ -318,6 +319,8 @@ def status(obj: Context, as_json: bool) -> None:
         "sync": sync.to_dict(clock.wall),
         "quarantined": [str(p) for p in quarantined_databases(obj.config.data_dir)],
     }
+    retention = retention_report(service.store.purge_record(), obj.config.storage)
+    data["retention"] = retention.data
     if as_json:
         emit(data)
         return
@@ -329,6 +332,7 @@ def status(obj: Context, as_json: bool) -> None:
         + (f" ({', '.join(f'{code} {n}' for code, n in data['rejected_by_code'].items())})" if data["rejected"] else ""),
         bilingual("today: in {in} · out {out} · total {total}", **today),
         *_sync_lines(sync, clock.wall, obj.config.kiosk.language),
+        render_both(retention.code, **retention.params),
         f"{bilingual('clock')}: {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}"
         f" · {bilingual('source')} {clock_state.source}: {clock_state.detail}",
         f"{bilingual('data')}: {data['data_dir']}",
@@ -371,10 +375,17 @@ def _sync_lines(sync: SyncState, now: datetime, lang: str) -> list[str]:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def purge(obj: Context, as_json: bool) -> None:
-    """Delete delivered visits older than storage.retention_days now; pending ones are kept."""
-    removed = obj.service.purge()
-    days = obj.config.storage.retention_days
+    """Now, what the running kiosk does every hour: delete delivered visits older than
+    storage.retention_days and rejected ones older than storage.rejected_retention_days."""
+    from kiosk.store import StorageError
+
+    try:
+        purged = obj.service.purge()
+    except StorageError as exc:
+        fail_storage(exc, obj.config)
+    storage = obj.config.storage
+    days = {"days": storage.retention_days, "rejected_days": storage.rejected_retention_days}
     if as_json:
-        emit({"purged": removed, "retention_days": days})
+        emit({"purged": purged._asdict(), "retention_days": days["days"], "rejected_retention_days": days["rejected_days"]})
     else:
-        click.echo(bilingual("Purged {removed} synced visits older than {days} days.", removed=removed, days=days))
+        click.echo(render_both("retention_purged", synced=purged.synced, rejected=purged.rejected, **days))

@@ -5,10 +5,9 @@ the clock, the first synchronised reading of the boot is a known-true time. Stor
 "ntp" anchor, it lets the sync path correct every earlier visit of the same boot even if
 the server is never reached from this kiosk (a USB-only checkpoint).
 
-The watcher runs on its own daemon thread, not on Kivy's clock or the headless loop:
-asking timedatectl or chronyc is a subprocess that may take up to its timeout, which the
-UI's main thread and the readers' thread must never wait for; and one implementation
-then serves the app, ``run --terminal`` and ``run --headless`` alike. Its latest answer
+The watcher runs on its own daemon thread (kiosk/periodic.py), not on Kivy's clock or the
+headless loop: asking timedatectl or chronyc is a subprocess that may take up to its
+timeout, which the UI's main thread and the readers' thread must never wait for. Its latest answer
 is what ``SystemClock.read()`` hands every scan (kiosk.clock.LATEST), so a scan costs no
 more than before.
 """
@@ -16,11 +15,11 @@ more than before.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Protocol
 
 from kiosk.clock import LATEST, Clock, ClockAnchor, ClockStatus, SystemClock, clock_status
+from kiosk.periodic import Periodic
 from kiosk.store import StorageError
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ class AnchorStore(Protocol):
     def add_clock_anchor(self, anchor: ClockAnchor) -> None: ...
 
 
-class ClockWatch:
+class ClockWatch(Periodic):
     """Re-check ``probe()`` every ``interval_s``; ``on_change(status)`` (on the watcher's
     thread) whenever the answer changes, and at the first one."""
 
@@ -45,33 +44,21 @@ class ClockWatch:
         clock: Clock | None = None,
         on_change: Callable[[ClockStatus], None] | None = None,
     ) -> None:
+        super().__init__("clock-watch", interval_s)
         self.store = store
-        self.interval_s = interval_s
         self.probe = probe
         self.clock = clock or SystemClock()
         self.on_change = on_change
         self.status: ClockStatus | None = None
         self._anchored = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="clock-watch", daemon=True)
-            self._thread.start()
 
     def stop(self) -> None:
         """Stop watching; scans go back to the cheap flag-file and kernel check."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        super().stop()
         LATEST.synchronised = None
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.check()
-            self._stop.wait(self.interval_s)
+    def tick(self) -> ClockStatus:
+        return self.check()
 
     def check(self) -> ClockStatus:
         """Ask once, publish the answer to this process's scans, anchor the boot once synced."""

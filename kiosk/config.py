@@ -52,7 +52,8 @@ class KioskConfig(_Section):
 
 class StorageConfig(_Section):
     data_dir: str = ""  # empty: the user's data directory (see default_data_dir)
-    retention_days: int = Field(30, ge=1, le=3650)
+    retention_days: int = Field(30, ge=1, le=3650)  # delivered visits, by when they happened
+    rejected_retention_days: int = Field(90, ge=1, le=3650)  # rejected ones, by when the rejection was learned
 
 
 class DccConfig(_Section):

@@ -2,9 +2,10 @@
 
 A commune IT officer at a checkpoint needs to know in one look what is wrong and the one
 thing to do about it. The core checks (config, data directory and free space, database
-integrity, clock, outbox) live here; readers and camera (drivers/doctor.py) and the server
-(sync/doctor.py) join through the entry-point group ``checkpoint_kiosk.doctor_checks``, so
-this package never imports them. Every check runs on its own thread with a deadline: a
+integrity, who may read the data files, clock, outbox and what retention purged) live
+here; readers and camera (drivers/doctor.py) and the server (sync/doctor.py) join
+through the entry-point group ``checkpoint_kiosk.doctor_checks``, so this package never
+imports them. Every check runs on its own thread with a deadline: a
 hanging network or device never hangs the doctor.
 """
 
@@ -15,10 +16,11 @@ import os
 import pwd
 import shutil
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import entry_points
@@ -28,6 +30,7 @@ from typing import Any, Literal
 from kiosk.clock import LOCAL_TZ, clock_status
 from kiosk.config import Config
 from kiosk.messages import render, size_text
+from kiosk.retention import retention_report
 from kiosk.store import DB_NAME, StorageError, VisitStore, integrity_problems, quarantined_databases
 from kiosk.syncstate import read_sync_state
 
@@ -198,7 +201,7 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
     """
     config = ctx.config
     if not (config.data_dir / DB_NAME).exists():
-        counts, state, rejections = {"pending": 0, "rejected": 0}, None, None
+        counts, state, rejections, retention = {"pending": 0, "rejected": 0}, None, None, None
     else:
         try:
             if integrity_problems(config.data_dir / DB_NAME, as_on_disk=True):
@@ -207,6 +210,7 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
                 rejections = store.rejections()
                 counts = {"pending": store.count("pending"), "rejected": rejections.total}
                 state = read_sync_state(config, store)
+                retention = retention_report(store.purge_record(), config.storage)
         except (StorageError, sqlite3.Error):
             yield Finding("outbox", "warn", "doctor_outbox_unknown")
             return
@@ -240,11 +244,46 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
             },
         )
 
+    if retention is not None:  # what retention dropped stays known after the visits are gone
+        yield Finding("retention", "ok", retention.code, params=retention.params)
+
+
+def _too_open(path: Path) -> Iterator[tuple[Path, int, int]]:
+    """``path`` and everything under it that other users may read or enter: (path, mode, wanted)."""
+    for current, dirs, files in os.walk(path):
+        for name in (current, *(os.path.join(current, f) for f in files)):
+            try:
+                info = os.lstat(name)
+            except OSError:  # gone meanwhile (a -shm file at close)
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                continue
+            mode = stat.S_IMODE(info.st_mode)
+            if mode & 0o077:
+                yield Path(name), mode, 0o700 if stat.S_ISDIR(info.st_mode) else 0o600
+        dirs.sort()
+
+
+def check_modes(ctx: DoctorContext) -> Iterable[Finding]:
+    """The data directory and every file in it (database, WAL, SHM, enrolment token, keys)
+    for the kiosk's user only: each one open to others is a line with its chmod."""
+    path = ctx.config.data_dir
+    if not path.is_dir():
+        return
+    found = False
+    for name, mode, wanted in _too_open(path):
+        found = True
+        params = {"path": str(name), "mode": f"{mode:04o}", "wanted": f"{wanted:04o}"}
+        yield Finding("modes", "fail", "doctor_mode_open", "fix_mode", params)
+    if not found:
+        yield Finding("modes", "ok", "doctor_modes_ok", params={"path": str(path)})
+
 
 CORE_CHECKS: tuple[tuple[str, Check], ...] = (
     ("config", check_config),
     ("data_dir", check_data_dir),
     ("database", check_database),
+    ("modes", check_modes),
     ("clock", check_clock),
     ("outbox", check_outbox),
 )

@@ -273,6 +273,30 @@ MESSAGES: dict[str, str] = {
     "sounds_no_device": N_("no sound device: sounds are off, the kiosk works as usual"),
     # the CLI (kiosk/lazygroup.py): a command whose module cannot be imported on this machine
     "command_unavailable": N_("The {command} command is not available on this machine, a part it needs is missing: {error}."),
+    "retention_purged": N_(
+        "Purged {synced} delivered visits older than {days} days and {rejected} rejected visits older than "
+        "{rejected_days} days; pending visits are never purged."
+    ),
+    "retention_record": N_(
+        "Purged by retention: {synced_total} delivered, {rejected_total} rejected visits; last pass {last} "
+        "({last_synced} delivered, {last_rejected} rejected)."
+    ),
+    "retention_never": N_(
+        "No retention purge yet (delivered visits go after {days} days, rejected ones after {rejected_days} days)."
+    ),
+    "doctor_modes_ok": N_("Only the kiosk's user can read the data files ({path})."),
+    "doctor_mode_open": N_(
+        "{path} is open to other users (mode {mode}, should be {wanted}): it holds personal data or the kiosk's key."
+    ),
+    "fix_mode": N_("sudo chmod {wanted} {path}"),
+    "restore_schema": N_(
+        "{file} was not restored: its structure differs from the one the kiosk makes ({problems}). A file "
+        "with a foreign trigger, view or table could stop the kiosk sending its data. Nothing was changed; "
+        "use a backup the kiosk made itself (checkpoint-kiosk backup)."
+    ),
+    "restore_bad_rows": N_(
+        "{file} was not restored: it has rows of the wrong shape ({problems}). Nothing was changed; use another backup."
+    ),
 }
 
 DIRECTION_WORDS = {"in": Word(N_("entry")), "out": Word(N_("exit"))}

@@ -28,7 +28,7 @@ from kiosk.messages import DIRECTION_WORDS, OTHER_PART_WORDS, VISIT_PART_WORDS, 
 from kiosk.phone import parse_phone
 from kiosk.recognise import recognise
 from kiosk.sources import SOURCES as SOURCES  # the reader kinds; kept importable from here
-from kiosk.store import NewVisit, Repeat, StorageError, VisitStore, iso
+from kiosk.store import NewVisit, Purged, Repeat, StorageError, VisitStore, iso
 from kiosk.trust import TrustStore
 
 NAME_MAX = 100
@@ -261,9 +261,14 @@ class ScanService:
     def today(self) -> dict[str, Any]:
         return self.store.counts_since(local_day_start(self.clock.read().wall))
 
-    def purge(self) -> int:
-        cutoff = self.clock.read().wall - timedelta(days=self.config.storage.retention_days)
-        return self.store.purge(cutoff)
+    def purge(self) -> Purged:
+        """Retention now: delivered visits after ``retention_days``, rejected ones after
+        ``rejected_retention_days`` (kiosk/retention.py runs this on a schedule)."""
+        now = self.clock.read().wall
+        storage = self.config.storage
+        return self.store.purge(
+            now - timedelta(days=storage.retention_days), now - timedelta(days=storage.rejected_retention_days), now
+        )
 
 
 def _details(credential: Credential) -> dict[str, Any]:

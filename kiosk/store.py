@@ -2,8 +2,10 @@
 
 WAL with ``synchronous=FULL`` means a visit that ``record`` returned is on disk, so the
 guard only sees green for what a power cut cannot take away. The same file is the outbox:
-visits stay ``pending`` until the server acknowledges them, and pending or rejected
-visits are never purged. Each rejection gets a number in the order the kiosk heard of it,
+visits stay ``pending`` until the server acknowledges them, and pending visits are never
+purged (delivered ones go after ``retention_days``, rejected ones after their own limit,
+with ``secure_delete`` on so what is purged leaves no clear bytes; kiosk/retention.py).
+Each rejection gets a number in the order the kiosk heard of it,
 so "rejections an admin has not seen yet" is one number kept beside the visits (the newest
 one acknowledged), never a wall time: a Raspberry Pi's clock can jump back after a reboot.
 """
@@ -19,11 +21,11 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import sqlite_utils
 
@@ -176,6 +178,16 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The number of the newest rejection an admin has seen (the touchscreen's Sync panel).
 REJECTIONS_SEEN = "sync.rejections_seen_through"
+# Retention: which visits go, by the age of what. Delivered ones by when they happened (the
+# corrected time when the server fixed the clock); rejected ones by when the kiosk learned of
+# the rejection, so an admin always has the whole limit to see one. Pending ones never go.
+SyncState = Literal["pending", "synced", "rejected"]  # as the visits table's CHECK has them
+PurgedState = Literal["synced", "rejected"]
+PURGE_RULES: dict[PurgedState, str] = {"synced": "coalesce(corrected_at, scanned_at)", "rejected": "synced_at"}
+PURGE_BATCH = 500
+PURGED_TOTAL = "retention.purged_total."  # + state: every purge's sum
+PURGED_LAST = "retention.last_purged."  # + state: the last pass's
+PURGED_LAST_AT = "retention.last_at"
 
 
 @dataclass(frozen=True)
@@ -250,6 +262,22 @@ class Rejections:
         return {g.code: g.count for g in self.groups}
 
 
+class Purged(NamedTuple):
+    """How many visits retention deleted, of each state it deletes."""
+
+    synced: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class PurgeRecord:
+    """Kept beside the visits: the last purge (None when there was none yet) and every purge's sum."""
+
+    last_at: datetime | None
+    last: Purged
+    total: Purged
+
+
 @dataclass(frozen=True)
 class Repeat:
     """The same credential was stored moments ago; nothing new was written."""
@@ -320,6 +348,9 @@ class VisitStore:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 db.enable_wal()
             conn.execute("PRAGMA synchronous = FULL")
+            # Freed cells and pages are zeroed: a purged visit, or the copy an UPDATE leaves
+            # behind when a row moves, keeps no clear bytes in the file (kiosk/retention.py).
+            conn.execute("PRAGMA secure_delete = ON")
             self._migrate(db)
             return db
         except BaseException as exc:
@@ -642,11 +673,50 @@ class VisitStore:
             )
         return ClockAnchor(boot_id, row[0], datetime.fromisoformat(row[1]), row[2]) if row else None
 
-    def purge(self, older_than: datetime) -> int:
-        """Delete synced visits scanned before ``older_than``; pending and rejected ones stay."""
+    def purge(self, delivered_before: datetime, rejected_before: datetime, at: datetime) -> Purged:
+        """Delete delivered visits scanned (or corrected to) before ``delivered_before`` and
+        rejected visits whose rejection was learned before ``rejected_before``; pending ones
+        always stay. Returns how many of each went; the running totals and the time ``at``
+        are kept in ``meta`` in the same transactions, so an admin can still say how many
+        rejected visits were dropped.
+
+        In batches of ``PURGE_BATCH`` (the scan path waits for one batch, not a backlog), with
+        ``secure_delete`` on (the connection's, see ``_open_for_writing``: freed cells and
+        pages are zeroed), then a ``TRUNCATE`` checkpoint so the WAL keeps no old page
+        either. A checkpoint another connection's reader blocks is left to SQLite's next one.
+        """
+        removed = {state: 0 for state in PURGE_RULES}
+        cutoffs = {"synced": iso(delivered_before), "rejected": iso(rejected_before)}
+        for state, where in PURGE_RULES.items():
+            while True:
+                with self._write() as db:
+                    n = db.execute(
+                        f"DELETE FROM visits WHERE seq IN (SELECT seq FROM visits WHERE sync_state = ? AND {where} < ? LIMIT ?)",
+                        [state, cutoffs[state], PURGE_BATCH],
+                    ).rowcount
+                    removed[state] += n
+                    if n:
+                        totals = _purge_totals(db)
+                        _put_meta(db, {PURGED_TOTAL + state: str(totals[state] + n)})
+                if n < PURGE_BATCH:
+                    break
         with self._write() as db:
-            cursor = db.execute("DELETE FROM visits WHERE sync_state = 'synced' AND scanned_at < ?", [iso(older_than)])
-            return cursor.rowcount
+            _put_meta(db, {PURGED_LAST_AT: iso(at), **{PURGED_LAST + s: str(n) for s, n in removed.items()}})
+        with self._lock, suppress(sqlite3.Error):  # not done now: done by a later checkpoint, the rows are gone
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return Purged(removed["synced"], removed["rejected"])
+
+    def purge_record(self) -> PurgeRecord:
+        """What retention has deleted here: the last pass (when, how many of each) and the totals."""
+        with self._lock:
+            meta = dict(self.db.execute("SELECT key, value FROM meta WHERE key LIKE 'retention.%'").fetchall())
+            totals = _purge_totals(self.db)
+        last_at = meta.get(PURGED_LAST_AT)
+        return PurgeRecord(
+            last_at=datetime.fromisoformat(last_at) if last_at else None,
+            last=Purged(int(meta.get(PURGED_LAST + "synced", 0)), int(meta.get(PURGED_LAST + "rejected", 0))),
+            total=Purged(totals["synced"], totals["rejected"]),
+        )
 
 
 def _is_repeat(previous: tuple[Any, ...], now: ClockReading, window_s: float) -> bool:
@@ -662,6 +732,11 @@ def _is_repeat(previous: tuple[Any, ...], now: ClockReading, window_s: float) ->
         return abs(now.monotonic_ns - monotonic_ns) <= window_s * 1e9
     elapsed = (now.wall - datetime.fromisoformat(scanned_at)).total_seconds()
     return 0 <= elapsed <= window_s
+
+
+def _purge_totals(db: sqlite_utils.Database) -> dict[PurgedState, int]:
+    rows = dict(db.execute("SELECT key, value FROM meta WHERE key LIKE ? || '%'", [PURGED_TOTAL]).fetchall())
+    return {state: int(rows.get(PURGED_TOTAL + state, 0)) for state in PURGE_RULES}
 
 
 def _seen_through(db: sqlite_utils.Database) -> int:

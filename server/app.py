@@ -1,7 +1,11 @@
-"""The FastAPI application: the routes, error handlers, and an OpenAPI spec that tells the truth."""
+"""The FastAPI application: the routes, error handlers, an OpenAPI spec that tells the truth, and
+what runs beside them while it serves (the retention timer)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException
 
-from server import routes_kiosk, routes_official
+from server import retention, routes_kiosk, routes_official
 from server.config import Settings
 from server.errors import UserError
 from server.http_errors import database_error, http_error, recursion_error, user_error, validation_error
@@ -32,8 +36,25 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
+def _lifespan(settings: Settings, engine: Engine) -> Any:
+    """While the app runs: the retention timer (server/retention.py), cancelled at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        timer = asyncio.create_task(retention.purge_periodically(engine, settings.retention))
+        try:
+            yield
+        finally:
+            timer.cancel()
+            with suppress(asyncio.CancelledError):
+                await timer
+
+    return lifespan
+
+
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan(settings, engine),
         title="checkpoint-server",
         version="1",
         description="District server for checkpoint kiosks: enrolment, idempotent batch ingest, reports, tracing.",

@@ -27,6 +27,7 @@ import click
 from kiosk.catalog import N_, bilingual, text
 from kiosk.exitcodes import ExitCode, emit
 from kiosk.messages import DIRECTION_WORDS, KIND_WORDS, render_both
+from kiosk.private import write_private
 from server.errors import UserError
 from server.export import FORMATS, Table, render, to_text
 from sync.transport import is_loopback, plain_remote
@@ -648,9 +649,10 @@ VIEWS = ("communes", "checkpoints", "year-to-date")
 
 
 def write_output(payload: bytes, output: Path | None, fmt: str) -> None:
-    """To the file given, else to standard output (a binary XLSX only when it is not a terminal)."""
+    """To the file given (mode 0600 whatever the umask: a trace holds personal data), else to
+    standard output (a binary XLSX only when it is not a terminal)."""
     if output is not None:
-        output.write_bytes(payload)
+        write_private(output, payload)
         click.echo(f"{bilingual('written')}: {output}", err=True)
         return
     stdout = sys.stdout.buffer

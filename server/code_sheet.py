@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 from kiosk.catalog import N_, bilingual, text
 from kiosk.clock import LOCAL_TZ
+from kiosk.private import write_private
 from server.errors import UserError
 
 if TYPE_CHECKING:
@@ -205,6 +206,9 @@ def render(sheet: Sheet) -> tuple[Image.Image, list[Placed]]:
 
 
 def save(sheet: Sheet, path: Path) -> list[Placed]:
+    """The page as a PNG at ``path``, mode 0600: until it is printed, the code on it enrols a kiosk."""
     page, placed = render(sheet)
-    page.save(path, format="PNG", dpi=(150, 150))
+    png = io.BytesIO()
+    page.save(png, format="PNG", dpi=(150, 150))
+    write_private(path, png.getvalue())
     return placed

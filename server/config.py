@@ -49,6 +49,7 @@ class LimitsSection(_Section):
 
 class RetentionSection(_Section):
     days: int = Field(30, ge=1, le=3650)
+    purge_every_s: int = Field(3600, ge=60, le=7 * 86400)  # the running server's purge timer (server/retention.py)
 
 
 class EnrolmentSection(_Section):

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from kiosk.catalog import bilingual
+from kiosk.private import PRIVATE_DIR, make_private
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -59,6 +60,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = FULL")
     cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA secure_delete = ON")  # what a purge clears is zeroed, not left in free space
     cursor.close()
 
 
@@ -77,12 +79,17 @@ def writing(engine: Engine) -> Iterator[Connection]:
 
 
 def create_db_engine(url: str) -> Engine:
-    """An engine for ``url``; creates the directory of a SQLite file."""
+    """An engine for ``url``. A new SQLite file is made here, mode 0600 whatever the umask (its
+    -wal and -shm files take the same mode from SQLite), in a directory made 0700: it holds
+    personal data. An existing file keeps the mode an admin gave it (docs/server.md)."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+            if not path.exists():
+                make_private(path)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)

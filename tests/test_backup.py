@@ -310,7 +310,9 @@ def test_restore_migrates_a_backup_of_an_older_schema(data_dir: Path, tmp_path: 
             "reader": None,
             "kind": "cccd",
             "credential_key": "cccd:1",
-            "fields": f'{{"name": "{NAME}"}}',
+            "fields": json.dumps(
+                {"id_number": "079190000001", "name": NAME, "date_of_birth": "1990-03-12", "sex": "Nữ"}, ensure_ascii=False
+            ),
             "raw": None,
             "scanned_at": "2026-01-02T03:04:05.000000+00:00",
             "monotonic_ns": 1,

@@ -214,7 +214,11 @@ def test_status_json_contract(tmp_path: Path) -> None:
 
 def test_purge_reports_count(tmp_path: Path) -> None:
     result = run_cli("purge", "--json", data_dir=tmp_path)
-    assert result.code == 0 and result.json() == {"purged": 0, "retention_days": 30}
+    assert result.code == 0 and result.json() == {
+        "purged": {"synced": 0, "rejected": 0},
+        "retention_days": 30,
+        "rejected_retention_days": 90,
+    }
 
 
 def test_default_data_dir_is_the_users_data_directory(tmp_path: Path) -> None:

@@ -65,7 +65,10 @@ def test_overrides_are_typed_and_win(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("[storage]\nretention_dayz = 3\n", "storage.retention_dayz: unknown key (known keys here: data_dir, retention_days)"),
+        (
+            "[storage]\nretention_dayz = 3\n",
+            "storage.retention_dayz: unknown key (known keys here: data_dir, rejected_retention_days, retention_days)",
+        ),
         ("[storag]\n", "storag: unknown key"),
         ('[storage]\nretention_days = "30 days"\n', "storage.retention_days: input should be a valid integer, got '30 days'"),
         ("[storage]\nretention_days = 0\n", "storage.retention_days: input should be greater than or equal to 1"),

@@ -86,7 +86,9 @@ def test_a_working_kiosk_passes_and_a_revoked_token_fails(tmp_path: Path, server
         "data_dir": "ok",
         "disk_space": "ok",
         "database": "ok",
+        "modes": "ok",  # an enrolled kiosk's files (database, WAL, SHM, enrolment.json) are private
         "outbox": "warn",
+        "retention": "ok",
         "readers": "ok",
         "server": "ok",
         "tls": "ok",

@@ -185,7 +185,7 @@ def test_service_install_makes_a_kiosk_that_starts_at_boot(debian: DebianRoot, f
     *_, home, shell = debian.passwd("checkpoint-kiosk")
     assert (home, shell) == ("/var/lib/checkpoint-kiosk", "/usr/sbin/nologin")
     assert debian.groups_of("checkpoint-kiosk") >= KIOSK_GROUPS
-    assert debian.owner("/var/lib/checkpoint-kiosk") == ("checkpoint-kiosk", "checkpoint-kiosk", 0o750)
+    assert debian.owner("/var/lib/checkpoint-kiosk") == ("checkpoint-kiosk", "checkpoint-kiosk", 0o700)
     assert debian.owner("/etc/checkpoint-kiosk/config.toml") == ("root", "checkpoint-kiosk", 0o640)
     wants = debian.file("/etc/systemd/system")
     assert (wants / "multi-user.target.wants/checkpoint-kiosk.service").is_symlink()

@@ -150,6 +150,7 @@ def test_each_product_declares_every_module_it_imports() -> None:
         "kiosk.masking",
         "kiosk.messages",
         "kiosk.phone",
+        "kiosk.private",
         "kiosk.sdnotify",
         "kiosk.settings",
         "sync",

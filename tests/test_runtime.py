@@ -19,7 +19,7 @@ from tests.ptyscanner import PtyScanner
 from tests.test_run_command import cccd, stored
 from tests.waiting import wait_for
 
-PART_THREADS = ("clock-watch", "scan-consumer", "source-serial", "sync-worker")
+PART_THREADS = ("clock-watch", "retention", "scan-consumer", "source-serial", "sync-worker")
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_the_runtime_stops_its_parts_in_reverse_order_and_records_every_scan_fir
     assert runtime.running == ["store"]  # built, nothing started: the readers are known already
     assert [s.source for s in runtime.pipeline.statuses()] == ["serial"]
     with runtime:
-        assert runtime.running == ["store", "clock watch", "readers", "sync"]
+        assert runtime.running == ["store", "clock watch", "retention", "readers", "sync"]
         threads = part_threads(before)
         assert [t.name for t in threads] == sorted(PART_THREADS)
         wait_for(lambda: runtime.pipeline.statuses()[0].state is SourceState.CONNECTED, "the reader")
@@ -61,11 +61,12 @@ def test_the_runtime_stops_its_parts_in_reverse_order_and_records_every_scan_fir
     assert [r.message for r in caplog.records if r.message.startswith("stopping ")] == [
         "stopping sync",
         "stopping readers",
+        "stopping retention",
         "stopping clock watch",
         "stopping store",
     ]
     started = [r.message.removeprefix("started ") for r in caplog.records if r.message.startswith("started ")]
-    assert started == ["store", "clock watch", "readers", "sync"]
+    assert started == ["store", "clock watch", "retention", "readers", "sync"]
     assert runtime.running == [] and not any(t.is_alive() for t in threads)
     assert runtime.pipeline.statuses()[0].state is SourceState.STOPPED
     assert last.result(0).status == "accepted"

@@ -169,5 +169,5 @@ def test_purge_uses_retention_days(tmp_path: Path, clock: FakeClock) -> None:
     clock.advance(8 * 86400)
     recent = scan(service, "0987654321")
     mark_synced(service.store, [old.visit_id, recent.visit_id], clock.wall)
-    assert service.purge() == 1
+    assert service.purge() == (1, 0)
     assert [v["id"] for v in service.store.visits()] == [recent.visit_id]

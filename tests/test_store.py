@@ -245,7 +245,7 @@ def test_sequence_only_grows_even_after_a_purge(store: VisitStore, clock: FakeCl
     seqs = [store.get(i)["seq"] for i in ids]
     assert seqs == sorted(set(seqs))
     mark_synced(store, [ids[-1]], clock.wall)
-    assert store.purge(clock.wall) == 1
+    assert store.purge(clock.wall, clock.wall, clock.wall).synced == 1
     later = store.record(visit(clock, key="phone:0999999999"), WINDOW)
     assert store.get(later)["seq"] > seqs[-1]
 
@@ -487,17 +487,22 @@ def test_counts_since_groups_directions_and_sources(store: VisitStore, clock: Fa
 # --- purge ---------------------------------------------------------------------------------
 
 
-def test_purge_deletes_only_old_synced_visits(store: VisitStore, clock: FakeClock) -> None:
+def test_purge_deletes_old_delivered_and_old_rejected_visits_never_pending_ones(store: VisitStore, clock: FakeClock) -> None:
+    start = clock.wall
     old = dict(zip(("synced", "pending", "rejected"), record_many(store, clock, 3), strict=True))
+    mark_synced(store, [old["synced"]], clock.wall)
     clock.advance(86400 * 40)
-    cutoff = clock.wall - timedelta(days=30)
+    mark_rejected(store, old["rejected"], "invalid", "x", clock.wall)  # learned 40 days after the scan
     recent_synced = record_many(store, clock, 1)[0]
-    mark_synced(store, [old["synced"], recent_synced], clock.wall)
-    mark_rejected(store, old["rejected"], "invalid", "x", clock.wall)
-    assert store.purge(cutoff) == 1
+    mark_synced(store, [recent_synced], clock.wall)
+    far_past = start - timedelta(days=1)
+    assert store.purge(clock.wall - timedelta(days=30), far_past, clock.wall) == (1, 0)
     assert set(stored_ids(store)) == {old["pending"], old["rejected"], recent_synced}
-    assert store.purge(clock.wall + timedelta(days=3650)) == 1  # never pending or rejected, at any age
-    assert set(stored_ids(store)) == {old["pending"], old["rejected"]}
+    # a rejection ages from when the kiosk learned of it, not from the scan
+    assert store.purge(clock.wall - timedelta(days=30), clock.wall - timedelta(days=1), clock.wall) == (0, 0)
+    never = clock.wall + timedelta(days=3650)
+    assert store.purge(never, never, clock.wall) == (1, 1)
+    assert stored_ids(store) == [old["pending"]]  # pending visits stay at any age
 
 
 def test_scan_service_purges_after_retention_days(store: VisitStore, clock: FakeClock) -> None:
@@ -508,5 +513,5 @@ def test_scan_service_purges_after_retention_days(store: VisitStore, clock: Fake
         ids[age] = record_many(store, clock, 1)[0]
     clock.wall = now
     mark_synced(store, list(ids.values()), now)
-    assert service_for(store, clock, retention_days=7).purge() == 1
+    assert service_for(store, clock, retention_days=7).purge() == (1, 0)
     assert stored_ids(store) == [ids[6]]

@@ -226,3 +226,35 @@ def test_99999_rejected_fit_the_status_line_and_the_sync_panel_at_800x480(tmp: P
         shot(app, tmp, "admin-sync-99999-rejected-800x480")
         app.tap("back")
         app.wait_state(lambda s: s["screen"] == "scan" and "TỪ CHỐI" not in s["status"], "the status line, seen")
+
+
+def test_rejected_visits_past_their_limit_are_deleted_by_the_running_app_and_the_sync_panel_counts_them(
+    tmp: Path, server: Server
+) -> None:
+    kiosk = enrolled(tmp / "aged", server)
+    now = datetime.now(timezone.utc)
+    with VisitStore.in_dir(kiosk.data_dir) as store:
+        rows = [
+            (str(uuid.uuid4()), CHECKPOINT, store.device_id, "in", "manual", None, "phone", f"phone:{n}",
+             json.dumps({"phone": f"09{n:08d}"}), None, iso(now - timedelta(days=120)), n, "b", 1, None)
+            for n in range(4)
+        ]  # fmt: skip
+        assert store.import_visits(rows) == 4
+        store.apply_deliveries(
+            [Delivery(row[0], "rejected", "conflict", REASONS["conflict"]) for row in rows[:3]], now - timedelta(days=91)
+        )
+        store.apply_deliveries([Delivery(rows[3][0], "rejected", "conflict", REASONS["conflict"])], now)
+    (tmp / "aged-app").mkdir()
+    with app_for(tmp / "aged-app", kiosk) as app:
+        wait_for(lambda: dropped(kiosk) == 3, "the running app's retention pass")
+        open_admin(app)
+        assert app.call("text_of", id="rejected_dropped") == "3 lượt bị từ chối đã được xoá sau 90 ngày (theo hạn lưu giữ)."
+        assert app.call("text_of", id="rejected_title") == "Bị máy chủ từ chối: 1 · 1 lượt mới"
+        assert app.call("fits", id="rejected_dropped")
+        shot(app, tmp, "admin-sync-rejected-deleted")
+    assert dropped(kiosk) == 3
+
+
+def dropped(kiosk: Kiosk) -> int:
+    with VisitStore.in_dir(kiosk.data_dir) as store:
+        return store.purge_record().total.rejected

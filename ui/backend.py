@@ -25,7 +25,7 @@ from kiosk.contract import Direction
 from kiosk.doctor import DoctorContext, Finding, run_checks
 from kiosk.masking import visit_summary
 from kiosk.scan import ScanEvent, ScanResult
-from kiosk.store import Rejections, quarantined_databases
+from kiosk.store import PurgeRecord, Rejections, quarantined_databases
 from sync.protocol import ENROLL_QR_PREFIX
 from sync.transport import plain_remote
 from ui.pin import PinStore
@@ -158,6 +158,10 @@ class Backend:
     def rejections(self, limit: int = 100) -> tuple[Rejections, list[dict[str, Any]]]:
         """Blocking: every rejected visit by the server's code, and the newest ``limit`` of them, masked."""
         return self.store.rejections(), self.recent_visits(limit=limit, state="rejected")
+
+    def retention(self) -> PurgeRecord:
+        """Blocking: what retention has deleted here (the Sync panel says how many rejected visits went)."""
+        return self.store.purge_record()
 
     def acknowledge_rejections(self, through: int) -> None:
         """Blocking: an admin has seen the rejections up to number ``through`` (the Sync panel showed them)."""

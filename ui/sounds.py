@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.messages import render_both
+from kiosk.private import PRIVATE_FILE, private_dir, write_private
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +117,14 @@ class Sounds:
         try:
             from kivy.core.audio import SoundLoader
 
-            cache_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(cache_dir)  # in the data directory, where doctor wants everything the kiosk user's only
             for name, beeps in TONES.items():
                 path = cache_dir / f"{name}.wav"
                 data = tone_wav(beeps)
                 if not path.is_file() or path.read_bytes() != data:
-                    path.write_bytes(data)
+                    write_private(path, data)
+                else:
+                    path.chmod(PRIVATE_FILE)  # one written by an older version
                 self._sounds[name] = SoundLoader.load(str(path))
         except Exception as exc:  # no sound is better than no kiosk
             log.warning("sounds off: %s", exc)

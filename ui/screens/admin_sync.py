@@ -16,8 +16,10 @@ Showing that list to an admin (after the PIN; it is the panel the admin screen o
 is what acknowledges them and clears the count on the guard's status line, as opening the
 list clears a failed-upload notification in ODK Collect: a separate "acknowledge" button
 becomes a reflex tap, and nothing is lost by seeing them, since the rejected visits stay
-listed here, in ``visits --rejected`` and in the doctor until they are dealt with. Only what
-was shown is acknowledged (up to the newest rejection read), so one arriving later is new.
+listed here, in ``visits --rejected`` and in the doctor until they are dealt with, or until
+retention deletes them after ``rejected_retention_days``; the panel then says how many went,
+so an admin can still account for them. Only what was shown is acknowledged (up to the
+newest rejection read), so one arriving later is new.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.backup import BackupError, BackupResult
 from kiosk.messages import render, size_text
-from kiosk.store import Rejections
+from kiosk.store import PurgeRecord, Rejections
 from sync.protocol import EnrollPayload
 from sync.service import SyncError
 from sync.transport import host_of, plain_remote, refused
@@ -70,6 +72,8 @@ class SyncPanel(Screen):
     rejected_total = NumericProperty(0)
     rejected_new = NumericProperty(0)  # not yet seen when the panel opened
     rejected_codes = StringProperty("")  # one line per server code: how many, and the server's reason
+    rejected_dropped = NumericProperty(0)  # rejected visits retention has deleted, ever
+    rejected_days = NumericProperty(0)  # after how many days it deletes them
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -85,6 +89,11 @@ class SyncPanel(Screen):
         if _backend().sync is None:
             self.message = tr._("Sync is not installed")
         background(_backend().rejections, self._show_rejected, lambda _exc: None, name="rejected")
+        background(_backend().retention, self._show_retention, lambda _exc: None, name="retention")
+
+    def _show_retention(self, record: PurgeRecord) -> None:
+        self.rejected_days = _backend().config.storage.rejected_retention_days
+        self.rejected_dropped = record.total.rejected
 
     def _shown_to_admin(self) -> bool:
         """On screen behind the PIN: not while the app builds its screens, nor after the admin left."""

@@ -22,7 +22,6 @@ from drivers.pipeline import Pipeline, enabled_kinds
 from kiosk import sdnotify
 from kiosk.clock import ClockStatus
 from kiosk.contract import Direction
-from kiosk.credentials import UNTRUSTED_SIGNATURES
 from kiosk.exitcodes import ExitCode, emit
 from kiosk.scan import ScanEvent, ScanResult
 
@@ -58,8 +57,8 @@ def log_clock(status: ClockStatus) -> None:
 def result_line(result: ScanResult, lang: str, colour: bool = True) -> str:
     """One line a guard reads: mark, word, direction, masked summary, reason; never full data."""
     mark, fg, words = STATUS_STYLE[result.status]
-    if result.status == "accepted" and result.details.get("signature") in UNTRUSTED_SIGNATURES:
-        mark, fg = "!", "yellow"  # recorded, but the certificate is not to be trusted: never green
+    if result.doubtful:
+        mark, fg = "!", "yellow"  # recorded, but the certificate or card is not to be trusted: never green
     word = words[0] if lang == "vi" else words[1]
     direction = ""
     if result.direction:
@@ -67,6 +66,8 @@ def result_line(result: ScanResult, lang: str, colour: bool = True) -> str:
     parts = [f"{mark} {word}{direction}", result.summary or "", result.reason if result.status != "accepted" else ""]
     if result.details.get("signature"):
         parts.append(f"chữ ký: {result.details['signature']}" if lang == "vi" else f"signature: {result.details['signature']}")
+    if result.details.get("card"):
+        parts.append(f"thẻ: {result.details['card']}" if lang == "vi" else f"card: {result.details['card']}")
     line = " · ".join(p for p in parts if p)
     return click.style(line, fg=fg, bold=True) if colour else line
 

@@ -35,6 +35,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Mã CCCD không hợp lệ: giới tính phải là Nam hoặc Nữ.",
         "Invalid ID card code: sex must be Nam or Nữ.",
     ),
+    "card_damaged": (
+        "Thẻ kiểm soát dịch bệnh hỏng hoặc đọc thiếu, hãy quét lại.",
+        "Damaged disease-control card (or read incompletely), scan again.",
+    ),
+    "card_number_invalid": ("Số thẻ không hợp lệ.", "Invalid card number."),
+    "card_birth_year_invalid": ("Năm sinh không hợp lệ (1900–2100).", "Invalid year of birth (1900–2100)."),
+    "card_text_missing": ("Thiếu họ tên hoặc tên xã.", "The name or the commune is missing."),
+    "card_text_too_long": (
+        "Họ tên và tên xã quá dài để in trên thẻ (tối đa 117 byte UTF-8 cộng lại).",
+        "Name and commune too long for a card (at most 117 UTF-8 bytes together).",
+    ),
+    "card_issue_date_invalid": ("Ngày cấp thẻ không hợp lệ (từ 2020).", "Invalid card issue date (2020 or later)."),
     "dcc_base45": (
         "Chứng nhận tiêm chủng hỏng (mã base45 sai), hãy quét lại.",
         "Damaged vaccine certificate (bad base45), scan again.",

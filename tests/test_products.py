@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 LOCAL = {"kiosk", "drivers", "sync", "ui", "server"}
 KIOSK_PACKAGES = ["kiosk", "drivers", "sync", "ui"]
 # Import names only one product may load (what makes the other one heavy).
-KIOSK_ONLY = ["kivy", "cv2", "evdev", "zxingcpp", "numpy", "serial", "requests", "rich", "sqlite_utils", "base45", "cbor2"]
-SERVER_ONLY = ["fastapi", "starlette", "sqlalchemy", "alembic", "psycopg", "uvicorn", "xlsxwriter", "segno"]
+KIOSK_ONLY = ["kivy", "cv2", "evdev", "zxingcpp", "numpy", "serial", "requests", "rich", "sqlite_utils"]
+SERVER_ONLY = ["fastapi", "starlette", "sqlalchemy", "alembic", "psycopg", "uvicorn", "xlsxwriter", "segno", "fpdf"]
 
 
 def _normalise(name: str) -> str:

@@ -46,6 +46,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Họ tên và tên xã quá dài để in trên thẻ (tối đa 117 byte UTF-8 cộng lại).",
         "Name and commune too long for a card (at most 117 UTF-8 bytes together).",
     ),
+    "card_reprint_revoked": (
+        "Thẻ {number} đã bị thu hồi, không in lại: dùng cards replace để cấp thẻ mới.",
+        "Card {number} is revoked and is not printed again: use cards replace for a new card.",
+    ),
     "card_issue_date_invalid": ("Ngày cấp thẻ không hợp lệ (từ 2020).", "Invalid card issue date (2020 or later)."),
     "dcc_base45": (
         "Chứng nhận tiêm chủng hỏng (mã base45 sai), hãy quét lại.",

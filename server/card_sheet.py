@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import segno
 from fpdf import FPDF
 
-from server.cards import IssuedCard
+from server.cards import CardFace
 from server.code_sheet import font_paths
 
 CARD_W, CARD_H = 85.0, 54.0  # mm, ID-1
@@ -37,7 +37,7 @@ HOW_VI = "Đưa mã QR cho cán bộ tại chốt kiểm soát quét khi ra, và
 HOW_EN = "Show the QR code at checkpoints. Lost card: tell the commune office."
 
 
-def card_pdf(cards: Sequence[IssuedCard], district: str) -> bytes:
+def card_pdf(cards: Sequence[CardFace]) -> bytes:
     """The printable PDF for ``cards`` (in order, ten to a page)."""
     fonts = font_paths()
     pdf = FPDF(orientation="P", unit="mm", format="A4")
@@ -55,7 +55,7 @@ def card_pdf(cards: Sequence[IssuedCard], district: str) -> bytes:
         x = left + (slot % COLUMNS) * (CARD_W + GUTTER)
         y = top + (slot // COLUMNS) * (CARD_H + GUTTER)
         _cut_marks(pdf, x, y)
-        _card(pdf, card, district, x, y)
+        _card(pdf, card, x, y)
     return bytes(pdf.output())
 
 
@@ -88,7 +88,7 @@ def _qr(pdf: FPDF, text: str, x: float, y: float, size: float) -> None:
                 col += 1
 
 
-def _card(pdf: FPDF, card: IssuedCard, district: str, x: float, y: float) -> None:
+def _card(pdf: FPDF, card: CardFace, x: float, y: float) -> None:
     _qr(pdf, card.payload, x + 1.5, y + (CARD_H - QR_SIZE) / 2 - 3, QR_SIZE)
     text_x = x + QR_SIZE + 3
     width = CARD_W - QR_SIZE - 4.5
@@ -99,7 +99,7 @@ def _card(pdf: FPDF, card: IssuedCard, district: str, x: float, y: float) -> Non
     pdf.set_text_color(90)
     pdf.set_font("DejaVu", "", 6)
     pdf.set_xy(text_x, y + 6)
-    pdf.cell(width, 3, district)
+    pdf.cell(width, 3, f"{card.district} · {card.province}")
     pdf.set_text_color(0)
     size = next((s for s in NAME_SIZES if _lines(pdf, card.name, s, width) <= 2), NAME_SIZES[-1])
     pdf.set_font("DejaVu", "B", size)

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sqlalchemy.engine import Connection, Engine
 
 from kiosk.cards import CardData, CardTrust, key_id, sign_card
-from kiosk.messages import render
+from kiosk.messages import render_both
 from server import audit
 from server.checkpoint_import import CsvError
 from server.config import Settings
@@ -99,6 +99,21 @@ class IssuedCard:
     commune: str
     issued_on: date
     payload: str
+
+
+@dataclass(frozen=True)
+class CardFace:
+    """What is printed on one card (server/card_sheet.py)."""
+
+    number: int
+    name: str
+    birth_year: int
+    commune: str
+    district: str
+    province: str
+    issued_on: date
+    payload: str
+    revoked: bool
 
 
 def parse_residents(text: str) -> list[Resident]:
@@ -200,7 +215,7 @@ def issue(
         for r in residents:
             why = CardData(1, r.name, r.birth_year, commune_name_found, today).problem()
             if why:
-                problems.append((r.line, "name", render(why, "vi") + " (" + render(why, "en") + ")"))
+                problems.append((r.line, "name", render_both(why)))
         if problems:
             raise CsvError(problems)
         issued = []
@@ -268,6 +283,13 @@ def list_cards(engine: Engine, commune: str | None = None, numbers: list[int] | 
         if missing:
             raise NotFound("card_not_found", both(f"Không có thẻ số {missing[0]}", f"no card number {missing[0]}"))
     return rows
+
+
+def faces(engine: Engine, numbers: list[int]) -> list[CardFace]:
+    """The cards to print, in the order asked; a revoked one is printed only if asked for by number."""
+    rows = {r["number"]: r for r in list_cards(engine, numbers=numbers)}
+    keep = ("number", "name", "birth_year", "commune", "district", "province", "issued_on", "payload")
+    return [CardFace(**{k: rows[n][k] for k in keep}, revoked=rows[n]["revoked_at"] is not None) for n in numbers]
 
 
 def card_trust(conn: Connection, key: Ed25519PrivateKey) -> CardTrust:

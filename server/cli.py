@@ -423,6 +423,107 @@ def checkpoint_activate(admin: Admin, code: str) -> None:
 # --- enrolment and devices ------------------------------------------------------------------
 
 
+# --- disease-control cards -------------------------------------------------------------------
+
+
+@main.group()
+def cards() -> None:
+    """District disease-control cards (thẻ kiểm soát dịch bệnh): issue, re-print, replace, revoke, list."""
+
+
+CARD_COLUMNS = ["number", "name", "birth_year", "commune", "issued_on", "revoked_at", "replaced_by"]
+CARDS_PDF = click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The PDF to print (A4)."
+)
+
+
+def _write_sheet(admin: Admin, numbers: list[int], output: Path) -> None:
+    from server import cards as card_register
+    from server.card_sheet import card_pdf
+
+    output.write_bytes(card_pdf(card_register.faces(admin.engine(), numbers)))
+    pages = -(-len(numbers) // 10)
+    click.echo(f"Đã ghi {len(numbers)} thẻ, {pages} trang: {output} (written {len(numbers)} cards, {pages} pages)")
+
+
+@cards.command("issue")
+@click.option("--commune", "commune_name", required=True, help="e.g. 'Thị trấn Sịa'.")
+@DISTRICT
+@PROVINCE
+@click.option(
+    "--from",
+    "residents_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV, UTF-8, header name,birth_year (and replaces: the number of a card this one replaces).",
+)
+@CARDS_PDF
+@with_admin
+def cards_issue(
+    admin: Admin, commune_name: str, district: str | None, province: str | None, residents_file: Path, output: Path
+) -> None:
+    """Sign a card for every resident of the list and write the sheets to print."""
+    from server import cards as card_register
+    from server.checkpoint_import import read_csv_file
+
+    residents = card_register.parse_residents(read_csv_file(residents_file.read_bytes(), str(residents_file)))
+    key = card_register.load_signing_key(admin.settings)
+    issued = card_register.issue(admin.engine(), key, admin.actor, commune_name, residents, district=district, province=province)
+    _write_sheet(admin, [c.number for c in issued], output)
+
+
+@cards.command("reprint")
+@click.argument("numbers", nargs=-1, required=True, type=click.IntRange(1))
+@CARDS_PDF
+@with_admin
+def cards_reprint(admin: Admin, numbers: tuple[int, ...], output: Path) -> None:
+    """Print cards NUMBERS again, identical (a damaged print); a revoked card is not printed."""
+    from server import cards as card_register
+
+    revoked = [f.number for f in card_register.faces(admin.engine(), list(numbers)) if f.revoked]
+    if revoked:
+        raise UserError(
+            "card_revoked",
+            render_both("card_reprint_revoked", number=revoked[0]),
+        )
+    _write_sheet(admin, list(numbers), output)
+
+
+@cards.command("replace")
+@click.argument("number", type=click.IntRange(1))
+@CARDS_PDF
+@with_admin
+def cards_replace(admin: Admin, number: int, output: Path) -> None:
+    """A new card (new number) for the holder of card NUMBER, which is revoked (lost, stolen)."""
+    from server import cards as card_register
+
+    key = card_register.load_signing_key(admin.settings)
+    card = card_register.replace(admin.engine(), key, admin.actor, number)
+    click.echo(f"Thẻ {number} đã thu hồi, thẻ mới số {card.number} (card {number} revoked, new card {card.number})")
+    _write_sheet(admin, [card.number], output)
+
+
+@cards.command("revoke")
+@click.argument("number", type=click.IntRange(1))
+@with_admin
+def cards_revoke(admin: Admin, number: int) -> None:
+    """Stop card NUMBER: kiosks show it orange, with the reason, after their next sync."""
+    from server import cards as card_register
+
+    card_register.revoke(admin.engine(), admin.actor, number)
+    click.echo(f"Đã thu hồi thẻ {number} (card {number} revoked)")
+
+
+@cards.command("list")
+@click.option("--commune", "commune_name", help="Only this commune's cards.")
+@JSON_FLAG
+@with_admin
+def cards_list(admin: Admin, commune_name: str | None, as_json: bool) -> None:
+    from server import cards as card_register
+
+    show(card_register.list_cards(admin.engine(), commune_name), CARD_COLUMNS, as_json)
+
+
 @main.command("enroll-code")
 @click.argument("checkpoint_code", metavar="CHECKPOINT")
 @click.option("--valid-hours", type=click.FloatRange(min=0.01, max=720), help="Validity (default from config: 24).")

@@ -38,6 +38,7 @@ from server.errors import NotFound, UserError, both
 from server.names import clean_name, resolve
 from server.places import PLACE_COLUMNS, _places_join, commune_name, district_id
 from server.schema import cards, communes
+from sync.protocol import CardTrustWire
 
 COLUMNS = ("name", "birth_year")
 OPTIONAL = ("replaces",)
@@ -297,6 +298,14 @@ def card_trust(conn: Connection, key: Ed25519PrivateKey) -> CardTrust:
     revoked = conn.execute(sa.select(cards.c.number).where(cards.c.revoked_at.is_not(None))).scalars()
     public = key.public_key()
     return CardTrust(keys={key_id(public): public}, revoked=frozenset(revoked))
+
+
+def trust_wire(engine: Engine, key: Ed25519PrivateKey | None) -> CardTrustWire | None:
+    """The card trust for a sync or enrolment answer; None when this district signs no cards."""
+    if key is None:
+        return None
+    with engine.connect() as conn:
+        return CardTrustWire.model_validate(card_trust(conn, key).to_wire())
 
 
 def configured_key(settings: Settings) -> Ed25519PrivateKey | None:

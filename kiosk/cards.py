@@ -52,6 +52,7 @@ SIGNATURE_LENGTH = 64
 # worst case with a real QR encoder), so the name and the commune share 117 UTF-8 bytes.
 TEXT_BYTES_MAX = 117
 NUMBER_MAX = 2**32 - 1
+DAYS_MAX = 0xFFFF  # issue dates until 2199 keep their 3 CBOR bytes
 MAX_TEXT_CHARS = 1024  # a card is ~300 characters; anything longer is not one
 
 
@@ -85,7 +86,7 @@ class CardData:
             return "card_text_missing"
         if len(self.name.encode()) + len(self.commune.encode()) > TEXT_BYTES_MAX:
             return "card_text_too_long"
-        if self.issued_on < EPOCH:
+        if not 0 <= (self.issued_on - EPOCH).days <= DAYS_MAX:
             return "card_issue_date_invalid"
         return None
 
@@ -173,7 +174,7 @@ def _read(text: str, trust: CardTrust) -> Card | Rejection:
         and all(isinstance(v, int) and not isinstance(v, bool) for v in (number, birth_year, days))
         and isinstance(name, str)
         and isinstance(commune, str)
-        and 0 <= days <= 100_000
+        and 0 <= days <= DAYS_MAX
     ):
         return Rejection("card_damaged")
     data = CardData(number=number, name=name, birth_year=birth_year, commune=commune, issued_on=EPOCH + timedelta(days=days))

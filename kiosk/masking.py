@@ -69,7 +69,7 @@ def summary(credential: Credential, lang: str = "vi", *, name: str | None = None
         parts.append(mask_name(f"{family} {given}".strip()) if family else mask_name(credential.name))
         parts.extend(_certificate_line(cert, words) for cert in credential.certificates[:1])
     elif isinstance(credential, Card):
-        parts = [mask_name(credential.name), f"{words['card']} {mask_digits(str(credential.number), 3)}"]
+        parts = [mask_name(credential.name), f"{words['card']} {mask_digits(format(credential.number, '06d'), 3)}"]
     elif isinstance(credential, Opaque):
         parts.append(words.get(credential.hint, words["opaque"]) if credential.hint != "text" else words["opaque"])
     return " · ".join(p for p in parts if p)

@@ -825,7 +825,7 @@ def trace_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-TRACE_HEADINGS = ["Thời điểm", "Điểm kiểm soát", "Xã", "Chiều", "Loại", "Họ tên", "Số định danh", "Số điện thoại"]
+TRACE_HEADINGS = ["Thời điểm", "Điểm kiểm soát", "Xã", "Chiều", "Loại", "Họ tên", "Số định danh", "Số điện thoại", "Số thẻ"]
 
 
 def _show_trace(found: TraceResult, fmt: str, output: Path | None) -> None:
@@ -845,6 +845,7 @@ def _show_trace(found: TraceResult, fmt: str, output: Path | None) -> None:
             v.name,
             v.id_number,
             v.phone,
+            v.card_number,
         ]
         for v in found.visits
     ]
@@ -874,12 +875,14 @@ def trace_checkpoint(
 @trace.command("person")
 @click.option("--id-number", help="CCCD (12 digits) or CMND (9 digits).")
 @click.option("--phone", help="Phone number, any form (+84…, 09…).")
+@click.option("--card", "card_number", type=click.IntRange(1), help="District disease-control card number.")
 @trace_options
 @with_admin
 def trace_person(
     admin: Admin,
     id_number: str | None,
     phone: str | None,
+    card_number: int | None,
     start: datetime,
     end: datetime,
     reason: str,
@@ -887,11 +890,13 @@ def trace_person(
     fmt: str,
     output: Path | None,
 ) -> None:
-    """Where a person (by --id-number or --phone) was seen between --from and --to."""
+    """Where a person (by --id-number, --phone or --card) was seen between --from and --to."""
     from server import tracing
 
     admin.act_as(as_name)
-    found = tracing.person(admin.engine(), admin.actor, reason, start, end, id_number=id_number, phone=phone)
+    found = tracing.person(
+        admin.engine(), admin.actor, reason, start, end, id_number=id_number, phone=phone, card_number=card_number
+    )
     _show_trace(found, fmt, output)
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection, Engine
 
+from kiosk.cards import NUMBER_MAX
 from kiosk.credentials import Rejection
 from kiosk.masking import mask_digits
 from kiosk.phone import parse_phone
@@ -43,6 +44,7 @@ class TraceVisit(BaseModel):
     name: str | None
     id_number: str | None
     phone: str | None
+    card_number: int | None = None
 
 
 class TraceResult(BaseModel):
@@ -99,6 +101,7 @@ def _run(conn: Connection, audit_id: int, where: sa.ColumnElement[bool]) -> Trac
             name=r["person_name"],
             id_number=r["id_number"],
             phone=r["phone"],
+            card_number=r["card_number"],
         )
         for r in rows[:MAX_RESULTS]
     ]
@@ -134,14 +137,24 @@ def person(
     *,
     id_number: str | None = None,
     phone: str | None = None,
+    card_number: int | None = None,
 ) -> TraceResult:
-    """Every visit of one person, by ID number (as scanned or typed) or phone, in the window."""
+    """Every visit of one person, by ID number (as scanned or typed), phone or card number, in the window."""
     reason = _check(reason, start, end)
-    if bool(id_number) == bool(phone):
+    if sum(key is not None and key != "" for key in (id_number, phone, card_number)) != 1:
         raise UserError(
-            "person_key", both("Cần đúng một trong hai: số định danh hoặc số điện thoại", "give exactly one of id_number or phone")
+            "person_key",
+            both(
+                "Cần đúng một trong ba: số định danh, số điện thoại hoặc số thẻ",
+                "give exactly one of id_number, phone or card_number",
+            ),
         )
-    if id_number:
+    if card_number is not None:
+        if not 1 <= card_number <= NUMBER_MAX:
+            raise UserError("card_number_invalid", both("Số thẻ không hợp lệ", "invalid card number"))
+        match = visits.c.card_number == card_number
+        asked: dict[str, str] = {"card_number": str(card_number)}
+    elif id_number:
         key = unicodedata.normalize("NFKC", id_number).strip().replace(" ", "")  # fullwidth digits typed
         if not (key.isascii() and key.isdigit() and len(key) in (9, 12)):
             raise UserError(

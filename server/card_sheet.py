@@ -12,18 +12,21 @@ same on any office PC, and the QR code is drawn as vector squares from segno's m
 it stays sharp at any printer resolution (a raster QR scaled by a printer driver blurs its
 modules). The font is DejaVu, which the enrolment sheet already uses (server/code_sheet.py,
 ``font_paths``): it covers every Vietnamese letter precomposed (ặ, ữ, Đ) and text is NFC, so
-no shaping engine is needed.
+no shaping engine is needed. fpdf2 is imported only when a sheet is made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import segno
-from fpdf import FPDF
 
 from server.cards import CardFace
 from server.code_sheet import font_paths
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 CARD_W, CARD_H = 85.0, 54.0  # mm, ID-1
 COLUMNS, ROWS = 2, 5
@@ -39,6 +42,8 @@ HOW_EN = "Show the QR code at checkpoints. Lost card: tell the commune office."
 
 def card_pdf(cards: Sequence[CardFace]) -> bytes:
     """The printable PDF for ``cards`` (in order, ten to a page)."""
+    from fpdf import FPDF  # only when a sheet is made; it loads numpy where numpy is installed
+
     fonts = font_paths()
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(False)

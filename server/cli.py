@@ -699,9 +699,11 @@ def official_revoke(admin: Admin, name: str) -> None:
 def import_file(admin: Admin, file: Path, receipt: Path | None, as_json: bool) -> None:
     """Import a kiosk's USB export (checkpoint-kiosk export); importing again stores nothing twice."""
     from server import usb_import
+    from server.cards import configured_key, trust_wire
     from server.ingest import IngestRules
 
-    summary = usb_import.import_sealed(admin.engine(), file, IngestRules.from_settings(admin.settings), admin.actor, receipt)
+    cards = trust_wire(admin.engine(), configured_key(admin.settings))
+    summary = usb_import.import_sealed(admin.engine(), file, IngestRules.from_settings(admin.settings), admin.actor, receipt, cards)
     if as_json:
         emit(summary.to_dict())
         return

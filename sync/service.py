@@ -353,7 +353,7 @@ class SyncService:
 
     def import_receipt(self, path: Path) -> SyncSummary:
         """Mark visits the server confirmed in the receipt of ``checkpoint-server import``."""
-        tally = import_receipt(self.store, self._enrolment(), Path(path), self.clock.read().wall)
+        tally = import_receipt(self.store, self._enrolment(), Path(path), self.clock.read().wall, self.config.data_dir)
         return self._summary(tally, None)
 
     def _enrolment(self) -> Enrolment:

@@ -52,3 +52,32 @@ def test_enrolment_brings_the_key_a_sync_brings_each_revocation(server: Server, 
     assert card_trust_path(kiosk.data_dir).stat().st_mode & 0o077 == 0
     assert server.visits()  # the card visits reached the district
     assert {v["card_number"] for v in server.visits().values()} == {issued[0].number}
+
+
+def test_a_kiosk_that_never_goes_online_gets_the_revocations_in_its_usb_receipt(server: Server, tmp_path: Path) -> None:
+    keyed(server, tmp_path)
+    issued = cards.issue(
+        server.engine, DISTRICT_KEY, "cli:test", "Xã Đăk Nhau", cards.parse_residents("name,birth_year\nĐỗ Bá Khải,1979\n")
+    )
+    kiosk = Kiosk(tmp_path / "k")
+    kiosk.enroll(server)  # once, at the commune office; from then on only USB sticks
+    assert kiosk.cli("record", issued[0].payload).json()["card"] == "valid"
+    cards.revoke(server.engine, "cli:test", issued[0].number)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    exported = kiosk.cli("export", "--to", str(usb), "--json")
+    assert exported.code == 0, exported.stderr
+    imported = server.cli("import", exported.json()["file"], "--config", str(server.config), "--json")
+    assert imported.code == 0, imported.stderr
+    receipt = Path(imported.json()["receipt"])
+
+    tampered = tmp_path / "tampered.cpr"  # a stick passed through other hands: the list unrevoked
+    tampered.write_bytes(receipt.read_bytes().replace(f'"revoked": [{issued[0].number}]'.encode(), b'"revoked": []'))
+    assert tampered.read_bytes() != receipt.read_bytes()
+    assert kiosk.cli("import-receipt", str(tampered)).code != 0
+    assert read_card_trust(kiosk.data_dir).revoked == frozenset()
+
+    assert kiosk.cli("import-receipt", str(receipt)).code == 0
+    assert read_card_trust(kiosk.data_dir).revoked == {issued[0].number}
+    again = kiosk.cli("--set", "kiosk.repeat_window_s=0", "record", issued[0].payload).json()
+    assert (again["status"], again["card"]) == ("accepted", "revoked")

@@ -41,7 +41,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from kiosk.credentials import Card, CardCheck, Rejection
+from kiosk.contract import CardCheck
+from kiosk.credentials import Card, Rejection
 
 PREFIX = "TK1:"
 EPOCH = date(2020, 1, 1)  # issue dates are days since then: 3 CBOR bytes instead of 11

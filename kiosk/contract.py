@@ -25,6 +25,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 KINDS = ("cccd", "dcc", "card", "phone", "opaque")
 Direction = Literal["in", "out"]
 Kind = Literal["cccd", "dcc", "card", "phone", "opaque"]
+# A district card's check (kiosk/cards.py): which district key signed it, and is it revoked.
+CardCheck = Literal["valid", "bad_signature", "unknown_signer", "revoked", "not_checked"]
 
 ID_NUMBER_12 = r"^[0-9]{12}$"
 ID_NUMBER_9 = r"^[0-9]{9}$"
@@ -74,7 +76,7 @@ class DccFields(_Fields):
 class CardFields(_Fields):
     number: int = Field(ge=1, le=2**32 - 1)
     name: str = Field(min_length=1, max_length=CARD_NAME_MAX, pattern=NO_NUL)
-    check: Literal["valid", "bad_signature", "unknown_signer", "revoked", "not_checked"]
+    check: CardCheck
 
 
 class OpaqueFields(_Fields):

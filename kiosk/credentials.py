@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-from kiosk.contract import Kind
+from kiosk.contract import CardCheck, Kind
 from kiosk.messages import render
 
 # Signature states of a vaccine certificate (contract for scripts: keep these names).
@@ -20,7 +20,6 @@ SIGNATURE_STATES = ("valid", "bad_signature", "unknown_signer", "expired", "not_
 # (tracing needs every traveller), but a guard must see that it is not "fine".
 UNTRUSTED_SIGNATURES = frozenset({"bad_signature", "unknown_signer", "expired", "not_yet_valid"})
 # A district card's check (kiosk/cards.py); the untrusted ones are recorded but never green.
-CardCheck = Literal["valid", "bad_signature", "unknown_signer", "revoked", "not_checked"]
 UNTRUSTED_CARDS: frozenset[str] = frozenset({"bad_signature", "unknown_signer", "revoked"})
 
 

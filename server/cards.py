@@ -293,6 +293,20 @@ def faces(engine: Engine, numbers: list[int]) -> list[CardFace]:
     return [CardFace(**{k: rows[n][k] for k in keep}, revoked=rows[n]["revoked_at"] is not None) for n in numbers]
 
 
+def same_holder(conn: Connection, number: int) -> list[int]:
+    """``number`` and every card it replaced or was replaced by: one person's cards, for tracing."""
+    found, todo = {number}, [number]
+    while todo and len(found) < 100:  # a chain of replacements is short; the cap guards a loop
+        n = todo.pop()
+        linked = conn.execute(
+            sa.select(cards.c.number, cards.c.replaced_by).where(sa.or_(cards.c.number == n, cards.c.replaced_by == n))
+        ).all()
+        for other in {x for row in linked for x in row if x is not None} - found:
+            found.add(other)
+            todo.append(other)
+    return sorted(found)
+
+
 def card_trust(conn: Connection, key: Ed25519PrivateKey) -> CardTrust:
     """What kiosks need to check cards offline: the public key and every revoked number."""
     revoked = conn.execute(sa.select(cards.c.number).where(cards.c.revoked_at.is_not(None))).scalars()

@@ -20,6 +20,7 @@ from kiosk.credentials import Rejection
 from kiosk.masking import mask_digits
 from kiosk.phone import parse_phone
 from server import audit
+from server.cards import same_holder
 from server.db import writing
 from server.errors import UserError, both
 from server.places import checkpoint_row
@@ -139,7 +140,8 @@ def person(
     phone: str | None = None,
     card_number: int | None = None,
 ) -> TraceResult:
-    """Every visit of one person, by ID number (as scanned or typed), phone or card number, in the window."""
+    """Every visit of one person, by ID number (as scanned or typed), phone or card number (with the
+    cards it replaced or was replaced by), in the window."""
     reason = _check(reason, start, end)
     if sum(key is not None and key != "" for key in (id_number, phone, card_number)) != 1:
         raise UserError(
@@ -152,7 +154,9 @@ def person(
     if card_number is not None:
         if not 1 <= card_number <= NUMBER_MAX:
             raise UserError("card_number_invalid", both("Số thẻ không hợp lệ", "invalid card number"))
-        match = visits.c.card_number == card_number
+        with engine.connect() as conn:
+            numbers = same_holder(conn, card_number)  # a lost card's visits belong to its holder too
+        match: sa.ColumnElement[bool] = visits.c.card_number.in_(numbers)
         asked: dict[str, str] = {"card_number": str(card_number)}
     elif id_number:
         key = unicodedata.normalize("NFKC", id_number).strip().replace(" ", "")  # fullwidth digits typed

@@ -163,6 +163,15 @@ def test_card_visits_count_in_reports_and_tracing_finds_them_by_card_number(clie
     assert audit.entries(engine, 1)[0]["params"]["card_number"] == str(made[1].number)
     with pytest.raises(UserError):
         person(engine, "official:test", "F1 của ca bệnh BN1234", now - timedelta(days=1), now, card_number=0)
+    new = cards.replace(engine, DISTRICT_KEY, "cli:test", made[1].number)  # lost: the holder gets card 3
+    later = visit(kind="card", source="serial", fields={**fields, "number": new.number}, at=now - timedelta(minutes=30))
+    answer = client.post("/api/v1/visits/batch", json={"device_id": device_id, "visits": [later]}, headers=bearer(token))
+    assert answer.json()["results"][0]["status"] == "created"
+    for asked in (made[1].number, new.number):  # either card finds the person's visits under both
+        found = person(engine, "official:test", "F1 của ca bệnh BN1234", now - timedelta(days=1), now, card_number=asked)
+        assert [v.card_number for v in found.visits] == [made[1].number, made[1].number, new.number]
+    alone = person(engine, "official:test", "F1 của ca bệnh BN1234", now - timedelta(days=1), now, card_number=made[0].number)
+    assert alone.count == 0
 
 
 def test_a_card_from_another_district_is_unknown_to_this_one(engine: Engine) -> None:

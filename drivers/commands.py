@@ -23,7 +23,6 @@ from kiosk import sdnotify
 from kiosk.catalog import N_, bilingual, text
 from kiosk.clock import ClockStatus
 from kiosk.contract import Direction
-from kiosk.credentials import UNTRUSTED_SIGNATURES
 from kiosk.exitcodes import ExitCode, emit
 from kiosk.scan import ScanEvent, ScanResult
 
@@ -55,8 +54,8 @@ def log_clock(status: ClockStatus) -> None:
 def result_line(result: ScanResult, lang: str, colour: bool = True) -> str:
     """One line a guard reads: mark, word, direction, masked summary, reason; never full data."""
     mark, fg, words = STATUS_STYLE[result.status]
-    if result.status == "accepted" and result.details.get("signature") in UNTRUSTED_SIGNATURES:
-        mark, fg = "!", "yellow"  # recorded, but the certificate is not to be trusted: never green
+    if result.doubtful:
+        mark, fg = "!", "yellow"  # recorded, but the certificate or card is not to be trusted: never green
     word = text(words, lang)
     direction = ""
     if result.direction:
@@ -64,6 +63,8 @@ def result_line(result: ScanResult, lang: str, colour: bool = True) -> str:
     parts = [f"{mark} {word}{direction}", result.summary or "", result.reason if result.status != "accepted" else ""]
     if result.details.get("signature"):
         parts.append(text("signature: {signature}", lang, signature=result.details["signature"]))
+    if result.details.get("card"):
+        parts.append(text("card: {card}", lang, card=result.details["card"]))
     line = " · ".join(p for p in parts if p)
     return click.style(line, fg=fg, bold=True) if colour else line
 

@@ -22,9 +22,11 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-KINDS = ("cccd", "dcc", "phone", "opaque")
+KINDS = ("cccd", "dcc", "card", "phone", "opaque")
 Direction = Literal["in", "out"]
-Kind = Literal["cccd", "dcc", "phone", "opaque"]
+Kind = Literal["cccd", "dcc", "card", "phone", "opaque"]
+# A district card's check (kiosk/cards.py): which district key signed it, and is it revoked.
+CardCheck = Literal["valid", "bad_signature", "unknown_signer", "revoked", "not_checked"]
 
 ID_NUMBER_12 = r"^[0-9]{12}$"
 ID_NUMBER_9 = r"^[0-9]{9}$"
@@ -38,6 +40,7 @@ CCCD_NAME_MAX = 100
 ADDRESS_MAX = 500  # long real addresses exist (thôn, xã, huyện, tỉnh spelled out); a QR code holds ~2,900 bytes
 DCC_NAME_MAX = 200  # the DCC schema caps family and given name at 80 characters each
 PHONE_NAME_MAX = 100
+CARD_NAME_MAX = 117  # kiosk/cards.py: name and commune share 117 UTF-8 bytes in a version-10 QR code
 OPAQUE_TEXT_MAX = 65536
 FIELDS_DEPTH_MAX = 6  # a certificate's fields are 3 levels deep; more is an attack, not a visit
 FREE_TEXT = ("reader", "operator", "boot_id", "checkpoint")  # envelope text a device chooses freely
@@ -70,6 +73,12 @@ class DccFields(_Fields):
     signature: str = Field(max_length=32)
 
 
+class CardFields(_Fields):
+    number: int = Field(ge=1, le=2**32 - 1)
+    name: str = Field(min_length=1, max_length=CARD_NAME_MAX, pattern=NO_NUL)
+    check: CardCheck
+
+
 class OpaqueFields(_Fields):
     text: str = Field(max_length=OPAQUE_TEXT_MAX)
     length: int = Field(ge=0)
@@ -79,6 +88,7 @@ FIELD_MODELS: dict[str, type[_Fields]] = {
     "cccd": CccdFields,
     "phone": PhoneFields,
     "dcc": DccFields,
+    "card": CardFields,
     "opaque": OpaqueFields,
 }
 

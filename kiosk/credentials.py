@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from kiosk.contract import Kind
+from kiosk.contract import CardCheck, Kind
 from kiosk.messages import render
 
 # Signature states of a vaccine certificate (contract for scripts: keep these names).
@@ -19,6 +19,8 @@ SIGNATURE_STATES = ("valid", "bad_signature", "unknown_signer", "expired", "not_
 # The states that say the certificate must not be trusted. Such a visit is still recorded
 # (tracing needs every traveller), but a guard must see that it is not "fine".
 UNTRUSTED_SIGNATURES = frozenset({"bad_signature", "unknown_signer", "expired", "not_yet_valid"})
+# A district card's check (kiosk/cards.py); the untrusted ones are recorded but never green.
+UNTRUSTED_CARDS: frozenset[str] = frozenset({"bad_signature", "unknown_signer", "revoked"})
 
 
 def _jsonable(value: Any) -> Any:
@@ -83,6 +85,20 @@ class Phone(_Credential):
 
 
 @dataclass(frozen=True)
+class Card(_Credential):
+    """A disease-control card printed and signed by the district (kiosk/cards.py)."""
+
+    kind: ClassVar[Kind] = "card"
+    number: int
+    name: str
+    birth_year: int
+    commune: str
+    issued_on: date
+    key_id: str  # hex; which district key signed it
+    check: CardCheck
+
+
+@dataclass(frozen=True)
 class Opaque(_Credential):
     """Anything else, kept raw so the scan is never lost."""
 
@@ -108,11 +124,11 @@ class Rejection:
         return {"kind": None, "error": self.message(lang), "error_code": self.code}
 
 
-Credential = Cccd | Dcc | Phone | Opaque
-Recognised = Cccd | Dcc | Phone | Opaque | Rejection
+Credential = Cccd | Dcc | Card | Phone | Opaque
+Recognised = Cccd | Dcc | Card | Phone | Opaque | Rejection
 
 
-KINDS: dict[str, type[_Credential]] = {c.kind: c for c in (Cccd, Dcc, Phone, Opaque)}
+KINDS: dict[str, type[_Credential]] = {c.kind: c for c in (Cccd, Dcc, Card, Phone, Opaque)}
 
 
 def credential_from_fields(kind: str, fields: dict[str, Any]) -> Credential:

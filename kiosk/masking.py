@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.catalog import N_, gettext
-from kiosk.credentials import Cccd, Credential, Dcc, Opaque, Phone, credential_from_fields
+from kiosk.credentials import Card, Cccd, Credential, Dcc, Opaque, Phone, credential_from_fields
 
 LABELS = {
     "id": N_("ID"),
+    "card": N_("Card"),
     "phone": N_("Phone"),
     "dose": N_("Dose"),
     "test": N_("Test"),
@@ -54,6 +55,8 @@ def summary(credential: Credential, lang: str = "vi", *, name: str | None = None
         given = credential.given_name or ""
         parts.append(mask_name(f"{family} {given}".strip()) if family else mask_name(credential.name))
         parts.extend(_certificate_line(cert, words) for cert in credential.certificates[:1])
+    elif isinstance(credential, Card):
+        parts = [mask_name(credential.name), f"{words['card']} {mask_digits(format(credential.number, '06d'), 3)}"]
     elif isinstance(credential, Opaque):
         parts.append(words.get(credential.hint, words["opaque"]) if credential.hint != "text" else words["opaque"])
     return " · ".join(p for p in parts if p)

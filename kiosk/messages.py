@@ -297,11 +297,24 @@ MESSAGES: dict[str, str] = {
     "restore_bad_rows": N_(
         "{file} was not restored: it has rows of the wrong shape ({problems}). Nothing was changed; use another backup."
     ),
+    "card_damaged": N_("Damaged disease-control card (or read incompletely), scan again."),
+    "card_number_invalid": N_("Invalid card number."),
+    "card_birth_year_invalid": N_("Invalid year of birth (1900–2100)."),
+    "card_text_missing": N_("The name or the commune is missing."),
+    "card_text_too_long": N_("Name and commune too long for a card (at most 117 UTF-8 bytes together)."),
+    "card_reprint_revoked": N_("Card {number} is revoked and is not printed again: use cards replace for a new card."),
+    "card_issue_date_invalid": N_("Invalid card issue date (2020 or later)."),
 }
 
 DIRECTION_WORDS = {"in": Word(N_("entry")), "out": Word(N_("exit"))}
 # A visit's kind (kiosk/contract.py) and delivery state (kiosk/store.py), in tables people read.
-KIND_WORDS = {"cccd": N_("ID card"), "dcc": N_("vaccine certificate"), "phone": N_("phone number"), "opaque": N_("other code")}
+KIND_WORDS = {
+    "cccd": N_("ID card"),
+    "dcc": N_("vaccine certificate"),
+    "phone": N_("phone number"),
+    "opaque": N_("other code"),
+    "card": N_("disease-control card"),
+}
 SYNC_STATE_WORDS = {"pending": N_("waiting to send"), "synced": N_("sent"), "rejected": N_("rejected")}
 
 # The parts of a visit the contract (kiosk/contract.py) can find wrong, in a guard's words.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timezone
 
+from kiosk.cards import CardTrust, looks_like_card, read_card
 from kiosk.cccd import looks_like_cccd, parse_cccd
 from kiosk.contract import UNSTORABLE_TEXT
 from kiosk.credentials import Opaque, Recognised, Rejection
@@ -49,18 +50,21 @@ def recognise(
     *,
     now: datetime | None = None,
     trust: TrustStore | None = None,
+    cards: CardTrust | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     fallback_encoding: str | None = None,
 ) -> Recognised:
     """Never raises: unknown input becomes an ``Opaque`` credential, broken input a ``Rejection``."""
     try:
-        return _recognise(payload, now or datetime.now(timezone.utc), trust, max_bytes, fallback_encoding)
+        return _recognise(payload, now or datetime.now(timezone.utc), trust, cards, max_bytes, fallback_encoding)
     except Exception:  # last line of defence: keep the scan, say what it was
         raw = payload if isinstance(payload, bytes) else payload.encode("utf-8", "surrogatepass")
         return Opaque(text=raw[:max_bytes].hex(), length=len(raw), truncated=len(raw) > max_bytes, hint="binary")
 
 
-def _recognise(payload: bytes | str, now: datetime, trust: TrustStore | None, max_bytes: int, fallback: str | None) -> Recognised:
+def _recognise(
+    payload: bytes | str, now: datetime, trust: TrustStore | None, cards: CardTrust | None, max_bytes: int, fallback: str | None
+) -> Recognised:
     if isinstance(payload, bytes):
         length = len(payload)
         if not payload.strip(b"\x00\r\n\t "):
@@ -79,6 +83,8 @@ def _recognise(payload: bytes | str, now: datetime, trust: TrustStore | None, ma
         return _opaque(text, length, max_bytes)
     if text[:4].upper() == "HC1:":
         return decode_dcc(text, trust=trust, now=now)
+    if looks_like_card(text):
+        return read_card(text, cards)
     folded = unicodedata.normalize("NFKC", text)  # fullwidth digits from some readers → ASCII
     fields = folded.split("|")
     if looks_like_cccd(fields):

@@ -18,11 +18,13 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 from kiosk import contract
+from kiosk.card_trust_file import CardTrustWatch
+from kiosk.cards import CardTrust
 from kiosk.catalog import gettext
 from kiosk.clock import LOCAL_TZ, Clock, ClockReading, SystemClock
 from kiosk.config import Config
 from kiosk.contract import Direction, Kind, visit_problems
-from kiosk.credentials import Cccd, Credential, Dcc, Opaque, Phone, Rejection
+from kiosk.credentials import UNTRUSTED_CARDS, UNTRUSTED_SIGNATURES, Card, Cccd, Credential, Dcc, Opaque, Phone, Rejection
 from kiosk.masking import summary
 from kiosk.messages import DIRECTION_WORDS, OTHER_PART_WORDS, VISIT_PART_WORDS, render
 from kiosk.phone import parse_phone
@@ -70,6 +72,13 @@ class ScanResult:
     def accepted(self) -> bool:
         return self.status == "accepted"
 
+    @property
+    def doubtful(self) -> bool:
+        """Recorded, but the certificate or card is not to be trusted: the orange panel, never green."""
+        return self.status == "accepted" and (
+            self.details.get("signature") in UNTRUSTED_SIGNATURES or self.details.get("card") in UNTRUSTED_CARDS
+        )
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "status": self.status,
@@ -93,6 +102,8 @@ def credential_key(credential: Credential) -> str:
         ident = credential.id_number
     elif isinstance(credential, Phone):
         ident = credential.phone
+    elif isinstance(credential, Card):
+        ident = str(credential.number)
     elif isinstance(credential, Dcc):
         first = credential.certificates[0] if credential.certificates else {}
         ident = first.get("certificate_id") or f"{credential.name}|{credential.date_of_birth}"
@@ -110,11 +121,21 @@ def local_day_start(moment: datetime) -> datetime:
 class ScanService:
     """Turns scans into visits for one kiosk; safe to call from any one thread at a time."""
 
-    def __init__(self, config: Config, store: VisitStore, *, clock: Clock | None = None, trust: TrustStore | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: VisitStore,
+        *,
+        clock: Clock | None = None,
+        trust: TrustStore | None = None,
+        cards: CardTrust | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.clock = clock or SystemClock()
         self.trust = trust if trust is not None else TrustStore.from_dir(config.trust_dir)
+        self._cards = cards
+        self._card_watch = CardTrustWatch(config.data_dir)
         self.lang = config.kiosk.language
         mode = config.kiosk.direction
         self.direction: Direction = "in" if mode == "both" else mode
@@ -149,6 +170,7 @@ class ScanService:
             event.payload,
             now=reading.wall,
             trust=self.trust,
+            cards=self._cards if self._cards is not None else self._card_watch.current(),
             max_bytes=self.config.kiosk.max_payload_bytes,
             fallback_encoding=event.encoding,
         )
@@ -275,6 +297,8 @@ def _details(credential: Credential) -> dict[str, Any]:
     """Extra result fields a screen needs: the certificate check, a renumbered phone."""
     if isinstance(credential, Dcc):
         return {"signature": credential.signature}
+    if isinstance(credential, Card):
+        return {"card": credential.check}
     if isinstance(credential, Phone) and credential.renumbered_from:
         return {"renumbered": True}
     if isinstance(credential, Opaque) and credential.truncated:

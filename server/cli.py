@@ -448,6 +448,107 @@ def checkpoint_activate(admin: Admin, code: str) -> None:
 # --- enrolment and devices ------------------------------------------------------------------
 
 
+# --- disease-control cards -------------------------------------------------------------------
+
+
+@main.group()
+def cards() -> None:
+    """District disease-control cards (thẻ kiểm soát dịch bệnh): issue, re-print, replace, revoke, list."""
+
+
+CARD_COLUMNS = ["number", "name", "birth_year", "commune", "issued_on", "revoked_at", "replaced_by"]
+CARDS_PDF = click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The PDF to print (A4)."
+)
+
+
+def _write_sheet(admin: Admin, numbers: list[int], output: Path) -> None:
+    from server import cards as card_register
+    from server.card_sheet import card_pdf
+
+    write_private(output, card_pdf(card_register.faces(admin.engine(), numbers)))
+    pages = -(-len(numbers) // 10)
+    click.echo(bilingual("written {cards} cards, {pages} pages: {path}", cards=len(numbers), pages=pages, path=output))
+
+
+@cards.command("issue")
+@click.option("--commune", "commune_name", required=True, help="e.g. 'Thị trấn Sịa'.")
+@DISTRICT
+@PROVINCE
+@click.option(
+    "--from",
+    "residents_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV, UTF-8, header name,birth_year (and replaces: the number of a card this one replaces).",
+)
+@CARDS_PDF
+@with_admin
+def cards_issue(
+    admin: Admin, commune_name: str, district: str | None, province: str | None, residents_file: Path, output: Path
+) -> None:
+    """Sign a card for every resident of the list and write the sheets to print."""
+    from server import cards as card_register
+    from server.checkpoint_import import read_csv_file
+
+    residents = card_register.parse_residents(read_csv_file(residents_file.read_bytes(), str(residents_file)))
+    key = card_register.load_signing_key(admin.settings)
+    issued = card_register.issue(admin.engine(), key, admin.actor, commune_name, residents, district=district, province=province)
+    _write_sheet(admin, [c.number for c in issued], output)
+
+
+@cards.command("reprint")
+@click.argument("numbers", nargs=-1, required=True, type=click.IntRange(1))
+@CARDS_PDF
+@with_admin
+def cards_reprint(admin: Admin, numbers: tuple[int, ...], output: Path) -> None:
+    """Print cards NUMBERS again, identical (a damaged print); a revoked card is not printed."""
+    from server import cards as card_register
+
+    revoked = [f.number for f in card_register.faces(admin.engine(), list(numbers)) if f.revoked]
+    if revoked:
+        raise UserError(
+            "card_revoked",
+            render_both("card_reprint_revoked", number=revoked[0]),
+        )
+    _write_sheet(admin, list(numbers), output)
+
+
+@cards.command("replace")
+@click.argument("number", type=click.IntRange(1))
+@CARDS_PDF
+@with_admin
+def cards_replace(admin: Admin, number: int, output: Path) -> None:
+    """A new card (new number) for the holder of card NUMBER, which is revoked (lost, stolen)."""
+    from server import cards as card_register
+
+    key = card_register.load_signing_key(admin.settings)
+    card = card_register.replace(admin.engine(), key, admin.actor, number)
+    click.echo(bilingual("card {old} revoked, new card {new}", old=number, new=card.number))
+    _write_sheet(admin, [card.number], output)
+
+
+@cards.command("revoke")
+@click.argument("number", type=click.IntRange(1))
+@with_admin
+def cards_revoke(admin: Admin, number: int) -> None:
+    """Stop card NUMBER: kiosks show it orange, with the reason, after their next sync."""
+    from server import cards as card_register
+
+    card_register.revoke(admin.engine(), admin.actor, number)
+    click.echo(bilingual("card {number} revoked", number=number))
+
+
+@cards.command("list")
+@click.option("--commune", "commune_name", help="Only this commune's cards.")
+@JSON_FLAG
+@with_admin
+def cards_list(admin: Admin, commune_name: str | None, as_json: bool) -> None:
+    from server import cards as card_register
+
+    show(card_register.list_cards(admin.engine(), commune_name), CARD_COLUMNS, as_json)
+
+
 @main.command("enroll-code")
 @click.argument("checkpoint_code", metavar="CHECKPOINT")
 @click.option("--valid-hours", type=click.FloatRange(min=0.01, max=720), help="Validity (default from config: 24).")
@@ -621,9 +722,11 @@ def official_revoke(admin: Admin, name: str) -> None:
 def import_file(admin: Admin, file: Path, receipt: Path | None, as_json: bool) -> None:
     """Import a kiosk's USB export (checkpoint-kiosk export); importing again stores nothing twice."""
     from server import usb_import
+    from server.cards import configured_key, trust_wire
     from server.ingest import IngestRules
 
-    summary = usb_import.import_sealed(admin.engine(), file, IngestRules.from_settings(admin.settings), admin.actor, receipt)
+    cards = trust_wire(admin.engine(), configured_key(admin.settings))
+    summary = usb_import.import_sealed(admin.engine(), file, IngestRules.from_settings(admin.settings), admin.actor, receipt, cards)
     if as_json:
         emit(summary.to_dict())
         return
@@ -762,6 +865,7 @@ TRACE_HEADINGS = [
     N_("Name"),
     N_("ID number"),
     N_("Phone number"),
+    N_("Card number"),
 ]
 
 
@@ -785,6 +889,7 @@ def _show_trace(found: TraceResult, fmt: str, output: Path | None) -> None:
             v.name,
             v.id_number,
             v.phone,
+            v.card_number,
         ]
         for v in found.visits
     ]
@@ -814,12 +919,14 @@ def trace_checkpoint(
 @trace.command("person")
 @click.option("--id-number", help="CCCD (12 digits) or CMND (9 digits).")
 @click.option("--phone", help="Phone number, any form (+84…, 09…).")
+@click.option("--card", "card_number", type=click.IntRange(1), help="District disease-control card number.")
 @trace_options
 @with_admin
 def trace_person(
     admin: Admin,
     id_number: str | None,
     phone: str | None,
+    card_number: int | None,
     start: datetime,
     end: datetime,
     reason: str,
@@ -827,11 +934,13 @@ def trace_person(
     fmt: str,
     output: Path | None,
 ) -> None:
-    """Where a person (by --id-number or --phone) was seen between --from and --to."""
+    """Where a person (by --id-number, --phone or --card) was seen between --from and --to."""
     from server import tracing
 
     admin.act_as(as_name)
-    found = tracing.person(admin.engine(), admin.actor, reason, start, end, id_number=id_number, phone=phone)
+    found = tracing.person(
+        admin.engine(), admin.actor, reason, start, end, id_number=id_number, phone=phone, card_number=card_number
+    )
     _show_trace(found, fmt, output)
 
 

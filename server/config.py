@@ -56,11 +56,18 @@ class EnrolmentSection(_Section):
     code_valid_hours: float = Field(24.0, gt=0, le=24 * 30)
 
 
+class CardsSection(_Section):
+    # The district's Ed25519 signing key (PEM, PKCS#8, mode 0600); empty: <data_dir>/card-signing-key.pem.
+    # server/cards.py's load_signing_key reads it (the `keys` command will make it).
+    signing_key: str = ""
+
+
 class Settings(_Section):
     server: ServerSection = ServerSection()
     limits: LimitsSection = LimitsSection()
     retention: RetentionSection = RetentionSection()
     enrolment: EnrolmentSection = EnrolmentSection()
+    cards: CardsSection = CardsSection()
 
     @property
     def data_dir(self) -> Path:

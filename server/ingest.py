@@ -112,12 +112,15 @@ def visit_row(visit: VisitIn, device: DeviceAuth, received_at: datetime, rules: 
         "id_number": _person(visit, "id_number"),
         "phone": _person(visit, "phone"),
         "person_name": _person(visit, "name"),
+        "card_number": _person(visit, "number"),
         "fields": visit.fields,
         "operator": visit.operator,
         "purged_at": None,
     }
     if occurred is not None and occurred < received_at - rules.retention:  # as the purge would have left it
-        row.update(id_number=None, phone=None, person_name=None, fields=None, operator=None, purged_at=received_at)
+        row.update(
+            id_number=None, phone=None, person_name=None, card_number=None, fields=None, operator=None, purged_at=received_at
+        )
     return row
 
 

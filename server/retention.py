@@ -43,6 +43,7 @@ def purge(engine: Engine, older_than_days: int, actor: str, now: datetime | None
                 id_number=None,
                 phone=None,
                 person_name=None,
+                card_number=None,
                 fields=None,
                 operator=None,
                 purged_at=datetime.now(timezone.utc),

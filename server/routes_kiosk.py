@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.catalog import bilingual
 from server.auth import Forbidden, device_auth
 from server.body import BodyTooLarge, read_limited
+from server.cards import trust_wire
 from server.enrolment import DeviceAuth, redeem
 from server.errors import UserError
 from server.http_errors import ERROR_RESPONSES, TooManyRequests, too_deep
@@ -71,7 +72,9 @@ def enroll(request: Request, body: EnrollRequest) -> EnrollResponse:
     With a ``nonce``, the same code and nonce again while the code is valid return the same
     device with a new token (the previous one retired): safe to resend after a lost answer.
     """
-    return redeem(request.app.state.engine, body.code, body.nonce)
+    state = request.app.state
+    answer = redeem(state.engine, body.code, body.nonce)
+    return answer.model_copy(update={"cards": trust_wire(state.engine, state.card_key)})
 
 
 class _Envelope(BaseModel):
@@ -147,4 +150,5 @@ async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(d
         )
     now = datetime.now(timezone.utc)
     results = await run_in_threadpool(ingest, state.engine, device, envelope.visits, IngestRules.from_settings(state.settings), now)
-    return BatchResponse(server_time=datetime.now(timezone.utc), results=results)
+    cards = await run_in_threadpool(trust_wire, state.engine, state.card_key)
+    return BatchResponse(server_time=datetime.now(timezone.utc), results=results, cards=cards)

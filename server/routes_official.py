@@ -150,6 +150,7 @@ class TraceCheckpointRequest(_TraceWindow):
 class TracePersonRequest(_TraceWindow):
     id_number: str | None = Field(None, max_length=20, pattern=NO_NUL, description="CCCD (12 digits) or CMND (9).")
     phone: str | None = Field(None, max_length=20, pattern=NO_NUL)
+    card_number: int | None = Field(None, ge=1, le=2**32 - 1, description="District disease-control card number.")
 
 
 # POST, not GET: identifiers and reasons must not end up in URLs and access logs.
@@ -172,4 +173,5 @@ def trace_person(request: Request, official: Official, body: TracePersonRequest)
         body.end,
         id_number=body.id_number,
         phone=body.phone,
+        card_number=body.card_number,
     )

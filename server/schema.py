@@ -144,6 +144,7 @@ visits = sa.Table(
     sa.Column("id_number", sa.String(12)),
     sa.Column("phone", sa.String(11)),  # mobiles 10 digits, landlines 11
     sa.Column("person_name", sa.String(200)),
+    sa.Column("card_number", sa.BigInteger),  # a district card's number (kind "card"), for tracing
     sa.Column("fields", sa.JSON),
     sa.Column("operator", sa.String(100)),
     sa.Column("purged_at", UtcDateTime),
@@ -151,7 +152,25 @@ visits = sa.Table(
     sa.Index(None, "checkpoint_id", "occurred_at"),
     sa.Index(None, "id_number"),
     sa.Index(None, "phone"),
+    sa.Index(None, "card_number"),
     sa.Index("ix_visits_time_unknown", "device_id", postgresql_where=sa.text("time_unknown"), sqlite_where=sa.text("time_unknown")),
+)
+
+# The district's disease-control cards (server/cards.py): one row per printed card. A new
+# card for the same person gets a new number and revokes the old one (``replaced_by``).
+cards = sa.Table(
+    "cards",
+    metadata,
+    sa.Column("number", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("commune_id", sa.Integer, sa.ForeignKey("communes.id"), nullable=False, index=True),
+    sa.Column("person_name", sa.String(200), nullable=False),
+    sa.Column("birth_year", sa.Integer, nullable=False),
+    sa.Column("issued_on", sa.Date, nullable=False),
+    sa.Column("key_id", sa.String(8), nullable=False),  # hex of kiosk.cards.key_id: which key signed it
+    sa.Column("payload", sa.String(400), nullable=False),  # the QR text, so a re-print is the same card
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime),
+    sa.Column("replaced_by", sa.BigInteger),
 )
 
 officials = sa.Table(

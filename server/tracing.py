@@ -15,11 +15,13 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection, Engine
 
+from kiosk.cards import NUMBER_MAX
 from kiosk.catalog import bilingual
 from kiosk.credentials import Rejection
 from kiosk.masking import mask_digits
 from kiosk.phone import parse_phone
 from server import audit
+from server.cards import same_holder
 from server.db import writing
 from server.errors import UserError
 from server.places import checkpoint_row
@@ -44,6 +46,7 @@ class TraceVisit(BaseModel):
     name: str | None
     id_number: str | None
     phone: str | None
+    card_number: int | None = None
 
 
 class TraceResult(BaseModel):
@@ -95,6 +98,7 @@ def _run(conn: Connection, audit_id: int, where: sa.ColumnElement[bool]) -> Trac
             name=r["person_name"],
             id_number=r["id_number"],
             phone=r["phone"],
+            card_number=r["card_number"],
         )
         for r in rows[:MAX_RESULTS]
     ]
@@ -130,12 +134,21 @@ def person(
     *,
     id_number: str | None = None,
     phone: str | None = None,
+    card_number: int | None = None,
 ) -> TraceResult:
-    """Every visit of one person, by ID number (as scanned or typed) or phone, in the window."""
+    """Every visit of one person, by ID number (as scanned or typed), phone or card number (with the
+    cards it replaced or was replaced by), in the window."""
     reason = _check(reason, start, end)
-    if bool(id_number) == bool(phone):
-        raise UserError("person_key", bilingual("give exactly one of id_number or phone"))
-    if id_number:
+    if sum(key is not None and key != "" for key in (id_number, phone, card_number)) != 1:
+        raise UserError("person_key", bilingual("give exactly one of id_number, phone or card_number"))
+    if card_number is not None:
+        if not 1 <= card_number <= NUMBER_MAX:
+            raise UserError("card_number_invalid", bilingual("invalid card number"))
+        with engine.connect() as conn:
+            numbers = same_holder(conn, card_number)  # a lost card's visits belong to its holder too
+        match: sa.ColumnElement[bool] = visits.c.card_number.in_(numbers)
+        asked: dict[str, str] = {"card_number": str(card_number)}
+    elif id_number:
         key = unicodedata.normalize("NFKC", id_number).strip().replace(" ", "")  # fullwidth digits typed
         if not (key.isascii() and key.isdigit() and len(key) in (9, 12)):
             raise UserError("id_number_invalid", bilingual("an ID number has 12 (or 9) digits"))

@@ -26,6 +26,7 @@ from server.enrolment import DeviceAuth
 from server.errors import NotFound, UserError
 from server.ingest import IngestRules, ingest
 from server.schema import checkpoints, device_tokens, devices
+from sync.protocol import CardTrustWire
 from sync.sealed import RECEIPT, VISITS, SealedFileError, SealedReader, SealedWriter, read_header
 
 RECEIPT_SUFFIX = ".receipt.cpr"  # not *.cpk: a glob over a stick's exports must not pick receipts up
@@ -93,8 +94,16 @@ def device_keys(engine: Engine, device_id: str) -> tuple[DeviceAuth, list[bytes]
     return DeviceAuth(device.id, device.checkpoint_id, device.code), [bytes.fromhex(h) for h in hashes]
 
 
-def import_sealed(engine: Engine, path: Path, rules: IngestRules, actor: str, receipt: Path | None = None) -> ImportSummary:
-    """Ingest every visit of the file; write the receipt (default: beside the file) when all went in."""
+def import_sealed(
+    engine: Engine,
+    path: Path,
+    rules: IngestRules,
+    actor: str,
+    receipt: Path | None = None,
+    cards: CardTrustWire | None = None,
+) -> ImportSummary:
+    """Ingest every visit of the file; write the receipt (default: beside the file) when all went in.
+    ``cards``: the district's card key and revocations, carried to the offline kiosk in the receipt."""
     receipt = receipt or path.with_name(path.name.removesuffix(".cpk") + RECEIPT_SUFFIX)
     partial = receipt.with_name(f".{receipt.name}.part")
     with path.open("rb") as fh:
@@ -109,7 +118,7 @@ def import_sealed(engine: Engine, path: Path, rules: IngestRules, actor: str, re
         try:
             reader = SealedReader(fh, header, materials)
             with partial.open("wb") as out:
-                _ingest_frames(engine, reader, out, device, path.name, rules, summary)
+                _ingest_frames(engine, reader, out, device, path.name, rules, summary, cards)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(partial, receipt)
@@ -141,10 +150,20 @@ def import_sealed(engine: Engine, path: Path, rules: IngestRules, actor: str, re
 
 
 def _ingest_frames(
-    engine: Engine, reader: SealedReader, out: IO[bytes], device: DeviceAuth, name: str, rules: IngestRules, summary: ImportSummary
+    engine: Engine,
+    reader: SealedReader,
+    out: IO[bytes],
+    device: DeviceAuth,
+    name: str,
+    rules: IngestRules,
+    summary: ImportSummary,
+    cards: CardTrustWire | None,
 ) -> None:
     """Each frame as one ingest batch, each answer into the receipt (sealed with the file's own key)."""
-    writer = SealedWriter(out, RECEIPT, {"device_id": device.device_id, "file": name}, reader.material or b"")
+    header: dict[str, Any] = {"device_id": device.device_id, "file": name}
+    if cards is not None:  # in the header, which every frame's tag authenticates
+        header["cards"] = cards.model_dump()
+    writer = SealedWriter(out, RECEIPT, header, reader.material or b"")
     for records in reader.batches():
         for result in ingest(engine, device, records, rules, datetime.now(timezone.utc)):
             summary.outcomes[result.status] += 1

@@ -121,11 +121,20 @@ class CheckpointIdentity(_Wire):
     province: str
 
 
+class CardTrustWire(_Wire):
+    """The district's card signing keys and revoked card numbers (kiosk/cards.py): what a kiosk
+    needs to check disease-control cards offline. Absent when the district issues no cards."""
+
+    public_keys: list[str] = Field(max_length=16, description="Raw Ed25519 public keys, hex (64 characters each).")
+    revoked: list[int] = Field(description="Numbers of revoked cards (lost, stolen or replaced).")
+
+
 class EnrollResponse(_Wire):
     device_id: str
     token: str = Field(description="Bearer token for this device; shown once, stored hashed on the server.")
     checkpoint: CheckpointIdentity
     server_time: datetime
+    cards: CardTrustWire | None = None
 
 
 class EnrollPayload(_Wire):
@@ -171,6 +180,7 @@ class VisitResult(_Wire):
 class BatchResponse(_Wire):
     server_time: datetime
     results: list[VisitResult]
+    cards: CardTrustWire | None = Field(None, description="The district's card keys and revocations, as of this answer.")
 
 
 # --- errors --------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from kiosk.syncstate import (
     server_url,
 )
 from sync import pending_enrolment
+from sync.cardtrust import keep_card_trust
 from sync.client import Refused, ServerClient, Transient
 from sync.clockfix import keep_server_time
 from sync.errors import REENROL_CODES, SyncError
@@ -173,6 +174,7 @@ class SyncService:
         except OSError:  # the nonce stays: enrolling again once there is room gets this device back
             raise SyncError("enroll_not_saved", path=str(self.config.data_dir)) from None
         pending_enrolment.forget(self.config.data_dir)
+        keep_card_trust(self.config.data_dir, answer.cards)
         self.store.write_meta({NEEDS_REENROLMENT: None, LAST_ERROR: None, LAST_ERROR_PARAMS: None, LAST_ERROR_AT: None})
         keep_server_time(self.store, before, self.clock.read(), answer.server_time)
         return {"server": server, "device_id": answer.device_id, "checkpoint": enrolment.checkpoint}
@@ -258,6 +260,7 @@ class SyncService:
             error = exc
         except (Refused, StorageError) as exc:
             error = SyncError(exc.code)
+        keep_card_trust(self.config.data_dir, upload.cards)
         self._remember(error)
         return upload.tally, error
 
@@ -350,7 +353,7 @@ class SyncService:
 
     def import_receipt(self, path: Path) -> SyncSummary:
         """Mark visits the server confirmed in the receipt of ``checkpoint-server import``."""
-        tally = import_receipt(self.store, self._enrolment(), Path(path), self.clock.read().wall)
+        tally = import_receipt(self.store, self._enrolment(), Path(path), self.clock.read().wall, self.config.data_dir)
         return self._summary(tally, None)
 
     def _enrolment(self) -> Enrolment:

@@ -20,6 +20,7 @@ import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -33,7 +34,7 @@ from sync.client import RateLimited, ServerClient, TooLarge, Transient
 from sync.clockfix import Corrections, keep_server_time
 from sync.errors import SyncError
 from sync.notices import Notify, Retrying
-from sync.protocol import BatchResponse, VisitResult
+from sync.protocol import BatchResponse, CardTrustWire, VisitResult
 from sync.wire import batch_body, wire_visit
 
 T = TypeVar("T")
@@ -142,6 +143,7 @@ class UploadPass:
         self.tally = Tally()
         self.left_behind: SyncError | None = None  # why a visit was left pending while the queue moved on
         self._corrections = Corrections(store)
+        self.cards: CardTrustWire | None = None  # the district's card keys and revocations, from the last answer
 
     def run(self) -> None:
         """Deliver every pending visit; SyncError when the pass has to end early.
@@ -159,6 +161,8 @@ class UploadPass:
         keep_server_time(self.store, before, self.clock.read(), server_time)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-upload") as sender:
             batch = self._read(0)
+            if batch is None:
+                self._ask_cards()
             in_flight = sender.submit(self._post, batch) if batch else None
             while batch is not None and in_flight is not None:
                 self._check_stop()
@@ -184,7 +188,15 @@ class UploadPass:
         return Batch(visits, corrected, body)
 
     def _post(self, batch: Batch) -> BatchResponse:
-        return self.client.upload(self.enrolment.token, batch.body)
+        answer = self.client.upload(self.enrolment.token, batch.body)
+        if answer.cards is not None:
+            self.cards = answer.cards
+        return answer
+
+    def _ask_cards(self) -> None:
+        """Nothing to send: an empty batch still brings the district's card revocations."""
+        with suppress(Transient, TooLarge):  # the pass had nothing to deliver; the next sync asks again
+            self._retrying(lambda: self._post(self._batch([], [])))
 
     def _deliver(self, batch: Batch, failed: Exception | None = None) -> None:
         """Send until answered (``failed``: how a first try already went), then apply the answers."""

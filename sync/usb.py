@@ -18,9 +18,10 @@ from pydantic import ValidationError
 from kiosk.catalog import bilingual
 from kiosk.enrolment import Enrolment, durable_replace
 from kiosk.store import VisitStore, iso
+from sync.cardtrust import keep_card_trust
 from sync.clockfix import Corrections
 from sync.errors import SyncError
-from sync.protocol import VisitResult
+from sync.protocol import CardTrustWire, VisitResult
 from sync.sealed import RECEIPT, VISITS, SealedFileError, SealedReader, SealedWriter, key_material, read_header
 from sync.upload import Tally, delivery
 from sync.wire import wire_visit
@@ -73,8 +74,12 @@ def export_pending(store: VisitStore, enrolment: Enrolment, directory: Path, now
     return ExportResult(path, len(exported), skipped)
 
 
-def import_receipt(store: VisitStore, enrolment: Enrolment, path: Path, now: datetime) -> Tally:
-    """Apply the server's verdicts from a receipt written for this device's export."""
+def import_receipt(store: VisitStore, enrolment: Enrolment, path: Path, now: datetime, data_dir: Path) -> Tally:
+    """Apply the server's verdicts from a receipt written for this device's export, and the
+    district's card key and revocations it carries (for kiosks that never go online).
+
+    The card list sits in the receipt's header, which every frame's tag authenticates: it is
+    kept only once the whole receipt has been read and verified."""
     tally = Tally()
     try:
         with path.open("rb") as fh:
@@ -85,6 +90,8 @@ def import_receipt(store: VisitStore, enrolment: Enrolment, path: Path, now: dat
                 results = [VisitResult.model_validate(r) for r in records]
                 store.apply_deliveries([delivery(r) for r in results], now)
                 tally.count(results)
+            cards = header.fields.get("cards")
+            keep_card_trust(data_dir, CardTrustWire.model_validate(cards) if cards is not None else None)
     except (OSError, SealedFileError, ValidationError):
         raise SyncError("receipt_invalid") from None
     return tally

@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 from kiosk.catalog import N_
 from kiosk.clock import LOCAL_TZ
-from kiosk.credentials import UNTRUSTED_SIGNATURES
 from kiosk.scan import ScanResult
 
 Translate = Callable[[str], str]
@@ -26,7 +25,7 @@ COLOURS = {
     "accepted": ((0.09, 0.50, 0.20, 1), (1, 1, 1, 1)),
     "repeat": ((1.0, 0.72, 0.0, 1), (0, 0, 0, 1)),
     "rejected": ((0.75, 0.10, 0.10, 1), (1, 1, 1, 1)),
-    # recorded, but the certificate is expired, not yet valid or not genuine: never green
+    # recorded, but the certificate or card is expired, revoked, unknown or not genuine: never green
     "certificate": ((0.88, 0.33, 0.0, 1), (1, 1, 1, 1)),
 }
 LEVEL_COLOURS = {"ok": (0.80, 0.90, 0.80, 1), "warn": (1.0, 0.80, 0.25, 1), "error": (1.0, 0.45, 0.40, 1)}
@@ -72,15 +71,28 @@ def signature_text(signature: str, _: Translate) -> str:
     return words.get(signature, signature)
 
 
+def card_text(check: str, _: Translate) -> str:
+    words = {
+        "valid": _("District card valid"),
+        "bad_signature": _("Card INVALID: changed after signing"),
+        "unknown_signer": _("Card signed by another district or an unknown key"),
+        "revoked": _("Card REVOKED by the district (lost or replaced)"),
+        "not_checked": _("Card not checked: no district key on this kiosk yet"),
+    }
+    return words.get(check, check)
+
+
 def panel_for(result: ScanResult | None, _: Translate) -> Panel:
     """The panel for a scan result, or the ready panel when ``result`` is None."""
     if result is None:
         return Panel("ready", _("READY"), _("Scan a QR code"), _("ID card, vaccine certificate or phone number"))
     detail = signature_text(result.details["signature"], _) if "signature" in result.details else ""
+    if "card" in result.details:
+        detail = card_text(result.details["card"], _)
     if result.details.get("renumbered"):
         detail = _("Old 11-digit number converted to the new 10-digit number")
     if result.status == "accepted":
-        state = "certificate" if result.details.get("signature") in UNTRUSTED_SIGNATURES else "accepted"
+        state = "certificate" if result.doubtful else "accepted"
         return Panel(
             state, _("RECORDED · {direction}").format(direction=direction_word(result.direction, _)), result.summary or "", detail
         )

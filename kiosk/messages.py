@@ -130,6 +130,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Nothing is sent to {server} because http:// is not encrypted: use the server's https:// address, or set "
         "server.allow_insecure_http = true in the config file if this is a private network you trust.",
     ),
+    # checkpoint-server check-counts (server/cli.py, server/daily_counts.py)
+    "server_counts_equal": (
+        "Số đếm theo ngày khớp với các lượt đã lưu.",
+        "The daily counts equal a full recount of the stored visits.",
+    ),
+    "server_counts_differ": (
+        "Số đếm theo ngày lệch với các lượt đã lưu ở {n} chỗ (mã điểm, ngày, chiều, loại: đã đếm/đã lưu):",
+        "The daily counts differ from the stored visits in {n} places (checkpoint id, day, direction, kind: counted/stored):",
+    ),
     # the district server's warnings about the address it gives kiosks (server/cli.py)
     "server_public_url_plain": (
         "Cảnh báo: địa chỉ công khai của máy chủ là {url} (http:// không mã hoá, không phải máy này): kiosk sẽ "

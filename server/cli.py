@@ -813,6 +813,26 @@ def purge(admin: Admin, days: int | None, as_json: bool) -> None:
         )
 
 
+@main.command("check-counts")
+@JSON_FLAG
+@with_admin
+def check_counts(admin: Admin, as_json: bool) -> None:
+    """Check that the daily counts reports read equal a full recount of the stored visits."""
+    from server import daily_counts
+
+    mismatches = daily_counts.recount(admin.engine())
+    if as_json:
+        emit({"ok": not mismatches, "mismatches": [m.to_dict() for m in mismatches]})
+    elif not mismatches:
+        click.echo(render_both("server_counts_equal"))
+    else:
+        click.echo(render_both("server_counts_differ", n=len(mismatches)), err=True)
+        for m in mismatches:
+            click.echo(f"  {m.checkpoint_id} {m.day} {m.direction} {m.kind}: {m.counted}/{m.stored}", err=True)
+    if mismatches:
+        sys.exit(ExitCode.NOT_DONE)
+
+
 @main.command("audit")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
 @JSON_FLAG

@@ -16,6 +16,8 @@ no real-time clock): when neither the scan time nor its correction is possible, 
 visit is stored with its time unknown (``time_unknown``, the original text kept aside),
 counted on the day it was received. A visit older than the retention period is stored
 already purged: counted, but without personal data, as the purge would have left it.
+The visits this request created are counted for reports in the same transaction
+(``server/daily_counts.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from server import daily_counts
 from server.config import Settings
 from server.db import error_kind, writing
 from server.enrolment import DeviceAuth
@@ -224,6 +227,7 @@ def ingest(engine: Engine, device: DeviceAuth, items: list[Any], rules: IngestRu
         if rows:  # write first: on SQLite a transaction that read first could not take the write lock later
             unique = list({row["id"]: row for _, row in reversed(rows)}.values())
             created, refused = _store(conn, unique)
+            daily_counts.add(conn, [row for row in unique if row["id"] in created])
             owners = _owners(conn, [row["id"] for row in unique if row["id"] not in created | refused])
         conn.execute(devices.update().where(devices.c.id == device.device_id).values(last_seen_at=now))
     results: list[VisitResult] = []

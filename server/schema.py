@@ -154,6 +154,18 @@ visits = sa.Table(
     sa.Index("ix_visits_time_unknown", "device_id", postgresql_where=sa.text("time_unknown"), sqlite_where=sa.text("time_unknown")),
 )
 
+# Visits per checkpoint, local (Vietnam) day, direction and kind, kept by ingest in the same
+# transaction as the visits (server/daily_counts.py): reports read these, not the visits.
+daily_visits = sa.Table(
+    "daily_visits",
+    metadata,
+    sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("direction", sa.String(3), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("visits", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
+)
+
 officials = sa.Table(
     "officials",
     metadata,

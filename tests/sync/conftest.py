@@ -28,7 +28,7 @@ from kiosk.clock import SystemClock
 from kiosk.config import Config, load_config
 from kiosk.scan import ScanEvent, ScanService
 from kiosk.store import VisitStore
-from server import enrolment, places
+from server import daily_counts, enrolment, places
 from server.db import create_db_engine
 from server.migrate import upgrade
 from server.schema import visits as visits_table
@@ -256,8 +256,10 @@ class Kiosk:
 
 
 def assert_delivered_exactly_once(server: Server, kiosk: Kiosk) -> None:
-    """Every kiosk visit on the server once, nothing else there, nothing left pending."""
+    """Every kiosk visit on the server once, nothing else there, nothing left pending, and the
+    daily counts reports read equal to a full recount (whatever faults came in between)."""
     stored = server.visit_ids()
     assert set(stored.values()) <= {1}
     assert set(stored) == kiosk.ids()
     assert kiosk.ids("pending") == set() and kiosk.ids("synced") == kiosk.ids()
+    assert daily_counts.recount(server.engine) == []

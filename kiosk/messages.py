@@ -130,6 +130,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Nothing is sent to {server} because http:// is not encrypted: use the server's https:// address, or set "
         "server.allow_insecure_http = true in the config file if this is a private network you trust.",
     ),
+    # checkpoint-server serve --workers (server/cli.py, server/workers.py)
+    "server_workers_need_postgresql": (
+        "Không chạy được {workers} tiến trình trên {db}: SQLite chỉ nhận một người ghi mỗi lúc và giữ giới hạn "
+        'tần suất trong một tiến trình. Dùng --workers 1, hoặc PostgreSQL (server.db = "postgresql://…").',
+        "Cannot run {workers} workers on {db}: SQLite takes one writer at a time and keeps rate limits in one "
+        'process. Use --workers 1, or PostgreSQL (server.db = "postgresql://…").',
+    ),
     # checkpoint-server check-counts (server/cli.py, server/daily_counts.py)
     "server_counts_equal": (
         "Số đếm theo ngày khớp với các lượt đã lưu.",

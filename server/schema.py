@@ -166,6 +166,16 @@ daily_visits = sa.Table(
     sa.Column("visits", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
 )
 
+# Token buckets of the per-device rate limit on PostgreSQL, shared by every worker (server/ratelimit.py).
+rate_buckets = sa.Table(
+    "rate_buckets",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("tokens", sa.Float, nullable=False),
+    sa.Column("refilled_at", sa.Float, nullable=False),  # seconds since the epoch
+    sa.Column("granted", sa.Boolean, nullable=False),  # whether the last request took a token
+)
+
 officials = sa.Table(
     "officials",
     metadata,

@@ -1,4 +1,4 @@
-"""Daily visit counts per checkpoint, direction and kind, for reports that do not grow with history.
+"""Daily visit counts for reports that do not grow with history; rate limits shared by workers.
 
 Revision ID: 0007
 Revises: 0003
@@ -8,6 +8,10 @@ Reports read ``daily_visits`` (kept by ingest in the same transaction as the vis
 server/daily_counts.py) instead of scanning ``visits``. An existing database gets its
 counts built here from the visits it holds, in the same transaction as the new table, so
 the counts equal a full recount from the first moment (``checkpoint-server check-counts``).
+
+``rate_buckets`` holds the per-device token buckets on PostgreSQL, so every worker of
+``serve --workers N`` draws from the same one (server/ratelimit.py); SQLite gets the table
+too, so both databases have one schema, but its single worker keeps buckets in memory.
 """
 
 from __future__ import annotations
@@ -38,6 +42,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["checkpoint_id"], ["checkpoints.id"], name="fk_daily_visits_checkpoint_id_checkpoints"),
         sa.PrimaryKeyConstraint("checkpoint_id", "day", "direction", "kind", name="pk_daily_visits"),
     )
+    op.create_table(
+        "rate_buckets",
+        sa.Column("key", sa.String(100), nullable=False),
+        sa.Column("tokens", sa.Float(), nullable=False),
+        sa.Column("refilled_at", sa.Float(), nullable=False),
+        sa.Column("granted", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name="pk_rate_buckets"),
+    )
     day = LOCAL_DAY[op.get_bind().dialect.name]
     op.execute(
         "INSERT INTO daily_visits (checkpoint_id, day, direction, kind, visits) "
@@ -46,4 +58,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("rate_buckets")
     op.drop_table("daily_visits")

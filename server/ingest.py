@@ -162,7 +162,7 @@ _PG_INSERT = (
 )
 
 
-def _insert_postgresql(conn: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+def insert_postgresql(conn: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
     arrays = tuple(
         [
             json.dumps(r[c.name], ensure_ascii=False)
@@ -185,7 +185,7 @@ def refused_by_database(exc: sa.exc.StatementError) -> bool:
 
 def _store(conn: Connection, rows: list[dict[str, Any]]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
     """(created, refused): the batch in one statement; if the database refuses it, row by row."""
-    insert = _insert_postgresql if conn.dialect.name == "postgresql" else _insert_sqlite
+    insert = insert_postgresql if conn.dialect.name == "postgresql" else _insert_sqlite
     try:
         with conn.begin_nested():
             return insert(conn, rows), set()

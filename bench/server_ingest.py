@@ -50,7 +50,7 @@ from sqlalchemy.engine import Connection, Engine  # noqa: E402
 from server import enrolment, places  # noqa: E402
 from server.config import Settings  # noqa: E402
 from server.db import create_db_engine  # noqa: E402
-from server.ingest import IngestRules, insert_postgresql, visit_row  # noqa: E402
+from server.ingest import PG_COLUMNS, IngestRules, driver_row, insert_postgresql, visit_row  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
 from server.schema import visits as visits_table  # noqa: E402
 from sync.protocol import VisitIn  # noqa: E402
@@ -157,25 +157,23 @@ def _multirow_values(conn: Connection, batch: list[dict[str, Any]]) -> set[uuid.
     return set(conn.execute(statement.returning(visits_table.c.id)).scalars())
 
 
-STAGING = "CREATE TEMP TABLE IF NOT EXISTS visits_in (LIKE visits INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+_UNNEST = (
+    f"INSERT INTO visits ({', '.join(c.name for c in PG_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'%s::{c.type.compile(dialect=postgresql.dialect())}[]' for c in PG_COLUMNS)}) "
+    "ON CONFLICT (id) DO NOTHING RETURNING id"
+)
 
 
-def _copy_staging(conn: Connection, batch: list[dict[str, Any]]) -> set[uuid.UUID]:
-    columns, processed = _driver_rows(conn.engine, batch)
-    conn.exec_driver_sql(STAGING)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY visits_in ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in processed:
-            copy.write_row(row)
-    names = ", ".join(columns)
-    inserted = f"INSERT INTO visits ({names}) SELECT {names} FROM visits_in ON CONFLICT (id) DO NOTHING RETURNING id"
-    return set(conn.exec_driver_sql(inserted).scalars())
+def _unnest_arrays(conn: Connection, batch: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """One array per column (the server's insert until 2026-12-01)."""
+    arrays = tuple(list(column) for column in zip(*(driver_row(r) for r in batch), strict=True))
+    return set(conn.exec_driver_sql(_UNNEST, arrays).scalars())
 
 
 MECHANISMS: dict[str, Callable[[Connection, list[dict[str, Any]]], set[uuid.UUID]]] = {
     "insert: multi-row VALUES": _multirow_values,
-    "insert: COPY to staging": _copy_staging,
-    "insert: unnest arrays": insert_postgresql,
+    "insert: unnest arrays": _unnest_arrays,
+    "insert: COPY to staging": insert_postgresql,  # the server's (server/ingest.py)
 }
 
 

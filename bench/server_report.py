@@ -131,7 +131,8 @@ GENERATE = f"""
 INSERT INTO visits ({", ".join(VISIT_COLUMNS)})
 SELECT gen_random_uuid(), cp, 'dev-' || cp, CASE WHEN i %% 2 = 1 THEN 'in' ELSE 'out' END, 'serial', 'cccd',
        t, t, true, t, lpad(i::text, 12, '0')
-FROM (SELECT i, 1 + floor(random() * %(active)s::int)::int AS cp, %(end)s::timestamptz - random() * %(span)s::int * interval '1 second' AS t
+FROM (SELECT i, 1 + floor(random() * %(active)s::int)::int AS cp,
+             %(end)s::timestamptz - random() * %(span)s::int * interval '1 second' AS t
       FROM generate_series(%(first)s::int, %(last)s::int) AS i) AS g
 """
 

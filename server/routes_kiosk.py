@@ -132,7 +132,7 @@ async def upload_batch(
     decompression. Resending a batch is always safe: stored visits come back `duplicate`.
     """
     state = request.app.state
-    wait = state.limiter.acquire(device.device_id)
+    wait = await run_in_threadpool(state.limiter.acquire, device.device_id)  # a database round trip on PostgreSQL
     if wait:
         raise TooManyRequests(wait)
     length = request.headers.get("content-length")

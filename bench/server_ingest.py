@@ -294,6 +294,10 @@ def run_one(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> lis
         speed = api(url, workdir, devices, bodies, workers)
         api_side = {"db": kind, "what": "API: POST /visits/batch", "clients": clients, "workers": workers}
         results.append({**api_side, "visits_per_s": speed})
+    if kind == "postgresql":
+        with engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT count(*), pg_total_relation_size('visits') FROM visits").one()
+        print(f"postgresql: {stored[1] / stored[0]:.0f} bytes per stored visit, table and its indexes ({stored[0]} visits)")
     engine.dispose()
     return results
 

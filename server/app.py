@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException
 
 from server import routes_kiosk, routes_official
-from server.admission import Gate
+from server.admission import Admission, Gate
 from server.config import Settings
 from server.errors import UserError
 from server.http_errors import database_error, http_error, recursion_error, user_error, validation_error
@@ -41,7 +41,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.gate = Gate.from_limits(settings.limits)
+    app.add_middleware(Admission, gate=Gate.from_limits(settings.limits))
     app.state.limiter = limiter_for(engine, settings.limits.device_batches_per_s, settings.limits.device_burst)
     app.add_exception_handler(UserError, user_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from server.admission import admitted
 from server.auth import Forbidden, device_auth
 from server.body import BodyTooLarge, read_limited
 from server.enrolment import DeviceAuth, redeem
@@ -123,9 +122,7 @@ BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
         }
     },
 )
-async def upload_batch(
-    request: Request, _place: Annotated[None, Depends(admitted)], device: Annotated[DeviceAuth, Depends(device_auth)]
-) -> BatchResponse:
+async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(device_auth)]) -> BatchResponse:
     """Store a batch of visits; each gets created, duplicate or rejected (code, reason).
 
     Body: JSON, optionally `Content-Encoding: gzip`; at most 1,000 visits and 1 MiB after

@@ -34,7 +34,6 @@ from sqlalchemy.engine import Connection, Engine
 from kiosk.clock import LOCAL_TZ
 from server.schema import daily_visits, visits
 
-Key = tuple[int, date, str, str]  # checkpoint_id, local day, direction, kind
 _KEY_COLUMNS = ["checkpoint_id", "day", "direction", "kind"]
 # Vietnam has kept UTC+7 all year, without summer time, since 1975; every stored visit is
 # after TIME_FLOOR (2020, server/ingest.py). SQLite has no time zones, so it adds the offset.
@@ -104,18 +103,24 @@ class Mismatch:
 
 
 def recount(engine: Engine) -> list[Mismatch]:
-    """Every key where the counts differ from the visits stored (empty: they agree), in one snapshot."""
+    """Every key where the counts differ from the visits stored (empty: they agree), in one
+    snapshot. Compared in the database (a full outer join), so only differences come back."""
+    stored = recount_sql(engine.dialect.name).subquery()
+    counted = daily_visits.c
+    keys = [counted.checkpoint_id, counted.day, counted.direction, counted.kind]
+    same_key = sa.and_(*(column == stored.c[column.name] for column in keys))
+    query = (
+        sa.select(
+            *(sa.func.coalesce(column, stored.c[column.name]).label(column.name) for column in keys),
+            sa.func.coalesce(counted.visits, 0).label("counted"),
+            sa.func.coalesce(stored.c.visits, 0).label("stored"),
+        )
+        .select_from(daily_visits.join(stored, same_key, full=True))
+        .where(sa.func.coalesce(counted.visits, 0) != sa.func.coalesce(stored.c.visits, 0))
+    )
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        stored: dict[Key, int] = {
-            (r.checkpoint_id, _as_date(r.day), r.direction, r.kind): r.visits for r in conn.execute(recount_sql(conn.dialect.name))
-        }
-        counted: dict[Key, int] = {
-            (r.checkpoint_id, r.day, r.direction, r.kind): r.visits for r in conn.execute(sa.select(daily_visits))
-        }
-    return [
-        Mismatch(*key, counted=counted.get(key, 0), stored=stored.get(key, 0))
-        for key in sorted(stored.keys() | counted.keys())
-        if counted.get(key, 0) != stored.get(key, 0)
-    ]
+        rows = conn.execute(query).all()
+    found = [Mismatch(r.checkpoint_id, _as_date(r.day), r.direction, r.kind, r.counted, r.stored) for r in rows]
+    return sorted(found, key=lambda m: (m.checkpoint_id, m.day, m.direction, m.kind))

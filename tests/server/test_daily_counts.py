@@ -125,3 +125,18 @@ def test_0007_builds_the_counts_of_an_existing_database(db_url: str) -> None:
     assert counts(engine) == {("2026-11-23", "in", "cccd"): 1, ("2026-11-24", "out", "cccd"): 2}
     assert daily_counts.recount(engine) == []
     engine.dispose()
+
+
+def test_recount_finds_a_count_without_visits_and_visits_without_a_count(engine: Engine) -> None:
+    add_checkpoint(engine)
+    device = auth(engine, enrol(engine)[0])
+    ingest(engine, device, [visit(at=LAST_SECOND_OF_23RD), visit(at=FIRST_SECOND_OF_24TH)], RULES, NOW)
+    with engine.begin() as conn:
+        conn.execute(daily_visits.delete().where(daily_visits.c.day == date(2026, 11, 24)))
+        conn.execute(
+            daily_visits.insert().values(
+                checkpoint_id=device.checkpoint_id, day=date(2026, 11, 1), direction="out", kind="phone", visits=4
+            )
+        )
+    found = [(m.day.isoformat(), m.direction, m.kind, m.counted, m.stored) for m in daily_counts.recount(engine)]
+    assert found == [("2026-11-01", "out", "phone", 4, 0), ("2026-11-24", "in", "cccd", 0, 1)]

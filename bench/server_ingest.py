@@ -1,17 +1,23 @@
-"""API ingest throughput of the district server, next to a bare executemany floor.
+"""API ingest throughput of the district server, next to bare-insert floors.
 
 For each database (SQLite file, PostgreSQL scratch database) in one run:
 
 - floor: the same kind of rows (built by the server's own row builder from kiosk-shaped
   visits) inserted with the driver's bare ``executemany`` in batches of --batch, one
-  commit per batch, into the same migrated ``visits`` table;
-- API: a real ``checkpoint-server serve`` process on a loopback port; client threads
-  (one device each) POST gzip'd JSON batches of --batch visits over keep-alive
+  commit per batch, into the same migrated ``visits`` table; on PostgreSQL also bare
+  ``COPY visits FROM STDIN`` (the fastest a row gets in);
+- PostgreSQL only, the three ways to insert a batch that still tell which visits were
+  new (``ON CONFLICT (id) DO NOTHING RETURNING id``), side by side: one multi-row
+  ``VALUES`` statement, ``COPY`` into a staging table then ``INSERT … SELECT``, and one
+  array per column through ``unnest()`` (what ``server/ingest.py`` does);
+- API: a real ``checkpoint-server serve --workers W`` process on a loopback port; client
+  threads (one device each) POST gzip'd JSON batches of --batch visits over keep-alive
   connections, exactly as a kiosk does. Timed from the first request to the last answer;
   every answer must say ``created`` for every visit.
 
-Targets: ≥ 5,000 visits/s through the API. Usage:
-    .venv/bin/python bench/server_ingest.py [--visits 20000] [--batch 500] [--clients 1,4] [--db sqlite,postgresql]
+Targets: ≥ 5,000 visits/s through the API; on PostgreSQL ≥ 60 % of the COPY floor (issue 17). Usage:
+    .venv/bin/python bench/server_ingest.py [--visits 20000] [--batch 500] [--clients 1,4] [--workers 1,2,4]
+        [--db sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import http.client
+import itertools
 import json
 import os
 import subprocess
@@ -27,7 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -37,11 +44,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from psycopg.types.json import Json  # noqa: E402
+from sqlalchemy.dialects import postgresql  # noqa: E402
+from sqlalchemy.engine import Connection, Engine  # noqa: E402
 
 from server import enrolment, places  # noqa: E402
 from server.config import Settings  # noqa: E402
 from server.db import create_db_engine  # noqa: E402
-from server.ingest import IngestRules, visit_row  # noqa: E402
+from server.ingest import PG_COLUMNS, IngestRules, driver_row, insert_postgresql, visit_row  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
 from server.schema import visits as visits_table  # noqa: E402
 from sync.protocol import VisitIn  # noqa: E402
@@ -112,14 +121,90 @@ def floor(url: str, rows: list[dict[str, Any]], batch: int) -> float:
     return len(rows) / elapsed
 
 
+def _fresh(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same rows with new visit ids: each measurement inserts visits the table has not seen."""
+    return [{**row, "id": uuid.uuid4()} for row in rows]
+
+
+def _driver_rows(engine: Engine, rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    columns = list(rows[0])
+    convert = [visits_table.c[c].type.bind_processor(engine.dialect) or (lambda v: v) for c in columns]
+    return columns, [tuple(_driver_value(f(row[c])) for f, c in zip(convert, columns, strict=True)) for row in rows]
+
+
+def copy_floor(url: str, rows: list[dict[str, Any]], batch: int) -> float:
+    """Bare COPY of the server's rows into visits, one commit per batch; returns visits/s."""
+    engine = create_db_engine(url)
+    columns, processed = _driver_rows(engine, _fresh(rows))
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        started = time.perf_counter()
+        for chunk in batches_of(processed, batch):
+            with cursor.copy(f"COPY visits ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in chunk:
+                    copy.write_row(row)
+            raw.commit()
+        elapsed = time.perf_counter() - started
+    finally:
+        raw.close()
+        engine.dispose()
+    return len(rows) / elapsed
+
+
+def _multirow_values(conn: Connection, batch: list[dict[str, Any]]) -> set[uuid.UUID]:
+    statement = postgresql.insert(visits_table).values(batch).on_conflict_do_nothing(index_elements=["id"])
+    return set(conn.execute(statement.returning(visits_table.c.id)).scalars())
+
+
+_UNNEST = (
+    f"INSERT INTO visits ({', '.join(c.name for c in PG_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'%s::{c.type.compile(dialect=postgresql.dialect())}[]' for c in PG_COLUMNS)}) "
+    "ON CONFLICT (id) DO NOTHING RETURNING id"
+)
+
+
+def _unnest_arrays(conn: Connection, batch: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """One array per column (the server's insert until 2026-12-01)."""
+    arrays = tuple(list(column) for column in zip(*(driver_row(r) for r in batch), strict=True))
+    return set(conn.exec_driver_sql(_UNNEST, arrays).scalars())
+
+
+MECHANISMS: dict[str, Callable[[Connection, list[dict[str, Any]]], set[uuid.UUID]]] = {
+    "insert: multi-row VALUES": _multirow_values,
+    "insert: unnest arrays": _unnest_arrays,
+    "insert: COPY to staging": insert_postgresql,  # the server's (server/ingest.py)
+}
+
+
+def mechanism(url: str, rows: list[dict[str, Any]], batch: int, insert: Callable[..., set[uuid.UUID]]) -> float:
+    """One batch insert mechanism, each batch in its own transaction, every row answered created; visits/s."""
+    engine = create_db_engine(url)
+    fresh = _fresh(rows)
+    try:
+        with engine.connect() as conn:
+            started = time.perf_counter()
+            for chunk in batches_of(fresh, batch):
+                with conn.begin():
+                    created = insert(conn, chunk)
+                if len(created) != len(chunk):
+                    raise RuntimeError(f"{len(chunk) - len(created)} visits of a fresh batch not created")
+            elapsed = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    return len(rows) / elapsed
+
+
 @contextmanager
-def server_process(url: str, workdir: Path) -> Iterator[str]:
+def server_process(url: str, workdir: Path, workers: int = 1) -> Iterator[str]:
     port = free_port()
     config = workdir / "server.toml"
     config.write_text("[limits]\ndevice_batches_per_s = 100000.0\ndevice_burst = 100000\n")
     log = (workdir / f"server-{port}.log").open("wb")
     process = subprocess.Popen(
-        [SERVER, "serve", "--config", str(config), "--db", url, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
+        [SERVER, "serve", "--config", str(config), "--db", url, "--port", str(port), "--workers", str(workers)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
     while True:
@@ -140,11 +225,11 @@ def server_process(url: str, workdir: Path) -> Iterator[str]:
         log.close()
 
 
-def api(url: str, workdir: Path, devices: list[tuple[str, str]], bodies: list[list[bytes]]) -> float:
-    """All clients at once against one server process; returns visits/s."""
+def api(url: str, workdir: Path, devices: list[tuple[str, str]], bodies: list[list[bytes]], workers: int) -> float:
+    """All clients at once against one server with ``workers`` processes; returns visits/s."""
     total = sum(len(json.loads(gzip.decompress(b))["visits"]) for per in bodies for b in per)
     errors: list[str] = []
-    with server_process(url, workdir) as address:
+    with server_process(url, workdir, workers) as address:
         host, port = address.split(":")
         start = threading.Barrier(len(devices) + 1)
 
@@ -186,8 +271,13 @@ def run_one(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> lis
     auth = enrolment.DeviceAuth(floor_device, cp_id, CHECKPOINT)
     rules = IngestRules.from_settings(Settings())
     rows = [visit_row(VisitIn.model_validate(kiosk_visit(i, now)), auth, now, rules) for i in range(args.visits)]
-    results.append({"db": kind, "what": "floor: bare executemany", "clients": 1, "visits_per_s": floor(url, rows, args.batch)})
-    for clients in args.clients:
+    one = {"db": kind, "clients": 1, "workers": 0}
+    results.append({**one, "what": "floor: bare executemany", "visits_per_s": floor(url, rows, args.batch)})
+    if kind == "postgresql":
+        results.append({**one, "what": "floor: bare COPY", "visits_per_s": copy_floor(url, rows, args.batch)})
+        for name, insert in MECHANISMS.items():
+            results.append({**one, "what": name, "visits_per_s": mechanism(url, rows, args.batch, insert)})
+    for workers, clients in itertools.product(args.workers if kind == "postgresql" else [1], args.clients):
         devices = []
         for _ in range(clients):
             made = enrolment.create_enroll_code(engine, CHECKPOINT, timedelta(hours=1), "http://x", "bench")
@@ -201,9 +291,13 @@ def run_one(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> lis
             ]
             for device_id, _ in devices
         ]
-        results.append(
-            {"db": kind, "what": "API: POST /visits/batch", "clients": clients, "visits_per_s": api(url, workdir, devices, bodies)}
-        )
+        speed = api(url, workdir, devices, bodies, workers)
+        api_side = {"db": kind, "what": "API: POST /visits/batch", "clients": clients, "workers": workers}
+        results.append({**api_side, "visits_per_s": speed})
+    if kind == "postgresql":
+        with engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT count(*), pg_total_relation_size('visits') FROM visits").one()
+        print(f"postgresql: {stored[1] / stored[0]:.0f} bytes per stored visit, table and its indexes ({stored[0]} visits)")
     engine.dispose()
     return results
 
@@ -213,10 +307,12 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=20_000, help="visits per measurement")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--clients", default="1,4", help="comma-separated client counts")
+    parser.add_argument("--workers", default="1", help="comma-separated server worker counts (PostgreSQL)")
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     args.clients = [int(c) for c in args.clients.split(",")]
+    args.workers = [int(w) for w in args.workers.split(",")]
     base = Path("/var/tmp") if Path("/var/tmp").is_dir() else None
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="server-ingest-", dir=base) as tmp:
@@ -230,10 +326,11 @@ def main() -> None:
         return
     print(f"{args.visits} visits per row, batches of {args.batch}, machine: {os.cpu_count()} cores")
     for r in results:
-        floor_of = next(x["visits_per_s"] for x in results if x["db"] == r["db"] and x["what"].startswith("floor"))
+        floors = {x["what"]: x["visits_per_s"] for x in results if x["db"] == r["db"] and x["what"].startswith("floor")}
+        against = " ".join(f"{r['visits_per_s'] / v:.2f}× {k.removeprefix('floor: bare ')}" for k, v in floors.items())
         print(
-            f"{r['db']:<11} {r['what']:<26} clients={r['clients']:<2} {r['visits_per_s']:>9.0f} visits/s "
-            f"({r['visits_per_s'] / floor_of:.2f}× floor)"
+            f"{r['db']:<11} {r['what']:<26} workers={r['workers'] or '-':<2} clients={r['clients']:<2} "
+            f"{r['visits_per_s']:>9.0f} visits/s ({against})"
         )
 
 

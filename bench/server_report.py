@@ -1,13 +1,21 @@
-"""Report query time over 1M visits and 6,500 checkpoints, on SQLite and PostgreSQL.
+"""Report query time over many visits and checkpoints, on SQLite and PostgreSQL.
 
-Worst case for the district table: all 6,500 checkpoints in one district (130 communes of
-50), 1,000,000 visits spread over the 60 days before the report date, so the 7-day window
-holds about 117,000 of them. Data is loaded by a bulk path (sqlite3 executemany in one
-transaction; PostgreSQL COPY), then ANALYZE; the timed calls are the server's own report
-functions (the same ones the CLI and the API use), each run --runs times.
+Default, the worst case for one district's table: all 6,500 checkpoints in one district
+(130 communes of 50), 1,000,000 visits spread over the --days (60) before the report
+date. City scale (issue 17): ``--checkpoints 637533 --districts 30 --visits 10000000`` is
+Hà Nội's 637,533 QR locations in its 30 district-level units, reported for one of them.
+Visits are loaded by a bulk path (sqlite3 executemany in one transaction; PostgreSQL
+makes them itself, INSERT … SELECT from generate_series), then the daily counts are
+built from them as migration 0007 builds them (equal to what ingest keeps, see
+``checkpoint-server check-counts``), then ANALYZE. The timed calls
+are the server's own report functions (the ones the CLI and the API use), each run --runs
+times, beside two bare queries in the same run: the floor (one SUM over the window's
+daily counts for the district's checkpoints, the least any report must read) and the
+COUNT over the visits themselves that reports ran before they read counts.
 
 Target: report ≤ 1 s. Usage:
-    .venv/bin/python bench/server_report.py [--visits 1000000] [--checkpoints 6500] [--db sqlite,postgresql]
+    .venv/bin/python bench/server_report.py [--visits 1000000] [--checkpoints 6500] [--districts 1] [--days 60]
+        [--db sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -28,10 +37,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from server import reports  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from server import daily_counts, reports  # noqa: E402
 from server.db import create_db_engine, writing  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
-from server.schema import checkpoints, communes, devices, districts, provinces  # noqa: E402
+from server.schema import checkpoints, communes, daily_visits, devices, districts, provinces, visits  # noqa: E402
 from tests.pgscratch import scratch_database  # noqa: E402
 
 DISTRICT, PROVINCE = "Huyện Bù Đăng", "Tỉnh Bình Phước"
@@ -53,12 +64,17 @@ VISIT_COLUMNS = [
 ]
 
 
-def load_places(engine: Any, n_checkpoints: int) -> list[int]:
+def load_places(engine: Any, n_checkpoints: int, n_districts: int) -> list[int]:
+    """Checkpoints in communes of 50, the communes dealt round the districts (district 1 is reported)."""
     with writing(engine) as conn:
         conn.execute(provinces.insert().values(id=1, name=PROVINCE))
-        conn.execute(districts.insert().values(id=1, province_id=1, name=DISTRICT))
+        names = [DISTRICT] + [f"Quận số {d:02d}" for d in range(2, n_districts + 1)]
+        conn.execute(districts.insert(), [{"id": d + 1, "province_id": 1, "name": name} for d, name in enumerate(names)])
         n_communes = -(-n_checkpoints // PER_COMMUNE)
-        conn.execute(communes.insert(), [{"id": i + 1, "district_id": 1, "name": f"Xã số {i + 1:03d}"} for i in range(n_communes)])
+        conn.execute(
+            communes.insert(),
+            [{"id": i + 1, "district_id": i % n_districts + 1, "name": f"Xã số {i + 1:05d}"} for i in range(n_communes)],
+        )
         conn.execute(
             checkpoints.insert(),
             [
@@ -83,42 +99,106 @@ def load_places(engine: Any, n_checkpoints: int) -> list[int]:
     return list(range(1, n_checkpoints + 1))
 
 
-def visit_rows(n: int, checkpoint_ids: list[int], sqlite: bool) -> list[tuple[Any, ...]]:
+def visit_rows(n: int, checkpoint_ids: list[int], days: int) -> Iterator[tuple[Any, ...]]:
+    """SQLite's visits, made here (PostgreSQL makes its own: GENERATE)."""
     rng = random.Random(7)
     end = datetime.combine(REPORT_DAY + timedelta(days=1), datetime.min.time(), reports.LOCAL_TZ).astimezone(timezone.utc)
-    span = DAYS * 86400
+    span = days * 86400
     active = checkpoint_ids[: int(len(checkpoint_ids) * 0.8)]  # a fifth of the checkpoints are never used
-    rows = []
     for i in range(n):
         cp = rng.choice(active)
         at = end - timedelta(seconds=rng.randrange(span))
-        when: Any = at.replace(tzinfo=None).isoformat(sep=" ") if sqlite else at
-        vid: Any = uuid.UUID(int=rng.getrandbits(128)).hex if sqlite else uuid.UUID(int=rng.getrandbits(128))
-        rows.append((vid, cp, f"dev-{cp}", "in" if i % 2 else "out", "serial", "cccd", when, when, True, when, f"{i:012d}"))
-    return rows
+        when = at.replace(tzinfo=None).isoformat(sep=" ")
+        vid = uuid.UUID(int=rng.getrandbits(128)).hex
+        yield (vid, cp, f"dev-{cp}", "in" if i % 2 else "out", "serial", "cccd", when, when, True, when, f"{i:012d}")
 
 
-def bulk_load(engine: Any, rows: list[tuple[Any, ...]]) -> None:
+def load_sqlite(engine: Any, rows: Iterator[tuple[Any, ...]]) -> None:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        if engine.dialect.name == "sqlite":
-            cursor.execute("PRAGMA synchronous = OFF")
-            cursor.execute("BEGIN")
-            cursor.executemany(
-                f"INSERT INTO visits ({', '.join(VISIT_COLUMNS)}) VALUES ({', '.join('?' * len(VISIT_COLUMNS))})", rows
-            )
-            cursor.execute("COMMIT")
-            cursor.execute("ANALYZE")
-        else:
-            with cursor.copy(f"COPY visits ({', '.join(VISIT_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            raw.commit()
-            raw.driver_connection.autocommit = True
-            cursor.execute("VACUUM ANALYZE visits")
+        cursor.execute("PRAGMA synchronous = OFF")
+        cursor.execute("BEGIN")
+        cursor.executemany(f"INSERT INTO visits ({', '.join(VISIT_COLUMNS)}) VALUES ({', '.join('?' * len(VISIT_COLUMNS))})", rows)
+        cursor.execute("COMMIT")
     finally:
         raw.close()
+
+
+# PostgreSQL makes the visits itself (10 million through Python would time the generator):
+# the same shape as visit_rows, random checkpoints among the first 80 %, random times.
+GENERATE = f"""
+INSERT INTO visits ({", ".join(VISIT_COLUMNS)})
+SELECT gen_random_uuid(), cp, 'dev-' || cp, CASE WHEN i %% 2 = 1 THEN 'in' ELSE 'out' END, 'serial', 'cccd',
+       t, t, true, t, lpad(i::text, 12, '0')
+FROM (SELECT i, 1 + floor(random() * %(active)s::int)::int AS cp,
+             %(end)s::timestamptz - random() * %(span)s::int * interval '1 second' AS t
+      FROM generate_series(%(first)s::int, %(last)s::int) AS i) AS g
+"""
+
+
+def load_postgresql(engine: Any, n: int, n_checkpoints: int, days: int) -> None:
+    """As a bulk restore does: the secondary indexes of visits dropped, the rows made, the
+    same indexes built again (10 million random UUIDs into a live index would time the load)."""
+    end = datetime.combine(REPORT_DAY + timedelta(days=1), datetime.min.time(), reports.LOCAL_TZ)
+    step = 1_000_000  # a million a transaction
+    with engine.connect() as conn:
+        indexes = conn.exec_driver_sql(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'visits' AND indexname <> 'pk_visits' "
+            "AND schemaname = current_schema()"
+        ).all()
+        for name, _ in indexes:
+            constraint = conn.exec_driver_sql("SELECT 1 FROM pg_constraint WHERE conname = %(n)s", {"n": name}).first()
+            conn.exec_driver_sql(f"ALTER TABLE visits DROP CONSTRAINT {name}" if constraint else f"DROP INDEX {name}")
+        conn.exec_driver_sql("SELECT setseed(0.7)")
+        conn.commit()
+        for first in range(0, n, step):
+            last = min(n, first + step) - 1
+            conn.exec_driver_sql(
+                GENERATE, {"active": int(n_checkpoints * 0.8), "end": end, "span": days * 86400, "first": first, "last": last}
+            )
+            conn.commit()
+        conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
+        for name, definition in indexes:
+            if definition.startswith("CREATE UNIQUE INDEX"):
+                conn.exec_driver_sql(f"ALTER TABLE visits ADD CONSTRAINT {name} UNIQUE (id)")
+            else:
+                conn.exec_driver_sql(definition)
+        conn.commit()
+
+
+def build_counts(engine: Any) -> None:
+    """The daily counts of the loaded visits, as migration 0007 builds them, then statistics."""
+    with writing(engine) as conn:
+        built = daily_counts.recount_sql(conn.dialect.name)
+        conn.execute(daily_visits.insert().from_select(["checkpoint_id", "day", "direction", "kind", "visits"], built))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE" if engine.dialect.name == "sqlite" else "VACUUM ANALYZE")
+
+
+def district_checkpoints() -> Any:
+    return sa.select(checkpoints.c.id).join(communes).where(communes.c.district_id == 1)
+
+
+def floor_sum(engine: Any, window: reports.Window) -> int:
+    """The least a report reads: one SUM over the window's counts of the district's checkpoints."""
+    with engine.connect() as conn:
+        query = sa.select(sa.func.sum(daily_visits.c.visits)).where(
+            daily_visits.c.checkpoint_id.in_(district_checkpoints()),
+            daily_visits.c.day.between(window.first_day, window.last_day),
+        )
+        return int(conn.execute(query).scalar_one() or 0)
+
+
+def scan_visits(engine: Any, window: reports.Window) -> int:
+    """What reports did before the counts: COUNT the window's visits themselves."""
+    with engine.connect() as conn:
+        query = sa.select(sa.func.count()).where(
+            visits.c.checkpoint_id.in_(district_checkpoints()),
+            visits.c.occurred_at >= window.start,
+            visits.c.occurred_at < window.end,
+        )
+        return int(conn.execute(query).scalar_one())
 
 
 def timed(runs: int, func: Any) -> dict[str, float]:
@@ -133,20 +213,35 @@ def timed(runs: int, func: Any) -> dict[str, float]:
 def run_one(kind: str, url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     engine = create_db_engine(url)
     upgrade(engine)
-    ids = load_places(engine, args.checkpoints)
+    ids = load_places(engine, args.checkpoints, args.districts)
     started = time.perf_counter()
-    bulk_load(engine, visit_rows(args.visits, ids, engine.dialect.name == "sqlite"))
+    if engine.dialect.name == "sqlite":
+        load_sqlite(engine, visit_rows(args.visits, ids, args.days))
+    else:
+        load_postgresql(engine, args.visits, len(ids), args.days)
     load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    build_counts(engine)
+    counts_s = time.perf_counter() - started
     table = reports.commune_report(engine, DISTRICT, REPORT_DAY)
-    assert table.total.registered == args.checkpoints, table.total
-    results = [{"db": kind, "what": "bulk load", "seconds": load_s}]
+    week, year = reports.Window.days_ending(REPORT_DAY), reports.Window.year_to(REPORT_DAY)
+    assert table.total.visits == floor_sum(engine, week) == scan_visits(engine, week), table.total
+    assert reports.year_report(engine, DISTRICT, REPORT_DAY).total.visits == floor_sum(engine, year) == scan_visits(engine, year)
+    results = [
+        {"db": kind, "what": "bulk load", "seconds": load_s},
+        {"db": kind, "what": "counts built, ANALYZE", "seconds": counts_s},
+    ]
     for name, func in (
+        ("floor: SUM of week's counts", lambda: floor_sum(engine, week)),
+        ("before: COUNT week's visits", lambda: scan_visits(engine, week)),
+        ("floor: SUM of year's counts", lambda: floor_sum(engine, year)),
+        ("before: COUNT year's visits", lambda: scan_visits(engine, year)),
         ("district table (communes)", lambda: reports.commune_report(engine, DISTRICT, REPORT_DAY)),
         ("per-checkpoint view", lambda: reports.checkpoint_report(engine, DISTRICT, REPORT_DAY)),
         ("year to date", lambda: reports.year_report(engine, DISTRICT, REPORT_DAY)),
     ):
         results.append({"db": kind, "what": name, **timed(args.runs, func)})
-    results[1]["window_visits"] = table.total.visits
+    next(r for r in results if r["what"].startswith("district table"))["window_visits"] = table.total.visits
     engine.dispose()
     return results
 
@@ -155,6 +250,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--visits", type=int, default=1_000_000)
     parser.add_argument("--checkpoints", type=int, default=6_500)
+    parser.add_argument("--districts", type=int, default=1, help="checkpoints spread over this many districts")
+    parser.add_argument("--days", type=int, default=DAYS, help="visits spread over this many days before the report date")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--json", action="store_true")
@@ -169,7 +266,11 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{args.visits} visits, {args.checkpoints} checkpoints in one district, {args.runs} runs each")
+    in_district = sum(1 for c in range(-(-args.checkpoints // PER_COMMUNE)) if c % args.districts == 0) * PER_COMMUNE
+    print(
+        f"{args.visits} visits over {args.days} days, {args.checkpoints} checkpoints in {args.districts} district(s), "
+        f"the reported one with about {min(in_district, args.checkpoints)}; {args.runs} runs each"
+    )
     for r in results:
         if "seconds" in r:
             print(f"{r['db']:<11} {r['what']:<27} {r['seconds']:8.1f} s")

@@ -50,6 +50,8 @@ MESSAGES: dict[str, str] = {
         "Nothing is sent to {server} because http:// is not encrypted: use the server's https:// address, or set "
         "server.allow_insecure_http = true in the config file if this is a private network you trust."
     ),
+    # checkpoint-server serve --workers (server/cli.py, server/workers.py)
+    # checkpoint-server check-counts (server/cli.py, server/daily_counts.py)
     # the district server's warnings about the address it gives kiosks (server/cli.py)
     "server_public_url_plain": N_(
         "Warning: the server's public address is {url} (unencrypted http://, not this machine): kiosks will "
@@ -304,6 +306,14 @@ MESSAGES: dict[str, str] = {
     "card_text_too_long": N_("Name and commune too long for a card (at most 117 UTF-8 bytes together)."),
     "card_reprint_revoked": N_("Card {number} is revoked and is not printed again: use cards replace for a new card."),
     "card_issue_date_invalid": N_("Invalid card issue date (2020 or later)."),
+    "server_workers_need_postgresql": N_(
+        "Cannot run {workers} workers on {db}: SQLite takes one writer at a time and keeps rate limits in one "
+        'process. Use --workers 1, or PostgreSQL (server.db = "postgresql://…").'
+    ),
+    "server_counts_equal": N_("The daily counts equal a full recount of the stored visits."),
+    "server_counts_differ": N_(
+        "The daily counts differ from the stored visits in {n} places (checkpoint id, day, direction, kind: counted/stored):"
+    ),
 }
 
 DIRECTION_WORDS = {"in": Word(N_("entry")), "out": Word(N_("exit"))}

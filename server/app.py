@@ -17,11 +17,12 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException
 
 from server import retention, routes_kiosk, routes_official
+from server.admission import Admission, Gate
 from server.cards import configured_key
 from server.config import Settings
 from server.errors import UserError
 from server.http_errors import database_error, http_error, recursion_error, user_error, validation_error
-from server.ratelimit import RateLimiter
+from server.ratelimit import limiter_for
 from sync.protocol import BatchRequest
 
 
@@ -63,7 +64,8 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.card_key = configured_key(settings)  # read once: a broken key file stops the server at start
-    app.state.limiter = RateLimiter(settings.limits.device_batches_per_s, settings.limits.device_burst)
+    app.add_middleware(Admission, gate=Gate.from_limits(settings.limits))
+    app.state.limiter = limiter_for(engine, settings.limits.device_batches_per_s, settings.limits.device_burst)
     app.add_exception_handler(UserError, user_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ValidationError, validation_error)

@@ -234,8 +234,15 @@ def main() -> None:
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default 8080).")
 @click.option("--no-migrate", is_flag=True, help="Refuse to start on an old schema instead of upgrading it.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes (more than 1 needs PostgreSQL: every worker shares its state there).",
+)
 @with_admin
-def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool) -> None:
+def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool, workers: int) -> None:
     """Run the HTTP API (upgrades the database schema first)."""
     import uvicorn
 
@@ -245,6 +252,8 @@ def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool) ->
     admin.settings = admin.settings.with_overrides(host=host, port=port)
     click.echo(f"{bilingual('database')}: {admin.db_name} [{admin.db_origin}]", err=True)
     engine = admin.engine(check_schema=no_migrate)
+    if workers > 1 and engine.dialect.name != "postgresql":
+        _fail(ExitCode.USAGE, render_both("server_workers_need_postgresql", workers=workers, db=admin.db_name))
     if not no_migrate:
         before, after = upgrade(engine)
         if before != after:
@@ -255,6 +264,12 @@ def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool) ->
         # listening for the network, but enrolment QR codes would send kiosks to 127.0.0.1
         config = admin.config_file or "/etc/checkpoint-server/config.toml"
         click.echo(render_both("enroll_code_local", url=admin.settings.public_url, config=config), err=True)
+    if workers > 1:
+        from server import workers as worker_processes
+
+        engine.dispose()  # each worker opens its own
+        worker_processes.serve(admin.settings, workers)
+        return
     server = admin.settings.server
     uvicorn.run(create_app(admin.settings, engine), host=server.host, port=server.port, log_level="info")
 
@@ -958,6 +973,26 @@ def purge(admin: Admin, days: int | None, as_json: bool) -> None:
         emit({"purged": cleared, "older_than_days": days})
     else:
         click.echo(bilingual("Cleared personal data of {count} visits older than {days} days.", count=cleared, days=days))
+
+
+@main.command("check-counts")
+@JSON_FLAG
+@with_admin
+def check_counts(admin: Admin, as_json: bool) -> None:
+    """Check that the daily counts reports read equal a full recount of the stored visits."""
+    from server import daily_counts
+
+    mismatches = daily_counts.recount(admin.engine())
+    if as_json:
+        emit({"ok": not mismatches, "mismatches": [m.to_dict() for m in mismatches]})
+    elif not mismatches:
+        click.echo(render_both("server_counts_equal"))
+    else:
+        click.echo(render_both("server_counts_differ", n=len(mismatches)), err=True)
+        for m in mismatches:
+            click.echo(f"  {m.checkpoint_id} {m.day} {m.direction} {m.kind}: {m.counted}/{m.stored}", err=True)
+    if mismatches:
+        sys.exit(ExitCode.NOT_DONE)
 
 
 @main.command("audit")

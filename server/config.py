@@ -44,6 +44,9 @@ class ServerSection(_Section):
 class LimitsSection(_Section):
     device_batches_per_s: float = Field(20.0, gt=0)
     device_burst: int = Field(60, ge=1)
+    batches_in_flight: int = Field(8, ge=1)  # per worker; beyond: 429 server_busy (server/admission.py)
+    busy_retry_after_s: int = Field(5, ge=1)
+    busy_retry_spread_s: int = Field(55, ge=0)
     max_future_s: int = Field(24 * 3600, ge=0)
 
 

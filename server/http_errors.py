@@ -36,6 +36,15 @@ class TooManyRequests(UserError):
         self.retry_after = retry_after
 
 
+class ServerBusy(TooManyRequests):
+    """Not this device's fault: the worker is storing as many batches as it takes (server/admission.py)."""
+
+    def __init__(self, retry_after: int) -> None:
+        message = bilingual("the server is busy; retry after {seconds} s", seconds=retry_after)
+        UserError.__init__(self, "server_busy", message)
+        self.retry_after = retry_after
+
+
 def error_response(
     status: int, code: str, message: str, fields: list[FieldProblem] | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:

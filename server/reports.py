@@ -2,7 +2,9 @@
 
 A window is 7 local days (Asia/Ho_Chi_Minh) ending on a date, turned into UTC bounds once,
 so SQLite and PostgreSQL count the same visits. Visits count by ``occurred_at`` (the
-corrected time when a kiosk clock was wrong). Rules, per commune:
+corrected time when a kiosk clock was wrong), read from the daily counts ingest keeps
+(``server/daily_counts.py``), so a report costs the same however many weeks are stored,
+and a purge changes no figure. Rules, per commune:
 
 - registered: checkpoints with the active flag, created on or before the last day;
 - new: registered ones created inside the window;
@@ -26,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from kiosk.catalog import N_, bilingual, text
 from kiosk.clock import LOCAL_TZ
+from server import daily_counts
 from server.errors import UserError
 from server.export import Cell, Table
 from server.places import commune_name, district_id, sort_key
@@ -207,16 +210,7 @@ def _district_checkpoints(d: _District) -> sa.Select[Any]:
 
 
 def _visit_counts(conn: Connection, d: _District, window: Window) -> dict[int, int]:
-    query = (
-        sa.select(visits.c.checkpoint_id, sa.func.count())
-        .where(
-            visits.c.occurred_at >= window.start,
-            visits.c.occurred_at < window.end,
-            visits.c.checkpoint_id.in_(_district_checkpoints(d)),
-        )
-        .group_by(visits.c.checkpoint_id)
-    )
-    return dict(conn.execute(query).all())
+    return daily_counts.per_checkpoint(conn, _district_checkpoints(d), window.first_day, window.last_day)
 
 
 def _checkpoints_of(conn: Connection, d: _District) -> list[Any]:

@@ -107,7 +107,8 @@ BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     415: {"model": ErrorBody, "description": "Content-Encoding other than gzip or identity."},
     429: {
         "model": ErrorBody,
-        "description": "Too many batches from this device; see Retry-After.",
+        "description": "Too many batches from this device (`rate_limited`), or the server is storing as many "
+        "batches as it takes (`server_busy`); see Retry-After.",
         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
     },
 }
@@ -132,7 +133,7 @@ async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(d
     decompression. Resending a batch is always safe: stored visits come back `duplicate`.
     """
     state = request.app.state
-    wait = state.limiter.acquire(device.device_id)
+    wait = await run_in_threadpool(state.limiter.acquire, device.device_id)  # a database round trip on PostgreSQL
     if wait:
         raise TooManyRequests(wait)
     length = request.headers.get("content-length")

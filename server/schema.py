@@ -173,6 +173,28 @@ cards = sa.Table(
     sa.Column("replaced_by", sa.BigInteger),
 )
 
+# Visits per checkpoint, local (Vietnam) day, direction and kind, kept by ingest in the same
+# transaction as the visits (server/daily_counts.py): reports read these, not the visits.
+daily_visits = sa.Table(
+    "daily_visits",
+    metadata,
+    sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("direction", sa.String(3), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("visits", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
+)
+
+# Token buckets of the per-device rate limit on PostgreSQL, shared by every worker (server/ratelimit.py).
+rate_buckets = sa.Table(
+    "rate_buckets",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("tokens", sa.Float, nullable=False),
+    sa.Column("refilled_at", sa.Float, nullable=False),  # seconds since the epoch
+    sa.Column("granted", sa.Boolean, nullable=False),  # whether the last request took a token
+)
+
 officials = sa.Table(
     "officials",
     metadata,

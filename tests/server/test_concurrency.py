@@ -4,7 +4,8 @@ Each device sends its own visits plus a share of visit ids that every other devi
 sends, in several threads, each batch twice (a retry after a lost answer). Afterwards
 every distinct visit is stored exactly once and exactly one answer said ``created`` for
 it; for a shared id, the device that won hears ``duplicate`` on its retry and every other
-device hears ``conflict`` (rejected) both times: never a silent ``duplicate``.
+device hears ``conflict`` (rejected) both times: never a silent ``duplicate``. The daily
+counts reports read, all added to the same key at once, still equal a full recount.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 
+from server import daily_counts
 from server.app import create_app
 from server.config import Settings
 from server.ingest import count_visits
@@ -87,6 +89,7 @@ def test_concurrent_devices_lose_and_double_nothing(settings: Settings, engine: 
     assert not errors, errors[0]
     distinct = SHARED + DEVICES * BATCHES * (PER_BATCH - SHARED // BATCHES)
     assert count_visits(engine) == distinct
+    assert daily_counts.recount(engine) == []  # every batch added to the same daily count at once
     assert len(created) == distinct and set(created.values()) == {1}
     assert answered[shared[0]] == 2 * DEVICES
     for visit_id in shared:

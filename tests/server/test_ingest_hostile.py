@@ -18,11 +18,14 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from server import officials
+from server import daily_counts, officials, places
 from server.cli import main
-from server.ingest import TIME_FLOOR
+from server.db import create_db_engine
+from server.enrolment import DeviceAuth
+from server.ingest import TIME_FLOOR, IngestRules, count_visits, ingest
+from server.migrate import upgrade
 from server.schema import visits
-from tests.server.conftest import CCCD_FIELDS, bearer, enrol, visit
+from tests.server.conftest import CCCD_FIELDS, add_checkpoint, bearer, enrol, fresh_pg_schema, visit
 
 BATCH = "/api/v1/visits/batch"
 WINDOW_ALL = {"start": "2019-01-01T00:00:00+07:00", "end": "2100-01-01T00:00:00+07:00"}
@@ -187,3 +190,21 @@ def test_a_row_the_database_refuses_is_rejected_alone(client: TestClient, engine
         ("created", None),
     ]
     assert refuse_name not in json.dumps(results)
+
+
+def test_a_value_the_staging_copy_refuses_is_rejected_alone(pg_database: str) -> None:
+    """PostgreSQL stages a batch with COPY (server/ingest.py): a value the table cannot hold fails
+    there, in the driver, and must still be one visit's ``database_refused``, not a 5xx."""
+    engine = create_db_engine(fresh_pg_schema(pg_database))
+    upgrade(engine)
+    add_checkpoint(engine)
+    device_id, _ = enrol(engine)
+    with engine.begin() as conn:  # a column stricter than the contract, as a hand-altered database can be
+        conn.exec_driver_sql("ALTER TABLE visits ALTER COLUMN operator TYPE varchar(5)")
+    auth = DeviceAuth(device_id, places.checkpoint(engine, "BD-001")["id"], "BD-001")
+    rules = IngestRules(max_future=timedelta(days=1), retention=timedelta(days=30))
+    batch = [visit(), visit(operator="Nguyễn Văn An"), visit()]
+    results = ingest(engine, auth, batch, rules, datetime.now(timezone.utc))
+    assert [(r.status, r.code) for r in results] == [("created", None), ("rejected", "database_refused"), ("created", None)]
+    assert count_visits(engine) == 2 and daily_counts.recount(engine) == []
+    engine.dispose()

@@ -28,7 +28,7 @@ from kiosk.clock import SystemClock
 from kiosk.config import Config, load_config
 from kiosk.scan import ScanEvent, ScanService
 from kiosk.store import VisitStore
-from server import enrolment, places
+from server import daily_counts, enrolment, places
 from server.db import create_db_engine
 from server.migrate import upgrade
 from server.schema import visits as visits_table
@@ -52,9 +52,9 @@ def cccd(n: int) -> str:
 
 
 class Server:
-    """``checkpoint-server serve`` on a loopback port; stop and start it again on the same port."""
+    """``checkpoint-server serve`` (``--workers``) on a loopback port; stop and start it again on the same port."""
 
-    def __init__(self, workdir: Path, *, batches_per_s: float = 100_000.0, db_url: str | None = None) -> None:
+    def __init__(self, workdir: Path, *, batches_per_s: float = 100_000.0, db_url: str | None = None, workers: int = 1) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.db_path = workdir / "server.sqlite3"
         self.url_db = db_url or f"sqlite:///{self.db_path}"
@@ -62,6 +62,7 @@ class Server:
         self.config = workdir / "server.toml"
         self.config.write_text(f"[limits]\ndevice_batches_per_s = {batches_per_s}\ndevice_burst = 5\n")
         self.log = workdir / "server.log"
+        self.workers = workers
         self.engine: Engine = create_db_engine(self.url_db)
         upgrade(self.engine)
         places.add_checkpoint(self.engine, CHECKPOINT, "Chốt Ngã ba Đăk Nhau", PLACE, date(2026, 11, 1))
@@ -75,7 +76,8 @@ class Server:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [SERVER_CLI, "serve", "--db", self.url_db, "--port", str(self.port), "--config", str(self.config)],
+                [SERVER_CLI, "serve", "--db", self.url_db, "--port", str(self.port), "--config", str(self.config)]
+                + ["--workers", str(self.workers)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -256,8 +258,10 @@ class Kiosk:
 
 
 def assert_delivered_exactly_once(server: Server, kiosk: Kiosk) -> None:
-    """Every kiosk visit on the server once, nothing else there, nothing left pending."""
+    """Every kiosk visit on the server once, nothing else there, nothing left pending, and the
+    daily counts reports read equal to a full recount (whatever faults came in between)."""
     stored = server.visit_ids()
     assert set(stored.values()) <= {1}
     assert set(stored) == kiosk.ids()
     assert kiosk.ids("pending") == set() and kiosk.ids("synced") == kiosk.ids()
+    assert daily_counts.recount(server.engine) == []

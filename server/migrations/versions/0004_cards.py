@@ -1,6 +1,6 @@
 """District disease-control cards, and the card number of a card visit for tracing.
 
-Revision ID: 0008
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01
 

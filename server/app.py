@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException
+from starlette.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
 
 from server import routes_kiosk, routes_official
 from server.config import Settings
+from server.console import routes as console
 from server.errors import UserError
 from server.http_errors import database_error, http_error, recursion_error, user_error, validation_error
 from server.ratelimit import RateLimiter
@@ -32,6 +36,20 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
+STATIC_DIR = Path(console.__file__).with_name("static")
+
+
+async def any_user_error(request: Request, exc: Exception) -> Response:
+    """The API answers JSON; a console page answers a page in words."""
+    if request.url.path.startswith("/api/") or not isinstance(exc, UserError):
+        return await user_error(request, exc)
+    return console.error_page(request, exc)
+
+
+async def sign_in_needed(request: Request, _exc: Exception) -> Response:
+    return RedirectResponse("/login", status_code=303)
+
+
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app = FastAPI(
         title="checkpoint-server",
@@ -41,7 +59,8 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.limiter = RateLimiter(settings.limits.device_batches_per_s, settings.limits.device_burst)
-    app.add_exception_handler(UserError, user_error)
+    app.add_exception_handler(UserError, any_user_error)
+    app.add_exception_handler(console.SignInNeeded, sign_in_needed)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
@@ -49,5 +68,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.add_exception_handler(sa.exc.DBAPIError, database_error)
     app.include_router(routes_kiosk.router)
     app.include_router(routes_official.router)
+    app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -28,6 +28,7 @@ from kiosk.exitcodes import ExitCode, emit
 from kiosk.messages import render_both
 from server.errors import UserError
 from server.export import FORMATS, Table, render, to_text
+from server.roles import ROLES, Role
 from sync.transport import is_loopback, plain_remote
 
 # Each command imports the server modules it uses (SQLAlchemy, Alembic, pydantic come with
@@ -557,14 +558,71 @@ def official() -> None:
     """District officials and their API tokens."""
 
 
+def _new_password() -> str:
+    return str(
+        click.prompt(
+            "Mật khẩu đăng nhập trang quản lý, ít nhất 10 ký tự (console password, at least 10 characters)",
+            hide_input=True,
+            confirmation_prompt="Nhập lại (again)",
+        )
+    )
+
+
 @official.command("add")
 @click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default="district",
+    show_default=True,
+    help="district: everything in the district; commune: one commune's reports, no tracing; tracer: tracing with a reason.",
+)
+@DISTRICT
+@PROVINCE
+@click.option("--commune", help="The commune of a commune official, e.g. 'Xã Đăk Nhau'.")
+@click.option("--password", "ask_password", is_flag=True, help="Ask for a password to sign in to the web console.")
+@click.option("--token-days", type=click.IntRange(1, 3650), help="The API token stops working after this many days.")
 @with_admin
-def official_add(admin: Admin, name: str) -> None:
-    """Register official NAME; prints their API token on the last line (shown once)."""
+def official_add(
+    admin: Admin,
+    name: str,
+    role: Role,
+    district: str | None,
+    province: str | None,
+    commune: str | None,
+    ask_password: bool,
+    token_days: int | None,
+) -> None:
+    """Register official NAME; prints their API token on the last line (shown once).
+
+    Without --district a district or tracer official sees every district on this server.
+    """
     from server import officials
 
-    print_secret("Mã API, chỉ hiện một lần (API token, shown once):", officials.add_official(admin.engine(), name, admin.actor))
+    password = _new_password() if ask_password else None
+    token = officials.add_official(
+        admin.engine(),
+        name,
+        admin.actor,
+        role=role,
+        district=district,
+        province=province,
+        commune=commune,
+        password=password,
+        token_valid_days=token_days,
+    )
+    print_secret("Mã API, chỉ hiện một lần (API token, shown once):", token)
+
+
+@official.command("set-password")
+@click.argument("name")
+@with_admin
+def official_set_password(admin: Admin, name: str) -> None:
+    """Set (or reset) official NAME's console password; signs them out everywhere."""
+    from server import officials
+
+    officials.set_password(admin.engine(), name, _new_password(), admin.actor)
+    click.echo(f"Đã đặt mật khẩu (password set): {name}")
 
 
 @official.command("list")
@@ -573,7 +631,8 @@ def official_add(admin: Admin, name: str) -> None:
 def official_list(admin: Admin, as_json: bool) -> None:
     from server import officials
 
-    show(officials.list_officials(admin.engine()), ["name", "created_at", "revoked_at"], as_json)
+    columns = ["name", "role", "district", "commune", "password", "token_expires_at", "created_at", "revoked_at"]
+    show(officials.list_officials(admin.engine()), columns, as_json)
 
 
 @official.command("revoke")
@@ -724,31 +783,11 @@ def trace_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-TRACE_HEADINGS = ["Thời điểm", "Điểm kiểm soát", "Xã", "Chiều", "Loại", "Họ tên", "Số định danh", "Số điện thoại"]
-
-
 def _show_trace(found: TraceResult, fmt: str, output: Path | None) -> None:
-    from server.reports import LOCAL_TZ
-
     if fmt == "json":
         write_output((found.model_dump_json(indent=2) + "\n").encode(), output, fmt)
         return
-    rows = [
-        [
-            v.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
-            + (" (không rõ giờ quét, đây là giờ nhận; scan time unknown, received)" if v.time_unknown else ""),
-            f"{v.checkpoint} · {v.checkpoint_name}",
-            v.commune,
-            v.direction,
-            v.kind,
-            v.name,
-            v.id_number,
-            v.phone,
-        ]
-        for v in found.visits
-    ]
-    title = f"{found.count} lượt" + (" (đã cắt bớt, truncated)" if found.truncated else "")
-    write_output(render(Table(TRACE_HEADINGS, rows, title), fmt), output, fmt)
+    write_output(render(found.table(), fmt), output, fmt)
 
 
 @main.group()

@@ -15,12 +15,14 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection, Engine
 
+from kiosk.clock import LOCAL_TZ
 from kiosk.credentials import Rejection
 from kiosk.masking import mask_digits
 from kiosk.phone import parse_phone
 from server import audit
 from server.db import writing
 from server.errors import UserError, both
+from server.export import Table
 from server.places import checkpoint_row
 from server.schema import audit_log, checkpoints, communes, visits
 
@@ -45,10 +47,32 @@ class TraceVisit(BaseModel):
     phone: str | None
 
 
+TRACE_HEADINGS = ["Thời điểm", "Điểm kiểm soát", "Xã", "Chiều", "Loại", "Họ tên", "Số định danh", "Số điện thoại"]
+
+
 class TraceResult(BaseModel):
     count: int
     truncated: bool
     visits: list[TraceVisit]
+
+    def table(self) -> Table:
+        """For the CLI's table, CSV and XLSX and the console's XLSX: times in Vietnam time."""
+        rows = [
+            [
+                v.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+                + (" (không rõ giờ quét, đây là giờ nhận; scan time unknown, received)" if v.time_unknown else ""),
+                f"{v.checkpoint} · {v.checkpoint_name}",
+                v.commune,
+                v.direction,
+                v.kind,
+                v.name,
+                v.id_number,
+                v.phone,
+            ]
+            for v in self.visits
+        ]
+        title = f"{self.count} lượt" + (" (đã cắt bớt, truncated)" if self.truncated else "")
+        return Table(TRACE_HEADINGS, rows, title)
 
 
 def _check(reason: str, start: datetime, end: datetime) -> str:

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from server import reports
-from server.places import district_id
-from server.roles import Official
+from server.errors import both
+from server.places import commune_name, district_id
+from server.roles import Forbidden, Official
 from server.schema import communes
 
 
@@ -39,6 +40,10 @@ def checkpoint_report(
     engine: Engine, official: Official, district: str, week_ending: date, province: str | None = None, commune: str | None = None
 ) -> reports.CheckpointReport:
     mine = _commune(engine, official, district, province)
+    if mine is not None and commune is not None:
+        with engine.connect() as conn:
+            if commune_name(conn, district_id(conn, district, province), commune) != mine:
+                raise Forbidden("other_commune", both("Đây không phải xã của bạn", "this is not your commune"))
     return reports.checkpoint_report(engine, district, week_ending, province, mine or commune)
 
 

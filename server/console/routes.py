@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
@@ -30,7 +30,7 @@ from server.console.words import LANGS
 from server.dates import parse_day
 from server.errors import UserError, both
 from server.export import render as export
-from server.places import sort_key
+from server.places import commune_name, sort_key
 from server.roles import Forbidden
 from server.schema import communes, districts, provinces
 from server.sessions import Session
@@ -218,11 +218,31 @@ def overview_download(request: Request, me: Me, fmt: str, week_ending: str | Non
 # --- silent checkpoints ---------------------------------------------------------------
 
 
+def _commune_id(request: Request, me: Session, place: Place, commune: str | None) -> int | None:
+    """The commune asked for (a commune officer may ask only for theirs), else their own or none."""
+    if not commune:
+        return place.commune_id
+    with request.app.state.engine.connect() as conn:
+        name = commune_name(conn, place.district_id, commune)
+        asked = conn.execute(
+            sa.select(communes.c.id).where(communes.c.district_id == place.district_id, communes.c.name == name)
+        ).scalar_one()
+    me.official.require_commune(asked)
+    return int(asked)
+
+
 @router.get("/silent")
-def silent_page(request: Request, me: Me, days: int = silent.DEFAULT_DAYS, district: int | None = None) -> Response:
+def silent_page(
+    request: Request,
+    me: Me,
+    days: int = silent.DEFAULT_DAYS,
+    district: int | None = None,
+    commune: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
     days = min(max(days, 1), 365)
     place = _place(request, me, district)
-    found = silent.silent_checkpoints(request.app.state.engine, place.district_id, days, place.commune_id)
+    only = _commune_id(request, me, place, commune)
+    found = silent.silent_checkpoints(request.app.state.engine, place.district_id, days, only)
     groups: dict[str, list[silent.SilentCheckpoint]] = {}
     for item in found:
         groups.setdefault(item.commune, []).append(item)

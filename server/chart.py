@@ -13,10 +13,12 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 44, 12, 36
 
 
 def _nice_max(value: int) -> int:
+    """The top of the scale: a round number at least ``value``, even, so its middle is whole."""
     step = 1
     while step * 10 < value:
         step *= 10
-    return max(step * (-(-value // step)), 1)
+    top = max(step * (-(-value // step)), 2)
+    return top + step if top // step % 2 else top
 
 
 def render(trend: Trend, visits_label: str, ratio_label: str) -> str:

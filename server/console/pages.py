@@ -29,6 +29,7 @@ def local_time(moment: datetime | None, with_seconds: bool = False) -> str:
 
 
 templates.env.filters["local"] = local_time
+templates.env.filters["day"] = lambda moment: f"{moment.astimezone(LOCAL_TZ) if isinstance(moment, datetime) else moment:%d/%m/%Y}"
 
 
 def number(value: float | int) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -168,14 +167,12 @@ def browser(console: Console) -> Iterator[WebDriver]:
         pytest.skip(message)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=vi-VN"):
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=vi"):
         options.add_argument(flag)
     options.add_experimental_option(
-        "prefs", {"download.default_directory": str(console.downloads), "download.prompt_for_download": False, "intl.accept_languages": "vi-VN,vi"}
+        "prefs", {"download.default_directory": str(console.downloads), "download.prompt_for_download": False}
     )
-    # the browser's language decides how <input type="date"> shows a date: a Vietnamese one, dd/mm/yyyy
-    service = Service(CHROMEDRIVER, env={**os.environ, "LANGUAGE": "vi", "LANG": "vi_VN.UTF-8"})
-    driver = webdriver.Chrome(service=service, options=options)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_window_size(*LAPTOP)
     try:
         yield driver

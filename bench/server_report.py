@@ -83,10 +83,12 @@ def load_places(engine: Any, n_checkpoints: int) -> list[int]:
     return list(range(1, n_checkpoints + 1))
 
 
-def visit_rows(n: int, checkpoint_ids: list[int], sqlite: bool) -> list[tuple[Any, ...]]:
+def visit_rows(
+    n: int, checkpoint_ids: list[int], sqlite: bool, days: int = DAYS, last_day: date = REPORT_DAY
+) -> list[tuple[Any, ...]]:
     rng = random.Random(7)
-    end = datetime.combine(REPORT_DAY + timedelta(days=1), datetime.min.time(), reports.LOCAL_TZ).astimezone(timezone.utc)
-    span = DAYS * 86400
+    end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), reports.LOCAL_TZ).astimezone(timezone.utc)
+    span = days * 86400
     active = checkpoint_ids[: int(len(checkpoint_ids) * 0.8)]  # a fifth of the checkpoints are never used
     rows = []
     for i in range(n):

@@ -392,6 +392,11 @@ install_server() {
   put_file deploy/checkpoint-server.service /etc/systemd/system/checkpoint-server.service 0644
   activate checkpoint-server.service
   say "Next: a reverse proxy with TLS (deploy/Caddyfile) and [server] public_url; logs: journalctl -u checkpoint-server -f"
+  local url
+  url=$(sed -n 's/^public_url *= *"\(https\{0,1\}:[^"]*\)".*/\1/p' "$server_etc/config.toml" | head -n1)
+  say "Web console: ${url:-http://127.0.0.1:8080}/ (public_url in $server_etc/config.toml is its address for others)"
+  say "First official, after the district's checkpoints are imported (it asks for their console password):"
+  say "  sudo checkpoint-server official add \"Họ Tên\" --role district --district \"Huyện …\" --password"
 }
 
 uninstall_server() {

@@ -92,6 +92,8 @@ devices = sa.Table(
     sa.Column("enrolled_at", UtcDateTime, nullable=False),
     sa.Column("last_seen_at", UtcDateTime),
     sa.Column("revoked_at", UtcDateTime),
+    sa.Column("health", sa.JSON),  # the kiosk's last KioskHealth (sync/protocol.py), as sent
+    sa.Column("health_at", UtcDateTime),
 )
 
 # Every token a device ever had: a retired one still tells its holder why it stopped working.

@@ -1,5 +1,6 @@
 """The web console's sign-in: officials gain a role, a place, a password and an optional token
 expiry; web sessions and login failures live in tables, so several server workers share them.
+Devices keep the health their kiosk last reported (sync/protocol.py ``KioskHealth``).
 
 Revision ID: 0006
 Revises: 0003
@@ -31,6 +32,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("token_expires_at", sa.DateTime(timezone=True), nullable=True))
         batch.create_foreign_key("fk_officials_district_id_districts", "districts", ["district_id"], ["id"])
         batch.create_foreign_key("fk_officials_commune_id_communes", "communes", ["commune_id"], ["id"])
+    with op.batch_alter_table("devices") as batch:
+        batch.add_column(sa.Column("health", sa.JSON, nullable=True))
+        batch.add_column(sa.Column("health_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "web_sessions",
         sa.Column("token_hash", sa.String(64), primary_key=True),
@@ -51,6 +55,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("login_failures")
     op.drop_table("web_sessions")
+    with op.batch_alter_table("devices") as batch:
+        batch.drop_column("health_at")
+        batch.drop_column("health")
     with op.batch_alter_table("officials") as batch:
         batch.drop_constraint("fk_officials_commune_id_communes", type_="foreignkey")
         batch.drop_constraint("fk_officials_district_id_districts", type_="foreignkey")

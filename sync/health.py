@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 
+from kiosk.checkup_summary import last_summary
 from kiosk.clock import ClockReading
 from kiosk.store import VisitStore
 from sync.protocol import KioskHealth
@@ -26,6 +27,7 @@ def clock_offset_s(before: ClockReading, after: ClockReading, server_time: datet
 
 
 def kiosk_health(store: VisitStore, now: datetime, offset_s: float | None) -> KioskHealth:
+    """Counts from the store, and the last check-up's tally kept beside it (``doctor``)."""
     oldest = store.oldest_pending_at()
     return KioskHealth(
         pending=store.count("pending"),
@@ -33,4 +35,5 @@ def kiosk_health(store: VisitStore, now: datetime, offset_s: float | None) -> Ki
         rejected=store.count("rejected"),
         app_version=app_version(),
         clock_offset_s=offset_s,
+        doctor=last_summary(store.path.parent),
     )

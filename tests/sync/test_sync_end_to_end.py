@@ -281,8 +281,12 @@ def test_each_pass_tells_the_district_how_the_kiosk_is(server: Server, tmp_path:
     # counted at the start of the pass: three waiting, the oldest a moment old, the clock right
     assert first["pending"] == 3 and first["rejected"] == 0 and first["app_version"] == version("checkpoint-kiosk")
     assert 0 <= first["oldest_pending_s"] < 3600 and abs(first["clock_offset_s"]) < 60
-    assert kiosk.cli("sync").code == 0  # nothing to send: the heartbeat
+    assert "doctor" not in first  # no check-up yet
+    checkup = kiosk.cli("doctor", "--json")
+    levels = [f["level"] for f in checkup.json()["findings"]]
+    assert kiosk.cli("sync").code == 0  # nothing to send: the heartbeat, with the check-up's tally
     with server.engine.connect() as conn:
         beat = conn.execute(sa.select(devices.c.health, devices.c.health_at).where(devices.c.id == device_id)).one()
     assert beat.health["pending"] == 0 and "oldest_pending_s" not in beat.health
+    assert beat.health["doctor"] == {level: levels.count(level) for level in ("ok", "warn", "fail")}
     assert server.count() == 3

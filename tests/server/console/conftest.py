@@ -44,6 +44,7 @@ DISTRICT = places.Place("Tỉnh Bình Phước", "Huyện Bù Đăng", "Xã Đă
 OTHER_COMMUNE = places.Place("Tỉnh Bình Phước", "Huyện Bù Đăng", "Xã Minh Hưng")
 DISTRICT_OFFICIAL, COMMUNE_OFFICIAL, TRACER = "Trần Văn Bình", "Điểu Thị Hằng", "Lê Quốc Việt"
 PHONE, LAPTOP = (360, 800), (1366, 768)
+MH_HEALTH = {"pending": 7, "clock_offset_s": 754.0, "app_version": "0.1.0"}  # MH-001's kiosk: 7 waiting, 13 min fast
 
 
 @dataclass
@@ -63,8 +64,11 @@ class Console:
         return json.loads(answer.read())
 
 
-def _post_visits(url: str, token: str, device_id: str, checkpoint: str, times: list[datetime], key: int) -> None:
-    batch = {
+def _post_visits(
+    url: str, token: str, device_id: str, checkpoint: str, times: list[datetime], key: int, health: dict[str, Any] | None = None
+) -> None:
+    batch: dict[str, Any] = {
+        **({"health": health} if health else {}),
         "device_id": device_id,
         "visits": [
             {
@@ -147,7 +151,7 @@ def console(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Console]
     wait_for(answers, "the server to answer")
     now = datetime.now(timezone.utc)
     _post_visits(url, scanning[0][1], scanning[0][0], "BD-001", [now - timedelta(hours=h) for h in (1, 2, 3, 30, 50)], 0)
-    _post_visits(url, scanning[1][1], scanning[1][0], "MH-001", [now - timedelta(days=d) for d in (2, 9, 16)], 100)
+    _post_visits(url, scanning[1][1], scanning[1][0], "MH-001", [now - timedelta(days=d) for d in (2, 9, 16)], 100, MH_HEALTH)
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     try:

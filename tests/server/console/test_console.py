@@ -103,6 +103,7 @@ def test_silent_checkpoints_say_why(console: Console, browser: WebDriver) -> Non
     browser.get(console.url + "/silent?days=1")  # MH-001's last visit was 2 days ago; its kiosk synced today
     item = next(li.text for li in browser.find_elements(By.CSS_SELECTOR, "ul.silent li") if "MH-001" in li.text)
     assert "Gửi dữ liệu lần cuối" in item and "0 ngày trước" in item
+    assert "7 lượt đang chờ gửi trên máy kiosk" in item and "Đồng hồ máy kiosk lệch 13 phút (chạy nhanh)" in item
 
 
 def test_tracing_needs_a_reason_is_audited_first_and_downloads(console: Console, browser: WebDriver) -> None:

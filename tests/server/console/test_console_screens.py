@@ -13,7 +13,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from tests.server.console.conftest import DISTRICT_OFFICIAL, LAPTOP, PHONE, TRACER, Console, click, sign_in
 
 SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
-PAGES = {"overview": "/", "silent": "/silent", "trace": "/trace", "audit": "/audit", "password": "/password"}
+PAGES = {"overview": "/", "silent": "/silent?days=1", "trace": "/trace", "audit": "/audit", "password": "/password"}
 
 
 def page_fits(driver: WebDriver) -> bool:

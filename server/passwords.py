@@ -10,6 +10,8 @@ need no dependency but leaves encoding, parameters and constant-time checks to u
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -18,9 +20,14 @@ from server.errors import UserError, both
 MIN_LENGTH = 10
 MAX_LENGTH = 200
 _hasher = PasswordHasher()  # argon2id, RFC 9106's low-memory profile (64 MiB, 3 passes)
-# Verified against when no official has the name, so an unknown name costs as much time
-# as a wrong password and a timing does not tell which names exist.
-_DUMMY = _hasher.hash("not anyone's password")
+
+
+@cache
+def _dummy() -> str:
+    """Verified against when no official has the name, so an unknown name costs as much time
+    as a wrong password and a timing does not tell which names exist. Made at first use, not
+    at import: a hash costs 64 MiB and a noticeable moment, which a server start need not pay."""
+    return _hasher.hash("not anyone's password")
 
 
 def check_strength(password: str) -> None:
@@ -42,7 +49,7 @@ def hash_password(password: str) -> str:
 def verify(stored: str | None, password: str) -> bool:
     """Whether ``password`` matches ``stored`` (None: no password set, checked all the same)."""
     try:
-        return _hasher.verify(stored or _DUMMY, password[:MAX_LENGTH]) and stored is not None
+        return _hasher.verify(stored or _dummy(), password[:MAX_LENGTH]) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

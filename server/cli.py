@@ -20,7 +20,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import urlsplit
 
 import click
 
@@ -79,14 +78,6 @@ def _fail_plainly(exc: Exception, database: str) -> None:
 # Accounts that do not name a person: an audit entry by one of them says nothing of who looked.
 SHARED_ACCOUNTS = frozenset({"root", "postgres", "checkpoint-server", "checkpoint-kiosk"})
 NAME_MAX = 60
-
-
-def local_only(url: str) -> bool:
-    """A server URL only this machine can reach (127.0.0.1, localhost): useless on a printed code."""
-    try:
-        return is_loopback(urlsplit(url).hostname)
-    except ValueError:
-        return False
 
 
 def login_name() -> str:
@@ -263,6 +254,8 @@ def where(admin: Admin) -> None:
     problem = schema_problem(admin.engine(check_schema=False), admin.db_name, admin.migrate_command)
     click.echo(f"  trạng thái (state): {problem or 'sẵn sàng (ready)'}")
     click.echo(f"Lắng nghe (listens on): {settings.server.host}:{settings.server.port}")
+    from server.code_sheet import local_only
+
     local = " (chỉ máy này, this machine only)" if local_only(settings.public_url) else ""
     click.echo(f"Địa chỉ cho kiosk (public URL): {settings.public_url}{local}")
     if problem:
@@ -446,27 +439,14 @@ def enroll_code(
     if png:
         code_sheet.font_paths()  # a missing font is said before a code is spent
     made = enrolment.create_enroll_code(admin.engine(), checkpoint_code, timedelta(hours=hours), url, admin.actor)
-    loopback = local_only(url)
+    loopback = code_sheet.local_only(url)
     if plain_remote(url):  # on stderr: --json output stays clean for scripts
         click.echo(render_both("enroll_code_plain", url=url), err=True)
     elif loopback:
         config = admin.config_file or "/etc/checkpoint-server/config.toml"
         click.echo(render_both("enroll_code_local", url=url, config=config), err=True)
     if png:
-        place = made.checkpoint or {}
-        code_sheet.save(
-            code_sheet.Sheet(
-                code=made.code,
-                checkpoint=place.get("code", checkpoint_code),
-                checkpoint_name=place.get("name", ""),
-                place=" · ".join(place[k] for k in ("commune", "district", "province") if place.get(k)),
-                server=url,
-                expires_at=made.expires_at,
-                qr_text=made.qr,
-                local_only=loopback,
-            ),
-            png,
-        )
+        code_sheet.save(code_sheet.sheet_for(made, url), png)
     if as_json:
         emit(made.to_dict())
         return

@@ -41,14 +41,23 @@ def _day_index(dialect: str, start: datetime) -> sa.ColumnElement[int]:
     return sa.cast(sa.func.floor(days) if dialect != "sqlite" else days, sa.Integer)
 
 
-def trend(engine: Engine, district_id: int, last_day: date, commune_id: int | None = None, weeks: int = WEEKS) -> Trend:
-    """Per day and per week up to ``last_day``, for a district or only one of its communes."""
+def trend(
+    engine: Engine,
+    district_id: int,
+    last_day: date,
+    commune_id: int | None = None,
+    weeks: int = WEEKS,
+    checkpoint_id: int | None = None,
+) -> Trend:
+    """Per day and per week up to ``last_day``, for a district, one of its communes or one checkpoint."""
     days = [last_day - timedelta(days=n) for n in range(weeks * WINDOW_DAYS - 1, -1, -1)]
     window = Window.days_ending(last_day, len(days))
     week_ends = days[WINDOW_DAYS - 1 :: WINDOW_DAYS]
     places = sa.select(checkpoints.c.id).join(communes).where(communes.c.district_id == district_id)
     if commune_id is not None:
         places = places.where(communes.c.id == commune_id)
+    if checkpoint_id is not None:
+        places = places.where(checkpoints.c.id == checkpoint_id)
     in_window = sa.and_(visits.c.occurred_at >= window.start, visits.c.occurred_at < window.end, visits.c.checkpoint_id.in_(places))
     with engine.connect() as conn:
         index = _day_index(engine.dialect.name, window.start)

@@ -5,18 +5,21 @@ ends up in a URL, a browser history or an access log."""
 
 from __future__ import annotations
 
+import base64
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from kiosk.clock import LOCAL_TZ
-from server import audit, chart, officials, reports, scope, sessions, silent, tracing, trend
+from server import audit, chart, code_sheet, enrolment, officials, reports, scope, sessions, silent, tracing, trend
+from server.checkpoint_import import CsvError, import_checkpoints, read_csv_file
 from server.console.pages import download, render, words_for
 from server.console.security import (
     LANG_COOKIE,
@@ -28,14 +31,15 @@ from server.console.security import (
 )
 from server.console.words import LANGS
 from server.dates import parse_day
-from server.errors import UserError, both
+from server.errors import NotFound, UserError, both
 from server.export import render as export
-from server.places import commune_name, sort_key
+from server.places import checkpoint_row, commune_name, sort_key
 from server.roles import Forbidden
-from server.schema import communes, districts, provinces
+from server.schema import checkpoints, communes, devices, districts, provinces
 from server.sessions import Session
 
 router = APIRouter(include_in_schema=False)
+CSV_LIMIT = 16 * 1024 * 1024  # as the API's import
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -315,3 +319,129 @@ def audit_page(request: Request, me: Me, limit: int = 200) -> Response:
 def error_page(request: Request, exc: UserError) -> Response:
     """A refused or mistaken request on a console page: the words, and a way back."""
     return render(request, "error.html", None, status=exc.status, message=exc.message)
+
+
+# --- checkpoints and kiosks -----------------------------------------------------------
+
+
+def _plain(text: str) -> str:
+    """For search: no case, no tone marks, đ as d ("cho dak" finds "Chợ Đăk Nhau")."""
+    text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+
+
+def _matches(row: reports.CheckpointRow, words: str) -> bool:
+    text = _plain(f"{row.code} {row.name} {row.commune}")
+    return all(word in text for word in _plain(words).split())
+
+
+def _registry(request: Request, me: Session, place: Place, q: str, status: int = 200, **extra: object) -> Response:
+    week = reports.today_local()
+    report = scope.checkpoint_report(request.app.state.engine, me.official, place.district, week, place.province)
+    rows = [row for row in report.rows if _matches(row, q)] if q else report.rows
+    return render(
+        request,
+        "checkpoints.html",
+        me,
+        status=status,
+        place=place,
+        rows=rows,
+        q=q,
+        total=len(report.rows),
+        nav="checkpoints",
+        **extra,
+    )
+
+
+@router.get("/checkpoints")
+def checkpoints_page(
+    request: Request, me: Me, q: Annotated[str, Query(max_length=100)] = "", district: int | None = None
+) -> Response:
+    return _registry(request, me, _place(request, me, district), q.strip())
+
+
+@router.post("/checkpoints/import")
+async def checkpoints_import(request: Request, me: Me) -> Response:
+    form = await posted(request, me)
+    me.official.require_manage()
+    place = _place(request, me, None)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        error = both("Hãy chọn một tệp CSV", "choose a CSV file")
+        return _registry(request, me, place, "", status=400, error=error)
+    data = await upload.read(CSV_LIMIT + 1)
+    try:
+        if len(data) > CSV_LIMIT:
+            raise UserError("csv_too_large", both("Tệp CSV lớn hơn 16 MiB", "the CSV file is larger than 16 MiB"))
+        summary = await run_in_threadpool(import_checkpoints, request.app.state.engine, read_csv_file(data, upload.filename))
+    except CsvError as exc:
+        return _registry(request, me, place, "", problems=exc.problems[:200], problem_count=len(exc.problems), status=400)
+    except UserError as exc:
+        return _registry(request, me, place, "", error=exc.message, status=400)
+    return _registry(request, me, place, "", imported=summary)
+
+
+def _checkpoint(request: Request, me: Session, code: str) -> dict[str, object]:
+    """The checkpoint, once the official may see it (their district; a commune officer: their commune)."""
+    with request.app.state.engine.connect() as conn:
+        row = checkpoint_row(conn, code)
+        commune_id, district_id = conn.execute(
+            sa.select(checkpoints.c.commune_id, communes.c.district_id).join(communes).where(checkpoints.c.id == row["id"])
+        ).one()
+    me.official.require_district(district_id)
+    me.official.require_commune(commune_id)
+    return {**row, "district_id": district_id}
+
+
+def _checkpoint_page(request: Request, me: Session, code: str, status: int = 200, **extra: object) -> Response:
+    cp = _checkpoint(request, me, code)
+    engine = request.app.state.engine
+    days = trend.trend(engine, int(str(cp["district_id"])), reports.today_local(), checkpoint_id=int(str(cp["id"])))
+    drawn = chart.render(days, words_for(request)("Visits per day"), words_for(request)("Active ratio per week"))
+    kiosks = enrolment.list_devices(engine, str(cp["code"]))
+    return render(request, "checkpoint.html", me, status=status, cp=cp, chart=drawn, kiosks=kiosks, nav="checkpoints", **extra)
+
+
+@router.get("/checkpoints/{code}")
+def checkpoint_page(request: Request, me: Me, code: Annotated[str, Path(max_length=64)]) -> Response:
+    return _checkpoint_page(request, me, code)
+
+
+@router.post("/checkpoints/{code}/enroll-code")
+async def checkpoint_enroll_code(request: Request, me: Me, code: Annotated[str, Path(max_length=64)]) -> Response:
+    form = await posted(request, me)
+    me.official.require_manage()
+    cp = _checkpoint(request, me, code)
+    settings = request.app.state.settings
+    try:
+        hours = float(_field(form, "hours") or settings.enrolment.code_valid_hours)
+    except ValueError:
+        hours = -1
+    if not 0 < hours <= 720:
+        return _checkpoint_page(request, me, code, status=400, error=both("Hiệu lực từ 1 đến 720 giờ", "valid for 1 to 720 hours"))
+    url = settings.public_url
+    made = enrolment.create_enroll_code(request.app.state.engine, str(cp["code"]), timedelta(hours=hours), url, me.official.actor)
+    sheet = code_sheet.sheet_for(made, url)
+    page = base64.b64encode(await run_in_threadpool(code_sheet.png, sheet)).decode()
+    return render(
+        request, "enroll_code.html", me, cp=cp, made=made, sheet=sheet, page=page, expires=code_sheet.local_expiry(made.expires_at)
+    )
+
+
+@router.post("/devices/{device_id}/{action}")
+async def device_action(
+    request: Request, me: Me, device_id: Annotated[str, Path(max_length=64)], action: Literal["revoke", "rotate"]
+) -> Response:
+    await posted(request, me)
+    me.official.require_manage()
+    engine = request.app.state.engine
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(checkpoints.c.code).join(devices).where(devices.c.id == device_id)).scalar()
+    if found is None:
+        raise NotFound("device_not_found", both(f"Không có thiết bị '{device_id}'", f"no device '{device_id}'"))
+    _checkpoint(request, me, found)
+    if action == "revoke":
+        await run_in_threadpool(enrolment.revoke_device, engine, device_id, me.official.actor)
+        return _checkpoint_page(request, me, found, done=words_for(request)("Kiosk revoked: its token no longer works."))
+    token = await run_in_threadpool(enrolment.rotate_device, engine, device_id, me.official.actor)
+    return _checkpoint_page(request, me, found, new_token=token, rotated=device_id)

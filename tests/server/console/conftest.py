@@ -56,6 +56,12 @@ class Console:
     api_token: str  # the district official's, for comparing with the API
     downloads: Path
 
+    def whoami(self, device_token: str) -> int:
+        """The status the server answers a kiosk with this token."""
+        conn = http.client.HTTPConnection("127.0.0.1", int(self.url.rsplit(":", 1)[1]), timeout=30)
+        conn.request("GET", "/api/v1/device", headers={"Authorization": f"Bearer {device_token}"})
+        return conn.getresponse().status
+
     def api(self, path: str) -> Any:
         conn = http.client.HTTPConnection("127.0.0.1", int(self.url.rsplit(":", 1)[1]), timeout=30)
         conn.request("GET", path, headers={"Authorization": f"Bearer {self.api_token}"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import openpyxl
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from kiosk.clock import LOCAL_TZ
+from server import enrolment
 from server.schema import audit_log
 from server.sessions import MAX_FAILURES
 from tests.server.console.conftest import (
@@ -215,3 +217,56 @@ def test_password_change_sign_out_and_english(console: Console, browser: WebDriv
     assert browser.current_url == console.url + "/login"
     browser.get(console.url + "/")
     assert browser.current_url == console.url + "/login"
+
+
+def test_checkpoints_search_import_enrol_and_kiosks(console: Console, browser: WebDriver, tmp_path: Path) -> None:
+    sign_in(browser, console, DISTRICT_OFFICIAL)
+    browser.get(console.url + "/checkpoints?q=NGA+ba+%C4%91ak")  # "NGA ba đak": no tone marks, no case
+    assert [r[0] for r in table_rows(browser)] == ["BD-001"]
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    heading = "code,name,commune,district,province,created_at\n"
+    bad.write_text(heading + "BD-003,,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,31/02/2026\n", encoding="utf-8")
+    good.write_text(heading + "BD-003,Chốt Cầu Đăk Nhau,Xã Đăk Nhau,Huyện Bù Đăng,Tỉnh Bình Phước,23/11/2026\n", encoding="utf-8")
+    browser.get(console.url + "/checkpoints")
+    browser.find_element(By.NAME, "file").send_keys(str(bad))
+    click(browser, By.CSS_SELECTOR, "form[action='/checkpoints/import'] button")
+    problems = [
+        [c.text for c in r.find_elements(By.TAG_NAME, "td")]
+        for r in browser.find_elements(By.CSS_SELECTOR, "table.problems tbody tr")
+    ]
+    assert [p[:2] for p in problems] == [["2", "name"], ["2", "created_at"]]
+    assert "BD-003" not in {r[0] for r in table_rows(browser)}
+    browser.find_element(By.NAME, "file").send_keys(str(good))
+    click(browser, By.CSS_SELECTOR, "form[action='/checkpoints/import'] button")
+    assert "Đã nhập: 1 mới" in text(browser) and "Chốt Cầu Đăk Nhau" in text(browser)
+    # a checkpoint's page: its kiosk, a new enrolment code that a kiosk can redeem
+    click(browser, By.LINK_TEXT, "BD-001")
+    assert "Chốt Ngã ba Đăk Nhau" in text(browser) and len(browser.find_elements(By.CSS_SELECTOR, "table.kiosks tbody tr")) == 1
+    click(browser, By.CSS_SELECTOR, "form[action$='/enroll-code'] button")
+    code = browser.find_element(By.CSS_SELECTOR, "h1 code").text
+    assert browser.find_element(By.CSS_SELECTOR, "img.sheet").get_attribute("src").startswith("data:image/png;base64,")
+    assert "giờ Việt Nam" in text(browser)
+    redeemed = enrolment.redeem(console.engine, code)
+    assert redeemed.checkpoint.code == "BD-001"
+    browser.get(console.url + "/checkpoints/BD-001")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "table.kiosks tbody tr")) == 2
+    # a new token for the new kiosk, then revoke it: its token stops working
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.kiosks tbody tr") if redeemed.device_id[:8] in r.text)
+    navigate(browser, row.find_element(By.CSS_SELECTOR, "form[action$='/rotate'] button").click)
+    token = browser.find_element(By.CSS_SELECTOR, "code.secret").text
+    assert token.startswith("dev_") and console.whoami(token) == 200 and console.whoami(redeemed.token) == 401
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.kiosks tbody tr") if redeemed.device_id[:8] in r.text)
+    navigate(browser, row.find_element(By.CSS_SELECTOR, "form[action$='/revoke'] button").click)
+    assert "Đã thu hồi máy kiosk" in text(browser) and console.whoami(token) == 401
+    assert ("official:" + DISTRICT_OFFICIAL, "device.revoke", None) in audit_actions(console)
+
+
+def test_a_commune_officer_reads_their_checkpoints_only(console: Console, browser: WebDriver) -> None:
+    sign_in(browser, console, COMMUNE_OFFICIAL)
+    browser.get(console.url + "/checkpoints")
+    assert {r[0] for r in table_rows(browser)} == {"MH-001", "MH-002", "MH-003"}
+    assert not browser.find_elements(By.NAME, "file")
+    browser.get(console.url + "/checkpoints/MH-001")
+    assert "Trạm Y tế Minh Hưng" in text(browser) and not browser.find_elements(By.CSS_SELECTOR, "form[action$='/enroll-code']")
+    browser.get(console.url + "/checkpoints/BD-001")
+    assert "Đây không phải xã của bạn" in text(browser) and "Chốt Ngã ba" not in text(browser)

@@ -13,7 +13,15 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from tests.server.console.conftest import DISTRICT_OFFICIAL, LAPTOP, PHONE, TRACER, Console, click, sign_in
 
 SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
-PAGES = {"overview": "/", "silent": "/silent?days=1", "trace": "/trace", "audit": "/audit", "password": "/password"}
+PAGES = {
+    "overview": "/",
+    "silent": "/silent?days=1",
+    "checkpoints": "/checkpoints",
+    "checkpoint": "/checkpoints/MH-001",
+    "trace": "/trace",
+    "audit": "/audit",
+    "password": "/password",
+}
 
 
 def page_fits(driver: WebDriver) -> bool:
@@ -45,3 +53,6 @@ def test_every_page_fits_a_phone_and_a_laptop(console: Console, browser: WebDriv
     for name, path in PAGES.items():
         browser.get(console.url + path)
         shoot(browser, name)
+    browser.get(console.url + "/checkpoints/MH-001")
+    click(browser, By.CSS_SELECTOR, "form[action$='/enroll-code'] button")
+    shoot(browser, "enroll-code")

@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from server import routes_kiosk, routes_official
 from server.config import Settings
 from server.console import routes as console
-from server.errors import UserError
+from server.errors import UserError, both
 from server.http_errors import database_error, http_error, recursion_error, user_error, validation_error
 from server.ratelimit import RateLimiter
 from sync.protocol import BatchRequest
@@ -46,6 +46,14 @@ async def any_user_error(request: Request, exc: Exception) -> Response:
     return console.error_page(request, exc)
 
 
+async def any_validation_error(request: Request, exc: Exception) -> Response:
+    """A console address with a value that is not one (``/silent?days=abc``): words, not JSON."""
+    if request.url.path.startswith("/api/") or request.url.path.startswith("/openapi"):
+        return await validation_error(request, exc)
+    bad = UserError("bad_request", both("Địa chỉ trang có giá trị không hợp lệ", "a value in the page address is not valid"))
+    return console.error_page(request, bad)
+
+
 async def sign_in_needed(request: Request, _exc: Exception) -> Response:
     return RedirectResponse("/login", status_code=303)
 
@@ -61,7 +69,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.limiter = RateLimiter(settings.limits.device_batches_per_s, settings.limits.device_burst)
     app.add_exception_handler(UserError, any_user_error)
     app.add_exception_handler(console.SignInNeeded, sign_in_needed)
-    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(RequestValidationError, any_validation_error)
     app.add_exception_handler(ValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RecursionError, recursion_error)

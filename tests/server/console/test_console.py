@@ -106,6 +106,10 @@ def test_silent_checkpoints_say_why(console: Console, browser: WebDriver) -> Non
     item = next(li.text for li in browser.find_elements(By.CSS_SELECTOR, "ul.silent li") if "MH-001" in li.text)
     assert "Gửi dữ liệu lần cuối" in item and "0 ngày trước" in item
     assert "7 lượt đang chờ gửi trên máy kiosk" in item and "Đồng hồ máy kiosk lệch 13 phút (chạy nhanh)" in item
+    browser.get(console.url + "/silent?days=seven")  # a hand-edited address: a page in words, not JSON
+    assert "Địa chỉ trang có giá trị không hợp lệ" in text(browser)
+    browser.get(console.url + "/?week_ending=31/02/2026")
+    assert "không phải ngày hợp lệ" in text(browser) and "Về trang tổng quan" in text(browser)
 
 
 def test_tracing_needs_a_reason_is_audited_first_and_downloads(console: Console, browser: WebDriver) -> None:

@@ -18,10 +18,8 @@ Target: page < 300 ms. Usage:
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from bench.server_report import DISTRICT, REPORT_DAY, bulk_load, load_places, visit_rows  # noqa: E402
+from bench.server_report import DISTRICT, REPORT_DAY, bulk_load, load_places, timed, visit_rows  # noqa: E402
 from server import officials, reports, sessions, trend  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.config import Settings  # noqa: E402
@@ -43,12 +41,8 @@ PASSWORD = "bench-password-1"
 
 
 def median_ms(runs: int, func: Any) -> tuple[float, float]:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000, max(times) * 1000
+    took = timed(runs, func)
+    return took["median_s"] * 1000, took["max_s"] * 1000
 
 
 def run_one(kind: str, url: str, args: argparse.Namespace) -> list[tuple[str, str, float, float]]:

@@ -80,17 +80,22 @@ def add_official(
     return token
 
 
+def _active_id(conn: Connection, name: str) -> int:
+    row = conn.execute(
+        sa.select(officials.c.id).where(officials.c.name == clean_name(name), officials.c.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        raise NotFound("official_not_found", both(f"Không có cán bộ '{name}' đang hoạt động", f"no active official '{name}'"))
+    return int(row.id)
+
+
 def set_password(engine: Engine, name: str, password: str, actor: str) -> None:
     """A new console password; every browser signed in as them is signed out."""
     hashed = passwords.hash_password(password)
     with writing(engine) as conn:
-        row = conn.execute(
-            sa.select(officials.c.id).where(officials.c.name == clean_name(name), officials.c.revoked_at.is_(None))
-        ).first()
-        if row is None:
-            raise NotFound("official_not_found", both(f"Không có cán bộ '{name}' đang hoạt động", f"no active official '{name}'"))
-        conn.execute(officials.update().where(officials.c.id == row.id).values(password_hash=hashed))
-        _sign_out_everywhere(conn, row.id)
+        official_id = _active_id(conn, name)
+        conn.execute(officials.update().where(officials.c.id == official_id).values(password_hash=hashed))
+        _sign_out_everywhere(conn, official_id)
         audit.write(conn, actor, "official.password", params={"official": clean_name(name)})
 
 
@@ -114,13 +119,9 @@ def _sign_out_everywhere(conn: Connection, official_id: int) -> None:
 
 def revoke_official(engine: Engine, name: str, actor: str) -> None:
     with writing(engine) as conn:
-        row = conn.execute(
-            sa.select(officials.c.id).where(officials.c.name == clean_name(name), officials.c.revoked_at.is_(None))
-        ).first()
-        if row is None:
-            raise NotFound("official_not_found", both(f"Không có cán bộ '{name}' đang hoạt động", f"no active official '{name}'"))
-        conn.execute(officials.update().where(officials.c.id == row.id).values(revoked_at=datetime.now(timezone.utc)))
-        _sign_out_everywhere(conn, row.id)
+        official_id = _active_id(conn, name)
+        conn.execute(officials.update().where(officials.c.id == official_id).values(revoked_at=datetime.now(timezone.utc)))
+        _sign_out_everywhere(conn, official_id)
         audit.write(conn, actor, "official.revoke", params={"official": clean_name(name)})
 
 

@@ -5,6 +5,7 @@ console both call these, so the two doors show the same thing to the same person
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -25,15 +26,23 @@ def _commune(engine: Engine, official: Official, district: str, province: str | 
         return conn.execute(sa.select(communes.c.name).where(communes.c.id == official.commune_id)).scalar_one()
 
 
+R = TypeVar("R", reports.CommuneReport, reports.YearReport)
+
+
+def _only(report: R, commune: str | None) -> R:
+    """The report as a commune official sees it: their commune's row, which is also the total."""
+    if commune is None:
+        return report
+    rows = [row for row in report.rows if row.commune == commune]
+    return report.model_copy(update={"rows": rows, "total": rows[0].model_copy(update={"commune": reports.TOTAL})})
+
+
 def commune_report(
     engine: Engine, official: Official, district: str, week_ending: date, province: str | None = None
 ) -> reports.CommuneReport:
     mine = _commune(engine, official, district, province)
     report = reports.commune_report(engine, district, week_ending, province)
-    if mine is None:
-        return report
-    rows = [row for row in report.rows if row.commune == mine]
-    return report.model_copy(update={"rows": rows, "total": rows[0].model_copy(update={"commune": reports.TOTAL})})
+    return _only(report, mine)
 
 
 def checkpoint_report(
@@ -52,7 +61,4 @@ def year_report(
 ) -> reports.YearReport:
     mine = _commune(engine, official, district, province)
     report = reports.year_report(engine, district, through, province)
-    if mine is None:
-        return report
-    rows = [row for row in report.rows if row.commune == mine]
-    return report.model_copy(update={"rows": rows, "total": rows[0].model_copy(update={"commune": reports.TOTAL})})
+    return _only(report, mine)

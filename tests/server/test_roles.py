@@ -82,3 +82,8 @@ def test_official_add_with_a_role_and_a_console_password(db_url: str, engine: En
     assert '"role": "commune"' in listed.output and '"commune": "Xã Minh Hưng"' in listed.output
     with engine.connect() as conn:
         assert conn.execute(sa.select(officials_table.c.token_expires_at)).scalar() is not None
+        assert sessions.session_for(conn, _token) is not None
+    revoked = runner.invoke(main, ["official", "revoke", "Điểu Thị Hằng", "--db", db_url])
+    assert revoked.exit_code == 0, revoked.output
+    with engine.connect() as conn:
+        assert sessions.session_for(conn, _token) is None  # signed out everywhere at once

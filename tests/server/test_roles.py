@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from server import officials, places, sessions
+from server.app import create_app
 from server.cli import main
+from server.config import Settings
 from server.schema import officials as officials_table
 from tests.server.conftest import PLACE, add_checkpoint, bearer
 
@@ -87,3 +89,25 @@ def test_official_add_with_a_role_and_a_console_password(db_url: str, engine: En
     assert revoked.exit_code == 0, revoked.output
     with engine.connect() as conn:
         assert sessions.session_for(conn, _token) is None  # signed out everywhere at once
+
+
+def _cookies_after_sign_in(client: TestClient) -> str:
+    page = client.get("/login")
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    answer = client.post(
+        "/login", data={"csrf": csrf, "name": "Trần Văn Bình", "password": "mật khẩu thật dài"}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    return answer.headers["set-cookie"]
+
+
+def test_the_session_cookie_is_secure_behind_tls_and_never_readable_by_scripts(settings: Settings, engine: Engine) -> None:
+    officials.add_official(engine, "Trần Văn Bình", "test", password="mật khẩu thật dài")
+    # the fixture's public_url is https://…: behind Caddy the cookie must never travel in clear
+    with TestClient(create_app(settings, engine), base_url="https://trungtam.budang.example") as client:
+        cookie = _cookies_after_sign_in(client)
+    assert "cps_session=" in cookie and "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    plain = settings.with_overrides(public_url="http://127.0.0.1:8080")  # a laptop demo on this machine
+    with TestClient(create_app(plain, engine)) as client:
+        cookie = _cookies_after_sign_in(client)
+    assert "cps_session=" in cookie and "Secure" not in cookie and "HttpOnly" in cookie

@@ -97,8 +97,9 @@ esac
 # for this script (shellcheck), udevadm test on the reader rules (udev), a fresh Debian
 # root to run `setup.sh --service` and `--server` in (debootstrap), systemd-analyze; FAT
 # sticks on loop devices for the USB mount options (dosfstools, exfatprogs); pdftoppm
-# (poppler-utils), which renders the printable card sheets to images for the camera tests.
-if [ "$dev" = 1 ]; then apt_packages+=(fonts-dejavu-core libzbar0 gettext faketime shellcheck udev debootstrap systemd dosfstools exfatprogs poppler-utils); fi
+# (poppler-utils), which renders the printable card sheets to images for the camera tests;
+# Debian's chromium and its chromedriver, which the web console's tests drive (tests/server/console).
+if [ "$dev" = 1 ]; then apt_packages+=(fonts-dejavu-core libzbar0 gettext faketime shellcheck udev debootstrap systemd dosfstools exfatprogs poppler-utils chromium chromium-driver); fi
 
 install_apt_packages() {
   local missing=() pkg
@@ -401,6 +402,11 @@ install_server() {
   put_file deploy/checkpoint-server.service /etc/systemd/system/checkpoint-server.service 0644
   activate checkpoint-server.service
   say "Next: a reverse proxy with TLS (deploy/Caddyfile) and [server] public_url; logs: journalctl -u checkpoint-server -f"
+  local url
+  url=$(sed -n 's/^public_url *= *"\(https\{0,1\}:[^"]*\)".*/\1/p' "$server_etc/config.toml" | head -n1)
+  say "Web console: ${url:-http://127.0.0.1:8080}/ (public_url in $server_etc/config.toml is its address for others)"
+  say "First official, after the district's checkpoints are imported (it asks for their console password):"
+  say "  sudo checkpoint-server official add \"Họ Tên\" --role district --district \"Huyện …\" --password"
 }
 
 uninstall_server() {

@@ -34,6 +34,9 @@ def N_(text: str) -> str:  # the xgettext keyword for "translate later"
     return text
 
 
+CONTEXT_GLUE = "\x04"  # between a context and its msgid, as GNU gettext joins them
+
+
 def po_path(lang: str, locale_dir: Path = LOCALE_DIR) -> Path:
     return locale_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
@@ -48,7 +51,8 @@ def parse_po(text: str) -> dict[str, str]:
     """msgid → msgstr for every translated, non-fuzzy entry, in NFC.
 
     Handles what translators' tools write: comments, flags, multi-line strings with C
-    escapes. Plurals and contexts are not used by the kiosk and are skipped.
+    escapes. An entry with a context is keyed ``context + "\x04" + msgid``, as GNU gettext
+    keys it (``pgettext``). Plurals are not used and are skipped.
     """
     catalog: dict[str, str] = {}
     entry: dict[str, str] = {}
@@ -61,8 +65,9 @@ def parse_po(text: str) -> dict[str, str]:
     def flush() -> None:
         nonlocal fuzzy
         msgid, msgstr = entry.get("msgid"), entry.get("msgstr")
-        if msgid and msgstr and not fuzzy and "msgctxt" not in entry:
-            catalog[msgid] = unicodedata.normalize("NFC", msgstr)
+        if msgid and msgstr and not fuzzy:
+            key = f"{entry['msgctxt']}{CONTEXT_GLUE}{msgid}" if "msgctxt" in entry else msgid
+            catalog[key] = unicodedata.normalize("NFC", msgstr)
         entry.clear()
         fuzzy = False
 
@@ -105,6 +110,14 @@ def _catalog(lang: str) -> dict[str, str]:
 def gettext(msgid: str, lang: str = "vi") -> str:
     """The translation of ``msgid`` in NFC; the English source when none exists."""
     return unicodedata.normalize("NFC", _catalog(lang).get(msgid, msgid))
+
+
+def pgettext(context: str, msgid: str, lang: str = "vi") -> str:
+    """``msgid`` as translated for ``context`` where the same English needs other words there
+    (the console's "in" is "vào" in a table, the guard's is "VÀO" on a panel); otherwise as
+    ``gettext`` translates it."""
+    translated = _catalog(lang).get(f"{context}{CONTEXT_GLUE}{msgid}")
+    return unicodedata.normalize("NFC", translated) if translated is not None else gettext(msgid, lang)
 
 
 def text(msgid: str, lang: str = "vi", **params: object) -> str:

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from kiosk.checkup_summary import LEVELS as LEVELS
+from kiosk.checkup_summary import Level as Level
 from kiosk.clock import LOCAL_TZ, clock_status
 from kiosk.config import Config
 from kiosk.messages import render, size_text
@@ -34,8 +36,6 @@ from kiosk.retention import retention_report
 from kiosk.store import DB_NAME, StorageError, VisitStore, integrity_problems, quarantined_databases
 from kiosk.syncstate import read_sync_state
 
-Level = Literal["ok", "warn", "fail"]
-LEVELS: tuple[Level, ...] = ("ok", "warn", "fail")
 ENTRY_POINT_GROUP = "checkpoint_kiosk.doctor_checks"
 DEFAULT_TIMEOUT_S = 10.0
 # A visit takes about 1 KB with its indexes and WAL: 20 MB is still days of a busy checkpoint.

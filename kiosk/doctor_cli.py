@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from kiosk.catalog import LANGUAGES, N_, text
+from kiosk.checkup_summary import keep_summary
 from kiosk.doctor import DEFAULT_TIMEOUT_S, DoctorContext, Finding, run_checks, tally, worst
 from kiosk.exitcodes import ExitCode, emit
 
@@ -54,6 +55,7 @@ def doctor(obj: Context, as_json: bool, lang: str | None, timeout_s: float) -> N
     lang = lang or obj.config.kiosk.language
     ctx = DoctorContext(obj.config, obj.source, timeout_s=timeout_s, config_error=obj.config_error)
     findings = run_checks(ctx)
+    keep_summary(obj.config.data_dir, tally(findings))
     if as_json:
         emit({"level": worst(findings), "user": ctx.user, "findings": [f.to_dict(lang) for f in findings]})
     else:

@@ -536,6 +536,12 @@ class VisitStore:
         with self._lock:
             return self.db["visits"].count_where("sync_state = ?", [state])
 
+    def oldest_pending_at(self) -> datetime | None:
+        """When the oldest visit still waiting to be sent was scanned (by the outbox's index)."""
+        with self._lock:
+            row = self.db.conn.execute("SELECT scanned_at FROM visits WHERE sync_state = 'pending' ORDER BY seq LIMIT 1").fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
     def counts_since(self, since: datetime) -> dict[str, Any]:
         """Entries, exits and visits per source since a moment (the start of today)."""
         with self._lock:

@@ -1,6 +1,7 @@
 """Who is calling: a kiosk with its device token, or an official with theirs.
 
-Both are Bearer tokens; they are looked up by hash. A refused token answers 401 with the
+Both are Bearer tokens; they are looked up by hash. An official's token gives the same
+role as their console sign-in (server/roles.py) and stops at its expiry, if it has one. A refused token answers 401 with the
 reason (unknown, revoked, replaced), so a kiosk can tell its admin to enrol it again.
 """
 
@@ -18,6 +19,8 @@ from kiosk.catalog import bilingual
 from server.enrolment import DeviceAuth, DeviceAuthError, authenticate
 from server.errors import UserError
 from server.officials import OfficialAuthError, official_for_token
+from server.roles import Forbidden as Forbidden  # where the kiosk routes find it
+from server.roles import Official
 
 T = TypeVar("T")
 device_bearer = HTTPBearer(
@@ -30,10 +33,6 @@ official_bearer = HTTPBearer(
 
 class Unauthorised(UserError):
     status = 401
-
-
-class Forbidden(UserError):
-    status = 403
 
 
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -63,9 +62,9 @@ async def device_auth(
 
 async def official_auth(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(official_bearer)]
-) -> str:
-    """The official's name, for the audit log."""
+) -> Official:
+    """The official, with their role and place."""
     try:
         return await _looked_up(request, official_for_token, _token(credentials))
     except OfficialAuthError:
-        raise Unauthorised("token_invalid", bilingual("unknown or revoked official token")) from None
+        raise Unauthorised("token_invalid", bilingual("unknown, expired or revoked official token")) from None

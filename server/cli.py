@@ -20,16 +20,16 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import urlsplit
 
 import click
 
 from kiosk.catalog import N_, bilingual, text
 from kiosk.exitcodes import ExitCode, emit
-from kiosk.messages import DIRECTION_WORDS, KIND_WORDS, render_both
+from kiosk.messages import render_both
 from kiosk.private import write_private
 from server.errors import UserError
 from server.export import FORMATS, Table, render, to_text
+from server.roles import ROLES, Role
 from sync.transport import is_loopback, plain_remote
 
 # Each command imports the server modules it uses (SQLAlchemy, Alembic, pydantic come with
@@ -80,14 +80,6 @@ def _fail_plainly(exc: Exception, database: str) -> None:
 # Accounts that do not name a person: an audit entry by one of them says nothing of who looked.
 SHARED_ACCOUNTS = frozenset({"root", "postgres", "checkpoint-server", "checkpoint-kiosk"})
 NAME_MAX = 60
-
-
-def local_only(url: str) -> bool:
-    """A server URL only this machine can reach (127.0.0.1, localhost): useless on a printed code."""
-    try:
-        return is_loopback(urlsplit(url).hostname)
-    except ValueError:
-        return False
 
 
 def login_name() -> str:
@@ -304,6 +296,8 @@ def where(admin: Admin) -> None:
     problem = schema_problem(admin.engine(check_schema=False), admin.db_name, admin.migrate_command)
     click.echo(f"  {bilingual('state')}: {problem or bilingual('ready')}")
     click.echo(f"{bilingual('listens on')}: {settings.server.host}:{settings.server.port}")
+    from server.code_sheet import local_only
+
     local = " " + bilingual("this machine only") if local_only(settings.public_url) else ""
     click.echo(f"{bilingual('public URL')}: {settings.public_url}{local}")
     if problem:
@@ -586,27 +580,14 @@ def enroll_code(
     if png:
         code_sheet.font_paths()  # a missing font is said before a code is spent
     made = enrolment.create_enroll_code(admin.engine(), checkpoint_code, timedelta(hours=hours), url, admin.actor)
-    loopback = local_only(url)
+    loopback = code_sheet.local_only(url)
     if plain_remote(url):  # on stderr: --json output stays clean for scripts
         click.echo(render_both("enroll_code_plain", url=url), err=True)
     elif loopback:
         config = admin.config_file or "/etc/checkpoint-server/config.toml"
         click.echo(render_both("enroll_code_local", url=url, config=config), err=True)
     if png:
-        place = made.checkpoint or {}
-        code_sheet.save(
-            code_sheet.Sheet(
-                code=made.code,
-                checkpoint=place.get("code", checkpoint_code),
-                checkpoint_name=place.get("name", ""),
-                place=" · ".join(place[k] for k in ("commune", "district", "province") if place.get(k)),
-                server=url,
-                expires_at=made.expires_at,
-                qr_text=made.qr,
-                local_only=loopback,
-            ),
-            png,
-        )
+        code_sheet.save(code_sheet.sheet_for(made, url), png)
     if as_json:
         emit(made.to_dict())
         return
@@ -696,14 +677,71 @@ def official() -> None:
     """District officials and their API tokens."""
 
 
+def _new_password() -> str:
+    return str(
+        click.prompt(
+            bilingual("console password, at least 10 characters"),
+            hide_input=True,
+            confirmation_prompt=bilingual("again"),
+        )
+    )
+
+
 @official.command("add")
 @click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default="district",
+    show_default=True,
+    help="district: everything in the district; commune: one commune's reports, no tracing; tracer: tracing with a reason.",
+)
+@DISTRICT
+@PROVINCE
+@click.option("--commune", help="The commune of a commune official, e.g. 'Xã Đăk Nhau'.")
+@click.option("--password", "ask_password", is_flag=True, help="Ask for a password to sign in to the web console.")
+@click.option("--token-days", type=click.IntRange(1, 3650), help="The API token stops working after this many days.")
 @with_admin
-def official_add(admin: Admin, name: str) -> None:
-    """Register official NAME; prints their API token on the last line (shown once)."""
+def official_add(
+    admin: Admin,
+    name: str,
+    role: Role,
+    district: str | None,
+    province: str | None,
+    commune: str | None,
+    ask_password: bool,
+    token_days: int | None,
+) -> None:
+    """Register official NAME; prints their API token on the last line (shown once).
+
+    Without --district a district or tracer official sees every district on this server.
+    """
     from server import officials
 
-    print_secret(bilingual("API token, shown once") + ":", officials.add_official(admin.engine(), name, admin.actor))
+    password = _new_password() if ask_password else None
+    token = officials.add_official(
+        admin.engine(),
+        name,
+        admin.actor,
+        role=role,
+        district=district,
+        province=province,
+        commune=commune,
+        password=password,
+        token_valid_days=token_days,
+    )
+    print_secret(bilingual("API token, shown once") + ":", token)
+
+
+@official.command("set-password")
+@click.argument("name")
+@with_admin
+def official_set_password(admin: Admin, name: str) -> None:
+    """Set (or reset) official NAME's console password; signs them out everywhere."""
+    from server import officials
+
+    officials.set_password(admin.engine(), name, _new_password(), admin.actor)
+    click.echo(f"{bilingual('password set')}: {name}")
 
 
 @official.command("list")
@@ -712,7 +750,8 @@ def official_add(admin: Admin, name: str) -> None:
 def official_list(admin: Admin, as_json: bool) -> None:
     from server import officials
 
-    show(officials.list_officials(admin.engine()), ["name", "created_at", "revoked_at"], as_json)
+    columns = ["name", "role", "district", "commune", "password", "token_expires_at", "created_at", "revoked_at"]
+    show(officials.list_officials(admin.engine()), columns, as_json)
 
 
 @official.command("revoke")
@@ -871,45 +910,11 @@ def trace_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-TRACE_HEADINGS = [
-    N_("Time"),
-    N_("Checkpoint"),
-    N_("Commune"),
-    N_("Direction"),
-    N_("Kind"),
-    N_("Name"),
-    N_("ID number"),
-    N_("Phone number"),
-    N_("Card number"),
-]
-
-
-UNKNOWN_TIME = N_("scan time unknown, received")
-
-
 def _show_trace(found: TraceResult, fmt: str, output: Path | None) -> None:
-    from server.reports import LOCAL_TZ
-
     if fmt == "json":
         write_output((found.model_dump_json(indent=2) + "\n").encode(), output, fmt)
         return
-    rows = [
-        [
-            v.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
-            + (f" ({text(UNKNOWN_TIME, 'vi')}; {text(UNKNOWN_TIME, 'en')})" if v.time_unknown else ""),
-            f"{v.checkpoint} · {v.checkpoint_name}",
-            v.commune,
-            text(DIRECTION_WORDS[v.direction], "vi"),
-            text(KIND_WORDS[v.kind], "vi"),
-            v.name,
-            v.id_number,
-            v.phone,
-            v.card_number,
-        ]
-        for v in found.visits
-    ]
-    title = text("{count} visits", "vi", count=found.count) + (" " + bilingual("truncated") if found.truncated else "")
-    write_output(render(Table([text(h, "vi") for h in TRACE_HEADINGS], rows, title), fmt), output, fmt)
+    write_output(render(found.table(), fmt), output, fmt)
 
 
 @main.group()

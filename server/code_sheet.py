@@ -20,14 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
 
 from kiosk.catalog import N_, bilingual, text
 from kiosk.clock import LOCAL_TZ
 from kiosk.private import write_private
 from server.errors import UserError
+from sync.transport import is_loopback
 
 if TYPE_CHECKING:
     from PIL import Image, ImageDraw, ImageFont
+
+    from server.enrolment import EnrollCode
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FILES = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf", "mono": "DejaVuSansMono-Bold.ttf"}
@@ -203,6 +207,36 @@ def render(sheet: Sheet) -> tuple[Image.Image, list[Placed]]:
     y += qr_image.height + GAP
     put(body)
     return page, placed
+
+
+def local_only(url: str) -> bool:
+    """A server URL only this machine can reach (127.0.0.1, localhost): useless on a printed code."""
+    try:
+        return is_loopback(urlsplit(url).hostname)
+    except ValueError:
+        return False
+
+
+def sheet_for(made: EnrollCode, server_url: str) -> Sheet:
+    """The page to print for a code just made (the CLI's --png and the console's print page)."""
+    place = made.checkpoint or {}
+    return Sheet(
+        code=made.code,
+        checkpoint=place.get("code", ""),
+        checkpoint_name=place.get("name", ""),
+        place=" · ".join(place[k] for k in ("commune", "district", "province") if place.get(k)),
+        server=server_url,
+        expires_at=made.expires_at,
+        qr_text=made.qr,
+        local_only=local_only(server_url),
+    )
+
+
+def png(sheet: Sheet) -> bytes:
+    page, _placed = render(sheet)
+    out = io.BytesIO()
+    page.save(out, format="PNG", dpi=(150, 150))
+    return out.getvalue()
 
 
 def save(sheet: Sheet, path: Path) -> list[Placed]:

@@ -40,7 +40,7 @@ from server.config import Settings
 from server.db import error_kind, writing
 from server.enrolment import DeviceAuth
 from server.schema import devices, visits
-from sync.protocol import FIELD_MODELS, VisitIn, VisitResult, describe_problems
+from sync.protocol import FIELD_MODELS, KioskHealth, VisitIn, VisitResult, describe_problems
 
 RejectionCode = Literal["invalid_visit", "wrong_checkpoint", "conflict", "database_refused"]
 REJECTIONS: dict[RejectionCode, str] = {
@@ -232,8 +232,16 @@ def _owners(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     return owners
 
 
-def ingest(engine: Engine, device: DeviceAuth, items: list[Any], rules: IngestRules, now: datetime) -> list[VisitResult]:
-    """Store what is new, in one transaction that also records the device as seen."""
+def ingest(
+    engine: Engine,
+    device: DeviceAuth,
+    items: list[Any],
+    rules: IngestRules,
+    now: datetime,
+    health: KioskHealth | None = None,
+) -> list[VisitResult]:
+    """Store what is new, in one transaction that also records the device as seen (with the
+    health it reported, if it did)."""
     checked, rows = check(items, device, rules, now)
     created: set[uuid.UUID] = set()
     refused: set[uuid.UUID] = set()
@@ -244,7 +252,8 @@ def ingest(engine: Engine, device: DeviceAuth, items: list[Any], rules: IngestRu
             created, refused = _store(conn, unique)
             daily_counts.add(conn, [row for row in unique if row["id"] in created])
             owners = _owners(conn, [row["id"] for row in unique if row["id"] not in created | refused])
-        conn.execute(devices.update().where(devices.c.id == device.device_id).values(last_seen_at=now))
+        reported = {"health": health.model_dump(exclude_none=True), "health_at": now} if health else {}
+        conn.execute(devices.update().where(devices.c.id == device.device_id).values(last_seen_at=now, **reported))
     results: list[VisitResult] = []
     answered: set[uuid.UUID] = set()
     row_iter = iter(rows)

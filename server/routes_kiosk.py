@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.catalog import bilingual
@@ -31,6 +31,7 @@ from sync.protocol import (
     EnrollResponse,
     ErrorBody,
     Health,
+    KioskHealth,
 )
 
 router = APIRouter(tags=["kiosk"])
@@ -82,6 +83,14 @@ class _Envelope(BaseModel):
 
     device_id: str
     visits: list[Any]
+    health: Any = None  # read on its own (_health): a health it cannot read never costs the visits
+
+
+def _health(value: Any) -> KioskHealth | None:
+    try:
+        return KioskHealth.model_validate(value) if value is not None else None
+    except ValidationError:
+        return None
 
 
 def _envelope(body: bytes) -> _Envelope:
@@ -150,6 +159,7 @@ async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(d
             bilingual("device_id in the batch is not the token's device"),
         )
     now = datetime.now(timezone.utc)
-    results = await run_in_threadpool(ingest, state.engine, device, envelope.visits, IngestRules.from_settings(state.settings), now)
+    rules, health = IngestRules.from_settings(state.settings), _health(envelope.health)
+    results = await run_in_threadpool(ingest, state.engine, device, envelope.visits, rules, now, health)
     cards = await run_in_threadpool(trust_wire, state.engine, state.card_key)
     return BatchResponse(server_time=datetime.now(timezone.utc), results=results, cards=cards)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from server import reports, tracing
+from server import reports, roles, scope, tracing
 from server.auth import official_auth
 from server.body import read_limited
 from server.checkpoint_import import import_checkpoints, read_csv_file
@@ -20,7 +20,7 @@ from server.places import list_checkpoints
 from sync.protocol import NO_NUL, ErrorBody
 
 router = APIRouter(prefix="/api/v1", tags=["officials"])
-Official = Annotated[str, Depends(official_auth)]
+Official = Annotated[roles.Official, Depends(official_auth)]
 CSV_LIMIT = 16 * 1024 * 1024
 
 WITH_NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -62,8 +62,9 @@ class ImportResult(BaseModel):
     responses={**ERROR_RESPONSES, 413: {"model": ErrorBody, "description": "CSV larger than 16 MiB."}},
     openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
-async def import_csv(request: Request, _official: Official) -> ImportResult:
-    """Create or update checkpoints from CSV: `code,name,commune,district,province,created_at`."""
+async def import_csv(request: Request, official: Official) -> ImportResult:
+    """Create or update checkpoints from CSV: `code,name,commune,district,province,created_at`. District officials only."""
+    official.require_manage()
     body = await read_limited(request.stream(), request.headers.get("content-encoding"), CSV_LIMIT, None)
     summary = await run_in_threadpool(import_checkpoints, request.app.state.engine, read_csv_file(body, "CSV"))
     return ImportResult(created=summary.created, updated=summary.updated, unchanged=summary.unchanged)
@@ -82,10 +83,11 @@ def enroll_code(
     code: Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)],
     valid_hours: Annotated[float | None, Query(gt=0, le=720)] = None,
 ) -> EnrollCodeOut:
-    """A single-use enrolment code for a kiosk at checkpoint `code`."""
+    """A single-use enrolment code for a kiosk at checkpoint `code`. District officials only."""
+    official.require_manage()
     settings = request.app.state.settings
     hours = valid_hours or settings.enrolment.code_valid_hours
-    made = create_enroll_code(request.app.state.engine, code, timedelta(hours=hours), settings.public_url, f"official:{official}")
+    made = create_enroll_code(request.app.state.engine, code, timedelta(hours=hours), settings.public_url, official.actor)
     return EnrollCodeOut(code=made.code, expires_at=made.expires_at, qr=made.qr)
 
 
@@ -110,31 +112,34 @@ def _day(value: str | None, field: str) -> date:
 
 @router.get("/reports/communes", response_model=reports.CommuneReport, responses=WITH_NOT_FOUND)
 def commune_report(
-    request: Request, _official: Official, district: DistrictQuery, week_ending: DayQuery = None, province: ProvinceQuery = None
+    request: Request, official: Official, district: DistrictQuery, week_ending: DayQuery = None, province: ProvinceQuery = None
 ) -> reports.CommuneReport:
-    """The district table: per commune registered, new, visits, active checkpoints and the active ratio (%)."""
-    return reports.commune_report(request.app.state.engine, district, _day(week_ending, "week_ending"), province)
+    """The district table: per commune registered, new, visits, active checkpoints and the active ratio (%).
+    A commune official gets their commune's row only."""
+    return scope.commune_report(request.app.state.engine, official, district, _day(week_ending, "week_ending"), province)
 
 
 @router.get("/reports/checkpoints", response_model=reports.CheckpointReport, responses=WITH_NOT_FOUND)
 def checkpoint_report(
     request: Request,
-    _official: Official,
+    official: Official,
     district: DistrictQuery,
     week_ending: DayQuery = None,
     province: ProvinceQuery = None,
     commune: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
 ) -> reports.CheckpointReport:
     """Per checkpoint: visits in the window, last visit, last time one of its kiosks sent anything."""
-    return reports.checkpoint_report(request.app.state.engine, district, _day(week_ending, "week_ending"), province, commune)
+    return scope.checkpoint_report(
+        request.app.state.engine, official, district, _day(week_ending, "week_ending"), province, commune
+    )
 
 
 @router.get("/reports/year-to-date", response_model=reports.YearReport, responses=WITH_NOT_FOUND)
 def year_report(
-    request: Request, _official: Official, district: DistrictQuery, through: DayQuery = None, province: ProvinceQuery = None
+    request: Request, official: Official, district: DistrictQuery, through: DayQuery = None, province: ProvinceQuery = None
 ) -> reports.YearReport:
     """Visits per commune from 1 January to ``through``."""
-    return reports.year_report(request.app.state.engine, district, _day(through, "through"), province)
+    return scope.year_report(request.app.state.engine, official, district, _day(through, "through"), province)
 
 
 class _TraceWindow(BaseModel):
@@ -156,18 +161,19 @@ class TracePersonRequest(_TraceWindow):
 # POST, not GET: identifiers and reasons must not end up in URLs and access logs.
 @router.post("/trace/checkpoint", response_model=tracing.TraceResult, responses=WITH_NOT_FOUND)
 def trace_checkpoint(request: Request, official: Official, body: TraceCheckpointRequest) -> tracing.TraceResult:
-    """Who passed a checkpoint in a window. Audited with the official's name and reason."""
-    return tracing.at_checkpoint(
-        request.app.state.engine, f"official:{official}", body.reason, body.checkpoint, body.start, body.end
-    )
+    """Who passed a checkpoint in a window. Audited with the official's name and reason. Roles district and tracer."""
+    official.require_tracing()
+    return tracing.at_checkpoint(request.app.state.engine, official.actor, body.reason, body.checkpoint, body.start, body.end)
 
 
 @router.post("/trace/person", response_model=tracing.TraceResult, responses=ERROR_RESPONSES)
 def trace_person(request: Request, official: Official, body: TracePersonRequest) -> tracing.TraceResult:
-    """Where one person (ID number or phone) was seen in a window. Audited with the official's name and reason."""
+    """Where one person (ID number or phone) was seen in a window. Audited with the official's name and reason.
+    Roles district and tracer."""
+    official.require_tracing()
     return tracing.person(
         request.app.state.engine,
-        f"official:{official}",
+        official.actor,
         body.reason,
         body.start,
         body.end,

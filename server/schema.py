@@ -92,6 +92,8 @@ devices = sa.Table(
     sa.Column("enrolled_at", UtcDateTime, nullable=False),
     sa.Column("last_seen_at", UtcDateTime),
     sa.Column("revoked_at", UtcDateTime),
+    sa.Column("health", sa.JSON),  # the kiosk's last KioskHealth (sync/protocol.py), as sent
+    sa.Column("health_at", UtcDateTime),
 )
 
 # Every token a device ever had: a retired one still tells its holder why it stopped working.
@@ -203,6 +205,33 @@ officials = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("revoked_at", UtcDateTime),
+    # what they may see (server/roles.py): district (NULL: every district), commune, tracer
+    sa.Column("role", sa.String(16), nullable=False, server_default="district"),
+    sa.Column("district_id", sa.Integer, sa.ForeignKey("districts.id")),
+    sa.Column("commune_id", sa.Integer, sa.ForeignKey("communes.id")),
+    sa.Column("password_hash", sa.String(200)),  # argon2id (server/passwords.py); NULL: API token only
+    sa.Column("token_expires_at", UtcDateTime),
+)
+
+# The console's signed-in browsers (server/sessions.py): in the database, so every worker knows them.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("official_id", sa.Integer, sa.ForeignKey("officials.id"), nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# Failed sign-ins per login name (folded), whether or not such an official exists.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("login", sa.String(100), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failed_at", UtcDateTime, nullable=False),
+    sa.Column("locked_until", UtcDateTime),
 )
 
 audit_log = sa.Table(

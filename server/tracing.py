@@ -16,14 +16,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection, Engine
 
 from kiosk.cards import NUMBER_MAX
-from kiosk.catalog import bilingual
+from kiosk.catalog import N_, bilingual, text
+from kiosk.clock import LOCAL_TZ
 from kiosk.credentials import Rejection
 from kiosk.masking import mask_digits
+from kiosk.messages import DIRECTION_WORDS, KIND_WORDS
 from kiosk.phone import parse_phone
 from server import audit
 from server.cards import same_holder
 from server.db import writing
 from server.errors import UserError
+from server.export import Table
 from server.places import checkpoint_row
 from server.schema import audit_log, checkpoints, communes, visits
 
@@ -49,10 +52,44 @@ class TraceVisit(BaseModel):
     card_number: int | None = None
 
 
+TRACE_HEADINGS = [
+    N_("Time"),
+    N_("Checkpoint"),
+    N_("Commune"),
+    N_("Direction"),
+    N_("Kind"),
+    N_("Name"),
+    N_("ID number"),
+    N_("Phone number"),
+    N_("Card number"),
+]
+UNKNOWN_TIME = N_("scan time unknown, received")
+
+
 class TraceResult(BaseModel):
     count: int
     truncated: bool
     visits: list[TraceVisit]
+
+    def table(self) -> Table:
+        """For the CLI's table, CSV and XLSX and the console's XLSX: times in Vietnam time."""
+        rows = [
+            [
+                v.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+                + (f" ({text(UNKNOWN_TIME, 'vi')}; {text(UNKNOWN_TIME, 'en')})" if v.time_unknown else ""),
+                f"{v.checkpoint} · {v.checkpoint_name}",
+                v.commune,
+                text(DIRECTION_WORDS[v.direction], "vi"),
+                text(KIND_WORDS[v.kind], "vi"),
+                v.name,
+                v.id_number,
+                v.phone,
+                v.card_number,
+            ]
+            for v in self.visits
+        ]
+        title = text("{count} visits", "vi", count=self.count) + (" " + bilingual("truncated") if self.truncated else "")
+        return Table([text(h, "vi") for h in TRACE_HEADINGS], rows, title)
 
 
 def _check(reason: str, start: datetime, end: datetime) -> str:

@@ -10,7 +10,6 @@ http:// server off this machine, refused before anything is sent: see sync/trans
 from __future__ import annotations
 
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
 
 import requests
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from sync.backoff import Backoff, pause
 from sync.errors import SyncError
+from sync.health import app_version
 from sync.protocol import (
     BATCH_PATH,
     DEVICE_PATH,
@@ -70,10 +70,8 @@ class RateLimited(Exception):
 
 
 def _user_agent() -> str:
-    try:
-        return f"checkpoint-kiosk/{version('checkpoint-kiosk')}"
-    except PackageNotFoundError:
-        return "checkpoint-kiosk"
+    running = app_version()
+    return f"checkpoint-kiosk/{running}" if running else "checkpoint-kiosk"
 
 
 def _error_code(response: requests.Response) -> str | None:

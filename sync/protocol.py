@@ -165,9 +165,27 @@ class EnrollPayload(_Wire):
 Status = Literal["created", "duplicate", "rejected"]
 
 
+class KioskHealth(_Wire):
+    """How the kiosk is doing, sent with every batch, and alone in an empty batch (a heartbeat)
+    when a sync pass has nothing to send: the district's console tells from it why a
+    checkpoint is silent. Every field is optional and the whole is optional, so a kiosk
+    already in the field, which sends none, is served as before; a server that cannot read
+    it ignores it rather than refuse the visits it came with."""
+
+    pending: int | None = Field(None, ge=0, le=10**9, description="Visits waiting to be sent.")
+    oldest_pending_s: int | None = Field(None, ge=0, le=10**10, description="Age of the oldest waiting visit, seconds.")
+    rejected: int | None = Field(None, ge=0, le=10**9, description="Visits the server refused, kept for an admin.")
+    app_version: str | None = Field(None, max_length=40, pattern=NO_NUL)
+    clock_offset_s: float | None = Field(
+        None, ge=-(10**10), le=10**10, description="Kiosk clock minus server clock, seconds (positive: ahead)."
+    )
+    doctor: dict[Literal["ok", "warn", "fail"], int] | None = Field(None, description="The last check-up's findings per level.")
+
+
 class BatchRequest(_Wire):
     device_id: str = Field(max_length=64)
     visits: list[VisitIn] = Field(max_length=MAX_BATCH_VISITS)
+    health: KioskHealth | None = None
 
 
 class VisitResult(_Wire):

@@ -20,7 +20,6 @@ import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -33,8 +32,9 @@ from sync.backoff import Backoff, pause
 from sync.client import RateLimited, ServerClient, TooLarge, Transient
 from sync.clockfix import Corrections, keep_server_time
 from sync.errors import SyncError
+from sync.health import clock_offset_s, kiosk_health
 from sync.notices import Notify, Retrying
-from sync.protocol import BatchResponse, CardTrustWire, VisitResult
+from sync.protocol import BatchResponse, CardTrustWire, KioskHealth, VisitResult
 from sync.wire import batch_body, wire_visit
 
 T = TypeVar("T")
@@ -144,6 +144,7 @@ class UploadPass:
         self.left_behind: SyncError | None = None  # why a visit was left pending while the queue moved on
         self._corrections = Corrections(store)
         self.cards: CardTrustWire | None = None  # the district's card keys and revocations, from the last answer
+        self.health: KioskHealth | None = None  # read at the start of each pass
 
     def run(self) -> None:
         """Deliver every pending visit; SyncError when the pass has to end early.
@@ -158,11 +159,13 @@ class UploadPass:
             server_time = self._retrying(self.client.health)
         except Transient as exc:
             raise self._failure(exc) from None
-        keep_server_time(self.store, before, self.clock.read(), server_time)
+        after = self.clock.read()
+        keep_server_time(self.store, before, after, server_time)
+        self.health = kiosk_health(self.store, after.wall, clock_offset_s(before, after, server_time))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-upload") as sender:
             batch = self._read(0)
             if batch is None:
-                self._ask_cards()
+                self._heartbeat()
             in_flight = sender.submit(self._post, batch) if batch else None
             while batch is not None and in_flight is not None:
                 self._check_stop()
@@ -179,12 +182,21 @@ class UploadPass:
         if self.left_behind is not None:
             raise self.left_behind
 
+    def _heartbeat(self) -> None:
+        """Nothing to send: the health alone, in an empty batch, so the district still hears
+        from this kiosk (once per pass, right after the pass's own health probe); its answer
+        brings the district's card revocations too."""
+        try:
+            self._retrying(lambda: self._post(self._batch([], [])))
+        except Transient as exc:
+            raise self._failure(exc) from None
+
     def _read(self, after_seq: int) -> Batch | None:
         visits = self.store.pending_after(after_seq, self.settings.batch_size)
         return self._batch(visits, [self._corrections.corrected_at(v) for v in visits]) if visits else None
 
     def _batch(self, visits: list[Outgoing], corrected: list[str | None]) -> Batch:
-        body = batch_body(self.enrolment.device_id, [wire_visit(v, c) for v, c in zip(visits, corrected, strict=True)])
+        body = batch_body(self.enrolment.device_id, [wire_visit(v, c) for v, c in zip(visits, corrected, strict=True)], self.health)
         return Batch(visits, corrected, body)
 
     def _post(self, batch: Batch) -> BatchResponse:
@@ -192,11 +204,6 @@ class UploadPass:
         if answer.cards is not None:
             self.cards = answer.cards
         return answer
-
-    def _ask_cards(self) -> None:
-        """Nothing to send: an empty batch still brings the district's card revocations."""
-        with suppress(Transient, TooLarge):  # the pass had nothing to deliver; the next sync asks again
-            self._retrying(lambda: self._post(self._batch([], [])))
 
     def _deliver(self, batch: Batch, failed: Exception | None = None) -> None:
         """Send until answered (``failed``: how a first try already went), then apply the answers."""

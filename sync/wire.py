@@ -14,6 +14,7 @@ from typing import Any
 
 from kiosk import contract
 from kiosk.store import Outgoing
+from sync.protocol import KioskHealth
 
 GZIP_LEVEL = 1  # the JSON shrinks about 8x already; higher levels cost CPU on a Pi for little
 
@@ -36,7 +37,10 @@ def wire_visit(visit: Outgoing, corrected_at: str | None) -> dict[str, Any]:
     )
 
 
-def batch_body(device_id: str, visits: list[dict[str, Any]]) -> bytes:
-    """A ``BatchRequest``, gzip'd."""
-    text = json.dumps({"device_id": device_id, "visits": visits}, ensure_ascii=False, separators=(",", ":"))
+def batch_body(device_id: str, visits: list[dict[str, Any]], health: KioskHealth | None = None) -> bytes:
+    """A ``BatchRequest``, gzip'd; with no visits and a health, a heartbeat."""
+    body: dict[str, Any] = {"device_id": device_id, "visits": visits}
+    if health is not None:
+        body["health"] = health.model_dump(exclude_none=True)
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return gzip.compress(text.encode(), GZIP_LEVEL)

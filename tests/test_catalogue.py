@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.catalog import LOCALE_DIR, load_catalog, parse_po, po_path
+from kiosk.catalog import CONTEXT_GLUE, LOCALE_DIR, load_catalog, parse_po, po_path
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("kiosk", "drivers", "sync", "ui", "server")
@@ -50,10 +50,19 @@ ALLOWED_LITERALS: dict[tuple[str, str], str] = {
     ("kiosk/config.py", "Xã Đăk Nhau"): "the demo checkpoint's commune: a place name",
     ("kiosk/config.py", "Huyện Bù Đăng"): "the demo checkpoint's district: a place name",
     ("kiosk/config.py", "Tỉnh Bình Phước"): "the demo checkpoint's province: a place name",
+    ("server/console/routes.py", "đ"): "search folds đ to d, as a person types a place name without marks",
+    ("server/console/routes.py", "Đ"): "search folds Đ to D, as a person types a place name without marks",
     ("server/code_sheet.py", "ĐẶỮgjy"): "the tallest letter stacks, measured to space the printed lines",
     ("ui/screens/admin.py", r"\s*\((?=[^()]*[A-Za-z]+ [A-Za-z]+)[^()À-ỹ]*\)(?=\s*(?:$|[;.,\n]))"): (
         "a pattern that finds English asides by the absence of Vietnamese letters"
     ),
+}
+# Template text whose Vietnamese is not for translation.
+TEMPLATE_ALLOWED: dict[tuple[str, str], str] = {
+    (
+        "server/console/templates/base.html",
+        '" lang="vi">Tiếng Việt</a>',
+    ): "a language's own name for itself, the same in every language",
 }
 # kv lines whose Vietnamese is not for translation.
 KV_ALLOWED: dict[tuple[str, str], str] = {
@@ -176,9 +185,31 @@ def _relative(path: Path) -> str:
     return path.relative_to(REPO).as_posix()
 
 
+# The console's templates ask for words as ``_("…")`` (server/console/words.py).
+TEMPLATES = REPO / "server" / "console" / "templates"
+TEMPLATE_MSGID = re.compile(r"""\b_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
+TEMPLATE_TAGS = re.compile(r"{#.*?#}|{{.*?}}|{%.*?%}", re.S)
+
+
+def template_msgids(source: str) -> set[str]:
+    return {a or b for a, b in TEMPLATE_MSGID.findall(source)}
+
+
+def stray_template_words(source: str) -> list[str]:
+    """Vietnamese in a template outside its ``_("…")`` calls and comments: a word written past
+    the catalogue."""
+    found = [chunk.strip() for chunk in TEMPLATE_TAGS.split(source) if VIETNAMESE.search(chunk)]
+    tags = (tag for tag in TEMPLATE_TAGS.findall(source) if not tag.startswith("{#"))
+    return found + [tag for tag in tags if VIETNAMESE.search(TEMPLATE_MSGID.sub("", tag))]
+
+
 def used_msgids() -> set[str]:
-    """Every msgid the code asks for: catalogue calls in Python, ``tr._("…")`` in kv."""
+    """Every msgid the code asks for: catalogue calls in Python, ``tr._("…")`` in kv, ``_("…")``
+    in the console's templates (also under the console's context)."""
     found: set[str] = set()
+    for path in sorted(TEMPLATES.glob("*.html")):
+        for msgid in template_msgids(path.read_text(encoding="utf-8")):
+            found |= {msgid, f"console{CONTEXT_GLUE}{msgid}"}
     for path in _sources(".py"):
         found |= {node.value for node in _msgid_nodes(ast.parse(path.read_text(encoding="utf-8"), str(path)))}
     for path in _sources(".kv"):
@@ -197,6 +228,12 @@ def test_no_word_is_written_outside_the_catalogue() -> None:
         if _relative(path) not in ALLOWED
         for line, literal in stray_words(path.read_text(encoding="utf-8"), str(path))
         if (_relative(path), literal) not in ALLOWED_LITERALS
+    ]
+    stray += [
+        f"{_relative(path)}: {word}"
+        for path in sorted(TEMPLATES.glob("*.html"))
+        for word in stray_template_words(path.read_text(encoding="utf-8"))
+        if (_relative(path), word) not in TEMPLATE_ALLOWED
     ]
     stray += [
         f"{_relative(path)}:{line}: {text}"
@@ -265,10 +302,18 @@ def test_the_kv_checker_catches_a_word_added_past_the_catalogue() -> None:
     assert stray_kv_words('    text: tr._("READY")\n    # Sẵn sàng\n') == []
 
 
+def test_the_template_checker_catches_a_word_added_past_the_catalogue() -> None:
+    assert stray_template_words('<th>{{ _("Commune") }}</th><td>Tổng</td>') == ["</th><td>Tổng</td>"]
+    assert stray_template_words('<th>{{ _("Commune") }}</th>{# Xã #}') == []
+    assert stray_template_words("{{ 'Xã ' + name }}") == ["{{ 'Xã ' + name }}"]
+    assert template_msgids("{{ _(\"Overview\") }} {{ _('Sign out') }}") == {"Overview", "Sign out"}
+
+
 def test_every_word_asked_for_is_translated_and_every_entry_is_used() -> None:
     wanted = used_msgids()
     assert len(wanted) > 300
-    assert sorted(w for w in wanted if not VI.get(w)) == []
+    context = f"console{CONTEXT_GLUE}"
+    assert sorted(w for w in wanted if not w.startswith(context) and not VI.get(w) and not VI.get(context + w)) == []
     assert sorted(set(VI) - wanted) == []
 
 

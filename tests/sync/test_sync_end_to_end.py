@@ -13,10 +13,14 @@ import threading
 import uuid
 from contextlib import closing
 from datetime import timedelta
+from importlib.metadata import version
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from kiosk.enrolment import enrolment_path, read_enrolment
 from server import enrolment
+from server.schema import devices
 from tests.inprocess import free_port
 from tests.sync.conftest import CHECKPOINT, Kiosk, Server, assert_delivered_exactly_once, cccd
 
@@ -263,3 +267,26 @@ def test_a_revoked_token_stops_sync_until_the_kiosk_is_enrolled_again(server: Se
     }
     assert_delivered_exactly_once(server, kiosk)
     assert kiosk.cli("status", "--json").json()["sync"]["needs_reenrolment"] is False
+
+
+def test_each_pass_tells_the_district_how_the_kiosk_is(server: Server, tmp_path: Path) -> None:
+    """Batches carry the kiosk's health; a pass with nothing to send still sends it (a heartbeat)."""
+    kiosk = Kiosk(tmp_path)
+    kiosk.enroll(server)
+    device_id = read_enrolment(kiosk.data_dir).device_id
+    kiosk.record(3)
+    assert kiosk.cli("sync").code == 0
+    with server.engine.connect() as conn:
+        first = conn.execute(sa.select(devices.c.health).where(devices.c.id == device_id)).scalar_one()
+    # counted at the start of the pass: three waiting, the oldest a moment old, the clock right
+    assert first["pending"] == 3 and first["rejected"] == 0 and first["app_version"] == version("checkpoint-kiosk")
+    assert 0 <= first["oldest_pending_s"] < 3600 and abs(first["clock_offset_s"]) < 60
+    assert "doctor" not in first  # no check-up yet
+    checkup = kiosk.cli("doctor", "--json")
+    levels = [f["level"] for f in checkup.json()["findings"]]
+    assert kiosk.cli("sync").code == 0  # nothing to send: the heartbeat, with the check-up's tally
+    with server.engine.connect() as conn:
+        beat = conn.execute(sa.select(devices.c.health, devices.c.health_at).where(devices.c.id == device_id)).one()
+    assert beat.health["pending"] == 0 and "oldest_pending_s" not in beat.health
+    assert beat.health["doctor"] == {level: levels.count(level) for level in ("ok", "warn", "fail")}
+    assert server.count() == 3

@@ -638,6 +638,42 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không có thiết bị âm thanh: tắt tiếng, kiosk vẫn chạy bình thường",
         "no sound device: sounds are off, the kiosk works as usual",
     ),
+    # the district's keys (server/keys.py, kiosk/seal.py)
+    "keys_exist": (
+        "Khoá của huyện đã có sẵn trong {path}; không tạo mới.",
+        "The district's keys already exist in {path}; none made.",
+    ),
+    "keys_missing": (
+        "Chưa có khoá của huyện trong {path}: chạy checkpoint-server keys init.",
+        "No district keys in {path}: run checkpoint-server keys init.",
+    ),
+    "keys_backup": (
+        "Sao lưu thư mục {path} ngay (ra nơi an toàn, ngoại tuyến): mất khoá riêng là mất mọi lượt ghi còn niêm phong.",
+        "Back up the folder {path} now (somewhere safe, offline): losing the private keys loses every visit still sealed.",
+    ),
+    "keys_fingerprint": ("Dấu vân tay khoá: {fingerprint}", "Key fingerprint: {fingerprint}"),
+    "district_key_loaded": (
+        "Đã nạp khoá của huyện (dấu vân tay {fingerprint}); đã niêm phong {count} lượt ghi cũ.",
+        "District key loaded (fingerprint {fingerprint}); {count} earlier visits sealed.",
+    ),
+    "district_key_bad": (
+        "Tệp không chứa khoá công khai của huyện dùng được.",
+        "The file holds no usable district public key.",
+    ),
+    "district_key_mismatch": (
+        "Dấu vân tay không khớp: khoá này không phải khoá huyện đã in ra. Không nạp.",
+        "The fingerprint does not match: this is not the key the district printed. Not loaded.",
+    ),
+    "district_key_missing": (
+        "Chưa có khoá của huyện: dữ liệu cá nhân đang được lưu chưa niêm phong. Đăng ký thiết bị hoặc nạp khoá "
+        "(checkpoint-kiosk district-key).",
+        "No district key yet: personal data is stored unsealed. Enrol the kiosk or load the key (checkpoint-kiosk district-key).",
+    ),
+    "district_key_ok": ("Dữ liệu cá nhân được niêm phong bằng khoá {fingerprint}.", "Personal data sealed to key {fingerprint}."),
+    "visits_sealed": (
+        "Thiết bị không mở được dữ liệu đã niêm phong: chỉ máy chủ của huyện mở được (tra cứu).",
+        "The kiosk cannot unseal personal data: only the district server can (tracing).",
+    ),
     # the CLI (kiosk/lazygroup.py): a command whose module cannot be imported on this machine
     "command_unavailable": (
         "Lệnh {command} không dùng được trên máy này, thiếu thành phần cần thiết: {error}.",

@@ -10,7 +10,9 @@ and manual entries are queued to that thread like the readers' scans.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
+import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from kiosk.clock import LOCAL_TZ, Clock, ClockReading, SystemClock
 from kiosk.config import Config
 from kiosk.contract import Direction, Kind, visit_problems
 from kiosk.credentials import Cccd, Credential, Dcc, Opaque, Phone, Rejection
-from kiosk.masking import summary
+from kiosk.masking import masked_fields, masked_summary
 from kiosk.messages import DIRECTION_WORDS, OTHER_PART_WORDS, VISIT_PART_WORDS, render
 from kiosk.phone import parse_phone
 from kiosk.recognise import recognise
@@ -86,8 +88,14 @@ class ScanResult:
         return data
 
 
+# The key of the repeat check's hash: random at each start and never written anywhere. The
+# repeat window is seconds, so forgetting it at a restart costs nothing; a stolen SD card
+# then holds hashes nobody can recompute, even for a guessable 12-digit ID number.
+_REPEAT_KEY = secrets.token_bytes(32)
+
+
 def credential_key(credential: Credential) -> str:
-    """A stable fingerprint of who/what was scanned, for the repeat check."""
+    """Who/what was scanned, as a keyed hash (HMAC-SHA256 under ``_REPEAT_KEY``), for the repeat check."""
     if isinstance(credential, Cccd):
         ident = credential.id_number
     elif isinstance(credential, Phone):
@@ -97,7 +105,7 @@ def credential_key(credential: Credential) -> str:
         ident = first.get("certificate_id") or f"{credential.name}|{credential.date_of_birth}"
     else:
         ident = credential.text
-    return hashlib.sha256(f"{credential.kind}:{ident}".encode()).hexdigest()[:32]
+    return hmac.new(_REPEAT_KEY, f"{credential.kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def local_day_start(moment: datetime) -> datetime:
@@ -206,7 +214,8 @@ class ScanService:
             return direction
         extras = extras or {}
         fields = {k: v for k, v in credential.to_dict().items() if k != "kind"} | extras
-        text = summary(credential, self.lang, name=extras.get("name"), id_number=extras.get("id_number"))
+        shown = masked_fields(credential, name=extras.get("name"), id_number=extras.get("id_number"))
+        text = masked_summary(credential.kind, shown, self.lang)
         details = _details(credential)
         visit = NewVisit(
             id=str(uuid.uuid4()),
@@ -218,6 +227,7 @@ class ScanService:
             credential_key=credential_key(credential),
             fields=fields,
             raw=raw,
+            shown=shown,
             clock=reading,
             operator=operator,
         )

@@ -16,6 +16,7 @@ from server import routes_kiosk, routes_official
 from server.config import Settings
 from server.errors import UserError
 from server.http_errors import database_error, http_error, recursion_error, user_error, validation_error
+from server.keys import Keyring
 from server.ratelimit import RateLimiter
 from sync.protocol import BatchRequest
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.keyring = Keyring(settings.keys_dir)
     app.state.limiter = RateLimiter(settings.limits.device_batches_per_s, settings.limits.device_burst)
     app.add_exception_handler(UserError, user_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -70,7 +70,8 @@ def enroll(request: Request, body: EnrollRequest) -> EnrollResponse:
     With a ``nonce``, the same code and nonce again while the code is valid return the same
     device with a new token (the previous one retired): safe to resend after a lost answer.
     """
-    return redeem(request.app.state.engine, body.code, body.nonce)
+    answer = redeem(request.app.state.engine, body.code, body.nonce)
+    return answer.model_copy(update={"district_key": request.app.state.keyring.announced()})
 
 
 class _Envelope(BaseModel):
@@ -145,5 +146,6 @@ async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(d
             both("Mã thiết bị trong gói khác với mã xác thực", "device_id in the batch is not the token's device"),
         )
     now = datetime.now(timezone.utc)
-    results = await run_in_threadpool(ingest, state.engine, device, envelope.visits, IngestRules.from_settings(state.settings), now)
-    return BatchResponse(server_time=datetime.now(timezone.utc), results=results)
+    rules = IngestRules.from_settings(state.settings, state.keyring)
+    results = await run_in_threadpool(ingest, state.engine, device, envelope.visits, rules, now)
+    return BatchResponse(server_time=datetime.now(timezone.utc), results=results, district_key=state.keyring.announced())

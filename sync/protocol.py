@@ -121,11 +121,19 @@ class CheckpointIdentity(_Wire):
     province: str
 
 
+class DistrictKeyInfo(_Wire):
+    """The district's current public key: kiosks seal personal data to it (kiosk/seal.py)."""
+
+    public_key: str = Field(description="X25519 public key, base64 of its 32 raw bytes.")
+    fingerprint: str = Field(description="First 20 bytes of SHA-256 of the raw key, hex: what `keys list` prints.")
+
+
 class EnrollResponse(_Wire):
     device_id: str
     token: str = Field(description="Bearer token for this device; shown once, stored hashed on the server.")
     checkpoint: CheckpointIdentity
     server_time: datetime
+    district_key: DistrictKeyInfo | None = Field(None, description="Absent while the server has no keys (keys init).")
 
 
 class EnrollPayload(_Wire):
@@ -171,6 +179,7 @@ class VisitResult(_Wire):
 class BatchResponse(_Wire):
     server_time: datetime
     results: list[VisitResult]
+    district_key: DistrictKeyInfo | None = Field(None, description="The current key, so kiosks learn of a rotation.")
 
 
 # --- errors --------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from kiosk.syncstate import (
 from sync import pending_enrolment
 from sync.client import Refused, ServerClient, Transient
 from sync.clockfix import keep_server_time
+from sync.district_key import adopt
 from sync.errors import REENROL_CODES, SyncError
 from sync.lock import SyncLock
 from sync.notices import Connecting, Notify, WaitingForSync
@@ -175,6 +176,7 @@ class SyncService:
         pending_enrolment.forget(self.config.data_dir)
         self.store.write_meta({NEEDS_REENROLMENT: None, LAST_ERROR: None, LAST_ERROR_PARAMS: None, LAST_ERROR_AT: None})
         keep_server_time(self.store, before, self.clock.read(), answer.server_time)
+        adopt(self.store, answer.district_key)
         return {"server": server, "device_id": answer.device_id, "checkpoint": enrolment.checkpoint}
 
     def _redeem(self, server: str, code: str) -> EnrollResponse:

@@ -227,18 +227,22 @@ def manual(
 @click.option("--since", help="Only visits from this time on (ISO; local time if no zone).")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
-@click.option("--full", is_flag=True, help="Show personal data unmasked (tracing only).")
+@click.option("--full", is_flag=True, help="Personal data is sealed to the district key: says so, and lists masked.")
 @click.pass_obj
 def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit: int, as_json: bool, full: bool) -> None:
-    """List recent visits of this kiosk, newest first, masked unless --full."""
+    """List recent visits of this kiosk, newest first, masked (the kiosk cannot unseal the rest)."""
     from kiosk.clock import LOCAL_TZ
+    from kiosk.messages import render_both
+
+    if full:
+        click.echo(render_both("visits_sealed"), err=True)
 
     if pending and rejected:
         raise click.UsageError("--pending and --rejected exclude each other")
     state = "pending" if pending else "rejected" if rejected else None
     rows = obj.service.store.visits(state=state, since=parse_time(since, "--since"), limit=limit)
     lang = obj.config.kiosk.language
-    shown = [_visit_view(row, lang, full) for row in rows]
+    shown = [_visit_view(row, lang) for row in rows]
     if as_json:
         emit(shown)
         return
@@ -248,13 +252,13 @@ def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit
     for row in shown:
         when = datetime.fromisoformat(row["scanned_at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
         line = f"{row['seq']:>6}  {when}  {row['direction']:<3}  {row['source']:<8} {row['sync_state']:<8} "
-        detail = json.dumps(row["fields"], ensure_ascii=False) if full else row["summary"]
+        detail = row["summary"]
         if row["sync_state"] == "rejected":  # why, in the server's words (never personal data)
             detail += f"  [{row['sync_code']}] {row['sync_reason'] or ''}"
         click.echo(line + detail)
 
 
-def _visit_view(row: dict[str, Any], lang: str, full: bool) -> dict[str, Any]:
+def _visit_view(row: dict[str, Any], lang: str) -> dict[str, Any]:
     from kiosk.masking import visit_summary
 
     view = {
@@ -271,13 +275,56 @@ def _visit_view(row: dict[str, Any], lang: str, full: bool) -> dict[str, Any]:
             "sync_reason",
             "clock_synchronised",
             "operator",
+            "sealed",
         )
     }
     view["summary"] = visit_summary(row, lang)
-    if full:
-        view["fields"] = row["fields"]
-        view["raw"] = row["raw"]
     return view
+
+
+@main.command("district-key")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option(
+    "--fingerprint",
+    required=True,
+    help="The fingerprint the district server printed (keys list / keys export), to check the file against.",
+)
+@click.pass_obj
+def district_key(obj: Context, file: str, fingerprint: str) -> None:
+    """Load the district's public key from FILE (`checkpoint-server keys export`) before enrolment.
+
+    Every visit recorded from then on is sealed to it, and the visits recorded before it
+    (kept in clear until now) are sealed at once.
+    """
+    from kiosk.messages import render_both
+    from kiosk.seal import DistrictKey, UnusableKey, grouped, normalise_fingerprint
+    from kiosk.store import StorageError
+
+    text = click.open_file(file, encoding="utf-8", errors="replace").read(64 * 1024)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = {"public_key": text}
+    public = data.get("public_key") if isinstance(data, dict) else None
+    if not isinstance(public, str):
+        _fail(ExitCode.NOT_DONE, render_both("district_key_bad"))
+    try:
+        key = DistrictKey.from_text(public)
+    except UnusableKey:
+        _fail(ExitCode.NOT_DONE, render_both("district_key_bad"))
+    given = data.get("fingerprint")
+    if key.fingerprint != normalise_fingerprint(fingerprint) or (isinstance(given, str) and given != key.fingerprint):
+        _fail(ExitCode.NOT_DONE, render_both("district_key_mismatch"))
+    try:
+        count = obj.service.store.set_district_key(key)
+    except StorageError as exc:
+        fail_storage(exc, obj.config)
+    click.echo(render_both("district_key_loaded", fingerprint=grouped(key.fingerprint), count=count))
+
+
+def _fail(code: ExitCode, message: str) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
 
 
 @main.command()

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from kiosk.clock import LOCAL_TZ, clock_status
 from kiosk.config import Config
 from kiosk.messages import render, size_text
+from kiosk.seal import grouped
 from kiosk.store import DB_NAME, StorageError, VisitStore, integrity_problems, quarantined_databases
 from kiosk.syncstate import read_sync_state
 
@@ -190,13 +191,15 @@ def check_clock(ctx: DoctorContext) -> Iterable[Finding]:
 
 
 def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
-    """Pending and rejected visits, the last successful sync, and whether the kiosk may send.
+    """Pending and rejected visits, the last successful sync, whether the kiosk may send, and
+    whether it seals personal data (a district key is there: amber until one is).
 
     Rejected visits are a finding of their own, whatever else is found: they never reach
     the district by themselves, so they must not hide behind a missing enrolment or a
     stale sync (nor hide those). A warning, not a failure: the kiosk works, an admin must act.
     """
     config = ctx.config
+    key, unsealed = None, 0
     if not (config.data_dir / DB_NAME).exists():
         counts, state, rejections = {"pending": 0, "rejected": 0}, None, None
     else:
@@ -207,6 +210,7 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
                 rejections = store.rejections()
                 counts = {"pending": store.count("pending"), "rejected": rejections.total}
                 state = read_sync_state(config, store)
+                key, unsealed = store.district_key(), store.unsealed()
         except (StorageError, sqlite3.Error):
             yield Finding("outbox", "warn", "doctor_outbox_unknown")
             return
@@ -225,6 +229,10 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
         yield Finding("outbox", "warn", "doctor_outbox_stale", "fix_stale", params)
     elif not counts["rejected"]:
         yield Finding("outbox", "ok", "doctor_outbox_ok", params=params)
+    if key is None:
+        yield Finding("sealing", "warn", "district_key_missing", "fix_district_key", {"unsealed": unsealed})
+    else:
+        yield Finding("sealing", "ok", "district_key_ok", params={"fingerprint": grouped(key.fingerprint), "unsealed": unsealed})
     if rejections is not None and rejections.total:
         by_code = rejections.by_code()
         yield Finding(

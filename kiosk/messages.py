@@ -511,6 +511,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Kiểm tra mạng rồi chạy checkpoint-kiosk sync; không có mạng: checkpoint-kiosk export --to /media/usb.",
         "Check the network, then run checkpoint-kiosk sync; without a network: checkpoint-kiosk export --to /media/usb.",
     ),
+    "fix_district_key": (
+        "Đăng ký thiết bị (khoá đến cùng câu trả lời), hoặc chép tệp của checkpoint-server keys export sang "
+        "rồi chạy checkpoint-kiosk district-key TỆP --fingerprint '…' với dấu vân tay máy chủ in ra.",
+        "Enrol the kiosk (the key comes with the answer), or copy the file of checkpoint-server keys export over and run "
+        "checkpoint-kiosk district-key FILE --fingerprint '…' with the fingerprint the server printed.",
+    ),
     "fix_enrol": (
         "Xin mã đăng ký mới ở huyện rồi chạy checkpoint-kiosk enroll --qr '…' (hoặc Quản trị > Đăng ký).",
         "Get a new enrolment code from the district, then run checkpoint-kiosk enroll --qr '…' (or Admin > Enrolment).",

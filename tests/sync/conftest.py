@@ -126,7 +126,9 @@ class Server:
             return {str(row["id"]): dict(row) for row in conn.execute(sa.select(visits_table)).mappings()}
 
     def cli(self, *args: str) -> CliResult:
-        done = subprocess.run([SERVER_CLI, *args, "--db", self.url_db], capture_output=True, timeout=120)
+        done = subprocess.run(
+            [SERVER_CLI, *args, "--db", self.url_db, "--config", str(self.config)], capture_output=True, timeout=120
+        )
         return CliResult(done.returncode, done.stdout.decode(), done.stderr.decode())
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from kiosk.masking import masked_fields, masked_summary
 from kiosk.messages import DIRECTION_WORDS, OTHER_PART_WORDS, VISIT_PART_WORDS, render
 from kiosk.phone import parse_phone
 from kiosk.recognise import recognise
+from kiosk.repeatkey import repeat_key
 from kiosk.sources import SOURCES as SOURCES  # the reader kinds; kept importable from here
 from kiosk.store import NewVisit, Repeat, StorageError, VisitStore, iso
 from kiosk.trust import TrustStore
@@ -88,14 +88,8 @@ class ScanResult:
         return data
 
 
-# The key of the repeat check's hash: random at each start and never written anywhere. The
-# repeat window is seconds, so forgetting it at a restart costs nothing; a stolen SD card
-# then holds hashes nobody can recompute, even for a guessable 12-digit ID number.
-_REPEAT_KEY = secrets.token_bytes(32)
-
-
-def credential_key(credential: Credential) -> str:
-    """Who/what was scanned, as a keyed hash (HMAC-SHA256 under ``_REPEAT_KEY``), for the repeat check."""
+def credential_key(credential: Credential, key: bytes) -> str:
+    """Who/what was scanned, as a keyed hash (HMAC-SHA256 under the repeat key, kiosk/repeatkey.py)."""
     if isinstance(credential, Cccd):
         ident = credential.id_number
     elif isinstance(credential, Phone):
@@ -105,7 +99,7 @@ def credential_key(credential: Credential) -> str:
         ident = first.get("certificate_id") or f"{credential.name}|{credential.date_of_birth}"
     else:
         ident = credential.text
-    return hmac.new(_REPEAT_KEY, f"{credential.kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, f"{credential.kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def local_day_start(moment: datetime) -> datetime:
@@ -123,6 +117,7 @@ class ScanService:
         self.clock = clock or SystemClock()
         self.trust = trust if trust is not None else TrustStore.from_dir(config.trust_dir)
         self.lang = config.kiosk.language
+        self.repeat_key = repeat_key(config.data_dir)
         mode = config.kiosk.direction
         self.direction: Direction = "in" if mode == "both" else mode
 
@@ -224,7 +219,7 @@ class ScanService:
             source=source,
             reader=device,
             kind=credential.kind,
-            credential_key=credential_key(credential),
+            credential_key=credential_key(credential, self.repeat_key),
             fields=fields,
             raw=raw,
             shown=shown,

@@ -35,6 +35,7 @@ EVERY_COMMAND = (
     "scanners",
     "decode",
     "set-pin",
+    "district-key",
 )
 
 

@@ -149,6 +149,7 @@ def test_each_product_declares_every_module_it_imports() -> None:
         "kiosk.messages",
         "kiosk.phone",
         "kiosk.sdnotify",
+        "kiosk.seal",
         "kiosk.settings",
         "sync",
         "sync.protocol",

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "sealed box (PyNaCl)": lambda: box.encrypt(plain),
     }
     samples: dict[str, list[int]] = {name: [] for name in methods}
-    for name, action in methods.items():
+    for action in methods.values():
         timed(action, 200, [])  # warm-up
     per_block = max(1, args.seals // args.blocks)
     for block in range(args.blocks):

@@ -70,7 +70,7 @@ def enroll(request: Request, body: EnrollRequest) -> EnrollResponse:
     With a ``nonce``, the same code and nonce again while the code is valid return the same
     device with a new token (the previous one retired): safe to resend after a lost answer.
     """
-    answer = redeem(request.app.state.engine, body.code, body.nonce)
+    answer = redeem(request.app.state.engine, body.code, body.nonce, body.signing_key)
     return answer.model_copy(update={"district_key": request.app.state.keyring.announced()})
 
 

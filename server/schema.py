@@ -92,6 +92,7 @@ devices = sa.Table(
     sa.Column("enrolled_at", UtcDateTime, nullable=False),
     sa.Column("last_seen_at", UtcDateTime),
     sa.Column("revoked_at", UtcDateTime),
+    sa.Column("signing_key", sa.String(44)),  # the kiosk's Ed25519 public key (base64): signs its USB exports
 )
 
 # Every token a device ever had: a retired one still tells its holder why it stopped working.

@@ -104,6 +104,12 @@ class EnrollRequest(_Wire):
         ),
     )
 
+    signing_key: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9+/]{43}=$",
+        description="The kiosk's Ed25519 public key (base64 of 32 bytes): the server accepts its USB exports only signed with it.",
+    )
+
 
 def normalise_enroll_code(code: str) -> str:
     """What the admin typed, scanned or pasted, in one form: no spaces or dashes, upper case,

@@ -35,6 +35,7 @@ from kiosk.syncstate import (
 from sync import pending_enrolment
 from sync.client import Refused, ServerClient, Transient
 from sync.clockfix import keep_server_time
+from sync.devicekey import public_text, signing_key
 from sync.district_key import adopt
 from sync.errors import REENROL_CODES, SyncError
 from sync.lock import SyncLock
@@ -188,8 +189,16 @@ class SyncService:
             raise SyncError("enroll_not_saved", path=str(self.config.data_dir)) from None
         settings = self.config.server
         try:
+            key = public_text(signing_key(self.config.data_dir))
+        except OSError:
+            raise SyncError("enroll_not_saved", path=str(self.config.data_dir)) from None
+        try:
             return self._client(server).enroll(
-                code, nonce, retries=min(settings.retries, ENROLL_RETRIES), backoff_max_s=settings.backoff_max_s
+                code,
+                nonce,
+                signing_key=key,
+                retries=min(settings.retries, ENROLL_RETRIES),
+                backoff_max_s=settings.backoff_max_s,
             )
         except SyncError as exc:
             if exc.code in CODE_REFUSALS:  # the nonce cannot win this code back any more

@@ -81,15 +81,16 @@ _CERTIFICATE_SHOWN = ("type", "dose_number", "total_doses", "date", "sampled_at"
 
 
 def masked_summary(kind: str, shown: dict[str, Any], lang: str = "vi") -> str:
-    """One line for the result panel and the lists, from ``masked_fields``."""
+    """One line for the result panel and the lists, from ``masked_fields``; masked again on the
+    way out (masking is idempotent), so a row that somehow holds a full value still shows none."""
     words = LABELS.get(lang, LABELS["vi"])
     parts: list[str] = []
     if kind in ("cccd", "phone", "dcc") and shown.get("name"):
-        parts.append(str(shown["name"]))
+        parts.append(mask_name(str(shown["name"])))
     if shown.get("phone"):
-        parts.append(f"{words['phone']} {shown['phone']}")
+        parts.append(f"{words['phone']} {mask_digits(str(shown['phone']))}")
     if shown.get("id_number"):
-        parts.append(f"{words['id']} {shown['id_number']}")
+        parts.append(f"{words['id']} {mask_digits(str(shown['id_number']))}")
     if isinstance(shown.get("certificate"), dict):
         parts.append(_certificate_line(shown["certificate"], words))
     if kind == "opaque":

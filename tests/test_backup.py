@@ -45,10 +45,11 @@ def record(data_dir: Path, n: int, name: str = NAME) -> str:
 
 
 def rows(db: Path) -> list[tuple]:
-    """Every visit as stored (id, fields, raw, sync state), in local order; the file must be sound."""
+    """Every visit as stored (id, what it keeps for the district, masked fields, sync state), in
+    local order; the file must be sound."""
     with closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        return conn.execute("SELECT seq, id, fields, raw, sync_state FROM visits ORDER BY seq").fetchall()
+        return conn.execute("SELECT seq, id, clear, fields, sync_state FROM visits ORDER BY seq").fetchall()
 
 
 def device_id(data_dir: Path) -> str:
@@ -200,7 +201,7 @@ def test_restore_round_trip_keeps_vietnamese_names_exactly_and_the_current_data_
         assert {kept(store, v["id"])["fields"]["address"] for v in store.visits(limit=None)} == {ADDRESS}
     aside = Path(answer["kept_aside"])
     assert aside.parent == other and aside.name.startswith(DB_NAME + ASIDE_MARK)
-    assert [json.loads(row[2])["name"] for row in rows(aside)] == ["Bùi Hữu Lộc"]
+    assert [json.loads(row[2])["fields"]["name"] for row in rows(aside)] == ["Bùi Hữu Lộc"]
     assert stat.S_IMODE(aside.stat().st_mode) == 0o600
     assert device_id(other) == device_id(data_dir)  # the restored database's device id
     assert record(other, 100)  # and it records on

@@ -333,6 +333,8 @@ def _fail(code: ExitCode, message: str) -> NoReturn:
 def status(obj: Context, as_json: bool) -> None:
     """Checkpoint, pending and rejected counts, today's counts, sync state, clock state, data path."""
     from kiosk.clock import LOCAL_TZ, clock_status
+    from kiosk.messages import render_both
+    from kiosk.seal import grouped
     from kiosk.store import quarantined_databases
     from kiosk.syncstate import read_sync_state
 
@@ -342,6 +344,7 @@ def status(obj: Context, as_json: bool) -> None:
     today = service.today()
     sync = read_sync_state(obj.config, service.store)
     rejections = service.store.rejections()
+    district_key = service.store.district_key()
     cp = obj.config.checkpoint
     data = {
         "checkpoint": {"code": cp.code, "name": cp.name, "commune": cp.commune, "district": cp.district, "province": cp.province},
@@ -361,6 +364,8 @@ def status(obj: Context, as_json: bool) -> None:
         "trusted_signers": len(service.trust),
         "sync": sync.to_dict(clock.wall),
         "quarantined": [str(p) for p in quarantined_databases(obj.config.data_dir)],
+        "district_key": district_key.fingerprint if district_key else None,  # what new visits are sealed to
+        "unsealed": service.store.unsealed(),  # visits kept in clear until a district key arrives
     }
     if as_json:
         emit(data)
@@ -380,6 +385,9 @@ def status(obj: Context, as_json: bool) -> None:
         f"Đồng hồ (clock): {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}"
         f" · nguồn (source) {clock_state.source}: {clock_state.detail}",
         f"Dữ liệu (data): {data['data_dir']}",
+        render_both("district_key_ok", fingerprint=grouped(district_key.fingerprint))
+        if district_key
+        else "! " + render_both("district_key_missing"),
         f"Cấu hình (config): {data['config_file'] or 'mặc định (built-in defaults)'}",
         *(f"! Cơ sở dữ liệu hỏng được giữ tại (damaged database kept at): {p}" for p in data["quarantined"]),
     ]

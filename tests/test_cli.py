@@ -210,8 +210,9 @@ def test_status_json_contract(tmp_path: Path) -> None:
     assert {k: status["today"][k] for k in ("in", "out", "total")} == {"in": 1, "out": 1, "total": 2}
     assert isinstance(status["clock_synchronised"], bool)
     assert status["data_dir"] == str(tmp_path)
+    assert (status["district_key"], status["unsealed"]) == (None, 2)  # no key yet: both wait to be sealed
     text = run_cli("status", data_dir=tmp_path).stdout
-    assert "Chờ gửi (pending): 2" in text
+    assert "Chờ gửi (pending): 2" in text and "Chưa có khoá của huyện" in text
 
 
 def test_purge_reports_count(tmp_path: Path) -> None:

@@ -160,17 +160,23 @@ def _v4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE visits ADD COLUMN clear TEXT")
     rows = db.execute("SELECT seq, kind, fields, raw FROM visits").fetchall()
     for seq, kind, fields_text, raw in rows:
-        fields = json.loads(fields_text)
-        try:
-            credential = credential_from_fields(kind, fields)
-        except (KeyError, TypeError):  # fields the server would refuse: nothing to show, still kept for it
-            shown = {}
-        else:
-            shown = masked_fields(credential, name=fields.get("name"), id_number=fields.get("id_number"))
+        shown, clear = unsealed_form(kind, fields_text, raw)
         db.execute(
             "UPDATE visits SET fields = ?, raw = NULL, clear = ?, credential_key = ? WHERE seq = ?",
-            [_json(shown), _json({"fields": fields, "raw": raw}), uuid.uuid4().hex, seq],
+            [shown, clear, uuid.uuid4().hex, seq],
         )
+
+
+def unsealed_form(kind: str, fields_text: str, raw: str | None) -> tuple[str, str]:
+    """A visit stored before sealing (schema < 4) as schema 4 keeps it: (masked fields, clear JSON)."""
+    fields = json.loads(fields_text)
+    try:
+        credential = credential_from_fields(kind, fields)
+    except (KeyError, TypeError):  # fields the server would refuse: nothing to show, still kept for it
+        shown = {}
+    else:
+        shown = masked_fields(credential, name=fields.get("name"), id_number=fields.get("id_number"))
+    return _json(shown), _json({"fields": fields, "raw": raw})
 
 
 def _json(value: Any) -> str:
@@ -552,13 +558,9 @@ class VisitStore:
         """
         with self._write() as db:
             _put_meta(db, {DISTRICT_KEY: key.text(), DISTRICT_FINGERPRINT: key.fingerprint})
-            rows = db.conn.execute("SELECT seq, id, clear FROM visits WHERE clear IS NOT NULL").fetchall()
-            db.conn.executemany(
-                "UPDATE visits SET sealed = ?, key_id = ?, clear = NULL WHERE seq = ?",
-                [(seal(key, visit_id, json.loads(clear)), key.fingerprint, seq) for seq, visit_id, clear in rows],
-            )
+            sealed = _seal_backlog(db, key)
         self.scrub()
-        return len(rows)
+        return sealed
 
     def scrub(self) -> None:
         """Fold the WAL into the database and truncate it to zero bytes (old page images gone)."""
@@ -580,7 +582,11 @@ class VisitStore:
         with self._write() as db:
             before = db.conn.total_changes
             db.conn.executemany(_INSERT_SQL.replace("INSERT", "INSERT OR IGNORE", 1), rows)
-            return db.conn.total_changes - before
+            added = db.conn.total_changes - before
+            key = self._district_key(db)
+            if key is not None:  # what came back in clear is sealed before it is committed
+                _seal_backlog(db, key)
+        return added
 
     def get(self, visit_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -764,6 +770,16 @@ def _is_repeat(previous: tuple[Any, ...], now: ClockReading, window_s: float) ->
         return abs(now.monotonic_ns - monotonic_ns) <= window_s * 1e9
     elapsed = (now.wall - datetime.fromisoformat(scanned_at)).total_seconds()
     return 0 <= elapsed <= window_s
+
+
+def _seal_backlog(db: sqlite_utils.Database, key: DistrictKey) -> int:
+    """Seal every visit still in clear (in the caller's transaction); how many."""
+    rows = db.conn.execute("SELECT seq, id, clear FROM visits WHERE clear IS NOT NULL").fetchall()
+    db.conn.executemany(
+        "UPDATE visits SET sealed = ?, key_id = ?, clear = NULL WHERE seq = ?",
+        [(seal(key, visit_id, json.loads(clear)), key.fingerprint, seq) for seq, visit_id, clear in rows],
+    )
+    return len(rows)
 
 
 def _seen_through(db: sqlite_utils.Database) -> int:

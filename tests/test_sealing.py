@@ -18,16 +18,19 @@ import shutil
 import signal
 import subprocess
 import unicodedata
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
+from kiosk.salvage import salvage
 from kiosk.scan import ScanService
 from kiosk.seal import DistrictKey, UnusableKey, open_sealed, seal
-from kiosk.store import VisitStore
+from kiosk.store import MIGRATIONS, VisitStore
 from server import tracing
 from server.keys import Keyring
 from tests.conftest import CLI
@@ -277,3 +280,28 @@ def _config(tmp_path: Path) -> Path:
     config = tmp_path / "server.toml"
     config.write_text(f'[server]\nkeys_dir = "{tmp_path / "keys"}"\ndb = "sqlite:///{tmp_path / "s.sqlite3"}"\n')
     return config
+
+
+def test_visits_recovered_from_a_pre_sealing_file_are_sealed_before_they_are_stored(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite3"  # a damaged file kept aside by a kiosk from before sealing (schema 3)
+    db = sqlite_utils.Database(old)
+    for number, migrate in enumerate(MIGRATIONS[:3]):
+        migrate(db)
+        db.execute(f"PRAGMA user_version = {number + 1}")
+    fields = {"phone": "0912345678", "name": "Điểu Thị Hằng", "id_number": "070185004321"}
+    row = {"id": str(uuid.uuid4()), "checkpoint_code": "BD-001", "device_id": "d", "direction": "in", "source": "manual"}
+    row |= {"kind": "phone", "credential_key": "phone:0912345678", "fields": json.dumps(fields, ensure_ascii=False)}
+    row |= {"scanned_at": "2026-11-20T01:00:00.000000+00:00", "monotonic_ns": 1, "boot_id": "b", "clock_synchronised": 1}
+    db["visits"].insert(row)
+    db.close()
+    ring = Keyring(tmp_path / "keys")
+    ring.init()
+    with VisitStore.in_dir(tmp_path / "data") as store:
+        store.set_district_key(ring.district_key())
+        assert salvage(store, old).recovered == 1
+        stored = store.db.execute("SELECT fields, clear, sealed, key_id FROM visits").fetchone()
+        store.scrub()
+    assert json.loads(stored[0]) == {"phone": "***5678", "name": "Điểu T. H.", "id_number": "***4321"}
+    assert stored[1] is None and stored[3] == ring.district_key().fingerprint
+    assert open_sealed(ring.opening_key(stored[3]), row["id"], stored[2])["fields"] == fields
+    assert hits([Person("Điểu Thị Hằng", "070185004321", "0912345678")], files_under(tmp_path / "data")) == []

@@ -229,6 +229,8 @@ def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool) ->
         # listening for the network, but enrolment QR codes would send kiosks to 127.0.0.1
         config = admin.config_file or "/etc/checkpoint-server/config.toml"
         click.echo(render_both("enroll_code_local", url=admin.settings.public_url, config=config), err=True)
+    if not _keyring(admin).exists():  # kiosks would go on recording unsealed: say so before any enrols
+        click.echo(render_both("keys_missing", path=admin.settings.keys_dir), err=True)
     server = admin.settings.server
     uvicorn.run(create_app(admin.settings, engine), host=server.host, port=server.port, log_level="info")
 

@@ -79,7 +79,7 @@ def fill_backlog(data_dir: Path, visits: int, now: datetime) -> None:
         conn.execute("BEGIN")
         conn.executemany(
             "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, reader, kind, credential_key, fields, "
-            "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+            "clear, scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?, 1)",
             (
                 (
                     v["id"],
@@ -90,7 +90,7 @@ def fill_backlog(data_dir: Path, visits: int, now: datetime) -> None:
                     v["reader"],
                     v["kind"],
                     v["id"],
-                    json.dumps(v["fields"], ensure_ascii=False, sort_keys=True),
+                    json.dumps({"fields": v["fields"], "raw": None}, ensure_ascii=False, sort_keys=True),  # no key: in clear
                     v["scanned_at"],
                     v["monotonic_ns"],
                     v["boot_id"],

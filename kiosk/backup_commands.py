@@ -52,8 +52,9 @@ def backup_command(obj: Context, directory: Path, as_json: bool) -> None:
     """Copy the visit database to DIR, consistent even while the kiosk records; checked before it is named.
 
     \b
-    The copy holds personal data (it is created readable by this user only) but not the
-    enrolment token: after restoring on a new device, enrol it again.
+    The copy holds personal data only sealed to the district key (and masked summaries),
+    except visits recorded before the kiosk had a key; it is created readable by this user
+    only, and holds no enrolment token: after restoring on a new device, enrol it again.
     Exit codes: 0 written, 2 no such folder, 3 the folder is full or read-only.
     """
     store = obj.service.store

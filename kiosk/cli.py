@@ -229,18 +229,22 @@ def manual(
 @click.option("--since", help="Only visits from this time on (ISO; local time if no zone).")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
-@click.option("--full", is_flag=True, help="Show personal data unmasked (tracing only).")
+@click.option("--full", is_flag=True, help="Personal data is sealed to the district key: says so, and lists masked.")
 @click.pass_obj
 def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit: int, as_json: bool, full: bool) -> None:
-    """List recent visits of this kiosk, newest first, masked unless --full."""
+    """List recent visits of this kiosk, newest first, masked (the kiosk cannot unseal the rest)."""
     from kiosk.clock import LOCAL_TZ
+    from kiosk.messages import render_both
+
+    if full:
+        click.echo(render_both("visits_sealed"), err=True)
 
     if pending and rejected:
         raise click.UsageError(bilingual("--pending and --rejected exclude each other"))
     state = "pending" if pending else "rejected" if rejected else None
     rows = obj.service.store.visits(state=state, since=parse_time(since, "--since"), limit=limit)
     lang = obj.config.kiosk.language
-    shown = [_visit_view(row, lang, full) for row in rows]
+    shown = [_visit_view(row, lang) for row in rows]
     if as_json:
         emit(shown)
         return
@@ -251,13 +255,13 @@ def visits(obj: Context, pending: bool, rejected: bool, since: str | None, limit
         when = datetime.fromisoformat(row["scanned_at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
         direction, state = text(DIRECTION_WORDS[row["direction"]], lang), text(SYNC_STATE_WORDS[row["sync_state"]], lang)
         line = f"{row['seq']:>6}  {when}  {direction:<5}  {row['source']:<8} {state:<15} "
-        detail = json.dumps(row["fields"], ensure_ascii=False) if full else row["summary"]
+        detail = row["summary"]
         if row["sync_state"] == "rejected":  # why, in the server's words (never personal data)
             detail += f"  [{row['sync_code']}] {row['sync_reason'] or ''}"
         click.echo(line + detail)
 
 
-def _visit_view(row: dict[str, Any], lang: str, full: bool) -> dict[str, Any]:
+def _visit_view(row: dict[str, Any], lang: str) -> dict[str, Any]:
     from kiosk.masking import visit_summary
 
     view = {
@@ -274,13 +278,56 @@ def _visit_view(row: dict[str, Any], lang: str, full: bool) -> dict[str, Any]:
             "sync_reason",
             "clock_synchronised",
             "operator",
+            "sealed",
         )
     }
     view["summary"] = visit_summary(row, lang)
-    if full:
-        view["fields"] = row["fields"]
-        view["raw"] = row["raw"]
     return view
+
+
+@main.command("district-key")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option(
+    "--fingerprint",
+    required=True,
+    help="The fingerprint the district server printed (keys list / keys export), to check the file against.",
+)
+@click.pass_obj
+def district_key(obj: Context, file: str, fingerprint: str) -> None:
+    """Load the district's public key from FILE (`checkpoint-server keys export`) before enrolment.
+
+    Every visit recorded from then on is sealed to it, and the visits recorded before it
+    (kept in clear until now) are sealed at once.
+    """
+    from kiosk.messages import render_both
+    from kiosk.seal import DistrictKey, UnusableKey, grouped, normalise_fingerprint
+    from kiosk.store import StorageError
+
+    text = click.open_file(file, encoding="utf-8", errors="replace").read(64 * 1024)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = {"public_key": text}
+    public = data.get("public_key") if isinstance(data, dict) else None
+    if not isinstance(public, str):
+        _fail(ExitCode.NOT_DONE, render_both("district_key_bad"))
+    try:
+        key = DistrictKey.from_text(public)
+    except UnusableKey:
+        _fail(ExitCode.NOT_DONE, render_both("district_key_bad"))
+    given = data.get("fingerprint")
+    if key.fingerprint != normalise_fingerprint(fingerprint) or (isinstance(given, str) and given != key.fingerprint):
+        _fail(ExitCode.NOT_DONE, render_both("district_key_mismatch"))
+    try:
+        count = obj.service.store.set_district_key(key)
+    except StorageError as exc:
+        fail_storage(exc, obj.config)
+    click.echo(render_both("district_key_loaded", fingerprint=grouped(key.fingerprint), count=count))
+
+
+def _fail(code: ExitCode, message: str) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
 
 
 @main.command()
@@ -290,6 +337,7 @@ def status(obj: Context, as_json: bool) -> None:
     """Checkpoint, pending and rejected counts, today's counts, sync state, clock state, data path."""
     from kiosk.clock import LOCAL_TZ, clock_status
     from kiosk.retention import retention_report
+    from kiosk.seal import grouped
     from kiosk.store import quarantined_databases
     from kiosk.syncstate import read_sync_state
 
@@ -299,6 +347,7 @@ def status(obj: Context, as_json: bool) -> None:
     today = service.today()
     sync = read_sync_state(obj.config, service.store)
     rejections = service.store.rejections()
+    district_key = service.store.district_key()
     cp = obj.config.checkpoint
     data = {
         "checkpoint": {"code": cp.code, "name": cp.name, "commune": cp.commune, "district": cp.district, "province": cp.province},
@@ -318,6 +367,8 @@ def status(obj: Context, as_json: bool) -> None:
         "trusted_signers": len(service.trust),
         "sync": sync.to_dict(clock.wall),
         "quarantined": [str(p) for p in quarantined_databases(obj.config.data_dir)],
+        "district_key": district_key.fingerprint if district_key else None,  # what new visits are sealed to
+        "unsealed": service.store.unsealed(),  # visits kept in clear until a district key arrives
     }
     retention = retention_report(service.store.purge_record(), obj.config.storage)
     data["retention"] = retention.data
@@ -336,6 +387,9 @@ def status(obj: Context, as_json: bool) -> None:
         f"{bilingual('clock')}: {clock.wall.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S} {sync_word}"
         f" · {bilingual('source')} {clock_state.source}: {clock_state.detail}",
         f"{bilingual('data')}: {data['data_dir']}",
+        render_both("district_key_ok", fingerprint=grouped(district_key.fingerprint))
+        if district_key
+        else "! " + render_both("district_key_missing"),
         f"{bilingual('config')}: {data['config_file'] or bilingual('built-in defaults')}",
         *(f"! {bilingual('damaged database kept at')}: {p}" for p in data["quarantined"]),
     ]

@@ -43,6 +43,7 @@ PHONE_NAME_MAX = 100
 CARD_NAME_MAX = 117  # kiosk/cards.py: name and commune share 117 UTF-8 bytes in a version-10 QR code
 OPAQUE_TEXT_MAX = 65536
 FIELDS_DEPTH_MAX = 6  # a certificate's fields are 3 levels deep; more is an attack, not a visit
+SEALED_MAX = 1_400_000  # base64 of a seal: more than a whole batch (1 MiB) could carry
 FREE_TEXT = ("reader", "operator", "boot_id", "checkpoint")  # envelope text a device chooses freely
 
 
@@ -138,6 +139,13 @@ class VisitIn(BaseModel):
     )
     reader: str | None = Field(None, max_length=200, pattern=NO_NUL)
     operator: str | None = Field(None, max_length=100, pattern=NO_NUL)
+    sealed: str | None = Field(
+        None,
+        max_length=SEALED_MAX,
+        description="The fields and raw payload sealed on the kiosk to the district key (HPKE, base64; kiosk/seal.py). "
+        "The server opens it and checks the opened fields; ``fields`` is then sent empty.",
+    )
+    sealed_key: str | None = Field(None, pattern=r"^[0-9a-f]{40}$", description="The fingerprint of the key it was sealed to.")
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> VisitIn:

@@ -33,6 +33,7 @@ from kiosk.clock import LOCAL_TZ, clock_status
 from kiosk.config import Config
 from kiosk.messages import render, size_text
 from kiosk.retention import retention_report
+from kiosk.seal import grouped
 from kiosk.store import DB_NAME, StorageError, VisitStore, integrity_problems, quarantined_databases
 from kiosk.syncstate import read_sync_state
 
@@ -193,13 +194,15 @@ def check_clock(ctx: DoctorContext) -> Iterable[Finding]:
 
 
 def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
-    """Pending and rejected visits, the last successful sync, and whether the kiosk may send.
+    """Pending and rejected visits, the last successful sync, whether the kiosk may send, and
+    whether it seals personal data (a district key is there: amber until one is).
 
     Rejected visits are a finding of their own, whatever else is found: they never reach
     the district by themselves, so they must not hide behind a missing enrolment or a
     stale sync (nor hide those). A warning, not a failure: the kiosk works, an admin must act.
     """
     config = ctx.config
+    key, unsealed = None, 0
     if not (config.data_dir / DB_NAME).exists():
         counts, state, rejections, retention = {"pending": 0, "rejected": 0}, None, None, None
     else:
@@ -211,6 +214,7 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
                 counts = {"pending": store.count("pending"), "rejected": rejections.total}
                 state = read_sync_state(config, store)
                 retention = retention_report(store.purge_record(), config.storage)
+                key, unsealed = store.district_key(), store.unsealed()
         except (StorageError, sqlite3.Error):
             yield Finding("outbox", "warn", "doctor_outbox_unknown")
             return
@@ -229,6 +233,10 @@ def check_outbox(ctx: DoctorContext) -> Iterable[Finding]:
         yield Finding("outbox", "warn", "doctor_outbox_stale", "fix_stale", params)
     elif not counts["rejected"]:
         yield Finding("outbox", "ok", "doctor_outbox_ok", params=params)
+    if key is None:
+        yield Finding("sealing", "warn", "district_key_missing", "fix_district_key", {"unsealed": unsealed})
+    else:
+        yield Finding("sealing", "ok", "district_key_ok", params={"fingerprint": grouped(key.fingerprint), "unsealed": unsealed})
     if rejections is not None and rejections.total:
         by_code = rejections.by_code()
         yield Finding(

@@ -314,6 +314,25 @@ MESSAGES: dict[str, str] = {
     "server_counts_differ": N_(
         "The daily counts differ from the stored visits in {n} places (checkpoint id, day, direction, kind: counted/stored):"
     ),
+    "fix_district_key": N_(
+        "Enrol the kiosk (the key comes with the answer), or copy the file of checkpoint-server keys export "
+        "over and run checkpoint-kiosk district-key FILE --fingerprint '…' with the fingerprint the server "
+        "printed."
+    ),
+    "keys_exist": N_("The district's keys already exist in {path}; none made."),
+    "keys_missing": N_("No district keys in {path}: run checkpoint-server keys init."),
+    "keys_backup": N_(
+        "Back up the folder {path} now (somewhere safe, offline): losing the private keys loses every visit still sealed."
+    ),
+    "keys_fingerprint": N_("Key fingerprint: {fingerprint}"),
+    "district_key_loaded": N_("District key loaded (fingerprint {fingerprint}); {count} earlier visits sealed."),
+    "district_key_bad": N_("The file holds no usable district public key."),
+    "district_key_mismatch": N_("The fingerprint does not match: this is not the key the district printed. Not loaded."),
+    "district_key_missing": N_(
+        "No district key yet: personal data is stored unsealed. Enrol the kiosk or load the key (checkpoint-kiosk district-key)."
+    ),
+    "district_key_ok": N_("Personal data sealed to key {fingerprint}."),
+    "visits_sealed": N_("The kiosk cannot unseal personal data: only the district server can (tracing)."),
 }
 
 DIRECTION_WORDS = {"in": Word(N_("entry")), "out": Word(N_("exit"))}

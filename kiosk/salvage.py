@@ -23,11 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.quarantine import CORRUPT_MARK, move_database
-from kiosk.store import RECOVERED_COLUMNS, VisitStore
+from kiosk.store import RECOVERED_COLUMNS, VisitStore, unsealed_form
 
 RECOVERED_MARK = ".recovered-"
 BATCH = 500
 _SELECT = f"SELECT {', '.join(RECOVERED_COLUMNS)}, sync_state FROM visits WHERE seq = ?"
+# A file from before sealing (schema < 4) has neither: its rows are put in the form schema 4 keeps.
+_SEALING_COLUMNS = ("sealed", "key_id", "clear")
+_OLD_SELECT = f"SELECT {', '.join(c for c in RECOVERED_COLUMNS if c not in _SEALING_COLUMNS)}, sync_state FROM visits WHERE seq = ?"
 
 
 @dataclass(frozen=True)
@@ -62,14 +65,36 @@ def _rows(damaged: Path) -> Iterator[tuple[Any, ...] | None]:
         return
     with closing(conn):
         highest = _highest_seq(conn)
+        select = _SELECT if _has_sealing_columns(conn) else _OLD_SELECT
         for seq in range(1, highest + 1):
             try:
-                row = conn.execute(_SELECT, [seq]).fetchone()
+                row = conn.execute(select, [seq]).fetchone()
+                if row is not None and select is _OLD_SELECT:
+                    row = _in_sealing_form(row)
             except sqlite3.Error:
                 yield None
                 continue
             if row is not None:
                 yield row
+
+
+def _has_sealing_columns(conn: sqlite3.Connection) -> bool:
+    try:
+        return "clear" in {row[1] for row in conn.execute("PRAGMA table_info(visits)")}
+    except sqlite3.Error:
+        return True  # unreadable schema: the current form, and rows that fail count as unreadable
+
+
+def _in_sealing_form(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An old row (fields and raw in clear) as schema 4 keeps it: masked fields, the rest in ``clear``,
+    a random repeat key instead of the old plain hash of the ID number or phone."""
+    values = dict(zip([c for c in RECOVERED_COLUMNS if c not in _SEALING_COLUMNS], row[:-1], strict=True))
+    try:
+        values["fields"], values["clear"] = unsealed_form(values["kind"], values["fields"], values["raw"])
+    except (TypeError, ValueError):
+        return row  # not JSON: _looks_like_a_visit turns it away
+    values.update(raw=None, sealed=None, key_id=None, credential_key=uuid.uuid4().hex)  # the old one is a plain hash
+    return (*(values[c] for c in RECOVERED_COLUMNS), row[-1])
 
 
 def _highest_seq(conn: sqlite3.Connection) -> int:

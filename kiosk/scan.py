@@ -10,6 +10,7 @@ and manual entries are queued to that thread like the readers' scans.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import unicodedata
 import uuid
@@ -25,10 +26,11 @@ from kiosk.clock import LOCAL_TZ, Clock, ClockReading, SystemClock
 from kiosk.config import Config
 from kiosk.contract import Direction, Kind, visit_problems
 from kiosk.credentials import UNTRUSTED_CARDS, UNTRUSTED_SIGNATURES, Card, Cccd, Credential, Dcc, Opaque, Phone, Rejection
-from kiosk.masking import summary
+from kiosk.masking import masked_fields, masked_summary
 from kiosk.messages import DIRECTION_WORDS, OTHER_PART_WORDS, VISIT_PART_WORDS, render
 from kiosk.phone import parse_phone
 from kiosk.recognise import recognise
+from kiosk.repeatkey import repeat_key
 from kiosk.sources import SOURCES as SOURCES  # the reader kinds; kept importable from here
 from kiosk.store import NewVisit, Purged, Repeat, StorageError, VisitStore, iso
 from kiosk.trust import TrustStore
@@ -96,8 +98,8 @@ class ScanResult:
         return data
 
 
-def credential_key(credential: Credential) -> str:
-    """A stable fingerprint of who/what was scanned, for the repeat check."""
+def credential_key(credential: Credential, key: bytes) -> str:
+    """Who/what was scanned, as a keyed hash (HMAC-SHA256 under the repeat key, kiosk/repeatkey.py)."""
     if isinstance(credential, Cccd):
         ident = credential.id_number
     elif isinstance(credential, Phone):
@@ -109,7 +111,7 @@ def credential_key(credential: Credential) -> str:
         ident = first.get("certificate_id") or f"{credential.name}|{credential.date_of_birth}"
     else:
         ident = credential.text
-    return hashlib.sha256(f"{credential.kind}:{ident}".encode()).hexdigest()[:32]
+    return hmac.new(key, f"{credential.kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def local_day_start(moment: datetime) -> datetime:
@@ -137,6 +139,7 @@ class ScanService:
         self._cards = cards
         self._card_watch = CardTrustWatch(config.data_dir)
         self.lang = config.kiosk.language
+        self.repeat_key = repeat_key(config.data_dir)
         mode = config.kiosk.direction
         self.direction: Direction = "in" if mode == "both" else mode
 
@@ -226,7 +229,8 @@ class ScanService:
             return direction
         extras = extras or {}
         fields = {k: v for k, v in credential.to_dict().items() if k != "kind"} | extras
-        text = summary(credential, self.lang, name=extras.get("name"), id_number=extras.get("id_number"))
+        shown = masked_fields(credential, name=extras.get("name"), id_number=extras.get("id_number"))
+        text = masked_summary(credential.kind, shown, self.lang)
         details = _details(credential)
         visit = NewVisit(
             id=str(uuid.uuid4()),
@@ -235,9 +239,10 @@ class ScanService:
             source=source,
             reader=device,
             kind=credential.kind,
-            credential_key=credential_key(credential),
+            credential_key=credential_key(credential, self.repeat_key),
             fields=fields,
             raw=raw,
+            shown=shown,
             clock=reading,
             operator=operator,
         )

@@ -22,7 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -31,8 +31,11 @@ import sqlite_utils
 
 from kiosk.clock import ClockAnchor, ClockReading
 from kiosk.contract import Direction, Kind
+from kiosk.credentials import credential_from_fields
+from kiosk.masking import masked_fields
 from kiosk.quarantine import CORRUPT_MARK, SIDE_FILES, is_corruption, quarantine, quarantine_warning, salvage_device_id
 from kiosk.runlock import KioskRunning, run_lock
+from kiosk.seal import DistrictKey, UnusableKey, seal
 
 DB_NAME = "visits.sqlite3"
 BUSY_TIMEOUT_MS = 5000
@@ -145,6 +148,43 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX visits_rejection_no ON visits (rejection_no) WHERE rejection_no IS NOT NULL")
 
 
+def _v4(db: sqlite_utils.Database) -> None:
+    """Sealing (kiosk/seal.py): ``fields`` keeps only the masked, screen-safe fields; the full
+    fields and the raw payload go into ``sealed`` (to the district key ``key_id``), or into
+    ``clear`` while the kiosk has no district key, to be sealed when one arrives.
+
+    Existing visits move their fields into ``clear`` and their plain-hash repeat keys (a
+    12-digit ID number is guessable from its hash) are replaced by random ones; the
+    store seals them as soon as a district key is there.
+    """
+    db.execute("ALTER TABLE visits ADD COLUMN sealed BLOB")
+    db.execute("ALTER TABLE visits ADD COLUMN key_id TEXT")
+    db.execute("ALTER TABLE visits ADD COLUMN clear TEXT")
+    rows = db.execute("SELECT seq, kind, fields, raw FROM visits").fetchall()
+    for seq, kind, fields_text, raw in rows:
+        shown, clear = unsealed_form(kind, fields_text, raw)
+        db.execute(
+            "UPDATE visits SET fields = ?, raw = NULL, clear = ?, credential_key = ? WHERE seq = ?",
+            [shown, clear, uuid.uuid4().hex, seq],
+        )
+
+
+def unsealed_form(kind: str, fields_text: str, raw: str | None) -> tuple[str, str]:
+    """A visit stored before sealing (schema < 4) as schema 4 keeps it: (masked fields, clear JSON)."""
+    fields = json.loads(fields_text)
+    try:
+        credential = credential_from_fields(kind, fields)
+    except (KeyError, TypeError):  # fields the server would refuse: nothing to show, still kept for it
+        shown = {}
+    else:
+        shown = masked_fields(credential, name=fields.get("name"), id_number=fields.get("id_number"))
+    return _json(shown), _json({"fields": fields, "raw": raw})
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 _LATEST_SQL = (
     "SELECT id, scanned_at, monotonic_ns, boot_id, direction FROM visits WHERE credential_key = ? ORDER BY seq DESC LIMIT 1"
 )
@@ -165,16 +205,19 @@ RECOVERED_COLUMNS = (
     "boot_id",
     "clock_synchronised",
     "operator",
+    "sealed",
+    "key_id",
+    "clear",
 )
 _INSERT_SQL = f"INSERT INTO visits ({', '.join(RECOVERED_COLUMNS)}) VALUES ({', '.join('?' * len(RECOVERED_COLUMNS))})"
 
 _PENDING_SQL = (
-    "SELECT seq, id, checkpoint_code, direction, source, reader, kind, fields, scanned_at, monotonic_ns, boot_id, "
-    "clock_synchronised, operator FROM visits WHERE sync_state = 'pending' AND seq > ? ORDER BY seq LIMIT ?"
+    "SELECT seq, id, checkpoint_code, direction, source, reader, kind, sealed, key_id, clear, scanned_at, monotonic_ns, "
+    "boot_id, clock_synchronised, operator FROM visits WHERE sync_state = 'pending' AND seq > ? ORDER BY seq LIMIT ?"
 )
 
 # Index i upgrades a database from user_version i to i + 1. Append; never edit.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The number of the newest rejection an admin has seen (the touchscreen's Sync panel).
 REJECTIONS_SEEN = "sync.rejections_seen_through"
@@ -189,6 +232,11 @@ PURGED_TOTAL = "retention.purged_total."  # + state: every purge's sum
 PURGED_LAST = "retention.last_purged."  # + state: the last pass's
 PURGED_LAST_AT = "retention.last_at"
 
+# The district's public key (base64) and its fingerprint: what new visits are sealed to.
+DISTRICT_KEY = "district.public_key"
+DISTRICT_FINGERPRINT = "district.fingerprint"
+_KEY_SQL = f"SELECT value FROM meta WHERE key = '{DISTRICT_KEY}'"
+
 
 @dataclass(frozen=True)
 class NewVisit:
@@ -200,15 +248,17 @@ class NewVisit:
     source: str
     reader: str | None
     kind: Kind
-    credential_key: str
-    fields: dict[str, Any]
-    raw: str | None
+    credential_key: str  # a keyed hash whose key is never written (kiosk/scan.py)
+    fields: dict[str, Any]  # every field, for the district only: sealed before it is written
+    raw: str | None  # the payload as read, when it is kept (a certificate): sealed with the fields
     clock: ClockReading
     operator: str | None = None
+    shown: dict[str, Any] = field(default_factory=dict)  # the masked fields the screens show (kiosk/masking.py), in clear
 
 
 class Outgoing(NamedTuple):
-    """A pending visit as the sync client reads it: columns as stored (``fields`` is JSON text)."""
+    """A pending visit as the sync client reads it: columns as stored. Either ``sealed`` (to
+    the key ``key_id``) or ``clear`` (JSON of the fields and raw payload, no key yet) is set."""
 
     seq: int
     id: str
@@ -217,7 +267,9 @@ class Outgoing(NamedTuple):
     source: str
     reader: str | None
     kind: Kind
-    fields: str
+    sealed: bytes | None
+    key_id: str | None
+    clear: str | None
     scanned_at: str
     monotonic_ns: int
     boot_id: str
@@ -333,6 +385,7 @@ class VisitStore:
             self.db.close()
             raise storage_error(exc, self.path.parent) from exc
         self._key: Path | None = self.path.resolve()
+        self._key_cache: tuple[str, DistrictKey] | None = None
         with _open_here_lock:
             _open_here[self._key] += 1
 
@@ -475,6 +528,9 @@ class VisitStore:
             previous = db.conn.execute(_LATEST_SQL, [visit.credential_key]).fetchone()
             if previous is not None and _is_repeat(previous, visit.clock, repeat_window_s):
                 return Repeat(previous[0], datetime.fromisoformat(previous[1]), previous[4])
+            key = self._district_key(db)
+            secret = {"fields": visit.fields, "raw": visit.raw}
+            sealed = seal(key, visit.id, secret) if key is not None else None
             db.conn.execute(
                 _INSERT_SQL,
                 [
@@ -486,16 +542,64 @@ class VisitStore:
                     visit.reader,
                     visit.kind,
                     visit.credential_key,
-                    json.dumps(visit.fields, ensure_ascii=False, sort_keys=True),
-                    visit.raw,
+                    _json(visit.shown),
+                    None,
                     iso(visit.clock.wall),
                     visit.clock.monotonic_ns,
                     visit.clock.boot_id,
                     int(visit.clock.synchronised),
                     visit.operator,
+                    sealed,
+                    key.fingerprint if key is not None else None,
+                    None if key is not None else _json(secret),
                 ],
             )
         return visit.id
+
+    def _district_key(self, db: sqlite_utils.Database) -> DistrictKey | None:
+        """The key new visits are sealed to, read in the write transaction (the sync process may
+        have just stored it); parsed once per distinct value."""
+        row = db.conn.execute(_KEY_SQL).fetchone()
+        if row is None:
+            return None
+        if self._key_cache is None or self._key_cache[0] != row[0]:
+            self._key_cache = (row[0], DistrictKey.from_text(row[0]))
+        return self._key_cache[1]
+
+    def district_key(self) -> DistrictKey | None:
+        """The district key this kiosk seals to; None before enrolment or ``district-key``."""
+        with self._lock:
+            row = self.db.conn.execute(_KEY_SQL).fetchone()
+        try:
+            return DistrictKey.from_text(row[0]) if row else None
+        except UnusableKey:
+            return None
+
+    def unsealed(self) -> int:
+        """Visits still waiting for a district key, their personal data in clear."""
+        with self._lock:
+            return self.db.execute("SELECT count(*) FROM visits WHERE clear IS NOT NULL").fetchone()[0]
+
+    def set_district_key(self, key: DistrictKey) -> int:
+        """Seal new visits to ``key`` from now on, and seal every visit still in clear; returns how many.
+
+        With ``secure_delete`` the clear text overwritten is zeroed in its page, and the WAL
+        that still holds the pages as they were is checkpointed into the file and truncated
+        to nothing, so no clear copy is left in the database, its free pages or the WAL.
+        """
+        with self._write() as db:
+            _put_meta(db, {DISTRICT_KEY: key.text(), DISTRICT_FINGERPRINT: key.fingerprint})
+            sealed = _seal_backlog(db, key)
+        self.scrub()
+        return sealed
+
+    def scrub(self) -> None:
+        """Fold the WAL into the database and truncate it to zero bytes (old page images gone)."""
+        with self._lock:
+            try:
+                self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.path.parent) from exc
 
     def copy_to(self, target: sqlite3.Connection) -> None:
         """Every page into ``target`` in one step of SQLite's online backup API: one read
@@ -509,7 +613,11 @@ class VisitStore:
         with self._write() as db:
             before = db.conn.total_changes
             db.conn.executemany(_INSERT_SQL.replace("INSERT", "INSERT OR IGNORE", 1), rows)
-            return db.conn.total_changes - before
+            added = db.conn.total_changes - before
+            key = self._district_key(db)
+            if key is not None:  # what came back in clear is sealed before it is committed
+                _seal_backlog(db, key)
+        return added
 
     def get(self, visit_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -745,6 +853,16 @@ def _purge_totals(db: sqlite_utils.Database) -> dict[PurgedState, int]:
     return {state: int(rows.get(PURGED_TOTAL + state, 0)) for state in PURGE_RULES}
 
 
+def _seal_backlog(db: sqlite_utils.Database, key: DistrictKey) -> int:
+    """Seal every visit still in clear (in the caller's transaction); how many."""
+    rows = db.conn.execute("SELECT seq, id, clear FROM visits WHERE clear IS NOT NULL").fetchall()
+    db.conn.executemany(
+        "UPDATE visits SET sealed = ?, key_id = ?, clear = NULL WHERE seq = ?",
+        [(seal(key, visit_id, json.loads(clear)), key.fingerprint, seq) for seq, visit_id, clear in rows],
+    )
+    return len(rows)
+
+
 def _seen_through(db: sqlite_utils.Database) -> int:
     row = db.execute("SELECT value FROM meta WHERE key = ?", [REJECTIONS_SEEN]).fetchone()
     return int(row[0]) if row else 0
@@ -827,7 +945,10 @@ def _immediate(db: sqlite_utils.Database) -> Iterator[None]:
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored visit for the screens and the CLI: ``fields`` are the masked ones; whether the
+    rest is sealed (True) or still waiting for a district key (False); never the clear text."""
     row = dict(row)
     row["fields"] = json.loads(row["fields"])
+    row["sealed"] = row.pop("clear", None) is None
     row["clock_synchronised"] = bool(row["clock_synchronised"])
     return row

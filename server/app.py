@@ -27,6 +27,7 @@ from server.config import Settings
 from server.console import routes as console
 from server.errors import UserError
 from server.http_errors import database_error, http_error, recursion_error, user_error, validation_error
+from server.keys import Keyring
 from server.ratelimit import limiter_for
 from sync.protocol import BatchRequest
 
@@ -43,12 +44,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def _lifespan(settings: Settings, engine: Engine) -> Any:
+def _lifespan(settings: Settings) -> Any:
     """While the app runs: the retention timer (server/retention.py), cancelled at shutdown."""
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        timer = asyncio.create_task(retention.purge_periodically(engine, settings.retention))
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        timer = asyncio.create_task(retention.purge_periodically(lambda: app.state.engine, settings.retention))
         try:
             yield
         finally:
@@ -83,13 +84,14 @@ async def sign_in_needed(request: Request, _exc: Exception) -> Response:
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app = FastAPI(
-        lifespan=_lifespan(settings, engine),
+        lifespan=_lifespan(settings),
         title="checkpoint-server",
         version="1",
         description="District server for checkpoint kiosks: enrolment, idempotent batch ingest, reports, tracing.",
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.keyring = Keyring(settings.keys_dir)
     app.state.card_key = configured_key(settings)  # read once: a broken key file stops the server at start
     app.add_middleware(Admission, gate=Gate.from_limits(settings.limits))
     app.state.limiter = limiter_for(engine, settings.limits.device_batches_per_s, settings.limits.device_burst)

@@ -9,14 +9,14 @@ learn the revoked numbers and the public key at enrolment and with every sync
 (``card_trust``), and by USB receipt. Every change is in the audit log.
 
 The signing key is read by ``load_signing_key`` only: the key itself is made and rotated by
-the district's key command; this module takes an ``Ed25519PrivateKey`` and never writes one.
+``checkpoint-server keys`` (server/keys.py); this module takes an ``Ed25519PrivateKey`` and
+never writes one.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import stat
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -36,6 +36,7 @@ from server.checkpoint_import import CsvError
 from server.config import Settings
 from server.db import writing
 from server.errors import NotFound, UserError
+from server.keys import Keyring, KeysMissing
 from server.names import clean_name, resolve
 from server.places import PLACE_COLUMNS, _places_join, commune_name, district_id
 from server.schema import cards, communes
@@ -43,17 +44,22 @@ from sync.protocol import CardTrustWire
 
 COLUMNS = ("name", "birth_year")
 OPTIONAL = ("replaces",)
-KEY_FILE = "card-signing-key.pem"
-
-
-def key_path(settings: Settings) -> Path:
-    return Path(settings.cards.signing_key).expanduser() if settings.cards.signing_key else settings.data_dir / KEY_FILE
 
 
 def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
-    """The district's card signing key: ``[cards] signing_key`` or <data_dir>/card-signing-key.pem,
-    PEM (PKCS#8) Ed25519, readable by its owner only. Errors say what to fix, never the key."""
-    path = key_path(settings)
+    """The district's card signing key: the keyring's current signing key (``checkpoint-server
+    keys init``, server/keys.py), or the PEM (PKCS#8) Ed25519 file ``[cards] signing_key`` names,
+    readable by its owner only, for a district that signs cards with a key kept elsewhere.
+    Errors say what to fix, never the key."""
+    if not settings.cards.signing_key:
+        try:
+            return Keyring(settings.keys_dir).signing_key()
+        except KeysMissing:
+            raise UserError(
+                "card_key_missing",
+                bilingual("no district signing key yet: run checkpoint-server keys init"),
+            ) from None
+    path = Path(settings.cards.signing_key).expanduser()
     try:
         mode = path.stat().st_mode
         data = path.read_bytes()
@@ -320,5 +326,7 @@ def trust_wire(engine: Engine, key: Ed25519PrivateKey | None) -> CardTrustWire |
 
 
 def configured_key(settings: Settings) -> Ed25519PrivateKey | None:
-    """The signing key when this server has one; None (cards not used) when no key file exists."""
-    return load_signing_key(settings) if os.path.lexists(key_path(settings)) else None
+    """The signing key when this server has one; None (cards not used) before ``keys init``."""
+    if settings.cards.signing_key or Keyring(settings.keys_dir).exists():
+        return load_signing_key(settings)
+    return None

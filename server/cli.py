@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from server.config import Loaded
+    from server.keys import KeyInfo, Keyring
     from server.tracing import TraceResult
 
 
@@ -256,6 +257,8 @@ def serve(admin: Admin, host: str | None, port: int | None, no_migrate: bool, wo
         # listening for the network, but enrolment QR codes would send kiosks to 127.0.0.1
         config = admin.config_file or "/etc/checkpoint-server/config.toml"
         click.echo(render_both("enroll_code_local", url=admin.settings.public_url, config=config), err=True)
+    if not _keyring(admin).exists():  # kiosks would go on recording unsealed: say so before any enrols
+        click.echo(render_both("keys_missing", path=admin.settings.keys_dir), err=True)
     if workers > 1:
         from server import workers as worker_processes
 
@@ -1029,3 +1032,88 @@ def audit_list(admin: Admin, limit: int, as_json: bool) -> None:
 
 
 AUDIT_HEADINGS = [N_("Time (Vietnam)"), N_("Done by"), N_("Action"), N_("Reason"), N_("Details"), N_("Results")]
+
+
+@main.group()
+def keys() -> None:
+    """The district's keys: kiosks seal personal data to the encryption key (see docs/server.md)."""
+
+
+def _keyring(admin: Admin) -> Keyring:
+    from server.keys import Keyring
+
+    return Keyring(admin.settings.keys_dir)
+
+
+def _show_keys(infos: list[KeyInfo], as_json: bool) -> None:
+    from kiosk.seal import grouped
+
+    rows = [
+        {
+            "purpose": k.purpose,
+            "fingerprint": grouped(k.fingerprint),
+            "current": k.current,
+            "created_at": k.created_at.isoformat(timespec="seconds"),
+        }
+        for k in infos
+    ]
+    show(rows, ["purpose", "fingerprint", "current", "created_at"], as_json)
+
+
+@keys.command("init")
+@JSON_FLAG
+@with_admin
+def keys_init(admin: Admin, as_json: bool) -> None:
+    """Make the district's key pairs (X25519 to seal to, Ed25519 to sign with), once."""
+    ring = _keyring(admin)
+    made = ring.init()
+    if not made and not as_json:
+        click.echo(render_both("keys_exist", path=ring.directory))
+    _show_keys(ring.list(), as_json)
+    if made and not as_json:
+        click.echo(render_both("keys_backup", path=ring.directory))
+
+
+@keys.command("rotate")
+@click.option("--signing", is_flag=True, help="Rotate the signing key too.")
+@JSON_FLAG
+@with_admin
+def keys_rotate(admin: Admin, signing: bool, as_json: bool) -> None:
+    """A new current encryption key for new visits; the old private keys stay to open old seals."""
+    ring = _keyring(admin)
+    if not ring.exists():
+        _fail(ExitCode.USAGE, render_both("keys_missing", path=ring.directory))
+    ring.rotate(("encryption", "signing") if signing else ("encryption",))
+    _show_keys(ring.list(), as_json)
+    if not as_json:
+        click.echo(render_both("keys_backup", path=ring.directory))
+
+
+@keys.command("list")
+@JSON_FLAG
+@with_admin
+def keys_list(admin: Admin, as_json: bool) -> None:
+    """Every key kept, with its fingerprint: the current one seals new visits."""
+    ring = _keyring(admin)
+    if not ring.exists():
+        _fail(ExitCode.USAGE, render_both("keys_missing", path=ring.directory))
+    _show_keys(ring.list(), as_json)
+
+
+@keys.command("export")
+@click.argument("output", type=click.Path(dir_okay=False, allow_dash=True), default="-")
+@with_admin
+def keys_export(admin: Admin, output: str) -> None:
+    """The current public key for `checkpoint-kiosk district-key` (a file; the fingerprint goes to stderr)."""
+    from kiosk.seal import grouped
+
+    ring = _keyring(admin)
+    if not ring.exists():
+        _fail(ExitCode.USAGE, render_both("keys_missing", path=ring.directory))
+    key = ring.district_key()
+    text = json.dumps({"public_key": key.text(), "fingerprint": key.fingerprint}) + "\n"
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="ascii")
+    click.echo(render_both("keys_fingerprint", fingerprint=grouped(key.fingerprint)), err=True)

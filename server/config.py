@@ -39,6 +39,7 @@ class ServerSection(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     public_url: str = ""  # what enrolment QR codes send kiosks to; empty: http://host:port
+    keys_dir: str = ""  # the district's private keys (server/keys.py); empty: <data_dir>/keys
 
 
 class LimitsSection(_Section):
@@ -60,8 +61,8 @@ class EnrolmentSection(_Section):
 
 
 class CardsSection(_Section):
-    # The district's Ed25519 signing key (PEM, PKCS#8, mode 0600); empty: <data_dir>/card-signing-key.pem.
-    # server/cards.py's load_signing_key reads it (the `keys` command will make it).
+    # A district signing key kept outside the keyring (PEM, PKCS#8, Ed25519, mode 0600); empty: the
+    # keyring's current signing key (`checkpoint-server keys init`). server/cards.py's load_signing_key.
     signing_key: str = ""
 
 
@@ -78,6 +79,10 @@ class Settings(_Section):
             return Path(self.server.data_dir).expanduser()
         base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         return Path(base) / "checkpoint-server"
+
+    @property
+    def keys_dir(self) -> Path:
+        return Path(self.server.keys_dir).expanduser() if self.server.keys_dir else self.data_dir / "keys"
 
     @property
     def db_url(self) -> str:

@@ -89,11 +89,13 @@ def _issue_token(conn: Connection, device_id: str, now: datetime) -> str:
     return token
 
 
-def redeem(engine: Engine, code: str, nonce: str | None = None) -> EnrollResponse:
+def redeem(engine: Engine, code: str, nonce: str | None = None, signing_key: str | None = None) -> EnrollResponse:
     """Exchange an enrolment code for a new device and its token; each code works once.
 
     Once, except for the kiosk that redeemed it: the same ``nonce`` again, before the code
     expires, answers with the same device and a new token (see ``_enrolled_again``).
+    ``signing_key`` is the kiosk's Ed25519 public key (base64): its USB exports must then be
+    signed with it (server/usb_import.py).
     """
     now = datetime.now(timezone.utc)
     code_hash = digest(normalise_code(code))
@@ -115,7 +117,9 @@ def redeem(engine: Engine, code: str, nonce: str | None = None) -> EnrollRespons
             if again is None:
                 raise _why_refused(conn, code_hash, nonce_hash, now)
             return again
-        conn.execute(devices.insert().values(id=device_id, checkpoint_id=taken.checkpoint_id, enrolled_at=now))
+        conn.execute(
+            devices.insert().values(id=device_id, checkpoint_id=taken.checkpoint_id, enrolled_at=now, signing_key=signing_key)
+        )
         conn.execute(enroll_codes.update().where(enroll_codes.c.code_hash == code_hash).values(device_id=device_id))
         token = _issue_token(conn, device_id, now)
         row = conn.execute(checkpoints_query().where(checkpoints.c.id == taken.checkpoint_id)).mappings().one()

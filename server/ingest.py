@@ -18,10 +18,22 @@ counted on the day it was received. A visit older than the retention period is s
 already purged: counted, but without personal data, as the purge would have left it.
 The visits this request created are counted for reports in the same transaction
 (``server/daily_counts.py``).
+
+Sealed visits (kiosk/seal.py) are opened here, before they are checked, with the private
+key their ``sealed_key`` names (server/keys.py), and stored as clear as before. The
+choice, against keeping them sealed until a tracing query: reports, tracing, purge and
+the contract check stay exactly as they were, and a visit that cannot be opened (a key
+lost, a damaged seal) is rejected now, in front of the kiosk that can keep it and retry,
+instead of being found unreadable weeks later in the middle of a trace. The price: the
+server's database holds personal data in clear, as it did before sealing, so it stays
+the server's job to protect it (access, backups, retention); sealing protects the kiosks,
+their SD cards, USB sticks and backups, which stand at the roadside.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import uuid
@@ -30,24 +42,28 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from kiosk.catalog import N_, bilingual
+from kiosk.seal import open_sealed
 from server import daily_counts
 from server.config import Settings
 from server.db import error_kind, writing
 from server.enrolment import DeviceAuth
+from server.keys import Keyring, KeysMissing
 from server.schema import devices, visits
 from sync.protocol import FIELD_MODELS, KioskHealth, VisitIn, VisitResult, describe_problems
 
-RejectionCode = Literal["invalid_visit", "wrong_checkpoint", "conflict", "database_refused"]
+RejectionCode = Literal["invalid_visit", "wrong_checkpoint", "conflict", "database_refused", "unsealable"]
 REJECTIONS: dict[RejectionCode, str] = {
     "invalid_visit": N_("invalid visit"),
     "wrong_checkpoint": N_("visit belongs to another checkpoint than the device"),
     "conflict": N_("this visit id was already sent by another device"),
     "database_refused": N_("the database refused this visit"),
+    "unsealable": N_("the server cannot open this visit's sealed data (private key missing or seal damaged)"),
 }
 # The earliest time a visit can have: the kiosks did not exist before. A time outside
 # [TIME_FLOOR, now + max_future] is stored as unknown (see the module docstring).
@@ -59,11 +75,16 @@ log = logging.getLogger(__name__)
 class IngestRules:
     max_future: timedelta
     retention: timedelta
+    keyring: Keyring | None = None  # opens sealed visits; without it, a sealed visit is unsealable
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> IngestRules:
+    def from_settings(cls, settings: Settings, keyring: Keyring | None = None) -> IngestRules:
         """The same rules for uploads and USB imports."""
-        return cls(max_future=timedelta(seconds=settings.limits.max_future_s), retention=timedelta(days=settings.retention.days))
+        return cls(
+            max_future=timedelta(seconds=settings.limits.max_future_s),
+            retention=timedelta(days=settings.retention.days),
+            keyring=keyring or Keyring(settings.keys_dir),
+        )
 
 
 def _rejected(visit_id: str, code: RejectionCode, detail: str = "") -> VisitResult:
@@ -130,12 +151,35 @@ def visit_row(visit: VisitIn, device: DeviceAuth, received_at: datetime, rules: 
 Checked = tuple[list[VisitResult | None], list[tuple[str, dict[str, Any]]]]
 
 
+def opened(item: Any, keyring: Keyring | None) -> Any:
+    """A sealed visit with its fields opened in place; anything else as it came.
+
+    ValueError when it names no key kept here or does not open with it (wrong key, damaged,
+    or moved from another visit: the visit id is bound into the seal).
+    """
+    if not isinstance(item, dict) or item.get("sealed") is None:
+        return item
+    sealed, key, visit_id = item.get("sealed"), item.get("sealed_key"), item.get("id")
+    if keyring is None or not (isinstance(sealed, str) and isinstance(key, str) and isinstance(visit_id, str)):
+        raise ValueError("unsealable")
+    try:
+        secret = open_sealed(keyring.opening_key(key), visit_id, base64.b64decode(sealed, validate=True))
+    except (KeysMissing, InvalidTag, binascii.Error, ValueError, UnicodeDecodeError):
+        raise ValueError("unsealable") from None
+    return {**item, "fields": secret.get("fields")}
+
+
 def check(items: list[Any], device: DeviceAuth, rules: IngestRules, now: datetime) -> Checked:
     """Validate each item: a result for the rejected ones (None for the rest) and (given id, row) to insert."""
     results: list[VisitResult | None] = []
     rows: list[tuple[str, dict[str, Any]]] = []
     for index, item in enumerate(items):
         given = _given_id(item, index)
+        try:
+            item = opened(item, rules.keyring)
+        except ValueError:
+            results.append(_rejected(given, "unsealable"))
+            continue
         try:
             visit = VisitIn.model_validate(item)
         except ValidationError as exc:

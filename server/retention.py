@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.engine import Engine
@@ -70,12 +71,13 @@ def _truncate_wal(engine: Engine) -> None:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-async def purge_periodically(engine: Engine, rules: RetentionSection) -> None:
-    """Purge now and every ``rules.purge_every_s`` until cancelled; a failing database is
-    logged and tried again at the next turn, never the end of the timer."""
+async def purge_periodically(engine_of: Callable[[], Engine], rules: RetentionSection) -> None:
+    """Purge now and every ``rules.purge_every_s`` until cancelled, in the database the app
+    serves at that moment (``engine_of``); a failing database is logged and tried again at the
+    next turn, never the end of the timer."""
     while True:
         try:
-            cleared = await asyncio.to_thread(purge, engine, rules.days, TIMER_ACTOR, audit_nothing=False)
+            cleared = await asyncio.to_thread(purge, engine_of(), rules.days, TIMER_ACTOR, audit_nothing=False)
         except SQLAlchemyError as exc:
             log.warning("retention: purge failed (%s); next try in %s s", type(exc).__name__, rules.purge_every_s)
         else:

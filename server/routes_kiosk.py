@@ -74,8 +74,8 @@ def enroll(request: Request, body: EnrollRequest) -> EnrollResponse:
     device with a new token (the previous one retired): safe to resend after a lost answer.
     """
     state = request.app.state
-    answer = redeem(state.engine, body.code, body.nonce)
-    return answer.model_copy(update={"cards": trust_wire(state.engine, state.card_key)})
+    answer = redeem(state.engine, body.code, body.nonce, body.signing_key)
+    return answer.model_copy(update={"cards": trust_wire(state.engine, state.card_key), "district_key": state.keyring.announced()})
 
 
 class _Envelope(BaseModel):
@@ -159,7 +159,9 @@ async def upload_batch(request: Request, device: Annotated[DeviceAuth, Depends(d
             bilingual("device_id in the batch is not the token's device"),
         )
     now = datetime.now(timezone.utc)
-    rules, health = IngestRules.from_settings(state.settings), _health(envelope.health)
+    rules, health = IngestRules.from_settings(state.settings, state.keyring), _health(envelope.health)
     results = await run_in_threadpool(ingest, state.engine, device, envelope.visits, rules, now, health)
     cards = await run_in_threadpool(trust_wire, state.engine, state.card_key)
-    return BatchResponse(server_time=datetime.now(timezone.utc), results=results, cards=cards)
+    return BatchResponse(
+        server_time=datetime.now(timezone.utc), results=results, cards=cards, district_key=state.keyring.announced()
+    )

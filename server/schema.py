@@ -94,6 +94,7 @@ devices = sa.Table(
     sa.Column("revoked_at", UtcDateTime),
     sa.Column("health", sa.JSON),  # the kiosk's last KioskHealth (sync/protocol.py), as sent
     sa.Column("health_at", UtcDateTime),
+    sa.Column("signing_key", sa.String(44)),  # the kiosk's Ed25519 public key (base64): signs its USB exports
 )
 
 # Every token a device ever had: a retired one still tells its holder why it stopped working.

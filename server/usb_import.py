@@ -9,6 +9,7 @@ the same key goes back on the stick for ``checkpoint-kiosk import-receipt``.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 
 from kiosk.catalog import N_, bilingual, bilingual_of, text
@@ -35,6 +37,8 @@ FILE_PROBLEMS = {
     "wrong_key": N_("the file does not open with its device's key: it was altered or is not that device's"),
     "damaged": N_("the file is damaged"),
     "truncated": N_("the file is cut short (copy not finished?)"),
+    "unsigned": N_("the file is not signed, though its device registered a signing key: refused"),
+    "forged": N_("the file's signature does not match its device's key: forged or altered, refused"),
 }
 BEFORE_DAMAGE = N_("{count} visits before it were imported")
 
@@ -66,11 +70,12 @@ def _file_problem(code: str, imported: int = 0) -> UserError:
     )
 
 
-def device_keys(engine: Engine, device_id: str) -> tuple[DeviceAuth, list[bytes]]:
-    """The device a file names, and the key material of each token that may have sealed it."""
+def device_keys(engine: Engine, device_id: str) -> tuple[DeviceAuth, list[bytes], Ed25519PublicKey | None]:
+    """The device a file names, the key material of each token that may have sealed it, and
+    the public key it signs with (None for a device enrolled before kiosks had one)."""
     with engine.connect() as conn:
         device = conn.execute(
-            sa.select(devices.c.id, devices.c.checkpoint_id, devices.c.revoked_at, checkpoints.c.code)
+            sa.select(devices.c.id, devices.c.checkpoint_id, devices.c.revoked_at, devices.c.signing_key, checkpoints.c.code)
             .join(checkpoints, devices.c.checkpoint_id == checkpoints.c.id)
             .where(devices.c.id == device_id)
         ).first()
@@ -91,7 +96,8 @@ def device_keys(engine: Engine, device_id: str) -> tuple[DeviceAuth, list[bytes]
             .scalars()
             .all()
         )
-    return DeviceAuth(device.id, device.checkpoint_id, device.code), [bytes.fromhex(h) for h in hashes]
+    verifier = Ed25519PublicKey.from_public_bytes(base64.b64decode(device.signing_key)) if device.signing_key else None
+    return DeviceAuth(device.id, device.checkpoint_id, device.code), [bytes.fromhex(h) for h in hashes], verifier
 
 
 def import_sealed(
@@ -113,10 +119,10 @@ def import_sealed(
             raise _file_problem(exc.code) from None
         if header.kind != VISITS:
             raise _file_problem("not_sealed")
-        device, materials = device_keys(engine, str(header.fields.get("device_id", "")))
+        device, materials, verifier = device_keys(engine, str(header.fields.get("device_id", "")))
         summary = ImportSummary(device.device_id, device.checkpoint_code)
         try:
-            reader = SealedReader(fh, header, materials)
+            reader = SealedReader(fh, header, materials, verifier)
             with partial.open("wb") as out:
                 _ingest_frames(engine, reader, out, device, path.name, rules, summary, cards)
                 out.flush()

@@ -116,11 +116,21 @@ class ServerClient:
         """The device the server takes ``token`` for; changes nothing there. Refused when the token is not accepted."""
         return self._call("GET", DEVICE_PATH, DeviceInfo, headers={"Authorization": f"Bearer {token}"})
 
-    def enroll(self, code: str, nonce: str | None = None, *, retries: int = 0, backoff_max_s: float = 4.0) -> EnrollResponse:
+    def enroll(
+        self,
+        code: str,
+        nonce: str | None = None,
+        *,
+        signing_key: str | None = None,
+        retries: int = 0,
+        backoff_max_s: float = 4.0,
+    ) -> EnrollResponse:
         """Redeem ``code``. With a ``nonce`` the call is idempotent (the server answers the same
         code and nonce with the same device), so no answer, a cut-off one or a 5xx is tried
         again, at most ``retries`` times with backoff; without one, a retry could only hear 409."""
         body = {"code": code} if nonce is None else {"code": code, "nonce": nonce}
+        if signing_key is not None:
+            body["signing_key"] = signing_key
         backoff = Backoff(ENROLL_BACKOFF_BASE_S, backoff_max_s)
         tries_left = retries if nonce is not None else 0
         while True:

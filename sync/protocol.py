@@ -104,6 +104,12 @@ class EnrollRequest(_Wire):
         ),
     )
 
+    signing_key: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9+/]{43}=$",
+        description="The kiosk's Ed25519 public key (base64 of 32 bytes): the server accepts its USB exports only signed with it.",
+    )
+
 
 def normalise_enroll_code(code: str) -> str:
     """What the admin typed, scanned or pasted, in one form: no spaces or dashes, upper case,
@@ -129,12 +135,20 @@ class CardTrustWire(_Wire):
     revoked: list[int] = Field(description="Numbers of revoked cards (lost, stolen or replaced).")
 
 
+class DistrictKeyInfo(_Wire):
+    """The district's current public key: kiosks seal personal data to it (kiosk/seal.py)."""
+
+    public_key: str = Field(description="X25519 public key, base64 of its 32 raw bytes.")
+    fingerprint: str = Field(description="First 20 bytes of SHA-256 of the raw key, hex: what `keys list` prints.")
+
+
 class EnrollResponse(_Wire):
     device_id: str
     token: str = Field(description="Bearer token for this device; shown once, stored hashed on the server.")
     checkpoint: CheckpointIdentity
     server_time: datetime
     cards: CardTrustWire | None = None
+    district_key: DistrictKeyInfo | None = Field(None, description="Absent while the server has no keys (keys init).")
 
 
 class EnrollPayload(_Wire):
@@ -199,6 +213,7 @@ class BatchResponse(_Wire):
     server_time: datetime
     results: list[VisitResult]
     cards: CardTrustWire | None = Field(None, description="The district's card keys and revocations, as of this answer.")
+    district_key: DistrictKeyInfo | None = Field(None, description="The current key, so kiosks learn of a rotation.")
 
 
 # --- errors --------------------------------------------------------------------------

@@ -12,6 +12,13 @@ of it) with the file's salt: only this kiosk and the server can read or make suc
 and a lost stick shows no personal data. Each frame's nonce is its index, and its
 associated data binds the header, the index and the "last" mark, so frames cannot be
 swapped, dropped, taken from another file or cut off at the end without the reader noticing.
+
+A kiosk's export is also signed (header ``"signed": "ed25519"``): each frame ends with an
+Ed25519 signature, by the kiosk's own key (sync/devicekey.py), over the frame's associated
+data and ciphertext. The token hash the server keeps opens a file but cannot sign one, so
+a stolen server database forges nothing; the server checks every frame with the public key
+the kiosk registered at enrolment. The visits inside are sealed to the district key already
+(kiosk/seal.py), so neither the stick nor the token opens anyone's personal data.
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -39,10 +47,13 @@ VISITS, RECEIPT = "visits", "receipt"
 MAX_HEADER_BYTES = 64 * 1024
 MAX_FRAME_BYTES = 2 * MAX_BATCH_BYTES  # ciphertext of gzip'd JSON: never larger than the JSON itself by much
 _LENGTH = struct.Struct(">I")
+SIGNATURE_BYTES = 64
+SIGNED = "ed25519"
 
 
 class SealedFileError(Exception):
-    """``code``: not_sealed, wrong_key (another device, or tampered with), damaged, truncated."""
+    """``code``: not_sealed, wrong_key (another device, or tampered with), damaged, truncated,
+    unsigned (no signature where the device has a key), forged (a signature that does not check)."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -70,11 +81,14 @@ def _aad(header_digest: bytes, index: int, last: bool) -> bytes:
 class SealedWriter:
     """Streams records into frames, so memory stays flat however many visits are written."""
 
-    def __init__(self, fh: IO[bytes], kind: str, header: dict[str, Any], material: bytes) -> None:
+    def __init__(
+        self, fh: IO[bytes], kind: str, header: dict[str, Any], material: bytes, signer: Ed25519PrivateKey | None = None
+    ) -> None:
         salt = os.urandom(16)
+        signed = {"signed": SIGNED} if signer is not None else {}
         line = (
             json.dumps(
-                {**header, "kind": kind, "salt": base64.b64encode(salt).decode()}, ensure_ascii=False, sort_keys=True
+                {**header, **signed, "kind": kind, "salt": base64.b64encode(salt).decode()}, ensure_ascii=False, sort_keys=True
             ).encode()
             + b"\n"
         )
@@ -82,6 +96,7 @@ class SealedWriter:
         self._fh = fh
         self._digest = hashlib.sha256(MAGIC + line).digest()
         self._aead = _key(material, salt, kind)
+        self._signer = signer
         self._index = 0
         self._lines: list[bytes] = []
         self._size = 0
@@ -108,7 +123,10 @@ class SealedWriter:
 
     def _frame(self, *, last: bool) -> None:
         plain = gzip.compress(b"".join(self._lines), 6)
-        sealed = self._aead.encrypt(_nonce(self._index), plain, _aad(self._digest, self._index, last))
+        aad = _aad(self._digest, self._index, last)
+        sealed = self._aead.encrypt(_nonce(self._index), plain, aad)
+        if self._signer is not None:
+            sealed += self._signer.sign(aad + sealed)
         self._fh.write(_LENGTH.pack(len(sealed)) + sealed)
         self._index += 1
         self._lines, self._size = [], 0
@@ -170,9 +188,16 @@ def _records(plain: bytes) -> list[dict[str, Any]]:
 class SealedReader:
     """Opens a file whose header was read: the first frame decides which candidate key is the file's."""
 
-    def __init__(self, fh: IO[bytes], header: SealedHeader, materials: Iterable[bytes]) -> None:
+    def __init__(
+        self, fh: IO[bytes], header: SealedHeader, materials: Iterable[bytes], verifier: Ed25519PublicKey | None = None
+    ) -> None:
+        """``verifier``: the writer's public key; when given, every frame must carry its valid signature."""
         self._fh = fh
         self._header = header
+        self._signed = header.fields.get("signed") == SIGNED
+        if verifier is not None and not self._signed:
+            raise SealedFileError("unsigned")
+        self._verifier = verifier
         salt = base64.b64decode(header.fields["salt"])
         self._candidates = [(m, _key(m, salt, header.kind)) for m in materials]
         self.material: bytes | None = None  # the key material that opened the file
@@ -196,7 +221,15 @@ class SealedReader:
         if _records(plain) != [{"records": count}]:
             raise SealedFileError("damaged")
 
-    def _open(self, sealed: bytes, index: int, *, last: bool) -> bytes:
+    def _open(self, frame: bytes, index: int, *, last: bool) -> bytes:
+        sealed = frame
+        if self._signed:
+            if len(frame) < SIGNATURE_BYTES:
+                raise SealedFileError("damaged")
+            sealed, signature = frame[:-SIGNATURE_BYTES], frame[-SIGNATURE_BYTES:]
+            if self._verifier is not None and not self._signed_by_writer(signature, sealed, index, last):
+                cut_short = last and self._signed_by_writer(signature, sealed, index, False)
+                raise SealedFileError("truncated" if cut_short else "forged")
         candidates = self._candidates if self.material is None else [(self.material, self._aead)]
         for material, aead in candidates:
             try:
@@ -208,6 +241,18 @@ class SealedReader:
         if last and any(_opens(aead, sealed, index, _aad(self._header.digest, index, False)) for _, aead in candidates):
             raise SealedFileError("truncated")  # a genuine frame that should have had more after it
         raise SealedFileError("wrong_key" if self.material is None else "damaged")
+
+    def _signed_by_writer(self, signature: bytes, sealed: bytes, index: int, last: bool) -> bool:
+        assert self._verifier is not None
+        return _verified(self._verifier, signature, _aad(self._header.digest, index, last) + sealed)
+
+
+def _verified(key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    try:
+        key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def _opens(aead: AESGCM, sealed: bytes, index: int, aad: bytes) -> bool:

@@ -36,6 +36,8 @@ from sync import pending_enrolment
 from sync.cardtrust import keep_card_trust
 from sync.client import Refused, ServerClient, Transient
 from sync.clockfix import keep_server_time
+from sync.devicekey import public_text, signing_key
+from sync.district_key import adopt
 from sync.errors import REENROL_CODES, SyncError
 from sync.lock import SyncLock
 from sync.notices import Connecting, Notify, WaitingForSync
@@ -177,6 +179,7 @@ class SyncService:
         keep_card_trust(self.config.data_dir, answer.cards)
         self.store.write_meta({NEEDS_REENROLMENT: None, LAST_ERROR: None, LAST_ERROR_PARAMS: None, LAST_ERROR_AT: None})
         keep_server_time(self.store, before, self.clock.read(), answer.server_time)
+        adopt(self.store, answer.district_key)
         return {"server": server, "device_id": answer.device_id, "checkpoint": enrolment.checkpoint}
 
     def _redeem(self, server: str, code: str) -> EnrollResponse:
@@ -188,8 +191,16 @@ class SyncService:
             raise SyncError("enroll_not_saved", path=str(self.config.data_dir)) from None
         settings = self.config.server
         try:
+            key = public_text(signing_key(self.config.data_dir))
+        except OSError:
+            raise SyncError("enroll_not_saved", path=str(self.config.data_dir)) from None
+        try:
             return self._client(server).enroll(
-                code, nonce, retries=min(settings.retries, ENROLL_RETRIES), backoff_max_s=settings.backoff_max_s
+                code,
+                nonce,
+                signing_key=key,
+                retries=min(settings.retries, ENROLL_RETRIES),
+                backoff_max_s=settings.backoff_max_s,
             )
         except SyncError as exc:
             if exc.code in CODE_REFUSALS:  # the nonce cannot win this code back any more

@@ -31,10 +31,11 @@ from kiosk.store import Delivery, Outgoing, VisitStore
 from sync.backoff import Backoff, pause
 from sync.client import RateLimited, ServerClient, TooLarge, Transient
 from sync.clockfix import Corrections, keep_server_time
+from sync.district_key import adopt
 from sync.errors import SyncError
 from sync.health import clock_offset_s, kiosk_health
 from sync.notices import Notify, Retrying
-from sync.protocol import BatchResponse, CardTrustWire, KioskHealth, VisitResult
+from sync.protocol import BatchResponse, CardTrustWire, DistrictKeyInfo, KioskHealth, VisitResult
 from sync.wire import batch_body, wire_visit
 
 T = TypeVar("T")
@@ -177,7 +178,7 @@ class UploadPass:
                     in_flight = sender.submit(self._post, following) if following else None
                 else:
                     in_flight = sender.submit(self._post, following) if following else None
-                    self._apply(batch, answer.results)
+                    self._apply(batch, answer.results, answer.district_key)
                 batch = following
         if self.left_behind is not None:
             raise self.left_behind
@@ -185,11 +186,12 @@ class UploadPass:
     def _heartbeat(self) -> None:
         """Nothing to send: the health alone, in an empty batch, so the district still hears
         from this kiosk (once per pass, right after the pass's own health probe); its answer
-        brings the district's card revocations too."""
+        brings the district's card revocations and current key too."""
         try:
-            self._retrying(lambda: self._post(self._batch([], [])))
+            answer = self._retrying(lambda: self._post(self._batch([], [])))
         except Transient as exc:
             raise self._failure(exc) from None
+        adopt(self.store, answer.district_key)
 
     def _read(self, after_seq: int) -> Batch | None:
         visits = self.store.pending_after(after_seq, self.settings.batch_size)
@@ -223,15 +225,17 @@ class UploadPass:
             else:
                 self.left_behind = self._failure(exc)
             return
-        self._apply(batch, answer.results)
+        self._apply(batch, answer.results, answer.district_key)
 
     def _split(self, batch: Batch) -> None:
         half = len(batch.visits) // 2
         self._deliver(self._batch(batch.visits[:half], batch.corrected[:half]))
         self._deliver(self._batch(batch.visits[half:], batch.corrected[half:]))
 
-    def _apply(self, batch: Batch, results: list[VisitResult]) -> None:
-        """All of a batch's answers in one local transaction; a visit without an answer stays pending."""
+    def _apply(self, batch: Batch, results: list[VisitResult], district_key: DistrictKeyInfo | None = None) -> None:
+        """All of a batch's answers in one local transaction; a visit without an answer stays pending.
+        The district key the answer carries is taken first (a rotation, or a kiosk's first key)."""
+        adopt(self.store, district_key)
         answers = {r.id: r for r in results}
         applied = [(answers[v.id], when) for v, when in zip(batch.visits, batch.corrected, strict=True) if v.id in answers]
         self.store.apply_deliveries([delivery(result, when) for result, when in applied], self.clock.read().wall)

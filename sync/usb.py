@@ -20,6 +20,7 @@ from kiosk.enrolment import Enrolment, durable_replace
 from kiosk.store import VisitStore, iso
 from sync.cardtrust import keep_card_trust
 from sync.clockfix import Corrections
+from sync.devicekey import signing_key
 from sync.errors import SyncError
 from sync.protocol import CardTrustWire, VisitResult
 from sync.sealed import RECEIPT, VISITS, SealedFileError, SealedReader, SealedWriter, key_material, read_header
@@ -53,7 +54,7 @@ def export_pending(store: VisitStore, enrolment: Enrolment, directory: Path, now
     try:
         with partial.open("wb") as fh:
             header = {"device_id": enrolment.device_id, "checkpoint": enrolment.checkpoint.get("code"), "created_at": iso(now)}
-            writer = SealedWriter(fh, VISITS, header, key_material(enrolment.token))
+            writer = SealedWriter(fh, VISITS, header, key_material(enrolment.token), signing_key(store.path.parent))
             corrections = Corrections(store)
             cursor = 0
             while visits := store.pending_after(cursor, READ_BATCH):

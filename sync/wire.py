@@ -8,6 +8,7 @@ the kiosk's share of a backlog sync. tests/test_contract.py sends what the kiosk
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from typing import Any
@@ -20,14 +21,16 @@ GZIP_LEVEL = 1  # the JSON shrinks about 8x already; higher levels cost CPU on a
 
 
 def wire_visit(visit: Outgoing, corrected_at: str | None) -> dict[str, Any]:
-    return contract.wire_visit(
+    """A sealed visit travels sealed (``fields`` empty, the server opens ``sealed`` with the
+    key ``sealed_key``); one stored before the kiosk had a district key goes as it was kept."""
+    data = contract.wire_visit(
         id=visit.id,
         checkpoint=visit.checkpoint_code,
         direction=visit.direction,
         source=visit.source,
         kind=visit.kind,
         scanned_at=visit.scanned_at,
-        fields=json.loads(visit.fields),
+        fields=json.loads(visit.clear)["fields"] if visit.clear is not None else {},
         clock_synchronised=bool(visit.clock_synchronised),
         monotonic_ns=visit.monotonic_ns,
         boot_id=visit.boot_id,
@@ -35,6 +38,10 @@ def wire_visit(visit: Outgoing, corrected_at: str | None) -> dict[str, Any]:
         reader=visit.reader,
         operator=visit.operator,
     )
+    if visit.sealed is not None:
+        data["sealed"] = base64.b64encode(visit.sealed).decode()
+        data["sealed_key"] = visit.key_id
+    return data
 
 
 def batch_body(device_id: str, visits: list[dict[str, Any]], health: KioskHealth | None = None) -> bytes:

@@ -95,3 +95,10 @@ def mark_synced(store: VisitStore, visit_ids: list[str], at: datetime) -> int:
 def mark_rejected(store: VisitStore, visit_id: str, code: str, reason: str, at: datetime) -> None:
     """As if the server had rejected this visit with ``code`` and ``reason``."""
     store.apply_deliveries([Delivery(visit_id, "rejected", code, reason)], at)
+
+
+def kept(store: VisitStore, visit_id: str) -> dict[str, Any]:
+    """What a visit keeps for the district (its full fields and raw payload): here, in clear,
+    because these tests' kiosks have no district key yet (tests/test_sealing.py seals)."""
+    row = store.db.execute("SELECT clear FROM visits WHERE id = ?", [visit_id]).fetchone()
+    return json.loads(row[0])

@@ -35,6 +35,7 @@ EVERY_COMMAND = (
     "scanners",
     "decode",
     "set-pin",
+    "district-key",
 )
 
 
@@ -177,8 +178,9 @@ def test_record_then_repeat_then_list(tmp_path: Path) -> None:
     masked = run_cli("visits", "--json", data_dir=tmp_path).json()
     assert [v["id"] for v in masked] == [body["visit_id"]]
     assert "070185004321" not in json.dumps(masked) and "fields" not in masked[0]
-    full = run_cli("visits", "--json", "--full", data_dir=tmp_path).json()
-    assert full[0]["fields"]["id_number"] == "070185004321" and full[0]["operator"] == "Tổ 1"
+    full = run_cli("visits", "--json", "--full", data_dir=tmp_path)
+    assert "070185004321" not in full.stdout and full.json()[0]["operator"] == "Tổ 1"
+    assert "không mở được" in full.stderr and "cannot unseal" in full.stderr  # only the district server can
     table = run_cli("visits", data_dir=tmp_path)
     assert "Nguyễn T. Á. T. · ID ***4321" in table.stdout and " ra " in table.stdout and "chờ gửi" in table.stdout
 
@@ -208,8 +210,9 @@ def test_status_json_contract(tmp_path: Path) -> None:
     assert {k: status["today"][k] for k in ("in", "out", "total")} == {"in": 1, "out": 1, "total": 2}
     assert isinstance(status["clock_synchronised"], bool)
     assert status["data_dir"] == str(tmp_path)
+    assert (status["district_key"], status["unsealed"]) == (None, 2)  # no key yet: both wait to be sealed
     text = run_cli("status", data_dir=tmp_path).stdout
-    assert "Chờ gửi (pending): 2" in text
+    assert "Chờ gửi (pending): 2" in text and "Chưa có khoá của huyện" in text
 
 
 def test_purge_reports_count(tmp_path: Path) -> None:

@@ -89,6 +89,7 @@ def test_a_working_kiosk_passes_and_a_revoked_token_fails(tmp_path: Path, server
         "modes": "ok",  # an enrolled kiosk's files (database, WAL, SHM, enrolment.json) are private
         "outbox": "warn",
         "retention": "ok",
+        "sealing": "ok",  # the district key came with the enrolment answer
         "readers": "ok",
         "server": "ok",
         "tls": "ok",

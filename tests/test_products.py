@@ -154,6 +154,7 @@ def test_each_product_declares_every_module_it_imports() -> None:
         "kiosk.phone",
         "kiosk.private",
         "kiosk.sdnotify",
+        "kiosk.seal",
         "kiosk.settings",
         "sync",
         "sync.protocol",

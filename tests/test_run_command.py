@@ -19,7 +19,7 @@ from drivers.source import SourceState
 from kiosk.config import Config
 from kiosk.scan import ScanEvent, ScanResult, ScanService
 from kiosk.store import VisitStore
-from tests.conftest import CLI, run_cli
+from tests.conftest import CLI, kept, run_cli
 from tests.ptyscanner import PtyScanner
 from tests.test_serial_reader import ADDRESS, CCCD, NAME
 from tests.waiting import wait_for
@@ -42,8 +42,9 @@ def scanner(tmp_path: Path) -> Iterator[PtyScanner]:
 
 
 def stored(data_dir: Path) -> list[dict]:
+    """Each visit with what it keeps for the district (no key here: in clear, waiting for one)."""
     with VisitStore.in_dir(data_dir) as store:
-        return store.visits(limit=None, oldest_first=True)
+        return [{**v, "fields": kept(store, v["id"])["fields"]} for v in store.visits(limit=None, oldest_first=True)]
 
 
 def test_pipeline_records_reader_scans_and_reports_each_result(tmp_path: Path, scanner: PtyScanner) -> None:

@@ -19,7 +19,7 @@ from kiosk.clock import ClockAnchor
 from kiosk.config import Config
 from kiosk.scan import ScanEvent, ScanService
 from kiosk.store import DB_NAME, MIGRATIONS, SCHEMA_VERSION, Delivery, NewVisit, Repeat, StorageError, VisitStore, iso
-from tests.conftest import FakeClock, mark_rejected, mark_synced
+from tests.conftest import FakeClock, kept, mark_rejected, mark_synced
 
 NAME = "Nguyễn Thị Ánh Tuyết"
 ADDRESS = "Xã Đăk Nhau, Huyện Đăk Glong, Tỉnh Đắk Nông"
@@ -115,6 +115,9 @@ def test_empty_file_is_migrated_to_the_current_schema(tmp_path: Path) -> None:
         assert {"visits", "meta"} <= set(store.db.table_names())
 
 
+SEALING_MOVES = ("fields", "raw", "credential_key")
+
+
 @pytest.mark.parametrize("version", range(SCHEMA_VERSION))
 def test_every_older_schema_is_migrated_and_keeps_its_rows(tmp_path: Path, version: int) -> None:
     old = tmp_path / "old" / DB_NAME
@@ -147,9 +150,16 @@ def test_every_older_schema_is_migrated_and_keeps_its_rows(tmp_path: Path, versi
     with VisitStore(old) as store:
         assert store.schema_version == SCHEMA_VERSION
         for table, rows in before.items():
-            kept = [{column: row[column] for column in rows[0]} for row in store.db[table].rows] if rows else []
-            assert all(row in kept for row in rows), table
-        if before.get("visits"):  # an old pending visit is still in the outbox, uncorrected and never exported
+            moved = SEALING_MOVES if table == "visits" else ()  # v4 keeps personal data apart (kiosk/seal.py)
+            columns = [c for c in rows[0] if c not in moved] if rows else []
+            kept = [{column: row[column] for column in columns} for row in store.db[table].rows]
+            assert all({c: row[c] for c in columns} in kept for row in rows), table
+        if before.get("visits"):  # the fields wait in clear for a district key; only masked ones are shown
+            stored = store.db.execute("SELECT fields, clear, credential_key FROM visits").fetchone()
+            assert json.loads(stored[0]) == {"phone": "***5678"}
+            assert json.loads(stored[1]) == {"fields": {"phone": "0912345678"}, "raw": None}
+            assert stored[2] != "phone:0912345678"
+            assert store.unsealed() == 1  # an old pending visit is still in the outbox, uncorrected and never exported
             assert [v.id for v in store.pending_after(0, 10)] == [before["visits"][0]["id"]]
             assert {k: store.get(before["visits"][0]["id"])[k] for k in ("corrected_at", "exported_at")} == {
                 "corrected_at": None,
@@ -196,6 +206,7 @@ def test_record_stores_every_column_as_given(store: VisitStore, clock: FakeClock
         fields={"phone": "0912345678", "name": NAME, "address": ADDRESS},
         raw=CCCD,
         operator="Trần Văn Bảo",
+        shown={"phone": "***5678", "name": "Nguyễn T. Á. T."},
     )
     assert store.record(new, WINDOW) == new.id
     row = store.get(new.id)
@@ -209,8 +220,10 @@ def test_record_stores_every_column_as_given(store: VisitStore, clock: FakeClock
         "reader": None,
         "kind": "phone",
         "credential_key": "phone:0912345678",
-        "fields": {"phone": "0912345678", "name": NAME, "address": ADDRESS},
-        "raw": CCCD,
+        "fields": {"phone": "***5678", "name": "Nguyễn T. Á. T."},  # only the masked ones come back
+        "raw": None,
+        "sealed": False,  # no district key yet: the rest waits in clear, never shown
+        "key_id": None,
         "scanned_at": iso(clock.wall),
         "monotonic_ns": clock.monotonic_ns,
         "boot_id": "boot-1",
@@ -228,15 +241,16 @@ def test_record_stores_every_column_as_given(store: VisitStore, clock: FakeClock
 
 
 def test_vietnamese_text_is_stored_as_text_not_escapes(store: VisitStore, clock: FakeClock) -> None:
-    store.record(visit(clock, fields={"name": NAME, "address": ADDRESS}), WINDOW)
-    fields_sql = store.db.execute("SELECT fields FROM visits").fetchone()[0]
-    assert NAME in fields_sql and ADDRESS in fields_sql  # searchable, exportable as is
+    store.record(visit(clock, fields={"name": NAME, "address": ADDRESS}, shown={"name": "Nguyễn T. Á. T."}), WINDOW)
+    fields_sql, clear_sql = store.db.execute("SELECT fields, clear FROM visits").fetchone()
+    assert "Nguyễn T. Á. T." in fields_sql  # the masked name, as the screens show it
+    assert NAME in clear_sql and ADDRESS in clear_sql  # no district key yet: sealed as they are once one comes
 
 
 def test_a_scanned_id_card_comes_back_exactly(store: VisitStore, clock: FakeClock) -> None:
     result = service_for(store, clock).handle(ScanEvent(source="serial", raw=CCCD.encode("utf-8")))
     assert result.accepted
-    fields = store.get(result.visit_id)["fields"]
+    fields = kept(store, result.visit_id)["fields"]
     assert (fields["name"], fields["address"], fields["id_number"]) == (NAME, ADDRESS, "066190000123")
 
 
@@ -368,7 +382,7 @@ def test_pending_after_walks_the_outbox_by_cursor(store: VisitStore, clock: Fake
     first = store.pending_after(0, 2)
     assert [v.id for v in first] == [ids[0], ids[2]]
     assert [v.id for v in store.pending_after(first[-1].seq, 10)] == ids[3:]
-    assert json.loads(first[0].fields) == {"name": NAME} and first[0].boot_id == "boot-1"
+    assert json.loads(first[0].clear or "")["fields"] == {"name": NAME} and first[0].boot_id == "boot-1"
 
 
 def test_deliveries_and_sync_state_are_applied_together(store: VisitStore, clock: FakeClock) -> None:

@@ -69,6 +69,9 @@ def crowded(data: Path) -> None:
                 "b",
                 0,
                 None,
+                None,  # sealed, key_id, clear: the screens read the fields column only
+                None,
+                None,
             )
 
         entries, exits = [row(n, "in") for n in range(N)], [row(n, "out") for n in range(N)]

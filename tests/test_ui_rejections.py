@@ -83,10 +83,10 @@ def insert_unfit(kiosk: Kiosk) -> str:
     visit_id = str(uuid.uuid4())
     with closing(sqlite3.connect(kiosk.data_dir / "visits.sqlite3")) as conn, conn:
         conn.execute(
-            "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, kind, credential_key, fields, "
-            "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, 'x', 'in', 'cli', 'phone', ?, ?, "
+            "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, kind, credential_key, fields, clear, "
+            "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, 'x', 'in', 'cli', 'phone', ?, '{}', ?, "
             "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'), 1, 'b', 1)",
-            [visit_id, CHECKPOINT, visit_id, json.dumps({"phone": "0912"})],
+            [visit_id, CHECKPOINT, visit_id, json.dumps({"fields": {"phone": "0912"}})],
         )
     return visit_id
 
@@ -198,6 +198,9 @@ def test_99999_rejected_fit_the_status_line_and_the_sync_panel_at_800x480(tmp: P
                 n,
                 "b",
                 1,
+                None,
+                None,  # sealed, key_id, clear: nothing personal to keep for these
+                None,
                 None,
             )
             for n in range(99_999)

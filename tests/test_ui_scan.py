@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLES, run_cli
+from tests.conftest import SAMPLES
 from tests.ptyscanner import PtyScanner
+from tests.test_run_command import stored
 from tests.test_serial_reader import CCCD
 from tests.ui_harness import UiKiosk, running_app
 
@@ -61,7 +62,8 @@ def shots(app: UiKiosk, tmp: Path, name: str) -> list[Path]:
 
 
 def visits(tmp: Path) -> list[dict]:
-    return run_cli("visits", "--json", "--full", data_dir=tmp / "data").json()
+    """Newest first, each with what it keeps for the district (no key in these kiosks)."""
+    return stored(tmp / "data")[::-1]
 
 
 def test_ready_screen(app: UiKiosk, tmp: Path) -> None:

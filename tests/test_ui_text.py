@@ -77,6 +77,13 @@ def test_status_line_leads_with_rejections_no_admin_has_seen_and_is_red() -> Non
     assert status_line([SERIAL], fine, 0, NOW, 3600, en, rejected_unseen=0).level == "ok"
 
 
+def test_status_line_says_in_amber_that_data_is_not_sealed_until_a_district_key_comes() -> None:
+    fine = Sync(pending=0, last_success_at=NOW - timedelta(minutes=1))
+    line = status_line([SERIAL], fine, 0, NOW, 3600, vi, unsealed=True)
+    assert line.text.startswith("Dữ liệu CHƯA NIÊM PHONG: chưa có khoá huyện · ") and line.level == "warn"
+    assert status_line([SERIAL], fine, 0, NOW, 3600, en, unsealed=False).level == "ok"
+
+
 def test_status_line_offline_with_recent_sync_warns_and_without_sync_says_so() -> None:
     offline = status_line([SERIAL], Sync(pending=3, online=False, last_success_at=NOW - timedelta(minutes=1)), 0, NOW, 3600, en)
     assert offline.level == "warn" and "offline" in offline.text

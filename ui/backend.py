@@ -135,6 +135,7 @@ class Backend:
             "sync": sync_status,
             "clock": self.clock_watch.status,
             "rejected_unseen": self.store.unseen_rejections(),
+            "unsealed": self.store.district_key() is None,
             "insecure_http": bool(sync_status and sync_status.server and plain_remote(sync_status.server)),
             "quarantined": [str(p) for p in quarantined_databases(self.config.data_dir)],
         }

@@ -154,6 +154,7 @@ def status_line(
     clock_synchronised: bool | None = None,
     insecure_http: bool = False,
     rejected_unseen: int = 0,
+    unsealed: bool = False,
 ) -> StatusLine:
     """Readers, online/offline, pending visits and the last sync; red when sync fails or is stale.
 
@@ -165,15 +166,17 @@ def status_line(
     sent, why sync fails, the last sync, readers that are not ready, a server reached over
     plain http:// off this machine (amber: ``insecure_http``, allowed by
     ``server.allow_insecure_http``; the device token crosses the network in clear), and last
-    the readers that are ready.
+    the readers that are ready. ``unsealed``: no district key yet, personal data is kept
+    unsealed on this kiosk (amber, right after the clock: sealed as soon as a key arrives).
     """
     first = [_("{n} REJECTED: see Admin").format(n=rejected_unseen)] if rejected_unseen else []
     first += [_("Clock not synchronised")] if clock_synchronised is False else []
+    first += [_("Data NOT SEALED: no district key")] if unsealed else []
     states = [str(getattr(r.state, "value", r.state)) for r in readers]
     ready = [reader_text(r, _) for r, state in zip(readers, states, strict=True) if state == "connected"]
     not_ready = [reader_text(r, _) for r, state in zip(readers, states, strict=True) if state != "connected"]
     level = "error" if "error" in states else "ok"
-    if clock_synchronised is False:
+    if clock_synchronised is False or unsealed:
         level = max(level, "warn", key=_rank)
     network: list[str] = []
     trouble: list[str] = []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,9 +13,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from kiosk.seal import seal
 from server.app import create_app
 from server.config import LimitsSection, Settings
 from server.ingest import count_visits
+from server.keys import Keyring
 from server.schema import devices, visits
 from sync.protocol import BatchResponse
 from tests.server.conftest import CCCD_FIELDS, add_checkpoint, bearer, enrol, visit
@@ -161,3 +165,31 @@ def test_rate_limit_answers_429_with_retry_after(settings: Settings, engine: Eng
 def test_health_carries_server_time(client: TestClient) -> None:
     answer = client.get("/api/v1/health")
     assert answer.status_code == 200 and answer.json()["status"] == "ok" and "server_time" in answer.json()
+
+
+def test_sealed_visits_are_opened_at_ingest_and_what_does_not_open_is_rejected_alone(
+    settings: Settings, client: TestClient, engine: Engine, device: tuple[str, str]
+) -> None:
+    ring = Keyring(settings.keys_dir)
+    ring.init()
+    key = ring.district_key()
+
+    def sealed(plain: dict, sealed_for: str | None = None, key_id: str = key.fingerprint) -> dict:
+        box = seal(key, sealed_for or plain["id"], {"fields": plain["fields"], "raw": None})
+        return {**plain, "fields": {}, "sealed": base64.b64encode(box).decode(), "sealed_key": key_id}
+
+    person = visit(kind="phone", fields={"phone": "0912345678", "name": "Lê Văn Tám"})
+    other = visit()
+    sent = [sealed(person), sealed(other, sealed_for=person["id"]), sealed(visit(), key_id="0" * 40), visit()]
+    answer = send(client, device, sent)
+    body = BatchResponse.model_validate(answer.json())
+    assert [(r.status, r.code) for r in body.results] == [
+        ("created", None),
+        ("rejected", "unsealable"),  # a seal moved onto another visit does not open
+        ("rejected", "unsealable"),  # a key this server does not have
+        ("created", None),  # a kiosk from before sealing, in clear, as ever
+    ]
+    assert body.district_key is not None and body.district_key.fingerprint == key.fingerprint
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(visits).where(visits.c.id == uuid.UUID(person["id"]))).mappings().one()
+    assert (row["phone"], row["person_name"]) == ("0912345678", "Lê Văn Tám")

@@ -30,6 +30,7 @@ from kiosk.scan import ScanEvent, ScanService
 from kiosk.store import VisitStore
 from server import daily_counts, enrolment, places
 from server.db import create_db_engine
+from server.keys import Keyring
 from server.migrate import upgrade
 from server.schema import visits as visits_table
 from sync.transport import is_loopback
@@ -60,7 +61,11 @@ class Server:
         self.url_db = db_url or f"sqlite:///{self.db_path}"
         self.port = free_port()
         self.config = workdir / "server.toml"
-        self.config.write_text(f"[limits]\ndevice_batches_per_s = {batches_per_s}\ndevice_burst = 5\n")
+        self.keyring = Keyring(workdir / "keys")  # the district's keys: every kiosk here seals to them
+        self.keyring.init()
+        self.config.write_text(
+            f'[server]\nkeys_dir = "{self.keyring.directory}"\n[limits]\ndevice_batches_per_s = {batches_per_s}\ndevice_burst = 5\n'
+        )
         self.log = workdir / "server.log"
         self.workers = workers
         self.engine: Engine = create_db_engine(self.url_db)
@@ -123,7 +128,9 @@ class Server:
             return {str(row["id"]): dict(row) for row in conn.execute(sa.select(visits_table)).mappings()}
 
     def cli(self, *args: str) -> CliResult:
-        done = subprocess.run([SERVER_CLI, *args, "--db", self.url_db], capture_output=True, timeout=120)
+        done = subprocess.run(
+            [SERVER_CLI, *args, "--db", self.url_db, "--config", str(self.config)], capture_output=True, timeout=120
+        )
         return CliResult(done.returncode, done.stdout.decode(), done.stderr.decode())
 
 

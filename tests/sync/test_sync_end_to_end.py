@@ -130,10 +130,10 @@ def _insert_poison(kiosk: Kiosk) -> str:
     visit_id = str(uuid.uuid4())
     with closing(sqlite3.connect(kiosk.data_dir / "visits.sqlite3")) as conn, conn:
         conn.execute(
-            "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, kind, credential_key, fields, "
-            "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, 'x', 'in', 'cli', 'opaque', ?, ?, "
+            "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, kind, credential_key, fields, clear, "
+            "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, 'x', 'in', 'cli', 'opaque', ?, '{}', ?, "
             "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'), 1, 'b', 1)",
-            [visit_id, CHECKPOINT, visit_id, json.dumps({"text": "x" * 1_200_000, "length": 1_200_000})],
+            [visit_id, CHECKPOINT, visit_id, json.dumps({"fields": {"text": "x" * 1_200_000, "length": 1_200_000}})],
         )
     return visit_id
 
@@ -177,10 +177,10 @@ def _insert_unfit(kiosk: Kiosk) -> str:
     visit_id = str(uuid.uuid4())
     with closing(sqlite3.connect(kiosk.data_dir / "visits.sqlite3")) as conn, conn:
         conn.execute(
-            "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, kind, credential_key, fields, "
-            "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, 'x', 'in', 'cli', 'phone', ?, ?, "
+            "INSERT INTO visits (id, checkpoint_code, device_id, direction, source, kind, credential_key, fields, clear, "
+            "scanned_at, monotonic_ns, boot_id, clock_synchronised) VALUES (?, ?, 'x', 'in', 'cli', 'phone', ?, '{}', ?, "
             "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'), 1, 'b', 1)",
-            [visit_id, CHECKPOINT, visit_id, json.dumps({"phone": "0912"})],
+            [visit_id, CHECKPOINT, visit_id, json.dumps({"fields": {"phone": "0912"}})],
         )
     return visit_id
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.enrolment import read_enrolment
 from server import enrolment
-from tests.sync.conftest import Kiosk, Server, assert_delivered_exactly_once, cccd
+from server.schema import device_tokens
+from sync.sealed import VISITS, SealedWriter
+from tests.sync.conftest import CHECKPOINT, Kiosk, Server, assert_delivered_exactly_once, cccd
 
 
 def exported(server: Server, tmp_path: Path, visits: int) -> tuple[Kiosk, list[str], Path]:
@@ -102,3 +109,36 @@ def test_altered_cut_short_and_foreign_files_are_refused(server: Server, tmp_pat
 
 def _other_device(server: Server) -> str:
     return enrolment.redeem(server.engine, server.enroll_code()).device_id
+
+
+def test_a_copy_of_the_server_database_forges_no_import(server: Server, tmp_path: Path) -> None:
+    """The token hash the server keeps opens an export but cannot sign one (issue 13)."""
+    kiosk, _, file = exported(server, tmp_path, 3)
+    device_id = read_enrolment(kiosk.data_dir).device_id
+    with server.engine.connect() as conn:  # what a stolen database gives: the token hashes
+        hashes = [bytes.fromhex(h) for h in conn.execute(sa.select(device_tokens.c.token_hash)).scalars()]
+    forged_visit = {**_a_visit(), "checkpoint": CHECKPOINT}
+    for name, signer in (("unsigned", None), ("forged", Ed25519PrivateKey.generate())):
+        forged = tmp_path / f"{name}.cpk"
+        with forged.open("wb") as fh:
+            writer = SealedWriter(fh, VISITS, {"device_id": device_id, "checkpoint": CHECKPOINT}, hashes[0], signer)
+            writer.add(forged_visit)
+            writer.close()
+        result = server.cli("import", str(forged))
+        assert (result.code, "Traceback" in result.stderr) == (1, False), result
+        assert ("không có chữ ký" if name == "unsigned" else "tệp giả") in result.stderr
+    assert server.visit_ids() == {}
+    genuine = server.cli("import", str(file), "--json")
+    assert (genuine.code, genuine.json()["created"]) == (0, 3), genuine.stderr
+
+
+def _a_visit() -> dict[str, object]:
+    return {
+        "id": str(uuid.uuid4()),
+        "direction": "in",
+        "source": "cli",
+        "kind": "phone",
+        "scanned_at": datetime.now(timezone.utc).isoformat(),
+        "fields": {"phone": "0912345678"},
+        "clock_synchronised": True,
+    }

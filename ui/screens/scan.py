@@ -121,6 +121,7 @@ class ScanScreen(Screen):
             clock_synchronised=clock.synchronised if clock is not None else None,
             insecure_http=snapshot.get("insecure_http", False),
             rejected_unseen=snapshot.get("rejected_unseen", 0),
+            unsealed=snapshot.get("unsealed", False),
         )
         self.status_text, self.status_colour = line.text, LEVEL_COLOURS[line.level]
         self._status_parts = line.parts

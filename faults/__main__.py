@@ -16,8 +16,8 @@ from pathlib import Path
 from faults.campaign import Row, ScenarioName, district_server, run_scenario, table
 
 FORMS: dict[str, dict[ScenarioName, int]] = {
-    "short": {"kill": 25, "power": 20, "power-unsafe": 5},
-    "long": {"kill": 1000, "power": 200, "power-unsafe": 20},
+    "short": {"kill": 25, "power": 20, "power-unsafe": 5, "disk": 10, "clock": 10, "server": 8, "postgres": 6},
+    "long": {"kill": 1000, "power": 200, "power-unsafe": 20, "disk": 100, "clock": 100, "server": 50, "postgres": 50},
 }
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 

@@ -36,23 +36,30 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
 from faults.lazyfs import LazyMount
+from faults.private_pg import PrivatePostgres
 from kiosk.masking import mask_name
 from kiosk.store import DB_NAME
 from tests.ptyscanner import PtyScanner
 from tests.sync.conftest import Kiosk, Server
+from tests.sync.faultproxy import FaultProxy
 
-ScenarioName = Literal["kill", "power", "power-unsafe"]
+ScenarioName = Literal["kill", "power", "power-unsafe", "disk", "clock", "server", "postgres"]
 TITLES: dict[ScenarioName, str] = {
     "kill": "SIGKILL of the kiosk (scans arriving, sync running, start-up)",
     "power": "power cut below the process (LazyFS), remount",
     "power-unsafe": "negative control: power cut with synchronous=OFF (must lose visits)",
+    "disk": "disk full or read-only mid-scan and mid-sync, then power cut",
+    "clock": "wall clock jumps ±5 min / ±1 day mid-scan and mid-sync, then SIGKILL",
+    "server": "server SIGKILLed mid-ingest behind the fault proxy (resets, stalls, cut answers)",
+    "postgres": "private PostgreSQL crash-restarted mid-ingest (pg_ctl -m immediate)",
 }
+CLOCK_JUMPS_S = (-86_400.0, -300.0, 300.0, 86_400.0)
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Đặng", "Bùi", "Đỗ", "Điểu"]
 GIVEN = ["Ánh Tuyết", "Văn Đức", "Thị Hằng", "Quốc Việt", "Ngọc Ánh", "Hữu Lộc", "Thị Thủy", "Bá Khải"]
 NAMES = [f"{family} {given}" for family in FAMILY for given in GIVEN]
@@ -140,26 +147,36 @@ class HeadlessKiosk:
 
 
 class Subject:
-    """One kiosk under test: its data directory (LazyFS-mounted for power cuts), config and reader."""
+    """One kiosk under test: its data directory (LazyFS-mounted below the process where the
+    scenario cuts power or fails the disk), config, reader, and the server it delivers to."""
 
-    def __init__(self, scenario: ScenarioName, root: Path, server: Server) -> None:
-        self.scenario, self.root, self.server = scenario, root, server
-        self.kiosk = Kiosk(root, server.url, interval_s=SYNC_INTERVAL_S)
-        self.mount = LazyMount(root / "disk", self.kiosk.data_dir, root / "lazyfs.log") if scenario != "kill" else None
+    def __init__(self, scenario: ScenarioName, root: Path, server: Server, rng: random.Random) -> None:
+        self.scenario, self.root, self.server, self.rng = scenario, root, server, rng
+        self.proxy = FaultProxy(server.port, seed=rng.randrange(2**32)) if scenario == "server" else None
+        self.kiosk = Kiosk(root, self.proxy.url if self.proxy else server.url, interval_s=SYNC_INTERVAL_S)
+        on_lazyfs = scenario in ("power", "power-unsafe", "disk")
+        self.mount = LazyMount(root / "disk", self.kiosk.data_dir, root / "lazyfs.log") if on_lazyfs else None
         self.kiosk.enroll(server)
         if self.mount is not None:
             self.mount.settle()  # the enrolment was written long before the first cut
+        if self.proxy is not None:
+            self.proxy.set_faults(0.3, 10**9)  # resets, drops, cut answers and stalls from now on
         self.scanner = Scanner(root / "scanner0")
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if scenario == "power-unsafe":
             self.env["FAULTS_SYNCHRONOUS"] = "OFF"
+        self.clock_file = root / "clock-offset"
+        if scenario == "clock":
+            self.env["FAULTS_CLOCK_FILE"] = str(self.clock_file)
+        self.private_pg: PrivatePostgres | None = None
         self.next_card = 0
         self.acknowledged: Counter[int] = Counter()  # card → times a kiosk said green for it
 
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "faults.kiosk_under_test", "--config", str(self.kiosk.config_file), *args]
 
-    def trial(self, rng: random.Random) -> None:
+    def trial(self) -> None:
+        rng = self.rng
         kiosk = HeadlessKiosk(
             self.argv(
                 "--set", "scanners.serial.enabled=true", "--set", f"scanners.serial.port={self.scanner.link}", "run", "--headless"
@@ -174,18 +191,46 @@ class Subject:
         else:
             burst = rng.randint(1, 12)
             gaps = [rng.uniform(0, 0.05) for _ in range(burst)]
-            kill_at = time.monotonic() + rng.uniform(0, sum(gaps) + 2 * SYNC_INTERVAL_S)
+            window = sum(gaps) + 2 * SYNC_INTERVAL_S
+            start = time.monotonic()
+            kill_at = start + rng.uniform(window / 2 if self.scenario != "kill" else 0, window)
+            disturb_at = start + rng.uniform(0, kill_at - start)
+            disturbed = False
             for gap in gaps:
+                if not disturbed and time.monotonic() >= disturb_at:
+                    self.disturb()
+                    disturbed = True
                 if time.monotonic() >= kill_at:
                     break
                 self.scanner.write(cccd(self.next_card).encode() + b"\r\n")
                 self.next_card += 1
                 time.sleep(gap)
+            if not disturbed:
+                time.sleep(max(0.0, disturb_at - time.monotonic()))
+                self.disturb()
             time.sleep(max(0.0, kill_at - time.monotonic()))
         self.acknowledged.update(kiosk.kill())
-        if self.mount is not None:
-            self.mount.reboot()
+        self.recover()
         self.scanner.discard_unread()
+
+    def disturb(self) -> None:
+        """The scenario's fault, at a random instant while scans arrive or the sync runs."""
+        if self.scenario == "disk" and self.mount is not None:
+            self.mount.set_mode(self.rng.choice(["full", "readonly"]))
+        elif self.scenario == "clock":
+            offset = float(self.clock_file.read_text()) if self.clock_file.exists() else 0.0
+            self.clock_file.write_text(str(offset + self.rng.choice(CLOCK_JUMPS_S)))
+        elif self.scenario == "server":
+            self.server.kill()
+            self.server.start()
+        elif self.scenario == "postgres" and self.private_pg is not None:
+            self.private_pg.crash_restart()
+
+    def recover(self) -> None:
+        """After the kiosk died: the power comes back (a remount with the disk working again)."""
+        if self.mount is not None:
+            self.mount.set_mode("ok")
+            self.mount.reboot()
 
     def stored(self) -> tuple[bool, dict[str, list[str]]]:
         """Whether the store passes ``integrity_check``; its visit ids by ID number."""
@@ -201,6 +246,8 @@ class Subject:
 
     def final_sync(self) -> str:
         """``checkpoint-kiosk sync`` until nothing is pending; its last output if it never gets there."""
+        if self.proxy is not None:
+            self.proxy.set_faults(0.0, 0)  # the network is good again
         done = None
         for _ in range(5):
             done = subprocess.run(self.argv("sync"), capture_output=True, text=True, timeout=600, check=False)
@@ -211,6 +258,8 @@ class Subject:
 
     def close(self) -> None:
         self.scanner.close()
+        if self.proxy is not None:
+            self.proxy.close()
         if self.mount is not None:
             self.mount.close()
 
@@ -236,10 +285,17 @@ def run_scenario(scenario: ScenarioName, trials: int, workdir: Path, server: Ser
     row = Row(scenario)
     rng = random.Random(f"{seed}-{scenario}")
     started = time.monotonic()
-    subject = Subject(scenario, workdir / scenario, server)
-    try:
+    with ExitStack() as stack:
+        private_pg = None
+        if scenario == "postgres":
+            private_pg = PrivatePostgres()
+            stack.callback(private_pg.close)
+            server = stack.enter_context(district_server(workdir / scenario, private_pg.url))
+        subject = Subject(scenario, workdir / scenario, server, rng)
+        subject.private_pg = private_pg
+        stack.callback(subject.close)
         for _ in range(trials):
-            subject.trial(rng)
+            subject.trial()
             row.trials += 1
             ok, _ = subject.stored()
             row.corrupt += not ok
@@ -249,15 +305,13 @@ def run_scenario(scenario: ScenarioName, trials: int, workdir: Path, server: Ser
             if failure := subject.final_sync():
                 row.notes.append(f"final sync failed: {failure}")
             count(row, subject, on_server=True)
-    finally:
-        subject.close()
     row.wall_s = time.monotonic() - started
     return row
 
 
 @contextmanager
-def district_server(workdir: Path) -> Iterator[Server]:
-    server = Server(workdir / "server")
+def district_server(workdir: Path, db_url: str | None = None) -> Iterator[Server]:
+    server = Server(workdir / "server", db_url=db_url)
     try:
         yield server
     finally:

@@ -13,7 +13,13 @@ the backing directory again (:class:`LazyMount`).
 Reads see the unsynced data, as they would through a page cache. A file with unsynced data
 is held whole in memory: the kiosk's files are small (the store, its WAL, a token).
 
-Run it as ``python -m faults.lazyfs BACKING MOUNTPOINT`` (foreground, as root or with
+The disk can also fail while mounted, as SD cards do: ``LazyMount.set_mode("full")`` makes
+every write that needs a new byte of space fail with ENOSPC (overwriting what a file already
+holds still works); ``"readonly"`` makes every change fail with EROFS and an fsync of
+unsynced data fail with EIO (the card stopped taking writes); ``"ok"`` ends either. The
+mode is a word in a file beside the backing directory that the filesystem re-reads.
+
+Run it as ``python -m faults.lazyfs BACKING MOUNTPOINT MODE_FILE`` (foreground, as root or with
 ``/dev/fuse`` access); the campaign (faults/campaign.py) drives it through ``LazyMount``.
 """
 
@@ -27,11 +33,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import mfusepy as fuse
 
 MOUNT_WAIT_S = 30.0
+MODE_POLL_S = 0.005
+Mode = Literal["ok", "full", "readonly"]
 
 
 class LazyFS(fuse.Operations):
@@ -39,10 +47,30 @@ class LazyFS(fuse.Operations):
 
     use_ns = True  # utimens gets nanoseconds, as os.utime(ns=...) takes them
 
-    def __init__(self, backing: Path) -> None:
+    def __init__(self, backing: Path, mode_file: Path) -> None:
         self.backing = backing
         self.unsynced: dict[str, bytearray] = {}  # by path inside the mount
         self.guard = threading.Lock()
+        self.mode_file = mode_file
+        self.mode = "ok"
+        threading.Thread(target=self._watch_mode, daemon=True).start()
+
+    def _watch_mode(self) -> None:
+        while True:
+            try:
+                self.mode = self.mode_file.read_text().strip() or "ok"
+            except FileNotFoundError:
+                self.mode = "ok"
+            time.sleep(MODE_POLL_S)
+
+    def _writable(self) -> None:
+        if self.mode == "readonly":
+            raise fuse.FuseOSError(errno.EROFS)
+
+    def _room(self, old_size: int, new_size: int) -> None:
+        self._writable()
+        if self.mode == "full" and new_size > old_size:
+            raise fuse.FuseOSError(errno.ENOSPC)
 
     def _real(self, path: str) -> str:
         return str(self.backing) + path
@@ -75,32 +103,39 @@ class LazyFS(fuse.Operations):
         return 0
 
     def chmod(self, path: str, mode: int) -> int:
+        self._writable()
         os.chmod(self._real(path), mode)
         return 0
 
     def chown(self, path: str, uid: int, gid: int) -> int:
+        self._writable()
         os.chown(self._real(path), uid, gid)
         return 0
 
     def utimens(self, path: str, times: Any = None) -> int:
+        self._writable()
         os.utime(self._real(path), ns=times) if times else os.utime(self._real(path))
         return 0
 
     def mkdir(self, path: str, mode: int) -> int:
+        self._writable()
         os.mkdir(self._real(path), mode)
         return 0
 
     def rmdir(self, path: str) -> int:
+        self._writable()
         os.rmdir(self._real(path))
         return 0
 
     def unlink(self, path: str) -> int:
+        self._writable()
         with self.guard:
             os.unlink(self._real(path))
             self.unsynced.pop(path, None)
         return 0
 
     def rename(self, old: str, new: str) -> int:
+        self._writable()
         with self.guard:
             os.rename(self._real(old), self._real(new))
             self.unsynced.pop(new, None)
@@ -119,6 +154,7 @@ class LazyFS(fuse.Operations):
     # --- file data: held until fsync ----------------------------------------------------
 
     def create(self, path: str, mode: int, fi: Any = None) -> int:
+        self._room(0, 1)
         os.close(os.open(self._real(path), os.O_WRONLY | os.O_CREAT, mode))
         return 0
 
@@ -138,6 +174,7 @@ class LazyFS(fuse.Operations):
     def write(self, path: str, data: bytes, offset: int, fh: Any) -> int:
         with self.guard:
             held = self._held(path)
+            self._room(len(held), offset + len(data))
             if offset > len(held):
                 held.extend(bytes(offset - len(held)))
             held[offset : offset + len(data)] = data
@@ -146,12 +183,15 @@ class LazyFS(fuse.Operations):
     def truncate(self, path: str, length: int, fh: Any = None) -> int:
         with self.guard:
             held = self._held(path)
+            self._room(len(held), length)
             del held[length:]
             held.extend(bytes(length - len(held)))
         return 0
 
     def fsync(self, path: str, datasync: int, fh: Any) -> int:
         with self.guard:
+            if path in self.unsynced and self.mode == "readonly":
+                raise fuse.FuseOSError(errno.EIO)
             data = self.unsynced.pop(path, None)
             if data is not None:
                 fd = os.open(self._real(path), os.O_WRONLY)
@@ -175,6 +215,7 @@ class LazyMount:
 
     def __init__(self, backing: Path, mountpoint: Path, log: Path) -> None:
         self.backing, self.mountpoint, self.log = backing, mountpoint, log
+        self.mode_file = backing.with_name(backing.name + ".mode")
         backing.mkdir(parents=True, exist_ok=True)
         mountpoint.mkdir(parents=True, exist_ok=True)
         self.process: subprocess.Popen[bytes] | None = None
@@ -183,7 +224,7 @@ class LazyMount:
     def mount(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "faults.lazyfs", str(self.backing), str(self.mountpoint)],
+                [sys.executable, "-m", "faults.lazyfs", str(self.backing), str(self.mountpoint), str(self.mode_file)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -192,6 +233,10 @@ class LazyMount:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"LazyFS did not mount {self.mountpoint}: {self.log.read_text()[-2000:]}")
             time.sleep(0.02)
+
+    def set_mode(self, mode: Mode) -> None:
+        self.mode_file.write_text(mode)
+        time.sleep(4 * MODE_POLL_S)  # the filesystem has seen it
 
     def cut_power(self) -> None:
         """Every unsynced write is lost: the process holding them dies; the dead mount is detached."""
@@ -224,8 +269,8 @@ class LazyMount:
 
 
 def main() -> None:
-    backing, mountpoint = Path(sys.argv[1]).resolve(), sys.argv[2]
-    fuse.FUSE(LazyFS(backing), mountpoint, foreground=True, nothreads=False, default_permissions=True)
+    backing, mountpoint, mode_file = Path(sys.argv[1]).resolve(), sys.argv[2], Path(sys.argv[3])
+    fuse.FUSE(LazyFS(backing, mode_file), mountpoint, foreground=True, nothreads=False, default_permissions=True)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from faults.__main__ import FORMS
 from tests.test_architecture import REPO
 
 ROW = re.compile(r"^\| (.+?) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| .+ \|$", re.M)
@@ -27,7 +28,7 @@ def test_short_campaign_loses_doubles_and_corrupts_nothing() -> None:
     )
     rows = {m[1]: [int(x) for x in m.groups()[1:]] for m in ROW.finditer(done.stdout)}
     assert done.returncode == 0 and "all passed" in done.stdout, done.stdout + done.stderr[-4000:]
-    assert len(rows) == 3, done.stdout
+    assert len(rows) == len(FORMS["short"]), done.stdout
     for scenario, (trials, acknowledged, found, lost, doubled, corrupt) in rows.items():
         assert trials > 0 and acknowledged > 0, scenario
         if scenario.startswith("negative control"):

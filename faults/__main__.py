@@ -8,6 +8,7 @@ writes the table into docs/reliability.md between the markers of its form.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -38,6 +39,7 @@ def main() -> int:
     parser.add_argument("--only", choices=list(FORMS["short"]), action="append", help="run only these scenarios")
     parser.add_argument("--docs", action="store_true", help="write the table into docs/reliability.md")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop the kiosks, server, mounts
     rows: list[Row] = []
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with tempfile.TemporaryDirectory(prefix="faults-") as tmp, district_server(Path(tmp)) as server:
@@ -48,11 +50,11 @@ def main() -> int:
             rows.append(row)
             print(f"{scenario}: {'ok' if row.passed else 'FAILED'} {row}", file=sys.stderr, flush=True)
     text = table(rows)
-    notes = [f"- {row.scenario}: {note}" for row in rows for note in row.notes]
+    notes = [f"- {row.scenario}: {'; '.join(row.notes)}" for row in rows if row.notes]
     verdict = "all passed" if all(row.passed for row in rows) else "FAILED"
     text += f"\n\n`python -m faults --{args.form} --seed {args.seed}`, started {started}: {verdict}."
     if notes:
-        text += "\n\n" + "\n".join(notes)
+        text += "\n\nBesides the kills and cuts themselves:\n\n" + "\n".join(notes)
     print(text)
     if args.docs:
         write_docs(args.form, text)

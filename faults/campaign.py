@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from faults.lazyfs import LazyMount
+from faults.lazyfs import LazyMount, Mode
 from faults.private_pg import PrivatePostgres
 from kiosk.masking import mask_name
 from kiosk.store import DB_NAME
@@ -171,6 +171,7 @@ class Subject:
         self.private_pg: PrivatePostgres | None = None
         self.next_card = 0
         self.acknowledged: Counter[int] = Counter()  # card → times a kiosk said green for it
+        self.thrown: Counter[str] = Counter()  # the faults, and what the guard saw of them
 
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "faults.kiosk_under_test", "--config", str(self.kiosk.config_file), *args]
@@ -185,6 +186,7 @@ class Subject:
         )
         if rng.random() < 0.15:  # during start-up: opening, recovering, migrating the store
             time.sleep(rng.uniform(0, 1.5))
+            self.thrown["kills during start-up"] += 1
         elif not kiosk.wait_connected():
             kiosk.kill()
             raise RuntimeError("the kiosk did not start:\n" + "".join(kiosk.lines[-30:]))
@@ -210,21 +212,28 @@ class Subject:
                 self.disturb()
             time.sleep(max(0.0, kill_at - time.monotonic()))
         self.acknowledged.update(kiosk.kill())
+        self.thrown["red answers (scan refused)"] += sum("✖ KHÔNG NHẬN" in line for line in kiosk.lines)
         self.recover()
         self.scanner.discard_unread()
 
     def disturb(self) -> None:
         """The scenario's fault, at a random instant while scans arrive or the sync runs."""
         if self.scenario == "disk" and self.mount is not None:
-            self.mount.set_mode(self.rng.choice(["full", "readonly"]))
+            mode: Mode = self.rng.choice(["full", "readonly"])
+            self.mount.set_mode(mode)
+            self.thrown[f"disk turned {mode}"] += 1
         elif self.scenario == "clock":
             offset = float(self.clock_file.read_text()) if self.clock_file.exists() else 0.0
-            self.clock_file.write_text(str(offset + self.rng.choice(CLOCK_JUMPS_S)))
+            jump = self.rng.choice(CLOCK_JUMPS_S)
+            self.clock_file.write_text(str(offset + jump))
+            self.thrown[f"clock jumps of {jump:+.0f} s"] += 1
         elif self.scenario == "server":
             self.server.kill()
             self.server.start()
+            self.thrown["server SIGKILLs"] += 1
         elif self.scenario == "postgres" and self.private_pg is not None:
             self.private_pg.crash_restart()
+            self.thrown["PostgreSQL crash-restarts"] += 1
 
     def recover(self) -> None:
         """After the kiosk died: the power comes back (a remount with the disk working again)."""
@@ -299,6 +308,9 @@ def run_scenario(scenario: ScenarioName, trials: int, workdir: Path, server: Ser
             row.trials += 1
             ok, _ = subject.stored()
             row.corrupt += not ok
+        if subject.proxy is not None:
+            subject.thrown.update({f"proxy {fault}s": n for fault, n in subject.proxy.faults.items()})
+        row.notes += [f"{n} {what}" for what, n in sorted(subject.thrown.items()) if n]
         if scenario == "power-unsafe":
             count(row, subject, on_server=False)  # what the cuts took is gone before any sync
         else:

@@ -14,12 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from faults.campaign import Row, ScenarioName, district_server, run_scenario, table
+from faults.campaign import Row, ScenarioName, district_server, run_crowd, run_scenario, table
 
+# Trials per scenario; for "crowd", how many kiosks sync at once (CROWD_BACKLOG: the first one's visits).
 FORMS: dict[str, dict[ScenarioName, int]] = {
-    "short": {"kill": 25, "power": 20, "power-unsafe": 5, "disk": 10, "clock": 10, "server": 8, "postgres": 6},
-    "long": {"kill": 1000, "power": 200, "power-unsafe": 20, "disk": 100, "clock": 100, "server": 50, "postgres": 50},
+    "short": {"kill": 25, "power": 20, "power-unsafe": 5, "disk": 10, "clock": 10, "server": 8, "postgres": 6, "crowd": 8},
+    "long": {"kill": 1000, "power": 200, "power-unsafe": 20, "disk": 100, "clock": 100, "server": 50, "postgres": 50, "crowd": 50},
 }
+CROWD_BACKLOG = {"short": 2_000, "long": 100_000}
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 
 
@@ -46,7 +48,10 @@ def main() -> int:
         for scenario, trials in FORMS[args.form].items():
             if args.only and scenario not in args.only:
                 continue
-            row = run_scenario(scenario, trials, Path(tmp), server, args.seed)
+            if scenario == "crowd":
+                row = run_crowd(trials, CROWD_BACKLOG[args.form], Path(tmp), server, args.seed)
+            else:
+                row = run_scenario(scenario, trials, Path(tmp), server, args.seed)
             rows.append(row)
             print(f"{scenario}: {'ok' if row.passed else 'FAILED'} {row}", file=sys.stderr, flush=True)
     text = table(rows)

@@ -49,7 +49,7 @@ from tests.ptyscanner import PtyScanner
 from tests.sync.conftest import Kiosk, Server
 from tests.sync.faultproxy import FaultProxy
 
-ScenarioName = Literal["kill", "power", "power-unsafe", "disk", "clock", "server", "postgres"]
+ScenarioName = Literal["kill", "power", "power-unsafe", "disk", "clock", "server", "postgres", "crowd"]
 TITLES: dict[ScenarioName, str] = {
     "kill": "SIGKILL of the kiosk (scans arriving, sync running, start-up)",
     "power": "power cut below the process (LazyFS), remount",
@@ -58,6 +58,7 @@ TITLES: dict[ScenarioName, str] = {
     "clock": "wall clock jumps ±5 min / ±1 day mid-scan and mid-sync, then SIGKILL",
     "server": "server SIGKILLed mid-ingest behind the fault proxy (resets, stalls, cut answers)",
     "postgres": "private PostgreSQL crash-restarted mid-ingest (pg_ctl -m immediate)",
+    "crowd": "many kiosks syncing at once, one with a large backlog; sync processes SIGKILLed",
 }
 CLOCK_JUMPS_S = (-86_400.0, -300.0, 300.0, 86_400.0)
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Đặng", "Bùi", "Đỗ", "Điểu"]
@@ -317,6 +318,47 @@ def run_scenario(scenario: ScenarioName, trials: int, workdir: Path, server: Ser
             if failure := subject.final_sync():
                 row.notes.append(f"final sync failed: {failure}")
             count(row, subject, on_server=True)
+    row.wall_s = time.monotonic() - started
+    return row
+
+
+def run_crowd(kiosks: int, backlog: int, workdir: Path, server: Server, seed: int) -> Row:
+    """``kiosks`` kiosks deliver at once, the first a ``backlog`` of visits, the others a few
+    each; a random third of the ``checkpoint-kiosk sync`` processes is SIGKILLed mid-upload,
+    then every kiosk syncs again until nothing is pending. Acknowledged here is every visit
+    the real scan service answered ``accepted`` for (recorded in-process: the scan path of
+    each is the same one the other scenarios drive through a reader)."""
+    row = Row("crowd")
+    rng = random.Random(f"{seed}-crowd")
+    started = time.monotonic()
+    subjects = [Kiosk(workdir / "crowd" / f"k{i:02d}", server.url) for i in range(kiosks)]
+    acknowledged: list[tuple[Kiosk, list[str]]] = []
+    for i, kiosk in enumerate(subjects):
+        kiosk.enroll(server)
+        acknowledged.append((kiosk, kiosk.record(backlog if i == 0 else rng.randint(1, 40))))
+    argv = [[sys.executable, "-m", "faults.kiosk_under_test", "--config", str(k.config_file), "sync"] for k in subjects]
+    syncs = [subprocess.Popen(a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for a in argv]
+    row.trials = len(syncs)
+    for victim in rng.sample(syncs, len(syncs) // 3):
+        time.sleep(rng.uniform(0, 0.5))
+        victim.send_signal(signal.SIGKILL)
+    killed = sum(p.wait() == -signal.SIGKILL for p in syncs)
+    row.notes.append(f"{killed} sync processes SIGKILLed mid-upload; backlog of the first kiosk: {backlog} visits")
+    for a in argv:
+        for _ in range(5):
+            if subprocess.run(a, capture_output=True, timeout=1800, check=False).returncode == 0:
+                break
+        else:
+            row.notes.append(f"final sync failed: {a[4]}")
+    held = server.visit_ids()
+    row.doubled = sum(times - 1 for times in held.values() if times > 1)
+    for kiosk, ids in acknowledged:
+        with closing(sqlite3.connect(kiosk.data_dir / DB_NAME)) as conn:
+            row.corrupt += conn.execute("PRAGMA integrity_check").fetchall() != [("ok",)]
+            local = Counter(visit_id for (visit_id,) in conn.execute("SELECT id FROM visits"))
+        row.acknowledged += len(ids)
+        row.found += sum(local[i] == 1 and held[i] == 1 for i in ids)
+        row.lost += sum(local[i] == 0 or held[i] == 0 for i in ids)
     row.wall_s = time.monotonic() - started
     return row
 

@@ -41,30 +41,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+import sqlalchemy as sa
+
 from faults.lazyfs import LazyMount, Mode
 from faults.private_pg import PrivatePostgres
 from kiosk.masking import mask_name
+from kiosk.quarantine import CORRUPT_MARK
 from kiosk.store import DB_NAME
+from server.schema import visits as server_visits
 from tests.ptyscanner import PtyScanner
 from tests.sync.conftest import Kiosk, Server
 from tests.sync.faultproxy import FaultProxy
 
-ScenarioName = Literal["kill", "power", "power-unsafe", "disk", "clock", "server", "postgres", "crowd"]
+ScenarioName = Literal["kill", "power", "power-unsafe", "disk", "damaged", "clock", "server", "postgres", "crowd"]
 TITLES: dict[ScenarioName, str] = {
     "kill": "SIGKILL of the kiosk (scans arriving, sync running, start-up)",
     "power": "power cut below the process (LazyFS), remount",
     "power-unsafe": "negative control: power cut with synchronous=OFF (must lose visits)",
     "disk": "disk full or read-only mid-scan and mid-sync, then power cut",
+    "damaged": "database deleted, overwritten or cut short between runs (after a sync), quarantined",
     "clock": "wall clock jumps ±5 min / ±1 day mid-scan and mid-sync, then SIGKILL",
     "server": "server SIGKILLed mid-ingest behind the fault proxy (resets, stalls, cut answers)",
     "postgres": "private PostgreSQL crash-restarted mid-ingest (pg_ctl -m immediate)",
     "crowd": "many kiosks syncing at once, one with a large backlog; sync processes SIGKILLed",
 }
+DAMAGES = ("deleted", "overwritten", "cut short")
+PAGE = 4096
 CLOCK_JUMPS_S = (-86_400.0, -300.0, 300.0, 86_400.0)
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Đặng", "Bùi", "Đỗ", "Điểu"]
 GIVEN = ["Ánh Tuyết", "Văn Đức", "Thị Hằng", "Quốc Việt", "Ngọc Ánh", "Hữu Lộc", "Thị Thủy", "Bá Khải"]
 NAMES = [f"{family} {given}" for family in FAMILY for given in GIVEN]
 ADDRESS = "Thôn 3, Xã Đăk Nhau, Huyện Bù Đăng, Tỉnh Bình Phước"
+CARDS_PER_SCENARIO = 60_000
 PER_NAME = 10_000  # the masked summary shows the ID's last four digits: the name tells the rest apart
 ACCEPTED = re.compile(r"GHI NHẬN (?:VÀO|RA) · (.+?) · ID \*\*\*(\d{4})")
 NAME_INDEX = {mask_name(name): i for i, name in enumerate(NAMES)}
@@ -170,14 +178,16 @@ class Subject:
         if scenario == "clock":
             self.env["FAULTS_CLOCK_FILE"] = str(self.clock_file)
         self.private_pg: PrivatePostgres | None = None
-        self.next_card = 0
+        self.next_card = list(TITLES).index(scenario) * CARDS_PER_SCENARIO  # distinct cards on the shared server
         self.acknowledged: Counter[int] = Counter()  # card → times a kiosk said green for it
         self.thrown: Counter[str] = Counter()  # the faults, and what the guard saw of them
+        self.delivered: set[int] = set()  # cards acknowledged before a damage: on the server, maybe gone here
 
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "faults.kiosk_under_test", "--config", str(self.kiosk.config_file), *args]
 
-    def trial(self) -> None:
+    def trial(self) -> bool:
+        """One kiosk run cut short; whether its store passed ``integrity_check`` afterwards."""
         rng = self.rng
         kiosk = HeadlessKiosk(
             self.argv(
@@ -216,6 +226,10 @@ class Subject:
         self.thrown["red answers (scan refused)"] += sum("✖ KHÔNG NHẬN" in line for line in kiosk.lines)
         self.recover()
         self.scanner.discard_unread()
+        ok, _ = self.stored()
+        if self.scenario == "damaged" and rng.random() < 0.3 and not self.final_sync():
+            self.damage()  # between runs: the next start must quarantine it
+        return ok
 
     def disturb(self) -> None:
         """The scenario's fault, at a random instant while scans arrive or the sync runs."""
@@ -242,16 +256,44 @@ class Subject:
             self.mount.set_mode("ok")
             self.mount.reboot()
 
+    def server_cards(self) -> dict[str, list[str]]:
+        """The server's visit ids by ID number (this subject's cards are its own)."""
+        with self.server.engine.connect() as conn:
+            rows = conn.execute(sa.select(server_visits.c.id_number, server_visits.c.id))
+            by_card: dict[str, list[str]] = defaultdict(list)
+            for card, visit_id in rows:
+                by_card[card].append(str(visit_id))
+        return by_card
+
+    def damage(self) -> None:
+        """Everything acknowledged so far is on the server; the kiosk's file is then lost or broken."""
+        db = self.kiosk.data_dir / DB_NAME
+        how = self.rng.choice(DAMAGES)
+        if how == "deleted":
+            for side in ("", "-wal", "-shm"):
+                db.with_name(db.name + side).unlink(missing_ok=True)
+        elif how == "overwritten":
+            with db.open("r+b") as fh:
+                fh.seek(self.rng.randrange(max(1, db.stat().st_size // PAGE)) * PAGE)
+                fh.write(self.rng.randbytes(PAGE))
+        else:
+            os.truncate(db, self.rng.randrange(db.stat().st_size))
+        self.delivered |= set(self.acknowledged)
+        self.thrown[f"databases {how}"] += 1
+
     def stored(self) -> tuple[bool, dict[str, list[str]]]:
         """Whether the store passes ``integrity_check``; its visit ids by ID number."""
         db = self.kiosk.data_dir / DB_NAME
         if not db.exists():
             return True, {}
-        with closing(sqlite3.connect(db)) as conn:
-            ok = conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-            by_card: dict[str, list[str]] = defaultdict(list)
-            for visit_id, fields in conn.execute("SELECT id, fields FROM visits"):
-                by_card[json.loads(fields).get("id_number", "")].append(visit_id)
+        by_card: dict[str, list[str]] = defaultdict(list)
+        try:
+            with closing(sqlite3.connect(db)) as conn:
+                ok = conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+                for visit_id, fields in conn.execute("SELECT id, fields FROM visits"):
+                    by_card[json.loads(fields).get("id_number", "")].append(visit_id)
+        except sqlite3.DatabaseError:
+            return False, by_card
         return ok, by_card
 
     def final_sync(self) -> str:
@@ -283,8 +325,11 @@ def count(row: Row, subject: Subject, *, on_server: bool) -> None:
     held = subject.server.visit_ids() if on_server else Counter()
     row.doubled += sum(times - 1 for times in held.values() if times > 1)
     row.found = row.lost = 0
+    on_server_by_card = subject.server_cards() if subject.delivered else {}
     for card in subject.acknowledged:
         ids = by_card.get(id_number(card), [])
+        if not ids and card in subject.delivered:
+            ids = on_server_by_card.get(id_number(card), [])  # the kiosk's copy went with its database
         if len(ids) == 1 and (not on_server or held[ids[0]] == 1):
             row.found += 1
         elif not ids or (on_server and held[ids[0]] == 0):
@@ -305,12 +350,11 @@ def run_scenario(scenario: ScenarioName, trials: int, workdir: Path, server: Ser
         subject.private_pg = private_pg
         stack.callback(subject.close)
         for _ in range(trials):
-            subject.trial()
+            row.corrupt += not subject.trial()
             row.trials += 1
-            ok, _ = subject.stored()
-            row.corrupt += not ok
         if subject.proxy is not None:
             subject.thrown.update({f"proxy {fault}s": n for fault, n in subject.proxy.faults.items()})
+        subject.thrown["databases quarantined"] = len(list(subject.kiosk.data_dir.glob(f"{DB_NAME}{CORRUPT_MARK}*")))
         row.notes += [f"{n} {what}" for what, n in sorted(subject.thrown.items()) if n]
         if scenario == "power-unsafe":
             count(row, subject, on_server=False)  # what the cuts took is gone before any sync

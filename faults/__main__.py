@@ -17,12 +17,12 @@ from pathlib import Path
 from faults.campaign import Row, ScenarioName, district_server, run_crowd, run_scenario, table
 
 # Trials per scenario; for "crowd", how many kiosks sync at once (CROWD_BACKLOG: the first one's visits).
-SHORT: dict[ScenarioName, int] = {"kill": 25, "power": 20, "power-unsafe": 5, "disk": 10, "damaged": 10}
-SHORT |= {"clock": 10, "server": 8, "postgres": 6, "crowd": 8}
+SHORT: dict[ScenarioName, int] = {"kill": 20, "power": 15, "power-unsafe": 4, "disk": 8, "damaged": 8}
+SHORT |= {"clock": 8, "server": 5, "postgres": 4, "crowd": 6}
 LONG: dict[ScenarioName, int] = {"kill": 1000, "power": 200, "power-unsafe": 20, "disk": 100, "damaged": 100}
 LONG |= {"clock": 100, "server": 50, "postgres": 50, "crowd": 50}
 FORMS = {"short": SHORT, "long": LONG}
-CROWD_BACKLOG = {"short": 2_000, "long": 100_000}
+CROWD_BACKLOG = {"short": 1_000, "long": 100_000}
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 
 

@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 
@@ -126,32 +126,60 @@ class Scanner(PtyScanner):
         termios.tcflush(self._slave, termios.TCIFLUSH)
 
 
+class Zygote:
+    """faults/zygote.py: kiosk processes forked from one that has imported the kiosk already."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "faults.zygote"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.guard = threading.Lock()
+
+    def ask(self, request: dict[str, object]) -> dict[str, int]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        with self.guard:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            answer: dict[str, int] = json.loads(self.proc.stdout.readline())
+        return answer
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
 class HeadlessKiosk:
-    """One ``checkpoint-kiosk run --headless`` process reading the pty, its log collected."""
+    """One ``checkpoint-kiosk run --headless`` process reading the pty, its log in a file."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        self.lines: list[str] = []
-        self.reader = threading.Thread(target=self._collect, args=(self.proc.stderr,), daemon=True)
-        self.reader.start()
+    def __init__(self, zygote: Zygote, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.zygote, self.log = zygote, log
+        self.pid = zygote.ask({"argv": args, "env": env, "stderr": str(log)})["pid"]
+        self.status: int | None = None
 
-    def _collect(self, stream: IO[bytes]) -> None:
-        for line in stream:
-            self.lines.append(line.decode("utf-8", "replace"))
+    @property
+    def lines(self) -> list[str]:
+        return self.log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True) if self.log.exists() else []
+
+    def _gone(self) -> bool:
+        try:
+            with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # exited, not yet reaped
+        except FileNotFoundError:
+            return True
 
     def wait_connected(self) -> bool:
         deadline = time.monotonic() + START_WAIT_S
         while not any("serial: connected" in line for line in self.lines):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+            if self._gone() or time.monotonic() > deadline:
                 return False
             time.sleep(0.005)
         return True
 
     def kill(self) -> list[int]:
         """SIGKILL; the cards it acknowledged before it died."""
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        self.reader.join(30)
+        os.kill(self.pid, signal.SIGKILL)
+        self.status = self.zygote.ask({"reap": self.pid})["status"]
         return [n for line in self.lines if (n := acknowledged_card(line)) is not None]
 
 
@@ -178,6 +206,7 @@ class Subject:
         if scenario == "clock":
             self.env["FAULTS_CLOCK_FILE"] = str(self.clock_file)
         self.private_pg: PrivatePostgres | None = None
+        self.zygote = Zygote()
         self.next_card = list(TITLES).index(scenario) * CARDS_PER_SCENARIO  # distinct cards on the shared server
         self.acknowledged: Counter[int] = Counter()  # card → times a kiosk said green for it
         self.thrown: Counter[str] = Counter()  # the faults, and what the guard saw of them
@@ -189,12 +218,9 @@ class Subject:
     def trial(self) -> bool:
         """One kiosk run cut short; whether its store passed ``integrity_check`` afterwards."""
         rng = self.rng
-        kiosk = HeadlessKiosk(
-            self.argv(
-                "--set", "scanners.serial.enabled=true", "--set", f"scanners.serial.port={self.scanner.link}", "run", "--headless"
-            ),
-            self.env,
-        )
+        serial = ["--set", "scanners.serial.enabled=true", "--set", f"scanners.serial.port={self.scanner.link}"]
+        args = ["--config", str(self.kiosk.config_file), *serial, "run", "--headless"]
+        kiosk = HeadlessKiosk(self.zygote, args, self.env, self.root / "kiosk.log")
         if rng.random() < 0.15:  # during start-up: opening, recovering, migrating the store
             time.sleep(rng.uniform(0, 1.5))
             self.thrown["kills during start-up"] += 1
@@ -309,6 +335,7 @@ class Subject:
         return done.stdout[-1000:] + done.stderr[-1000:]
 
     def close(self) -> None:
+        self.zygote.close()
         self.scanner.close()
         if self.proxy is not None:
             self.proxy.close()

@@ -221,11 +221,26 @@ class Subject:
         serial = ["--set", "scanners.serial.enabled=true", "--set", f"scanners.serial.port={self.scanner.link}"]
         args = ["--config", str(self.kiosk.config_file), *serial, "run", "--headless"]
         kiosk = HeadlessKiosk(self.zygote, args, self.env, self.root / "kiosk.log")
+        try:
+            self._until_the_kill(kiosk, rng)
+        except BaseException:
+            kiosk.kill()  # the campaign stops (an error, SIGTERM): no kiosk left behind
+            raise
+        self.acknowledged.update(kiosk.kill())
+        self.thrown["red answers (scan refused)"] += sum("✖ KHÔNG NHẬN" in line for line in kiosk.lines)
+        self.recover()
+        self.scanner.discard_unread()
+        ok, _ = self.stored()
+        if self.scenario == "damaged" and rng.random() < 0.3 and not self.final_sync():
+            self.damage()  # between runs: the next start must quarantine it
+        return ok
+
+    def _until_the_kill(self, kiosk: HeadlessKiosk, rng: random.Random) -> None:
+        """Scans arrive, the fault strikes, until the random instant of the kill."""
         if rng.random() < 0.15:  # during start-up: opening, recovering, migrating the store
             time.sleep(rng.uniform(0, 1.5))
             self.thrown["kills during start-up"] += 1
         elif not kiosk.wait_connected():
-            kiosk.kill()
             raise RuntimeError("the kiosk did not start:\n" + "".join(kiosk.lines[-30:]))
         else:
             burst = rng.randint(1, 12)
@@ -248,14 +263,6 @@ class Subject:
                 time.sleep(max(0.0, disturb_at - time.monotonic()))
                 self.disturb()
             time.sleep(max(0.0, kill_at - time.monotonic()))
-        self.acknowledged.update(kiosk.kill())
-        self.thrown["red answers (scan refused)"] += sum("✖ KHÔNG NHẬN" in line for line in kiosk.lines)
-        self.recover()
-        self.scanner.discard_unread()
-        ok, _ = self.stored()
-        if self.scenario == "damaged" and rng.random() < 0.3 and not self.final_sync():
-            self.damage()  # between runs: the next start must quarantine it
-        return ok
 
     def disturb(self) -> None:
         """The scenario's fault, at a random instant while scans arrive or the sync runs."""

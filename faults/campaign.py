@@ -228,6 +228,7 @@ class Subject:
             raise
         self.acknowledged.update(kiosk.kill())
         self.thrown["red answers (scan refused)"] += sum("✖ KHÔNG NHẬN" in line for line in kiosk.lines)
+        self.thrown["amber answers (already scanned)"] += sum("↻ ĐÃ QUÉT" in line for line in kiosk.lines)
         self.recover()
         self.scanner.discard_unread()
         ok, _ = self.stored()
@@ -250,9 +251,10 @@ class Subject:
             kill_at = start + rng.uniform(window / 2 if self.scenario != "kill" else 0, window)
             disturb_at = start + rng.uniform(0, kill_at - start)
             disturbed = False
+            first = self.next_card
             for gap in gaps:
                 if not disturbed and time.monotonic() >= disturb_at:
-                    self.disturb()
+                    self.disturb(since=first)
                     disturbed = True
                 if time.monotonic() >= kill_at:
                     break
@@ -261,11 +263,12 @@ class Subject:
                 time.sleep(gap)
             if not disturbed:
                 time.sleep(max(0.0, disturb_at - time.monotonic()))
-                self.disturb()
+                self.disturb(since=first)
             time.sleep(max(0.0, kill_at - time.monotonic()))
 
-    def disturb(self) -> None:
-        """The scenario's fault, at a random instant while scans arrive or the sync runs."""
+    def disturb(self, since: int) -> None:
+        """The scenario's fault, at a random instant while scans arrive or the sync runs
+        (``since``: the first card of this run)."""
         if self.scenario == "disk" and self.mount is not None:
             mode: Mode = self.rng.choice(["full", "readonly"])
             self.mount.set_mode(mode)
@@ -275,6 +278,9 @@ class Subject:
             jump = self.rng.choice(CLOCK_JUMPS_S)
             self.clock_file.write_text(str(offset + jump))
             self.thrown[f"clock jumps of {jump:+.0f} s"] += 1
+            if self.next_card > since:  # the card just read, again: within the repeat window, whatever the clock says
+                self.scanner.write(cccd(self.next_card - 1).encode() + b"\r\n")
+                self.thrown["cards scanned again just after a jump (must be amber, not a second visit)"] += 1
         elif self.scenario == "server":
             self.server.kill()
             self.server.start()

@@ -96,9 +96,11 @@ esac
 # kiosk process with a wrong clock in the doctor's tests; for the install tests, a linter
 # for this script (shellcheck), udevadm test on the reader rules (udev), a fresh Debian
 # root to run `setup.sh --service` and `--server` in (debootstrap), systemd-analyze; FAT
-# sticks on loop devices for the USB mount options (dosfstools, exfatprogs); FUSE 3
-# (fuse3: libfuse3 and fusermount3) for the power cuts of the fault campaign (faults/lazyfs.py).
-if [ "$dev" = 1 ]; then apt_packages+=(fonts-dejavu-core libzbar0 gettext faketime shellcheck udev debootstrap systemd dosfstools exfatprogs fuse3); fi
+# sticks on loop devices for the USB mount options (dosfstools, exfatprogs). The fault
+# campaign (faults/): FUSE 3 (fuse3: libfuse3 and fusermount3) for its power cuts
+# (faults/lazyfs.py), PostgreSQL's initdb and pg_ctl for the private cluster it crashes
+# (faults/private_pg.py; the package also serves the tests' database on 127.0.0.1:5432).
+if [ "$dev" = 1 ]; then apt_packages+=(fonts-dejavu-core libzbar0 gettext faketime shellcheck udev debootstrap systemd dosfstools exfatprogs fuse3 postgresql); fi
 
 install_apt_packages() {
   local missing=() pkg

@@ -61,7 +61,7 @@ TITLES: dict[ScenarioName, str] = {
     "disk": "disk full or read-only mid-scan and mid-sync, then power cut",
     "damaged": "database deleted, overwritten or cut short between runs (after a sync), quarantined",
     "clock": "wall clock jumps ±5 min / ±1 day mid-scan and mid-sync, then SIGKILL",
-    "server": "server SIGKILLed mid-ingest behind the fault proxy (resets, stalls, cut answers)",
+    "server": "server SIGKILLed mid-ingest behind the fault proxy (resets, stalls, cut and lost answers)",
     "postgres": "private PostgreSQL crash-restarted mid-ingest (pg_ctl -m immediate)",
     "crowd": "many kiosks syncing at once, one with a large backlog; sync processes SIGKILLed",
 }
@@ -281,10 +281,14 @@ class Subject:
             if self.next_card > since:  # the card just read, again: within the repeat window, whatever the clock says
                 self.scanner.write(cccd(self.next_card - 1).encode() + b"\r\n")
                 self.thrown["cards scanned again just after a jump (must be amber, not a second visit)"] += 1
-        elif self.scenario == "server":
-            self.server.kill()
-            self.server.start()
-            self.thrown["server SIGKILLs"] += 1
+        elif self.scenario == "server" and self.proxy is not None:
+            if self.rng.random() < 0.5:
+                self.server.kill()
+                self.server.start()
+                self.thrown["server SIGKILLs"] += 1
+            else:  # the server commits, the kiosk never hears: it must send again and get "duplicate"
+                self.proxy.lose_answers(self.rng.randint(1, 3))
+                self.thrown["answers lost after the server committed"] += 1
         elif self.scenario == "postgres" and self.private_pg is not None:
             self.private_pg.crash_restart()
             self.thrown["PostgreSQL crash-restarts"] += 1
@@ -393,7 +397,7 @@ def run_scenario(scenario: ScenarioName, trials: int, workdir: Path, server: Ser
             row.corrupt += not subject.trial()
             row.trials += 1
         if subject.proxy is not None:
-            subject.thrown.update({f"proxy {fault}s": n for fault, n in subject.proxy.faults.items()})
+            subject.thrown.update({f"proxy faults ({fault})": n for fault, n in subject.proxy.faults.items()})
         subject.thrown["databases quarantined"] = len(list(subject.kiosk.data_dir.glob(f"{DB_NAME}{CORRUPT_MARK}*")))
         row.notes += [f"{n} {what}" for what, n in sorted(subject.thrown.items()) if n]
         if scenario == "power-unsafe":

@@ -9,16 +9,15 @@ the store must pass ``PRAGMA integrity_check`` and hold each acknowledged visit 
 at the end of each scenario a final ``checkpoint-kiosk sync`` runs and the server must hold
 each exactly once too. Anything else fails the run.
 
-Scenarios:
-
-* ``kill``: SIGKILL at a random instant: during start-up, while scans arrive, or while the
-  background sync runs.
-* ``power``: the data directory is a LazyFS mount (faults/lazyfs.py); at a random instant
-  the kiosk and the filesystem die together (every unsynced write is lost), then the
-  directory is mounted again ("reboot").
-* ``power, synchronous=OFF``: the same with the store's fsyncs switched off
-  (faults/kiosk_under_test.py). The negative control: it must lose visits, or the check
-  could not see a loss.
+Scenarios (``TITLES``; docs/reliability.md says what each throws and claims): ``kill``;
+``power``, the data directory on a LazyFS mount (faults/lazyfs.py) whose unsynced writes die
+with it, remounted after each cut; ``power-unsafe``, the same with the store's fsyncs off
+(faults/kiosk_under_test.py), the negative control that must lose visits or the check could
+not see a loss; ``disk`` (full or read-only mid-run); ``damaged`` (the database deleted or
+broken between runs, quarantined at the next start); ``clock`` (wall-clock jumps, and the
+card just read scanned again); ``server`` (server kills, lost answers, the fault proxy);
+``postgres`` (a private cluster crash-restarted, faults/private_pg.py); ``crowd`` (many
+kiosks syncing at once, sync processes killed).
 """
 
 from __future__ import annotations

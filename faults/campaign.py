@@ -175,6 +175,11 @@ class HeadlessKiosk:
             time.sleep(0.005)
         return True
 
+    def wait_for_green(self) -> None:
+        deadline = time.monotonic() + START_WAIT_S
+        while not any(acknowledged_card(line) is not None for line in self.lines) and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     def kill(self) -> list[int]:
         """SIGKILL; the cards it acknowledged before it died."""
         os.kill(self.pid, signal.SIGKILL)
@@ -237,7 +242,8 @@ class Subject:
 
     def _until_the_kill(self, kiosk: HeadlessKiosk, rng: random.Random) -> None:
         """Scans arrive, the fault strikes, until the random instant of the kill."""
-        if rng.random() < 0.15:  # during start-up: opening, recovering, migrating the store
+        control = self.scenario == "power-unsafe"  # cut only after a green: the control must have something to lose
+        if rng.random() < 0.15 and not control:  # during start-up: opening, recovering, migrating the store
             time.sleep(rng.uniform(0, 1.5))
             self.thrown["kills during start-up"] += 1
         elif not kiosk.wait_connected():
@@ -263,6 +269,8 @@ class Subject:
             if not disturbed:
                 time.sleep(max(0.0, disturb_at - time.monotonic()))
                 self.disturb(since=first)
+            if control:
+                kiosk.wait_for_green()
             time.sleep(max(0.0, kill_at - time.monotonic()))
 
     def disturb(self, since: int) -> None:

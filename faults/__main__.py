@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -64,13 +65,22 @@ def main() -> int:
     return 0 if rows and all(row.passed for row in rows) else 1
 
 
+def commit() -> str:
+    """The code measured: the commit, and whether the working tree differed from it."""
+    git = ["git", "-C", str(DOCS.parent)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    changed = subprocess.run([*git, "status", "--porcelain", "--", "faults"], capture_output=True, text=True, check=False).stdout
+    return f"commit {head or '?'}" + (" with uncommitted changes to faults/" if changed.strip() else "")
+
+
 def report(rows: list[Row], args: argparse.Namespace, started: str, *, finished: bool) -> str:
     """The table, the command, the verdict and what each row threw besides its kills."""
     only = "".join(f" --only {name}" for name in args.only or [])
     verdict = "all passed" if all(row.passed for row in rows) else "FAILED"
     if not finished:
         verdict += f" so far (still running: {len(rows)} scenario(s) done)"
-    text = table(rows) + f"\n\n`python -m faults --{args.form} --seed {args.seed}{only}`, started {started}: {verdict}."
+    command = f"`python -m faults --{args.form} --seed {args.seed}{only}`"
+    text = table(rows) + f"\n\n{command} at {commit()}, started {started}: {verdict}."
     notes = [f"- {row.scenario}: {'; '.join(row.notes)}" for row in rows if row.notes]
     if notes:
         text += "\n\nBesides the kills and cuts themselves:\n\n" + "\n".join(notes)

@@ -67,7 +67,7 @@ def main() -> int:
 
 def commit() -> str:
     """The code measured: the commit, and whether the working tree differed from it."""
-    git = ["git", "-C", str(DOCS.parent)]
+    git = ["git", "-C", str(DOCS.parents[1])]
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
     changed = subprocess.run([*git, "status", "--porcelain", "--", "faults"], capture_output=True, text=True, check=False).stdout
     return f"commit {head or '?'}" + (" with uncommitted changes to faults/" if changed.strip() else "")

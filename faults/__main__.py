@@ -31,7 +31,7 @@ def write_docs(form: str, text: str) -> None:
     begin, end = f"<!-- faults:{form}:begin -->", f"<!-- faults:{form}:end -->"
     page = DOCS.read_text(encoding="utf-8")
     head, rest = page.split(begin, 1)
-    DOCS.write_text(f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
+    DOCS.write_text(f"{head}{begin}\n\n{text}\n\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")  # blank lines: a table
 
 
 def main() -> int:

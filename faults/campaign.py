@@ -45,8 +45,7 @@ import sqlalchemy as sa
 from faults.lazyfs import LazyMount, Mode
 from faults.private_pg import PrivatePostgres
 from kiosk.masking import mask_name
-from kiosk.quarantine import CORRUPT_MARK
-from kiosk.store import DB_NAME
+from kiosk.store import DB_NAME, quarantined_databases
 from server.schema import visits as server_visits
 from tests.ptyscanner import PtyScanner
 from tests.sync.conftest import Kiosk, Server
@@ -416,7 +415,7 @@ def run_scenario(scenario: ScenarioName, trials: int, workdir: Path, server: Ser
             row.trials += 1
         if subject.proxy is not None:
             subject.thrown.update({f"proxy faults ({fault})": n for fault, n in subject.proxy.faults.items()})
-        subject.thrown["databases quarantined"] = len(list(subject.kiosk.data_dir.glob(f"{DB_NAME}{CORRUPT_MARK}*")))
+        subject.thrown["databases quarantined"] = len(quarantined_databases(subject.kiosk.data_dir))
         row.notes += [f"{n} {what}" for what, n in sorted(subject.thrown.items()) if n]
         if scenario == "power-unsafe":
             count(row, subject, on_server=False)  # what the cuts took is gone before any sync

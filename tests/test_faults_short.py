@@ -6,7 +6,7 @@ it exits non-zero for any lost, doubled or corrupt figure, for found ≠ acknowl
 when the negative control (synchronous=OFF) loses nothing. Needs root (FUSE mounts, and
 ``runuser`` to start the private PostgreSQL cluster as ``postgres``), FUSE 3 and PostgreSQL's
 binaries (apt fuse3 and postgresql, which ``./setup.sh --dev`` installs): without them it
-fails, never skips. About four minutes on two idle cores.
+fails, never skips. Under two minutes on idle cores, about six on busy shared ones.
 """
 
 from __future__ import annotations

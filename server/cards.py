@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import stat
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -326,7 +327,8 @@ def trust_wire(engine: Engine, key: Ed25519PrivateKey | None) -> CardTrustWire |
 
 
 def configured_key(settings: Settings) -> Ed25519PrivateKey | None:
-    """The signing key when this server has one; None (cards not used) before ``keys init``."""
-    if settings.cards.signing_key or Keyring(settings.keys_dir).exists():
-        return load_signing_key(settings)
-    return None
+    """The signing key when this server has one; None (cards not used) before ``keys init`` or
+    while the file ``[cards] signing_key`` names does not exist."""
+    if settings.cards.signing_key:
+        return load_signing_key(settings) if os.path.lexists(Path(settings.cards.signing_key).expanduser()) else None
+    return load_signing_key(settings) if Keyring(settings.keys_dir).exists() else None

@@ -118,7 +118,12 @@ def redeem(engine: Engine, code: str, nonce: str | None = None, signing_key: str
                 raise _why_refused(conn, code_hash, nonce_hash, now)
             return again
         conn.execute(
-            devices.insert().values(id=device_id, checkpoint_id=taken.checkpoint_id, enrolled_at=now, signing_key=signing_key)
+            devices.insert().values(
+                id=device_id,
+                checkpoint_id=taken.checkpoint_id,
+                enrolled_at=now,
+                **({"signing_key": signing_key} if signing_key else {}),  # a kiosk from before device keys sends none
+            )
         )
         conn.execute(enroll_codes.update().where(enroll_codes.c.code_hash == code_hash).values(device_id=device_id))
         token = _issue_token(conn, device_id, now)

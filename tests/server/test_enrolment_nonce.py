@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from kiosk.catalog import gettext
 from server import audit, enrolment
 from server.cli import main
 from server.errors import UserError
@@ -157,7 +158,7 @@ def test_orphans_are_marked_listed_and_removed(client: TestClient, engine: Engin
     assert {r["id"] for r in listed(db_url, "--orphans")} == {lost["device_id"], unseen["device_id"]}
     assert [r["id"] for r in listed(db_url, "--orphans", "--checkpoint", "BD-001")] == [lost["device_id"]]
     table = cli("device", "list", "--db", db_url)
-    assert table.exit_code == 0 and "orphan" in table.stdout and "state" in table.stdout
+    assert table.exit_code == 0 and gettext("orphan: never used") in table.stdout and gettext("State") in table.stdout
 
     removed = cli("device", "remove", lost["device_id"], "--db", db_url)
     assert removed.exit_code == 0, removed.output

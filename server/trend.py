@@ -1,24 +1,24 @@
 """The overview's chart: visits per day and the active ratio per week, over the last weeks.
 
-Both come from one grouped query over the window (no per-day round trips): visits per
-checkpoint and local day, summed per day and turned into each week's active checkpoints. The window is Vietnam
-days turned into UTC bounds, as in server/reports.py; a visit's day is its whole days
-since the window's first local midnight (Vietnam has no daylight saving, so every day is
-86,400 s). A week's
-active ratio follows the district table's rule (server.reports.ratio): active registered
-checkpoints over registered ones on the week's last day.
+Both come from the daily counts ingest keeps (server/daily_counts.py), in one grouped
+query over the window: visits per checkpoint and Vietnam day, summed per day and turned
+into each week's active checkpoints. So the chart costs checkpoints × days rows, however
+many visits the weeks hold (bench/console_overview.py: the page had read four weeks of
+visits and took two to three times the report query alone). A week's active ratio follows
+the district table's rule (server.reports.ratio): active registered checkpoints over
+registered ones on the week's last day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from server.reports import WINDOW_DAYS, Window, ratio
-from server.schema import checkpoints, communes, visits
+from server.reports import WINDOW_DAYS, ratio
+from server.schema import checkpoints, communes, daily_visits
 
 WEEKS = 4
 
@@ -27,18 +27,6 @@ WEEKS = 4
 class Trend:
     days: list[tuple[date, int]]  # visits per day, oldest first
     weeks: list[tuple[date, float]]  # (last day, active ratio %) per week, oldest first
-
-
-def _day_index(dialect: str, start: datetime) -> sa.ColumnElement[int]:
-    """Whole days from ``start`` (a local midnight, as UTC) to the visit: arithmetic on the
-    stored time, one step per row instead of a CASE over 28 bounds. SQLite keeps UTC text,
-    PostgreSQL a timestamptz."""
-    if dialect == "sqlite":
-        origin = start.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        days = sa.func.julianday(visits.c.occurred_at) - sa.func.julianday(origin)
-    else:
-        days = sa.extract("epoch", visits.c.occurred_at - start) / 86400
-    return sa.cast(sa.func.floor(days) if dialect != "sqlite" else days, sa.Integer)
 
 
 def trend(
@@ -51,21 +39,22 @@ def trend(
 ) -> Trend:
     """Per day and per week up to ``last_day``, for a district, one of its communes or one checkpoint."""
     days = [last_day - timedelta(days=n) for n in range(weeks * WINDOW_DAYS - 1, -1, -1)]
-    window = Window.days_ending(last_day, len(days))
     week_ends = days[WINDOW_DAYS - 1 :: WINDOW_DAYS]
     places = sa.select(checkpoints.c.id).join(communes).where(communes.c.district_id == district_id)
     if commune_id is not None:
         places = places.where(communes.c.id == commune_id)
     if checkpoint_id is not None:
         places = places.where(checkpoints.c.id == checkpoint_id)
-    in_window = sa.and_(visits.c.occurred_at >= window.start, visits.c.occurred_at < window.end, visits.c.checkpoint_id.in_(places))
+    in_window = sa.and_(daily_visits.c.day >= days[0], daily_visits.c.day <= last_day, daily_visits.c.checkpoint_id.in_(places))
     with engine.connect() as conn:
-        index = _day_index(engine.dialect.name, window.start)
-        day = index.label("day")
-        # one pass: visits per checkpoint and day give both the daily totals and the weekly actives
-        counted = conn.execute(
-            sa.select(day, visits.c.checkpoint_id, sa.func.count()).where(in_window).group_by(day, visits.c.checkpoint_id)
-        ).all()
+        counted = [
+            ((day - days[0]).days, checkpoint, int(count))
+            for day, checkpoint, count in conn.execute(
+                sa.select(daily_visits.c.day, daily_visits.c.checkpoint_id, sa.func.sum(daily_visits.c.visits))
+                .where(in_window)
+                .group_by(daily_visits.c.day, daily_visits.c.checkpoint_id)
+            )
+        ]
         registered = conn.execute(
             sa.select(checkpoints.c.id, checkpoints.c.created_on).where(checkpoints.c.active, checkpoints.c.id.in_(places))
         ).all()

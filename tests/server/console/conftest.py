@@ -210,7 +210,11 @@ def sign_in(driver: WebDriver, console: Console, name: str, password: str = PASS
 
 def downloaded(console: Console, suffix: str) -> Path:
     def there() -> bool:
-        return any(p.suffix == suffix for p in console.downloads.iterdir())
+        # Chrome makes the final name as an empty placeholder while the bytes go to a
+        # .crdownload beside it: done is the file with content and no partial left.
+        files = list(console.downloads.iterdir())
+        partial = any(p.suffix == ".crdownload" for p in files)
+        return not partial and any(p.suffix == suffix and p.stat().st_size > 0 for p in files)
 
     wait_for(there, f"a {suffix} download")
     path = next(p for p in console.downloads.iterdir() if p.suffix == suffix)

@@ -128,7 +128,12 @@ def _visit_problems(conn: sqlite3.Connection) -> Iterator[str]:
             yield from dict.fromkeys(f"visits.{e['loc'][0]}" for e in exc.errors())
         if row.get("sync_state") not in states:
             yield "visits.sync_state"
-        if "fields" in row and not _fields_fit(row["kind"], row["fields"]):
+        if "clear" in row:  # schema 4 on: masked fields in clear, the whole ones sealed or waiting in ``clear``
+            if not _masked_fit(row["kind"], row["fields"]):
+                yield "visits.fields"
+            if row["clear"] is not None and not _clear_fits(row["kind"], row["clear"]):
+                yield "visits.clear"
+        elif "fields" in row and not _fields_fit(row["kind"], row["fields"]):
             yield "visits.fields"
 
 
@@ -152,6 +157,38 @@ def _envelope_model(columns: list[str]) -> type[BaseModel]:
         if column in columns
     }
     return create_model("StoredVisit", **rules)
+
+
+# What kiosk.masking.masked_fields keeps in clear for each kind: the keys it always writes,
+# and the numbers, which it writes masked ("***4321") and never whole.
+MASKED_KEYS: dict[str, set[str]] = {
+    "cccd": {"name", "id_number"},
+    "phone": {"phone"},
+    "dcc": {"name"},
+    "card": {"name", "card_number"},
+    "opaque": {"hint"},
+}
+MASKED_NUMBERS = ("id_number", "phone", "card_number")
+
+
+def _masked_fit(kind: str, text: str) -> bool:
+    try:
+        fields = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(fields, dict) or not MASKED_KEYS.get(kind, {"?"}) <= fields.keys():
+        return False
+    return all(str(fields[key]).startswith("***") for key in MASKED_NUMBERS if key in fields)
+
+
+def _clear_fits(kind: str, text: str) -> bool:
+    """A visit waiting for the district key keeps ``{"fields": …, "raw": …}``: fields by the contract."""
+    try:
+        secret = json.loads(text)
+    except ValueError:
+        return False
+    raw_ok = isinstance(secret, dict) and isinstance(secret.get("raw"), str | None)
+    return raw_ok and _fields_fit(kind, json.dumps(secret.get("fields")))
 
 
 def _fields_fit(kind: str, text: str) -> bool:

@@ -52,6 +52,7 @@ class Framer:
         self.forced = order
         self._buf = bytearray()
         self._order: str | None = order
+        self._last: str | None = None  # the order of the frame before: a lone CR or LF after UTF-16 waits for its 0
 
     @property
     def pending(self) -> bool:
@@ -84,7 +85,9 @@ class Framer:
         if head in _BOMS:
             return _BOMS[head]
         if len(head) < 2:
-            return None if head == b"\x00" or head not in (b"\r", b"\n") else "bytes"
+            if head == b"\x00" or head not in (b"\r", b"\n") or self._last in ("le", "be"):
+                return None  # a UTF-16LE terminator's second half may still be on its way
+            return "bytes"
         if head[0] == 0:
             return "be"
         return "le" if head[1] == 0 else "bytes"
@@ -98,7 +101,7 @@ class Framer:
     def _cut(self, end: int, skip: int) -> bytes:
         frame = bytes(self._buf[:end])
         del self._buf[: end + skip]
-        self._order = self.forced
+        self._last, self._order = self._order, self.forced
         return frame
 
 

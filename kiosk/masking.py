@@ -62,7 +62,11 @@ def masked_fields(credential: Credential, *, name: str | None = None, id_number:
             first = credential.certificates[0]
             shown["certificate"] = {k: first.get(k) for k in _CERTIFICATE_SHOWN if first.get(k) is not None}
     elif isinstance(credential, Card):
-        shown = {"name": mask_name(credential.name), "card_number": mask_digits(f"{credential.number:06d}", 3)}
+        shown = {
+            "name": mask_name(credential.name),
+            "card_number": mask_digits(f"{credential.number:06d}", 3),
+            "check": credential.check,  # the orange panel's reason, shown again in the history
+        }
     elif isinstance(credential, Opaque):
         shown = {"hint": credential.hint}
     return shown

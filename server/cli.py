@@ -179,9 +179,18 @@ COLUMN_WORDS = {
     "state": N_("State"),
     "time_unknown": N_("Visits without a scan time"),
     "created_at": N_("Created at"),
+    "role": N_("Role"),
+    "password": N_("Console password"),
+    "token_expires_at": N_("API token expires"),
+    "purpose": N_("Key for"),
+    "fingerprint": N_("Fingerprint"),
+    "current": N_("Current"),
 }
 # Column values that are words (a device's state, server/enrolment.py), shown in Vietnamese.
-VALUE_WORDS = {"state": {"active": N_("active"), "revoked": N_("revoked"), "orphan": N_("orphan: never used")}}
+VALUE_WORDS = {
+    "state": {"active": N_("active"), "revoked": N_("revoked"), "orphan": N_("orphan: never used")},
+    "purpose": {"encryption": N_("sealing visits"), "signing": N_("signing cards")},
+}
 
 
 def _cell(column: str, value: Any) -> Any:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import base45
 import cbor2
@@ -130,6 +131,13 @@ def kiosk(tmp_path: Path, clock: FakeClock) -> ScanService:
     return service
 
 
+def whole_fields(kiosk: ScanService) -> list[dict[str, Any]]:
+    """The whole fields of each visit, newest first: this test kiosk has no district key yet, so
+    they wait in clear for it (kiosk/store.py) instead of being sealed."""
+    rows = kiosk.store.db.conn.execute("SELECT clear FROM visits ORDER BY seq DESC").fetchall()
+    return [json.loads(clear)["fields"] for (clear,) in rows]
+
+
 def test_a_good_card_is_green_with_the_masked_name(kiosk: ScanService) -> None:
     result = kiosk.handle(ScanEvent(source="serial", text=card_text(4, "Công Tằng Tôn Nữ Thị Xuân Hường")))
     assert (result.status, result.kind, result.doubtful, result.details) == ("accepted", "card", False, {"card": "valid"})
@@ -137,8 +145,9 @@ def test_a_good_card_is_green_with_the_masked_name(kiosk: ScanService) -> None:
     panel = panel_for(result, vi)
     assert (panel.state, panel.detail) == ("accepted", "Thẻ kiểm soát dịch bệnh hợp lệ")
     stored = kiosk.store.visits()[0]
-    assert stored["kind"] == "card" and stored["fields"]["name"] == "Công Tằng Tôn Nữ Thị Xuân Hường"
-    assert stored["fields"]["number"] == 4 and stored["fields"]["check"] == "valid"
+    assert stored["kind"] == "card" and stored["fields"]["name"] == "Công T. T. N. T. X. H."  # masked in clear
+    assert stored["fields"]["card_number"] == "***004" and stored["fields"]["check"] == "valid"
+    assert whole_fields(kiosk)[0]["name"] == "Công Tằng Tôn Nữ Thị Xuân Hường"  # whole until the district key seals it
 
 
 @pytest.mark.parametrize(
@@ -191,7 +200,7 @@ def test_cards_through_a_serial_reader_arrive_exactly_and_verify(pty: PtyScanner
         source.stop()
     results = [kiosk.handle(event) for event in got]
     assert [r.details for r in results] == [{"card": "valid"}] * len(texts)
-    assert [v["fields"]["name"] for v in reversed(kiosk.store.visits())] == NAMES[:6]
+    assert [f["name"] for f in reversed(whole_fields(kiosk))] == NAMES[:6]
 
 
 # A US keyboard, by hand (not from drivers/keymap.py): the key and whether Shift is held.
@@ -263,4 +272,4 @@ def test_cards_through_recorded_keyboard_wedge_events_arrive_exactly_and_verify(
     assert scans == recorded_cards()
     results = [kiosk.handle(ScanEvent(source="hid", text=text)) for text in scans]
     assert [r.details for r in results] == [{"card": "valid"}] * 3
-    assert [v["fields"]["name"] for v in reversed(kiosk.store.visits())] == [NAMES[1], NAMES[6], NAMES[14]]
+    assert [f["name"] for f in reversed(whole_fields(kiosk))] == [NAMES[1], NAMES[6], NAMES[14]]

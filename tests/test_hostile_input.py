@@ -148,3 +148,13 @@ def test_a_damaged_or_cut_sealed_usb_file_is_refused_never_half_read(at: int, fl
     except SealedFileError:
         return
     assert records == read_all(GENUINE)  # only a change the format does not read (e.g. header spacing)
+
+
+def test_a_utf16le_crlf_cut_inside_its_lf_keeps_the_next_card_aligned() -> None:
+    """Found by the test above: UTF-16LE "\\r\\0\\n\\0" cut after the "\\n" read the lone byte as a
+    one-byte frame, and every card after it came out a byte off."""
+    one = (CARD + "\r\n").encode("utf-16-le")
+    cut = len(CARD.encode("utf-16-le")) + 3  # "\r\0" and the "\n" of "\n\0"
+    framer = Framer()
+    frames = framer.feed(one[:cut]) + framer.feed(one[cut:] + one)
+    assert frames == [CARD.encode("utf-16-le")] * 2

@@ -96,7 +96,7 @@ def test_a_schema_the_kiosk_does_not_make_is_refused_by_name(tmp_path: Path, sta
     [
         ("UPDATE visits SET sync_state = 'sent' WHERE seq = 2", "visits.sync_state: 1 rows"),
         ("UPDATE visits SET direction = 'up' WHERE seq = 2", "visits.direction: 1 rows"),
-        ("UPDATE visits SET kind = 'passport' WHERE seq = 2", "visits.fields: 1 rows; visits.kind: 1 rows"),
+        ("UPDATE visits SET kind = 'passport' WHERE seq = 2", "visits.clear: 1 rows; visits.fields: 1 rows; visits.kind: 1 rows"),
         ("UPDATE visits SET monotonic_ns = 'soon' WHERE seq > 1", "visits.monotonic_ns: 2 rows"),
         ("UPDATE visits SET checkpoint_code = printf('%.65c', 'X')", "visits.checkpoint_code: 3 rows"),
         ("UPDATE visits SET id = 'not-a-uuid' WHERE seq = 3", "visits.id: 1 rows"),

@@ -38,13 +38,14 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
 from faults.lazyfs import LazyMount, Mode
 from faults.private_pg import PrivatePostgres
 from kiosk.masking import mask_name
+from kiosk.seal import open_sealed
 from kiosk.store import DB_NAME, quarantined_databases
 from server.schema import visits as server_visits
 from tests.ptyscanner import PtyScanner
@@ -350,11 +351,21 @@ class Subject:
         try:
             with closing(sqlite3.connect(db)) as conn:
                 ok = conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-                for visit_id, fields in conn.execute("SELECT id, fields FROM visits"):
-                    by_card[json.loads(fields).get("id_number", "")].append(visit_id)
+                for visit_id, sealed, key_id, clear in conn.execute("SELECT id, sealed, key_id, clear FROM visits"):
+                    by_card[self._whole_fields(visit_id, sealed, key_id, clear).get("id_number", "")].append(visit_id)
         except sqlite3.DatabaseError:
             return False, by_card
         return ok, by_card
+
+    def _whole_fields(self, visit_id: str, sealed: bytes | None, key_id: str | None, clear: str | None) -> dict[str, Any]:
+        """A visit's whole fields: the kiosk keeps them sealed to the district key (kiosk/seal.py),
+        which only the server can open; the campaign holds the server's keyring, so it opens
+        them as ingest would. A visit recorded before the key came keeps them in ``clear``."""
+        if clear is not None:
+            return dict(json.loads(clear)["fields"])
+        if sealed is None or key_id is None:
+            return {}
+        return dict(open_sealed(self.server.keyring.opening_key(key_id), visit_id, sealed)["fields"])
 
     def final_sync(self) -> str:
         """``checkpoint-kiosk sync`` until nothing is pending; its last output if it never gets there."""

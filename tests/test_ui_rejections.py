@@ -239,7 +239,8 @@ def test_rejected_visits_past_their_limit_are_deleted_by_the_running_app_and_the
     with VisitStore.in_dir(kiosk.data_dir) as store:
         rows = [
             (str(uuid.uuid4()), CHECKPOINT, store.device_id, "in", "manual", None, "phone", f"phone:{n}",
-             json.dumps({"phone": f"09{n:08d}"}), None, iso(now - timedelta(days=120)), n, "b", 1, None)
+             json.dumps({"phone": f"***{n:04d}"}), None, iso(now - timedelta(days=120)), n, "b", 1, None,
+             None, None, json.dumps({"fields": {"phone": f"09{n:08d}"}, "raw": None}))
             for n in range(4)
         ]  # fmt: skip
         assert store.import_visits(rows) == 4

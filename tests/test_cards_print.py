@@ -86,4 +86,5 @@ def test_every_printed_card_decodes_through_the_camera_and_verifies(sheet: Path,
     assert [r.name if isinstance(r, Card) else r for r in read] == RESIDENTS  # exact, in order
     assert all(isinstance(r, Card) and r.check == "valid" and r.commune == COMMUNE for r in read)
     assert [r.number for r in read if isinstance(r, Card)] == list(range(1, len(RESIDENTS) + 1))
-    assert status.detail == f"end of recording: {len(RESIDENTS)} frames, {len(RESIDENTS)} code appearances"
+    n = len(RESIDENTS)
+    assert status.detail == f"hết đoạn ghi: {n} khung hình, {n} lần thấy mã (end of recording: {n} frames, {n} code appearances)"

@@ -113,5 +113,5 @@ def test_an_unreachable_server_at_enrolment_says_the_code_is_kept_and_the_same_c
 
     proxy.unavailable(0)
     again = kiosk.cli(*args)
-    assert again.code == 0 and "Đã đăng ký (enrolled)" in again.stdout, again.stderr
+    assert again.code == 0 and "Đã đăng ký (Enrolled)" in again.stdout, again.stderr
     assert not (kiosk.data_dir / PENDING_FILE).exists()

@@ -2,7 +2,7 @@
 week of visits, on SQLite and PostgreSQL: server time of ``GET /`` beside its floor.
 
 The page is the district table (server.reports.commune_report, the same call as the API),
-the four-week chart (server.trend: two grouped queries) and the template. The floor is
+the four-week chart (server.trend: two statements) and the template. The floor is
 the report query alone, measured in the same run on the same data: the page can never be
 faster than that. Timed in process (FastAPI's TestClient, a signed-in session cookie), so
 the figure is the server's time without a network.

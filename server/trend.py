@@ -1,11 +1,16 @@
 """The overview's chart: visits per day and the active ratio per week, over the last weeks.
 
-Both come from the daily counts ingest keeps (server/daily_counts.py), in one grouped
-query over the window: visits per checkpoint and Vietnam day, summed per day and turned
-into each week's active checkpoints. So the chart costs checkpoints × days rows, however
-many visits the weeks hold (bench/console_overview.py: the page had read four weeks of
-visits and took two to three times the report query alone). A week's active ratio follows
-the district table's rule (server.reports.ratio): active registered checkpoints over
+Both come from the daily counts ingest keeps (server/daily_counts.py), summed by the
+database: one grouped query gives the visits per day; one statement gives, per week, the
+checkpoints registered by its last day and how many of them have a visit in it (a
+scalar subquery per week with EXISTS, one probe of the daily counts' primary key per
+checkpoint; one query grouping the window by a CASE on the day took three times as long
+on SQLite, COUNT(DISTINCT) per week twice as long on PostgreSQL). So
+the chart moves days + 2 × weeks values out of the database, however many checkpoints
+the district has. The version before fetched every checkpoint × day row and summed
+them in Python (bench/console_overview.py: on SQLite the chart took 112 ms beside a 70 ms
+report query; now see bench/README.md). A week's active ratio follows the
+district table's rule (server.reports.ratio): active registered checkpoints over
 registered ones on the week's last day.
 """
 
@@ -40,31 +45,38 @@ def trend(
     """Per day and per week up to ``last_day``, for a district, one of its communes or one checkpoint."""
     days = [last_day - timedelta(days=n) for n in range(weeks * WINDOW_DAYS - 1, -1, -1)]
     week_ends = days[WINDOW_DAYS - 1 :: WINDOW_DAYS]
-    places = sa.select(checkpoints.c.id).join(communes).where(communes.c.district_id == district_id)
+    place = [communes.c.district_id == district_id]
     if commune_id is not None:
-        places = places.where(communes.c.id == commune_id)
+        place.append(communes.c.id == commune_id)
     if checkpoint_id is not None:
-        places = places.where(checkpoints.c.id == checkpoint_id)
-    in_window = sa.and_(daily_visits.c.day >= days[0], daily_visits.c.day <= last_day, daily_visits.c.checkpoint_id.in_(places))
+        place.append(checkpoints.c.id == checkpoint_id)
+    counted = daily_visits.join(checkpoints).join(communes)
+    listed = [checkpoints.c.active, *place]
+
+    def active_in(end: date) -> sa.ScalarSelect[int]:
+        """Registered checkpoints with a visit in the week ending ``end``: one index probe each."""
+        visited = sa.exists().where(
+            daily_visits.c.checkpoint_id == checkpoints.c.id,
+            daily_visits.c.day >= end - timedelta(days=WINDOW_DAYS - 1),
+            daily_visits.c.day <= end,
+        )
+        return registered_on(end, visited)
+
+    def registered_on(end: date, *also: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+        where = [*listed, checkpoints.c.created_on <= end, *also]
+        return sa.select(sa.func.count()).select_from(checkpoints.join(communes)).where(*where).scalar_subquery()
+
     with engine.connect() as conn:
-        counted = [
-            ((day - days[0]).days, checkpoint, int(count))
-            for day, checkpoint, count in conn.execute(
-                sa.select(daily_visits.c.day, daily_visits.c.checkpoint_id, sa.func.sum(daily_visits.c.visits))
-                .where(in_window)
-                .group_by(daily_visits.c.day, daily_visits.c.checkpoint_id)
-            )
-        ]
-        registered = conn.execute(
-            sa.select(checkpoints.c.id, checkpoints.c.created_on).where(checkpoints.c.active, checkpoints.c.id.in_(places))
-        ).all()
-    per_day: dict[int, int] = {}
-    active_in: dict[int, set[int]] = {}
-    for d, checkpoint, count in counted:
-        per_day[d] = per_day.get(d, 0) + count
-        active_in.setdefault(d // WINDOW_DAYS, set()).add(checkpoint)
-    week_ratios = []
-    for i, end in enumerate(week_ends):
-        listed = {cp.id for cp in registered if cp.created_on <= end}
-        week_ratios.append((end, ratio(len(listed & active_in.get(i, set())), len(listed))))
-    return Trend(days=[(d, per_day.get(i, 0)) for i, d in enumerate(days)], weeks=week_ratios)
+        per_day: dict[date, int] = dict(
+            conn.execute(
+                sa.select(daily_visits.c.day, sa.func.sum(daily_visits.c.visits))
+                .select_from(counted)
+                .where(daily_visits.c.day >= days[0], daily_visits.c.day <= last_day, *place)
+                .group_by(daily_visits.c.day)
+            ).all()
+        )
+        counts = conn.execute(sa.select(*(q(end) for end in week_ends for q in (active_in, registered_on)))).one()
+    return Trend(
+        days=[(d, int(per_day.get(d, 0))) for d in days],
+        weeks=[(end, ratio(int(counts[2 * i]), int(counts[2 * i + 1]))) for i, end in enumerate(week_ends)],
+    )

@@ -24,6 +24,7 @@ from server import retention, routes_kiosk, routes_official
 from server.admission import Admission, Gate
 from server.cards import configured_key
 from server.config import Settings
+from server.console import officials_pages
 from server.console import routes as console
 from server.errors import UserError
 from server.http_errors import database_error, http_error, recursion_error, user_error, validation_error
@@ -78,8 +79,8 @@ async def any_validation_error(request: Request, exc: Exception) -> Response:
     return console.error_page(request, bad)
 
 
-async def sign_in_needed(request: Request, _exc: Exception) -> Response:
-    return RedirectResponse("/login", status_code=303)
+async def sign_in_needed(request: Request, exc: Exception) -> Response:
+    return RedirectResponse(exc.to if isinstance(exc, console.SignInNeeded) else "/login", status_code=303)
 
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
@@ -105,6 +106,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.include_router(routes_kiosk.router)
     app.include_router(routes_official.router)
     app.include_router(console.router)
+    app.include_router(officials_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

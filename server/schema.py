@@ -212,6 +212,8 @@ officials = sa.Table(
     sa.Column("commune_id", sa.Integer, sa.ForeignKey("communes.id")),
     sa.Column("password_hash", sa.String(200)),  # argon2id (server/passwords.py); NULL: API token only
     sa.Column("token_expires_at", UtcDateTime),
+    sa.Column("last_sign_in_at", UtcDateTime),  # the console's last successful sign-in
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),  # reset by someone else
 )
 
 # The console's signed-in browsers (server/sessions.py): in the database, so every worker knows them.

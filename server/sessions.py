@@ -27,7 +27,7 @@ from server import audit, passwords
 from server.db import writing
 from server.errors import UserError
 from server.names import folded
-from server.officials import OFFICIAL_COLUMNS, official_from_row
+from server.officials import OFFICIAL_COLUMNS, login_key, official_from_row
 from server.roles import Official
 from server.schema import login_failures, officials, web_sessions
 from server.tokens import digest
@@ -45,14 +45,11 @@ class SignInRefused(UserError):
 class Session:
     official: Official
     csrf: str
+    must_change_password: bool = False  # someone else set it: the console asks for a new one first
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _login_key(name: str) -> str:
-    return folded(name)[:100]
 
 
 def _locked(conn: Connection, key: str, now: datetime) -> bool:
@@ -78,7 +75,7 @@ def _count_failure(conn: Connection, key: str, now: datetime) -> None:
 
 def sign_in(engine: Engine, name: str, password: str) -> tuple[str, Session]:
     """A new session for the official ``name`` (case does not matter): (cookie token, session)."""
-    now, key = _now(), _login_key(name)
+    now, key = _now(), login_key(name)
     refused = SignInRefused("sign_in_failed", bilingual("wrong name or password"))
     with writing(engine) as conn:
         if _locked(conn, key, now):
@@ -87,7 +84,9 @@ def sign_in(engine: Engine, name: str, password: str) -> tuple[str, Session]:
                 bilingual("too many wrong passwords: this name is locked for {LOCK_MINUTES} minutes", LOCK_MINUTES=LOCK_MINUTES),
             )
         candidates = conn.execute(
-            sa.select(*OFFICIAL_COLUMNS, officials.c.password_hash).where(officials.c.revoked_at.is_(None))
+            sa.select(*OFFICIAL_COLUMNS, officials.c.password_hash, officials.c.must_change_password).where(
+                officials.c.revoked_at.is_(None)
+            )
         ).all()
         row = next((r for r in candidates if folded(r.name) == key), None)
         matches = passwords.verify(row.password_hash if row else None, password)  # costs the same for unknown names
@@ -96,10 +95,10 @@ def sign_in(engine: Engine, name: str, password: str) -> tuple[str, Session]:
             audit.write(conn, f"console:{name[:80]}", "console.sign_in_failed")
             # committed with the failure: the refusal is raised after the transaction
         else:
+            seen: dict[str, object] = {"last_sign_in_at": now}
             if passwords.needs_rehash(row.password_hash):
-                conn.execute(
-                    officials.update().where(officials.c.id == row.id).values(password_hash=passwords.hash_password(password))
-                )
+                seen["password_hash"] = passwords.hash_password(password)
+            conn.execute(officials.update().where(officials.c.id == row.id).values(**seen))
             conn.execute(login_failures.delete().where(login_failures.c.login == key))
             conn.execute(web_sessions.delete().where(web_sessions.c.expires_at <= now))
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -114,13 +113,13 @@ def sign_in(engine: Engine, name: str, password: str) -> tuple[str, Session]:
             )
             official = official_from_row(row)
             audit.write(conn, official.actor, "console.sign_in")
-            return token, Session(official, csrf)
+            return token, Session(official, csrf, bool(row.must_change_password))
     raise refused
 
 
 def session_for(conn: Connection, token: str) -> Session | None:
     row = conn.execute(
-        sa.select(*OFFICIAL_COLUMNS, web_sessions.c.csrf)
+        sa.select(*OFFICIAL_COLUMNS, web_sessions.c.csrf, officials.c.must_change_password)
         .select_from(web_sessions.join(officials))
         .where(
             web_sessions.c.token_hash == digest(token),
@@ -128,7 +127,7 @@ def session_for(conn: Connection, token: str) -> Session | None:
             officials.c.revoked_at.is_(None),
         )
     ).first()
-    return Session(official_from_row(row), row.csrf) if row else None
+    return Session(official_from_row(row), row.csrf, bool(row.must_change_password)) if row else None
 
 
 def sign_out(engine: Engine, token: str) -> None:

@@ -45,7 +45,15 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class SignInNeeded(Exception):
-    """No valid session cookie: the page answers with the sign-in page."""
+    """No valid session cookie: the page answers with the sign-in page; or the official must
+    choose a new password (someone else set theirs): with the password page."""
+
+    def __init__(self, to: str = "/login") -> None:
+        super().__init__(to)
+        self.to = to
+
+
+BEFORE_NEW_PASSWORD = ("/password", "/logout")  # all an official with a password set by someone else may do
 
 
 async def current(request: Request) -> Session:
@@ -60,6 +68,8 @@ async def current(request: Request) -> Session:
     found = await run_in_threadpool(lookup)
     if found is None:
         raise SignInNeeded
+    if found.must_change_password and request.url.path not in BEFORE_NEW_PASSWORD:
+        raise SignInNeeded("/password")
     return found
 
 
@@ -69,16 +79,16 @@ Me = Annotated[Session, Depends(current)]
 async def posted(request: Request, session: Session) -> FormData:
     """The form, once its CSRF token is checked."""
     form = await request.form()
-    require_csrf(session.csrf, _field(form, "csrf"))
+    require_csrf(session.csrf, form_field(form, "csrf"))
     return form
 
 
-def _field(form: FormData, name: str) -> str:
+def form_field(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
 
 
-def _redirect(to: str) -> RedirectResponse:
+def redirect(to: str) -> RedirectResponse:
     return RedirectResponse(to, status_code=303)
 
 
@@ -100,8 +110,8 @@ def login_page(request: Request) -> Response:
 @router.post("/login")
 async def login(request: Request) -> Response:
     form = await request.form()
-    require_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), _field(form, "csrf"))
-    name, password = _field(form, "name"), form.get("password")
+    require_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), form_field(form, "csrf"))
+    name, password = form_field(form, "name"), form.get("password")
     try:
         token, _session = await run_in_threadpool(
             sessions.sign_in, request.app.state.engine, name, password if isinstance(password, str) else ""
@@ -111,7 +121,7 @@ async def login(request: Request) -> Response:
         response: Response = render(request, "login.html", None, status=401, login_csrf=fresh, error=exc.message, name=name)
         set_cookie(request, response, LOGIN_CSRF_COOKIE, fresh)
         return response
-    response = _redirect("/")
+    response = redirect("/")
     set_cookie(request, response, SESSION_COOKIE, token, max_age=sessions.SESSION_HOURS * 3600)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
     return response
@@ -121,36 +131,36 @@ async def login(request: Request) -> Response:
 async def logout(request: Request, me: Me) -> Response:
     await posted(request, me)
     await run_in_threadpool(sessions.sign_out, request.app.state.engine, request.cookies.get(SESSION_COOKIE, ""))
-    response = _redirect("/login")
+    response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
 @router.get("/password")
 def password_page(request: Request, me: Me) -> Response:
-    return render(request, "password.html", me)
+    return render(request, "password.html", me, must_change=me.must_change_password)
 
 
 @router.post("/password")
 async def change_password(request: Request, me: Me) -> Response:
     form = await posted(request, me)
-    new, again = _field(form, "new"), _field(form, "again")
+    new, again = form_field(form, "new"), form_field(form, "again")
     try:
         if new != again:
             raise UserError("password_mismatch", bilingual("the new passwords differ"))
         await run_in_threadpool(
-            officials.change_own_password, request.app.state.engine, me.official.id, _field(form, "current"), new
+            officials.change_own_password, request.app.state.engine, me.official.id, form_field(form, "current"), new
         )
     except UserError as exc:
-        return render(request, "password.html", me, status=400, error=exc.message)
-    response = _redirect("/login?changed=1")
+        return render(request, "password.html", me, status=400, error=exc.message, must_change=me.must_change_password)
+    response = redirect("/login?changed=1")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
 @router.get("/lang/{lang}")
 def switch_language(request: Request, lang: str, next: str | None = None) -> Response:
-    response = _redirect(_safe_next(next))
+    response = redirect(_safe_next(next))
     if lang in LANGS:
         set_cookie(request, response, LANG_COOKIE, lang, max_age=365 * 86400)
     return response
@@ -169,7 +179,7 @@ class Place:
     choices: list[tuple[int, str]]  # districts to choose from (officials of every district)
 
 
-def _place(request: Request, session: Session, asked: int | None) -> Place:
+def place_for(request: Request, session: Session, asked: int | None) -> Place:
     me = session.official
     with request.app.state.engine.connect() as conn:
         rows = conn.execute(sa.select(districts.c.id, districts.c.name, provinces.c.name.label("province")).join(provinces)).all()
@@ -197,7 +207,7 @@ def _commune_report(request: Request, me: Session, place: Place, week_ending: da
 
 @router.get("/")
 def overview(request: Request, me: Me, week_ending: str | None = None, district: int | None = None) -> Response:
-    place = _place(request, me, district)
+    place = place_for(request, me, district)
     week = _week(week_ending)
     report = _commune_report(request, me, place, week)
     _ = words_for(request)
@@ -213,7 +223,7 @@ def overview(request: Request, me: Me, week_ending: str | None = None, district:
 def overview_download(request: Request, me: Me, fmt: str, week_ending: str | None = None, district: int | None = None) -> Response:
     if fmt not in ("csv", "xlsx"):
         raise UserError("format_unknown", bilingual("only CSV and XLSX"))
-    place = _place(request, me, district)
+    place = place_for(request, me, district)
     week = _week(week_ending)
     table = _commune_report(request, me, place, week).table()
     media = XLSX if fmt == "xlsx" else "text/csv; charset=utf-8"
@@ -245,7 +255,7 @@ def silent_page(
     commune: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     days = min(max(days, 1), 365)
-    place = _place(request, me, district)
+    place = place_for(request, me, district)
     only = _commune_id(request, me, place, commune)
     found = silent.silent_checkpoints(request.app.state.engine, place.district_id, days, only)
     groups: dict[str, list[silent.SilentCheckpoint]] = {}
@@ -259,7 +269,7 @@ def silent_page(
 
 
 def _moment(form: FormData, name: str, label: str) -> datetime:
-    text = _field(form, name)
+    text = form_field(form, name)
     try:
         return datetime.fromisoformat(text).replace(tzinfo=LOCAL_TZ)
     except ValueError:
@@ -269,11 +279,11 @@ def _moment(form: FormData, name: str, label: str) -> datetime:
 def _trace(request: Request, me: Session, form: FormData) -> tracing.TraceResult:
     me.official.require_tracing()
     start, end = _moment(form, "start", Word(N_("from"))), _moment(form, "end", Word(N_("until")))
-    engine, actor, reason = request.app.state.engine, me.official.actor, _field(form, "reason")
-    by = _field(form, "by")
+    engine, actor, reason = request.app.state.engine, me.official.actor, form_field(form, "reason")
+    by = form_field(form, "by")
     if by == "checkpoint":
-        return tracing.at_checkpoint(engine, actor, reason, _field(form, "checkpoint"), start, end)
-    key = _field(form, "key")
+        return tracing.at_checkpoint(engine, actor, reason, form_field(form, "checkpoint"), start, end)
+    key = form_field(form, "key")
     id_number, phone = (key, None) if by == "id_number" else (None, key)
     return tracing.person(engine, actor, reason, start, end, id_number=id_number, phone=phone)
 
@@ -296,14 +306,14 @@ def trace_page(request: Request, me: Me) -> Response:
 @router.post("/trace")
 async def trace(request: Request, me: Me) -> Response:
     form = await posted(request, me)
-    asked = {k: _field(form, k) for k in ("by", "key", "checkpoint", "start", "end", "reason")}
+    asked = {k: form_field(form, k) for k in ("by", "key", "checkpoint", "start", "end", "reason")}
     try:
         found = await run_in_threadpool(_trace, request, me, form)
     except Forbidden:
         raise
     except UserError as exc:
         return render(request, "trace.html", me, status=400, asked=asked, error=exc.message, nav="trace")
-    if _field(form, "as") == "xlsx":
+    if form_field(form, "as") == "xlsx":
         return download(export(found.table(), "xlsx"), "tra-cuu.xlsx", XLSX)
     return render(request, "trace.html", me, asked=asked, found=found, nav="trace")
 
@@ -356,14 +366,14 @@ def _registry(request: Request, me: Session, place: Place, q: str, status: int =
 def checkpoints_page(
     request: Request, me: Me, q: Annotated[str, Query(max_length=100)] = "", district: int | None = None
 ) -> Response:
-    return _registry(request, me, _place(request, me, district), q.strip())
+    return _registry(request, me, place_for(request, me, district), q.strip())
 
 
 @router.post("/checkpoints/import")
 async def checkpoints_import(request: Request, me: Me) -> Response:
     form = await posted(request, me)
     me.official.require_manage()
-    place = _place(request, me, None)
+    place = place_for(request, me, None)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         error = bilingual("choose a CSV file")
@@ -413,7 +423,7 @@ async def checkpoint_enroll_code(request: Request, me: Me, code: Annotated[str, 
     cp = _checkpoint(request, me, code)
     settings = request.app.state.settings
     try:
-        hours = float(_field(form, "hours") or settings.enrolment.code_valid_hours)
+        hours = float(form_field(form, "hours") or settings.enrolment.code_valid_hours)
     except ValueError:
         hours = -1
     if not 0 < hours <= 720:

@@ -191,10 +191,13 @@ def browser(console: Console) -> Iterator[WebDriver]:
 
 
 def navigate(driver: WebDriver, action: Callable[[], object]) -> None:
-    """Do what loads a new page (a click, a form sent) and wait until the new page is there."""
+    """Do what loads a new page (a click, a form sent) and wait until the new page is there and
+    loaded: the old one gone is not enough, an element found while the new one is still being
+    committed can vanish under the next click ("node does not belong to the document")."""
     old = driver.find_element(By.TAG_NAME, "html")
     action()
     WebDriverWait(driver, WAIT_S).until(staleness_of(old))
+    WebDriverWait(driver, WAIT_S).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def click(driver: WebDriver, by: str, what: str) -> None:

@@ -68,7 +68,7 @@ def _listing(request: Request, me: Session, place: Place, status: int = 200, **e
         roles=ROLES,
         role_labels=ROLE_LABELS,
         nav="officials",
-        asked=extra.pop("asked", {"role": "district", "password_by": "generate"}),
+        asked=extra.pop("asked", {"role": "district"}),
         **extra,
     )
 
@@ -113,10 +113,9 @@ def _role_and_commune(form: FormData) -> tuple[Role, str | None]:
 
 
 def _password_from(form: FormData) -> tuple[str, bool]:
-    """(the password, whether it was generated to be shown once)."""
-    if form_field(form, "password_by") == "set":
-        return form_field(form, "password"), False
-    return officials.one_time_password(), True
+    """(the password, whether it was generated to be shown once): the one typed, else a one-time one."""
+    typed = form_field(form, "password")
+    return (typed, False) if typed else (officials.one_time_password(), True)
 
 
 def _token_days(form: FormData) -> int | None:
@@ -139,7 +138,7 @@ async def add_official(request: Request, me: Me) -> Response:
     form = await posted(request, me)
     me.official.require_manage()
     place = place_for(request, me, _district_arg(form))
-    asked = {k: form_field(form, k) for k in ("name", "role", "commune", "password_by", "token", "token_days")}
+    asked = {k: form_field(form, k) for k in ("name", "role", "commune", "token", "token_days")}
     try:
         role, commune = _role_and_commune(form)
         password, generated = _password_from(form)

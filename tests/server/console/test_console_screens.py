@@ -19,6 +19,7 @@ PAGES = {
     "checkpoints": "/checkpoints",
     "checkpoint": "/checkpoints/MH-001",
     "trace": "/trace",
+    "officials": "/officials",
     "audit": "/audit",
     "password": "/password",
 }
@@ -56,3 +57,11 @@ def test_every_page_fits_a_phone_and_a_laptop(console: Console, browser: WebDriv
     browser.get(console.url + "/checkpoints/MH-001")
     click(browser, By.CSS_SELECTOR, "form[action$='/enroll-code'] button")
     shoot(browser, "enroll-code")
+    browser.get(console.url + "/officials")
+    click(browser, By.LINK_TEXT, TRACER)
+    click(browser, By.CSS_SELECTOR, "form[action$='/password'] button")  # a one-time password, shown once
+    shoot(browser, "official")
+    browser.set_window_size(*PHONE)
+    browser.get(console.url + "/")
+    browser.find_element(By.CSS_SELECTOR, "details.menu summary").click()
+    browser.save_screenshot(str(SHOTS / "console-menu-open-phone.png"))

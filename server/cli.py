@@ -415,7 +415,7 @@ def checkpoint_add(
     from server import places
 
     row = places.add_checkpoint(
-        admin.engine(), code, name, places.Place(province, district, commune_name), created_on or date.today()
+        admin.engine(), code, name, places.Place(province, district, commune_name), created_on or date.today(), admin.actor
     )
     show([row], CHECKPOINT_COLUMNS, as_json)
 
@@ -454,7 +454,7 @@ def checkpoint_deactivate(admin: Admin, code: str) -> None:
     """Stop counting CODE as registered and refuse new enrolments for it."""
     from server import places
 
-    places.set_active(admin.engine(), code, False)
+    places.set_active(admin.engine(), code, False, admin.actor)
 
 
 @checkpoint.command("activate")
@@ -463,7 +463,7 @@ def checkpoint_deactivate(admin: Admin, code: str) -> None:
 def checkpoint_activate(admin: Admin, code: str) -> None:
     from server import places
 
-    places.set_active(admin.engine(), code, True)
+    places.set_active(admin.engine(), code, True, admin.actor)
 
 
 # --- enrolment and devices ------------------------------------------------------------------

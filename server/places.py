@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from kiosk.catalog import bilingual
+from server import audit
 from server.db import writing
 from server.errors import Conflict, NotFound, UserError
 from server.names import clean_name, folded, resolve
@@ -130,7 +131,10 @@ def _check_code(code: str) -> str:
     return code
 
 
-def add_checkpoint(engine: Engine, code: str, name: str, place: Place, created_on: date) -> dict[str, Any]:
+def add_checkpoint(
+    engine: Engine, code: str, name: str, place: Place, created_on: date, actor: str | None = None
+) -> dict[str, Any]:
+    """Register a checkpoint; with ``actor`` (the console: an official) the audit log says who."""
     code = _check_code(code)
     with writing(engine) as conn:
         if conn.execute(sa.select(checkpoints.c.id).where(checkpoints.c.code == code)).first():
@@ -140,6 +144,8 @@ def add_checkpoint(engine: Engine, code: str, name: str, place: Place, created_o
                 code=code, name=clean_name(name) or code, commune_id=commune_id(conn, place), created_on=created_on
             )
         )
+        if actor:
+            audit.write(conn, actor, "checkpoint.add", params={"checkpoint": code})
     return checkpoint(engine, code)
 
 
@@ -189,7 +195,12 @@ def list_checkpoints(engine: Engine, district: str | None = None, province: str 
     return sorted((dict(row) for row in rows), key=lambda r: (sort_key(r["commune"]), r["code"]))
 
 
-def set_active(engine: Engine, code: str, active: bool) -> None:
+def set_active(engine: Engine, code: str, active: bool, actor: str | None = None) -> None:
+    """In use or not: a checkpoint not in use is not counted as registered and takes no new kiosk."""
     with writing(engine) as conn:
         row = checkpoint_row(conn, code)
         conn.execute(checkpoints.update().where(checkpoints.c.id == row["id"]).values(active=active))
+        if actor:
+            audit.write(
+                conn, actor, "checkpoint.activate" if active else "checkpoint.deactivate", params={"checkpoint": row["code"]}
+            )

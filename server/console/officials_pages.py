@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -26,11 +25,10 @@ from starlette.responses import Response
 from kiosk.catalog import N_, bilingual
 from server import officials
 from server.console.pages import render, words_for
-from server.console.routes import Me, Place, form_field, place_for, posted
+from server.console.routes import Me, Place, communes_of, form_field, place_for, posted
 from server.errors import NotFound, UserError
-from server.places import clean_name, sort_key
+from server.places import clean_name
 from server.roles import ROLES, Forbidden, Role
-from server.schema import communes
 from server.sessions import Session
 
 router = APIRouter(include_in_schema=False)
@@ -42,12 +40,6 @@ ROLE_LABELS: dict[str, str] = {
     "commune": N_("Commune official"),
     "tracer": N_("Tracer"),
 }
-
-
-def _communes(request: Request, place: Place) -> list[str]:
-    with request.app.state.engine.connect() as conn:
-        names = conn.execute(sa.select(communes.c.name).where(communes.c.district_id == place.district_id)).scalars()
-        return sorted(names, key=sort_key)
 
 
 def _district_arg(form: FormData) -> int | None:
@@ -64,7 +56,7 @@ def _listing(request: Request, me: Session, place: Place, status: int = 200, **e
         status=status,
         place=place,
         people=found,
-        communes=_communes(request, place),
+        communes=communes_of(request, place),
         roles=ROLES,
         role_labels=ROLE_LABELS,
         nav="officials",
@@ -93,7 +85,7 @@ def _official_page(request: Request, me: Session, official_id: int, status: int 
         status=status,
         person=target,
         place=place,
-        communes=_communes(request, place),
+        communes=communes_of(request, place),
         roles=ROLES,
         role_labels=ROLE_LABELS,
         myself=target["id"] == me.official.id,

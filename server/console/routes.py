@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from kiosk.catalog import N_, Word, bilingual
 from kiosk.clock import LOCAL_TZ
-from server import audit, chart, code_sheet, enrolment, officials, reports, scope, sessions, silent, tracing, trend
+from server import audit, chart, code_sheet, enrolment, officials, places, reports, scope, sessions, silent, tracing, trend
 from server.checkpoint_import import CsvError, import_checkpoints, read_csv_file
 from server.console.pages import download, render, words_for
 from server.console.security import (
@@ -194,6 +194,13 @@ def place_for(request: Request, session: Session, asked: int | None) -> Place:
     return Place(chosen.id, chosen.name, chosen.province, me.commune_id, commune, choices)
 
 
+def communes_of(request: Request, place: Place) -> list[str]:
+    """The district's communes, in Vietnamese order: what a form offers to choose from."""
+    with request.app.state.engine.connect() as conn:
+        names = conn.execute(sa.select(communes.c.name).where(communes.c.district_id == place.district_id)).scalars()
+        return sorted(names, key=sort_key)
+
+
 def _week(value: str | None) -> date:
     return parse_day(value, "week_ending") if value else reports.today_local()
 
@@ -357,6 +364,8 @@ def _registry(request: Request, me: Session, place: Place, q: str, status: int =
         rows=rows,
         q=q,
         total=len(report.rows),
+        communes=communes_of(request, place) if me.official.may_manage else [],
+        today=reports.today_local(),
         nav="checkpoints",
         **extra,
     )
@@ -388,6 +397,42 @@ async def checkpoints_import(request: Request, me: Me) -> Response:
     except UserError as exc:
         return _registry(request, me, place, "", error=exc.message, status=400)
     return _registry(request, me, place, "", imported=summary)
+
+
+@router.post("/checkpoints/add")
+async def checkpoint_add(request: Request, me: Me) -> Response:
+    """One checkpoint, by the rules of ``checkpoint-server checkpoint add``, in a commune of the district."""
+    form = await posted(request, me)
+    me.official.require_manage()
+    place = place_for(request, me, None)
+    asked = {k: form_field(form, k) for k in ("code", "name", "commune", "created_on")}
+    try:
+        if asked["commune"] not in communes_of(request, place):
+            raise UserError("commune_required", bilingual("choose the checkpoint's commune"))
+        created = parse_day(asked["created_on"], "created_on") if asked["created_on"] else reports.today_local()
+        where = places.Place(place.province, place.district, asked["commune"])
+        row = await run_in_threadpool(
+            places.add_checkpoint, request.app.state.engine, asked["code"], asked["name"], where, created, me.official.actor
+        )
+    except UserError as exc:
+        return _registry(request, me, place, "", status=exc.status, error=exc.message, asked=asked)
+    return _checkpoint_page(request, me, str(row["code"]), done=words_for(request)(N_("Checkpoint added.")))
+
+
+@router.post("/checkpoints/{code}/active")
+async def checkpoint_active(request: Request, me: Me, code: Annotated[str, Path(max_length=64)]) -> Response:
+    """In use or not, as ``checkpoint-server checkpoint activate`` / ``deactivate``."""
+    form = await posted(request, me)
+    me.official.require_manage()
+    cp = _checkpoint(request, me, code)
+    active = form_field(form, "active") == "yes"
+    await run_in_threadpool(places.set_active, request.app.state.engine, str(cp["code"]), active, me.official.actor)
+    done = (
+        N_("In use again: counted as registered, and kiosks may enrol.")
+        if active
+        else N_("Not in use: no longer counted as registered, and no new kiosk may enrol.")
+    )
+    return _checkpoint_page(request, me, str(cp["code"]), done=words_for(request)(done))
 
 
 def _checkpoint(request: Request, me: Session, code: str) -> dict[str, object]:

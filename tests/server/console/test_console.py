@@ -11,10 +11,11 @@ import openpyxl
 import sqlalchemy as sa
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.select import Select
 
 from kiosk.clock import LOCAL_TZ
 from server import enrolment
-from server.schema import audit_log
+from server.schema import audit_log, checkpoints
 from server.sessions import MAX_FAILURES
 from tests.server.console.conftest import (
     COMMUNE_OFFICIAL,
@@ -27,6 +28,8 @@ from tests.server.console.conftest import (
     navigate,
     sign_in,
 )
+
+REPORTS = "/api/v1/reports/communes?district=Huy%E1%BB%87n%20B%C3%B9%20%C4%90%C4%83ng"
 
 
 def text(driver: WebDriver) -> str:
@@ -56,7 +59,7 @@ def test_the_overview_is_the_api_table_and_downloads_read_back(console: Console,
     assert browser.current_url == console.url + "/"
     cookie = browser.get_cookie("cps_session")
     assert cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
-    api = console.api("/api/v1/reports/communes?district=Huy%E1%BB%87n%20B%C3%B9%20%C4%90%C4%83ng")
+    api = console.api(REPORTS)
     expected = [
         [
             r["commune"],
@@ -274,3 +277,59 @@ def test_a_commune_officer_reads_their_checkpoints_only(console: Console, browse
     assert "Trạm Y tế Minh Hưng" in text(browser) and not browser.find_elements(By.CSS_SELECTOR, "form[action$='/enroll-code']")
     browser.get(console.url + "/checkpoints/BD-001")
     assert "Đây không phải xã của bạn" in text(browser) and "Chốt Ngã ba" not in text(browser)
+
+
+def test_one_checkpoint_added_and_taken_out_of_use(console: Console, browser: WebDriver) -> None:
+    sign_in(browser, console, DISTRICT_OFFICIAL)
+    browser.get(console.url + "/checkpoints")
+    browser.find_element(By.NAME, "code").send_keys("BD-010")
+    browser.find_element(By.NAME, "name").send_keys("Chốt Cầu Sắt")
+    browser.execute_script("document.querySelector('form[action=\"/checkpoints/add\"] select').removeAttribute('required')")
+    click(browser, By.CSS_SELECTOR, "form[action='/checkpoints/add'] button")
+    assert "hãy chọn xã của điểm kiểm soát" in text(browser)
+    assert browser.find_element(By.NAME, "code").get_attribute("value") == "BD-010"  # kept, to fix and send again
+    Select(browser.find_element(By.NAME, "commune")).select_by_visible_text("Xã Đăk Nhau")
+    click(browser, By.CSS_SELECTOR, "form[action='/checkpoints/add'] button")
+    assert "Đã thêm điểm kiểm soát." in text(browser)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "BD-010 · Chốt Cầu Sắt"
+    # the CLI's rule: a code is taken once
+    browser.get(console.url + "/checkpoints")
+    browser.find_element(By.NAME, "code").send_keys("BD-001")
+    browser.find_element(By.NAME, "name").send_keys("Trùng mã")
+    Select(browser.find_element(By.NAME, "commune")).select_by_visible_text("Xã Đăk Nhau")
+    click(browser, By.CSS_SELECTOR, "form[action='/checkpoints/add'] button")
+    assert "BD-001" in browser.find_element(By.CSS_SELECTOR, "p.error").text
+    # out of use: not counted as registered, no enrolment code; then in use again
+    registered = {r["commune"]: r["registered"] for r in console.api(REPORTS)["rows"]}
+    browser.get(console.url + "/checkpoints/BD-010")
+    click(browser, By.CSS_SELECTOR, "form[action$='/active'] button")
+    assert "Đã ngừng sử dụng" in text(browser) and "Tỉnh Bình Phước · ngừng sử dụng" in text(browser)
+    assert {r["commune"]: r["registered"] for r in console.api(REPORTS)["rows"]}["Xã Đăk Nhau"] == registered["Xã Đăk Nhau"] - 1
+    click(browser, By.CSS_SELECTOR, "form[action$='/enroll-code'] button")
+    assert browser.find_elements(By.CSS_SELECTOR, "p.error") and not browser.find_elements(By.CSS_SELECTOR, "img.sheet")
+    browser.get(console.url + "/checkpoints/BD-010")
+    click(browser, By.CSS_SELECTOR, "form[action$='/active'] button")
+    assert "Đã sử dụng lại" in text(browser)
+    actions = [(actor, action) for actor, action, _ in audit_actions(console) if action.startswith("checkpoint.")]
+    assert actions == [
+        ("official:" + DISTRICT_OFFICIAL, "checkpoint.add"),
+        ("official:" + DISTRICT_OFFICIAL, "checkpoint.deactivate"),
+        ("official:" + DISTRICT_OFFICIAL, "checkpoint.activate"),
+    ]
+
+
+def test_a_commune_officer_cannot_add_or_stop_a_checkpoint(console: Console, browser: WebDriver) -> None:
+    sign_in(browser, console, COMMUNE_OFFICIAL)
+    browser.get(console.url + "/checkpoints/MH-001")
+    assert not browser.find_elements(By.CSS_SELECTOR, "form[action$='/active'], form[action='/checkpoints/add']")
+    csrf = browser.find_element(By.NAME, "csrf").get_attribute("value")
+    post = (
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0], {method: 'POST', body: new URLSearchParams(arguments[1])}).then(r => done(r.status));"
+    )
+    assert browser.execute_async_script(post, "/checkpoints/MH-001/active", {"csrf": csrf, "active": "no"}) == 403
+    fields = {"csrf": csrf, "code": "MH-010", "name": "Chốt mới", "commune": "Xã Minh Hưng"}
+    assert browser.execute_async_script(post, "/checkpoints/add", fields) == 403
+    with console.engine.connect() as conn:
+        assert conn.execute(sa.select(checkpoints.c.active).where(checkpoints.c.code == "MH-001")).scalar() is True
+        assert conn.execute(sa.select(checkpoints.c.id).where(checkpoints.c.code == "MH-010")).first() is None

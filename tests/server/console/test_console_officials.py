@@ -26,10 +26,9 @@ from tests.server.console.conftest import (
     navigate,
     sign_in,
 )
-from tests.server.console.test_console import table_rows, text
+from tests.server.console.test_console import REPORTS, table_rows, text
 
 NEW_OFFICIAL = "Nguyễn Thị Lan"
-REPORTS = "/api/v1/reports/communes?district=Huy%E1%BB%87n%20B%C3%B9%20%C4%90%C4%83ng"
 
 
 def api_status(console: Console, token: str) -> int:

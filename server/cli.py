@@ -776,6 +776,65 @@ def official_revoke(admin: Admin, name: str) -> None:
     click.echo(f"{bilingual('revoked')}: {name}")
 
 
+@official.command("set-role")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@DISTRICT
+@PROVINCE
+@click.option("--commune", help="The commune of a commune official.")
+@with_admin
+def official_set_role(admin: Admin, name: str, role: Role, district: str | None, province: str | None, commune: str | None) -> None:
+    """Give official NAME another role and place (the rules of add); their sessions end."""
+    from server import officials
+
+    officials.set_role(admin.engine(), name, admin.actor, role=role, district=district, province=province, commune=commune)
+    click.echo(f"{bilingual('role changed')}: {name}")
+
+
+@official.command("enable")
+@click.argument("name")
+@with_admin
+def official_enable(admin: Admin, name: str) -> None:
+    """Undo a revoke: NAME's password and API token work again as they were."""
+    from server import officials
+
+    officials.enable_official(admin.engine(), name, admin.actor)
+    click.echo(f"{bilingual('official enabled')}: {name}")
+
+
+@official.command("unlock")
+@click.argument("name")
+@with_admin
+def official_unlock(admin: Admin, name: str) -> None:
+    """Clear NAME's wrong-password count: they may sign in again now."""
+    from server import officials
+
+    officials.unlock(admin.engine(), name, admin.actor)
+    click.echo(f"{bilingual('official unlocked')}: {name}")
+
+
+@official.command("token")
+@click.argument("name")
+@click.option("--token-days", type=click.IntRange(1, 3650), help="The API token stops working after this many days.")
+@with_admin
+def official_token(admin: Admin, name: str, token_days: int | None) -> None:
+    """A new API token for NAME (printed on the last line, shown once); the old one stops working."""
+    from server import officials
+
+    print_secret(bilingual("API token, shown once") + ":", officials.issue_token(admin.engine(), name, admin.actor, token_days))
+
+
+@official.command("revoke-token")
+@click.argument("name")
+@with_admin
+def official_revoke_token(admin: Admin, name: str) -> None:
+    """NAME's API token stops working now; their console password is untouched."""
+    from server import officials
+
+    officials.revoke_token(admin.engine(), name, admin.actor)
+    click.echo(f"{bilingual('API token revoked')}: {name}")
+
+
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -14,6 +15,7 @@ from server import officials, places, sessions
 from server.app import create_app
 from server.cli import main
 from server.config import Settings
+from server.schema import audit_log
 from server.schema import officials as officials_table
 from tests.server.conftest import PLACE, add_checkpoint, bearer
 
@@ -111,3 +113,38 @@ def test_the_session_cookie_is_secure_behind_tls_and_never_readable_by_scripts(s
     with TestClient(create_app(plain, engine)) as client:
         cookie = _cookies_after_sign_in(client)
     assert "cps_session=" in cookie and "Secure" not in cookie and "HttpOnly" in cookie
+
+
+def test_official_set_role_enable_unlock_and_tokens_from_the_cli(db_url: str, engine: Engine, client: TestClient) -> None:
+    """The CLI's side of the console's officials pages: the same functions, the same audit entries."""
+    _district(engine)
+    officials.add_official(engine, "Lê Quốc Việt", "test", role="tracer", district="bù đăng", password="mật khẩu thật dài")
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        done = runner.invoke(main, [*args, "--db", db_url])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    run("official", "set-role", "Lê Quốc Việt", "--role", "commune", "--district", "bù đăng", "--commune", "minh hưng")
+    refused = runner.invoke(main, ["official", "set-role", "Lê Quốc Việt", "--role", "commune", "--db", db_url])
+    assert refused.exit_code != 0 and "--commune" in refused.output and "Traceback" not in refused.output
+    token = run("official", "token", "Lê Quốc Việt", "--token-days", "7").strip().splitlines()[-1]
+    assert client.get(COMMUNES, headers=bearer(token)).status_code == 200
+    run("official", "revoke-token", "Lê Quốc Việt")
+    assert client.get(COMMUNES, headers=bearer(token)).status_code == 401
+    run("official", "revoke", "Lê Quốc Việt")
+    with pytest.raises(sessions.SignInRefused):
+        sessions.sign_in(engine, "Lê Quốc Việt", "mật khẩu thật dài")
+    run("official", "enable", "Lê Quốc Việt")
+    for _ in range(sessions.MAX_FAILURES):
+        with pytest.raises(sessions.SignInRefused):
+            sessions.sign_in(engine, "lê quốc việt", "sai mật khẩu")
+    with pytest.raises(sessions.SignInRefused):
+        sessions.sign_in(engine, "Lê Quốc Việt", "mật khẩu thật dài")  # locked
+    run("official", "unlock", "Lê Quốc Việt")
+    _cookie, session = sessions.sign_in(engine, "Lê Quốc Việt", "mật khẩu thật dài")
+    assert (session.official.role, session.official.commune_id is not None) == ("commune", True)
+    with engine.connect() as conn:
+        actions = set(conn.execute(sa.select(audit_log.c.action)).scalars())
+    assert {"official.role", "official.token", "official.token_revoke", "official.enable", "official.unlock"} <= actions

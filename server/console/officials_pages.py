@@ -15,7 +15,7 @@ by a slip.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
@@ -101,7 +101,7 @@ def _role_and_commune(form: FormData) -> tuple[Role, str | None]:
     commune = form_field(form, "commune") or None
     if role == "commune" and commune is None:
         raise UserError("commune_required", bilingual("choose the commune of a commune official"))
-    return role, commune if role == "commune" else None  # type: ignore[return-value]  # checked against ROLES above
+    return cast(Role, role), commune if role == "commune" else None
 
 
 def _password_from(form: FormData) -> tuple[str, bool]:

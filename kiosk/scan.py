@@ -9,7 +9,6 @@ and manual entries are queued to that thread like the readers' scans.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import unicodedata
@@ -111,7 +110,7 @@ def credential_key(credential: Credential, key: bytes) -> str:
         ident = first.get("certificate_id") or f"{credential.name}|{credential.date_of_birth}"
     else:
         ident = credential.text
-    return hmac.new(key, f"{credential.kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.digest(key, f"{credential.kind}:{ident}".encode(), "sha256")[:16].hex()
 
 
 def local_day_start(moment: datetime) -> datetime:
@@ -284,6 +283,11 @@ class ScanService:
         return ScanResult(
             status="accepted", direction=direction, kind=credential.kind, summary=text, visit_id=outcome, details=details
         )
+
+    def prepare_ahead(self) -> bool:
+        """Work a coming scan would otherwise do, for the scan thread's idle moments (its queue
+        empty); one small step per call, False when nothing is left to do."""
+        return self.store.prepare_seal()
 
     def today(self) -> dict[str, Any]:
         return self.store.counts_since(local_day_start(self.clock.read().wall))

@@ -332,6 +332,11 @@ MESSAGES: dict[str, str] = {
         "No district key yet: personal data is stored unsealed. Enrol the kiosk or load the key (checkpoint-kiosk district-key)."
     ),
     "district_key_ok": N_("Personal data sealed to key {fingerprint}."),
+    "district_key_source": N_("Give the key's FILE, or --qr to scan its QR code: one of the two."),
+    "district_key_scan": N_("Scan the district key's QR code with this kiosk's reader now (waiting up to {seconds} s)."),
+    "district_key_no_scan": N_("No QR code was scanned within {seconds} s. Nothing loaded."),
+    "district_key_not_qr": N_("That QR code is not a district key (its text starts with DK1). Nothing loaded."),
+    "keys_qr_written": N_("The page to print with the key's QR code: {path}"),
     "visits_sealed": N_("The kiosk cannot unseal personal data: only the district server can (tracing)."),
 }
 

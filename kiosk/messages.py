@@ -317,7 +317,7 @@ MESSAGES: dict[str, str] = {
     "fix_district_key": N_(
         "Enrol the kiosk (the key comes with the answer), or copy the file of checkpoint-server keys export "
         "over and run checkpoint-kiosk district-key FILE --fingerprint '…' with the fingerprint the server "
-        "printed."
+        "printed (or --qr instead of FILE, and scan the page keys export --qr printed)."
     ),
     "keys_exist": N_("The district's keys already exist in {path}; none made."),
     "keys_missing": N_("No district keys in {path}: run checkpoint-server keys init."),

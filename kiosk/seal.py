@@ -27,7 +27,7 @@ primitives (X25519, HMAC-SHA256, ChaCha20Poly1305), exactly as RFC 9180 writes i
 output is byte for byte what ``cryptography``'s ``Suite.encrypt`` gives and what
 ``open_sealed`` (the server) opens, checked against RFC 9180's test vectors (A.2.1) and
 against that opener (tests/test_seal_pool.py). Measured by bench/scan_latency.py: sealing
-alone 0.10 ms at p50 with ``Suite.encrypt``, 0.02 ms from the pool. When the pool is
+alone 0.09 ms at p50 with ``Suite.encrypt``, 0.014 ms from the pool. When the pool is
 empty (a burst faster than it refills) a seal encapsulates on the spot: slower, never
 shared.
 

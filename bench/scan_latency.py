@@ -8,9 +8,9 @@ run and on one disk:
   indexes and pragmas as the visit store), one transaction per row;
 * sealing alone, two ways: ``kiosk.seal.seal`` of one visit's fields to the district key
   in one call (HPKE through ``cryptography``: a fresh X25519 key pair and exchange per
-  seal), and what the scan path pays since the encapsulation is prepared ahead
-  (``kiosk.seal.seal_with`` on a ready encapsulation: three HMACs and the AEAD; the pool's
-  thread makes the encapsulations off the scan path, kiosk/seal.py);
+  seal), and what the scan path pays since its seal is prepared ahead (``Prepared.seal``:
+  the JSON and the AEAD; the visit id, encapsulation and key schedule are made in the scan
+  thread's idle time, kiosk/seal.py);
 * the real path: ``ScanService.handle(ScanEvent(source="serial", text=payload))`` with
   the real ``SystemClock``, on a store holding a district key (every visit sealed), for
   distinct realistic payloads (CCCD QR strings with
@@ -63,7 +63,7 @@ from kiosk.masking import masked_fields  # noqa: E402
 from kiosk.recognise import recognise  # noqa: E402
 from kiosk.repeatkey import repeat_key  # noqa: E402
 from kiosk.scan import ScanEvent, ScanService, credential_key  # noqa: E402
-from kiosk.seal import DistrictKey, _info, _plain, encapsulate, seal, seal_with  # noqa: E402
+from kiosk.seal import DistrictKey, prepare, seal  # noqa: E402
 from kiosk.store import RECOVERED_COLUMNS, VisitStore, iso  # noqa: E402
 from kiosk.trust import TrustStore  # noqa: E402
 
@@ -381,12 +381,12 @@ def seal_only(key: DistrictKey, items: list[tuple[str, dict[str, Any]]], out: li
 
 
 def seal_ready(key: DistrictKey, items: list[tuple[str, dict[str, Any]]], out: list[int]) -> None:
-    """A seal's own part when its encapsulation was made ahead (made untimed here, as the pool does)."""
+    """A seal's own part when it was prepared ahead (untimed here, in idle time in the kiosk)."""
     clock = time.perf_counter_ns
-    ready = [encapsulate(key.public) for _ in items]
-    for (visit_id, secret), made in zip(items, ready, strict=True):
+    ready = [prepare(key, visit_id) for visit_id, _ in items]
+    for (_, secret), made in zip(items, ready, strict=True):
         t0 = clock()
-        seal_with(made, _plain(secret), _info(visit_id))
+        made.seal(secret)
         out.append(clock() - t0)
 
 
@@ -638,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, st in (
         ("floor: INSERT+COMMIT", floor_stats),
         ("sealing, one call (HPKE)", seal_stats),
-        ("sealing, encap. ready", ready_stats),
+        ("sealing, prepared ahead", ready_stats),
         ("real: ScanService.handle", real_stats),
     ):
         show(f"{label:26}{st['n']:>6}{st['p50']:>9.3f}{st['p90']:>9.3f}{st['p99']:>9.3f}{st['max']:>9.3f}")
@@ -647,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     show(f"ratio real/floor: p50 {ratio_p50:.2f}x, p99 {ratio_p99:.2f}x")
     show(
         f"scan path's own work (real - floor, p50): {own_ms:.3f} ms, of which sealing {ready_stats['p50']:.3f} ms "
-        f"(encapsulation ready; {on_the_spot} of {warm + n + (1 if dcc_ms is not None else 0)} seals found the pool empty); "
+        f"(prepared ahead; {on_the_spot} of {warm + n + (1 if dcc_ms is not None else 0)} seals found the pool empty); "
         f"target under {OWN_WORK_LIMIT_MS} ms — {own_verdict}"
     )
     show(

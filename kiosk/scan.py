@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 import re
 import unicodedata
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
@@ -231,8 +230,9 @@ class ScanService:
         shown = masked_fields(credential, name=extras.get("name"), id_number=extras.get("id_number"))
         text = masked_summary(credential.kind, shown, self.lang)
         details = _details(credential)
+        visit_id, prepared = self.store.next_visit()
         visit = NewVisit(
-            id=str(uuid.uuid4()),
+            id=visit_id,
             checkpoint_code=self.config.checkpoint.code,
             direction=direction,
             source=source,
@@ -264,7 +264,7 @@ class ScanService:
         if problems:  # the server would refuse it: never green for a visit the district will not have
             return self._invalid(problems)
         try:
-            outcome = self.store.record(visit, self.window_for(source))
+            outcome = self.store.record(visit, self.window_for(source), prepared)
         except StorageError as exc:
             return self._rejected(exc.code)
         if isinstance(outcome, Repeat):

@@ -18,16 +18,18 @@ files), so there is one cryptography library fewer to keep patched on every kios
 
 How a seal is made on the scan path (kiosk/store.py): HPKE's encapsulation (a fresh
 ephemeral X25519 key pair, its exchange with the district key, the KEM's and the key
-schedule's message-independent HKDF steps) does not depend on the visit, so a ``SealPool``
-prepares a few ahead while the scan thread is idle, in memory only, and hands each out
-exactly once; the scan then pays only for the steps that depend on the visit id (three HMACs)
-and the ChaCha20-Poly1305 encryption. ``cryptography``'s HPKE API encrypts in one call
+schedule's message-independent HKDF steps) does not depend on the visit, and the rest of
+the key schedule depends only on the visit's id, a random UUID that may as well be drawn
+ahead. So a ``SealPool`` prepares a few visit ids with their seals' keys while the scan
+thread is idle, in memory only, and hands each out exactly once; the scan then pays only
+for the JSON and the ChaCha20-Poly1305 encryption. ``cryptography``'s HPKE API encrypts in one call
 and cannot split the encapsulation off, so base mode is composed here from its own
 primitives (X25519, HMAC-SHA256, ChaCha20Poly1305), exactly as RFC 9180 writes it: the
 output is byte for byte what ``cryptography``'s ``Suite.encrypt`` gives and what
 ``open_sealed`` (the server) opens, checked against RFC 9180's test vectors (A.2.1) and
 against that opener (tests/test_seal_pool.py). Measured by bench/scan_latency.py: sealing
-alone 0.09 ms at p50 with ``Suite.encrypt``, 0.014 ms from the pool. When the pool is
+alone 0.09 ms at p50 with ``Suite.encrypt``, 0.014 ms from an encapsulation made ahead,
+less with the key schedule made ahead too. When the pool is
 empty (a burst faster than it refills) a seal encapsulates on the spot: slower, never
 shared.
 
@@ -47,6 +49,7 @@ import json
 import os
 import re
 import threading
+import uuid
 import weakref
 from collections import deque
 from dataclasses import dataclass
@@ -167,56 +170,91 @@ def encapsulate(recipient: X25519PublicKey, ephemeral: X25519PrivateKey | None =
     return Encapsulation(enc, _labeled_extract(shared, _HPKE_SUITE_ID, b"secret", b""))
 
 
+def _schedule(secret: bytes, info: bytes) -> tuple[bytes, bytes]:
+    """The info-dependent rest of KeySchedule (RFC 9180 5.1, base mode): (key, base_nonce)."""
+    info_hash = _labeled_extract(b"", _HPKE_SUITE_ID, b"info_hash", info)
+    context = _MODE_BASE + _PSK_ID_HASH + info_hash
+    return (
+        _labeled_expand(secret, _HPKE_SUITE_ID, b"key", context, 32),
+        _labeled_expand(secret, _HPKE_SUITE_ID, b"base_nonce", context, 12),
+    )
+
+
 def seal_with(encapsulation: Encapsulation, plaintext: bytes, info: bytes, aad: bytes = b"") -> bytes:
     """The rest of SealBase (RFC 9180 5.1, 6.1; sequence number 0): ``enc || ciphertext``, the
     layout ``Suite.encrypt`` writes and ``Suite.decrypt`` reads."""
-    info_hash = _labeled_extract(b"", _HPKE_SUITE_ID, b"info_hash", info)
-    context = _MODE_BASE + _PSK_ID_HASH + info_hash
-    key = _labeled_expand(encapsulation.secret, _HPKE_SUITE_ID, b"key", context, 32)
-    nonce = _labeled_expand(encapsulation.secret, _HPKE_SUITE_ID, b"base_nonce", context, 12)
+    key, nonce = _schedule(encapsulation.secret, info)
     return encapsulation.enc + ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad or None)
 
 
+class Prepared(NamedTuple):
+    """Everything of one visit's seal that does not depend on what it seals: the visit's id
+    (a random UUID, made here instead of at the scan), the encapsulation to the district key
+    ``key_id`` and the key schedule for that id. Used for one seal only."""
+
+    visit_id: str
+    key_id: str
+    enc: bytes
+    aead: ChaCha20Poly1305
+    nonce: bytes
+
+    def seal(self, secret: dict[str, Any]) -> bytes:
+        return self.enc + self.aead.encrypt(self.nonce, _plain(secret), None)
+
+
+def prepare(key: DistrictKey, visit_id: str | None = None) -> Prepared:
+    """A new visit id and its seal to ``key``, all but the encryption itself."""
+    visit_id = visit_id or str(uuid.uuid4())
+    made = encapsulate(key.public)
+    aead_key, nonce = _schedule(made.secret, _info(visit_id))
+    return Prepared(visit_id, key.fingerprint, made.enc, ChaCha20Poly1305(aead_key), nonce)
+
+
 class SealPool:
-    """Seals to one district key, with encapsulations prepared ahead in idle time.
+    """Seals to one district key, prepared ahead (``Prepared``: a visit id and its seal) in idle time.
 
     ``prepare_one`` is called by the scan thread itself when it has nothing to do (the
     pipeline's queue is empty, drivers/pipeline.py), never while a scan waits: a helper
     thread was tried and measured worse than no pool at all, because its X25519 work held
     the interpreter just when a scan came back from its fsync (bench/scan_latency.py,
-    notes in bench/README.md). Each prepared encapsulation lives in this process's memory
-    only and is popped once under a lock, so no two seals share one; a forked child
-    starts with an empty pool.
+    notes in bench/README.md). Each prepared seal lives in this process's memory only and
+    is popped once under a lock (``take``), so no two seals share an encapsulation; one
+    taken for a scan that ends as a repeat or is refused is dropped, its id never used. A
+    forked child starts with an empty pool.
     """
 
     def __init__(self, key: DistrictKey, size: int = 16) -> None:
         self.key = key
         self.size = size
-        self._ready: deque[Encapsulation] = deque()
+        self._ready: deque[Prepared] = deque()
         self._lock = threading.Lock()
         self._closed = False
-        self.made_on_the_spot = 0  # seals that found the pool empty (bench/scan_latency.py reports it)
+        self.made_on_the_spot = 0  # seals that had nothing prepared (bench/scan_latency.py reports it)
         _pools.add(self)
 
     def prepare_one(self) -> bool:
-        """Make one encapsulation ahead; False when the pool is full or closed (nothing to do)."""
+        """Prepare one seal ahead; False when the pool is full or closed (nothing to do)."""
         if self._closed or len(self._ready) >= self.size:
             return False
-        made = encapsulate(self.key.public)
+        made = prepare(self.key)
         with self._lock:
             if self._closed:
                 return False
             self._ready.append(made)
         return True
 
-    def seal(self, visit_id: str, secret: dict[str, Any]) -> bytes:
-        """As ``seal(self.key, visit_id, secret)``, with an encapsulation made ahead when one is ready."""
+    def take(self) -> Prepared | None:
+        """A prepared seal for the next visit, gone from the pool; None when none is ready."""
         with self._lock:
-            made = self._ready.popleft() if self._ready else None
-        if made is None:
+            return self._ready.popleft() if self._ready else None
+
+    def seal(self, visit_id: str, secret: dict[str, Any], prepared: Prepared | None = None) -> bytes:
+        """``secret`` sealed to this pool's key for ``visit_id``: with ``prepared`` when it was taken
+        for that visit and this key (a key rotated since is not this pool's), else made now."""
+        if prepared is None or prepared.visit_id != visit_id or prepared.key_id != self.key.fingerprint:
             self.made_on_the_spot += 1
-            made = encapsulate(self.key.public)
-        return seal_with(made, _plain(secret), _info(visit_id))
+            prepared = prepare(self.key, visit_id)
+        return prepared.seal(secret)
 
     def close(self) -> None:
         """Forget what was prepared; prepare nothing more."""
@@ -224,7 +262,7 @@ class SealPool:
             self._closed = True
             self._ready.clear()
 
-    def _forget(self) -> None:  # in a forked child: the parent's encapsulations are the parent's
+    def _forget(self) -> None:  # in a forked child: the parent's prepared seals are the parent's
         self._ready.clear()
         self._lock = threading.Lock()
 

@@ -35,7 +35,7 @@ from kiosk.credentials import credential_from_fields
 from kiosk.masking import masked_fields
 from kiosk.quarantine import CORRUPT_MARK, SIDE_FILES, is_corruption, quarantine, quarantine_warning, salvage_device_id
 from kiosk.runlock import KioskRunning, run_lock
-from kiosk.seal import DistrictKey, SealPool, UnusableKey, seal
+from kiosk.seal import DistrictKey, Prepared, SealPool, UnusableKey, seal
 
 DB_NAME = "visits.sqlite3"
 BUSY_TIMEOUT_MS = 5000
@@ -520,7 +520,15 @@ class VisitStore:
             except (sqlite3.Error, OSError) as exc:
                 raise storage_error(exc, self.path.parent) from exc
 
-    def record(self, visit: NewVisit, repeat_window_s: float) -> str | Repeat:
+    def next_visit(self) -> tuple[str, Prepared | None]:
+        """The id for the next visit, with its seal prepared in idle time when one is ready
+        (``prepare_seal``), for ``record``; a fresh random id otherwise."""
+        with self._lock:
+            pool = self._key_cache[1] if self._key_cache is not None else None
+        prepared = pool.take() if pool is not None else None
+        return (prepared.visit_id, prepared) if prepared is not None else (str(uuid.uuid4()), None)
+
+    def record(self, visit: NewVisit, repeat_window_s: float, prepared: Prepared | None = None) -> str | Repeat:
         """Store the visit durably and return its id, or the earlier visit it repeats.
 
         The scan path: plain SQL on the connection (a repeat-check SELECT, one INSERT, the
@@ -534,7 +542,7 @@ class VisitStore:
             pool = self._seal_pool(db)
             key = pool.key if pool is not None else None
             secret = {"fields": visit.fields, "raw": visit.raw}
-            sealed = pool.seal(visit.id, secret) if pool is not None else None
+            sealed = pool.seal(visit.id, secret, prepared) if pool is not None else None
             db.conn.execute(
                 _INSERT_SQL,
                 [
@@ -573,7 +581,7 @@ class VisitStore:
         return self._key_cache[1]
 
     def prepare_seal(self) -> bool:
-        """Idle time: make one encapsulation ahead for a coming visit's seal (kiosk/seal.py).
+        """Idle time: prepare one coming visit's seal (its id, encapsulation and key schedule; kiosk/seal.py).
         False when there is nothing to do: no district key yet, or enough are ready."""
         with self._lock:
             try:

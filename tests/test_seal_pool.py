@@ -65,23 +65,44 @@ def test_cryptographys_hpke_opens_what_the_primitives_sealed_and_the_server_open
     private, key = _district()
     pool = SealPool(key)
     assert pool.prepare_one()
+    prepared = pool.take()
+    assert prepared is not None and pool.take() is None
     secret = {"fields": {"name": "Nguyễn Thị Ánh", "id_number": "036185000123"}, "raw": None}
-    sealed = pool.seal("3f1d3c4e-0000-4000-8000-000000000001", secret)
-    assert open_sealed(private, "3f1d3c4e-0000-4000-8000-000000000001", sealed) == secret
+    sealed = pool.seal(prepared.visit_id, secret, prepared)
+    assert pool.made_on_the_spot == 0
+    assert open_sealed(private, prepared.visit_id, sealed) == secret
     with pytest.raises(InvalidTag):  # the visit id is bound in, as before
         open_sealed(private, "3f1d3c4e-0000-4000-8000-000000000002", sealed)
+    other = pool.seal("3f1d3c4e-0000-4000-8000-000000000002", secret, prepared)  # not its visit: made anew
+    assert pool.made_on_the_spot == 1 and other[:32] != sealed[:32]
+    assert open_sealed(private, "3f1d3c4e-0000-4000-8000-000000000002", other) == secret
 
 
-def test_each_prepared_encapsulation_is_used_once_and_an_empty_pool_still_seals() -> None:
+def test_each_prepared_seal_is_used_once_and_an_empty_pool_still_seals() -> None:
     private, key = _district()
     pool = SealPool(key, size=4)
     while pool.prepare_one():
         pass
     assert not pool.prepare_one()  # full: nothing to do
-    sealed = [pool.seal(f"visit-{i}", {"i": i}) for i in range(10)]  # 4 ready, 6 made on the spot
+    taken = [pool.take() for _ in range(10)]  # 4 ready, then nothing
+    ids = [p.visit_id if p else f"visit-{i}" for i, p in enumerate(taken)]
+    sealed = [pool.seal(visit_id, {"i": i}, p) for i, (visit_id, p) in enumerate(zip(ids, taken, strict=True))]
     assert pool.made_on_the_spot == 6
-    assert len({s[:32] for s in sealed}) == 10  # ten ephemeral keys for ten seals
-    assert [open_sealed(private, f"visit-{i}", s) for i, s in enumerate(sealed)] == [{"i": i} for i in range(10)]
+    assert len(set(ids)) == 10 and len({s[:32] for s in sealed}) == 10  # ten ids, ten ephemeral keys
+    assert [open_sealed(private, v, s) for v, s in zip(ids, sealed, strict=True)] == [{"i": i} for i in range(10)]
+
+
+def test_a_seal_prepared_for_a_rotated_key_is_not_used() -> None:
+    _, old = _district()
+    private, new = _district()
+    pool_old = SealPool(old)
+    pool_old.prepare_one()
+    prepared = pool_old.take()
+    assert prepared is not None
+    pool_new = SealPool(new)
+    sealed = pool_new.seal(prepared.visit_id, {"a": 1}, prepared)
+    assert pool_new.made_on_the_spot == 1
+    assert open_sealed(private, prepared.visit_id, sealed) == {"a": 1}
 
 
 def test_seals_taken_from_many_threads_never_share_an_encapsulation() -> None:
@@ -90,13 +111,20 @@ def test_seals_taken_from_many_threads_never_share_an_encapsulation() -> None:
     while pool.prepare_one():
         pass
     out: queue.Queue[bytes] = queue.Queue()
-    threads = [threading.Thread(target=lambda: [out.put(pool.seal("v", {})) for _ in range(16)]) for _ in range(4)]
+
+    def seal_some() -> None:
+        for _ in range(16):
+            prepared = pool.take()
+            assert prepared is not None
+            out.put(pool.seal(prepared.visit_id, {}, prepared))
+
+    threads = [threading.Thread(target=seal_some) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     encs = [out.get()[:32] for _ in range(64)]
-    assert len(set(encs)) == 64
+    assert len(set(encs)) == 64 and pool.made_on_the_spot == 0
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
@@ -131,9 +159,11 @@ def test_the_pipeline_prepares_seals_while_idle_and_the_stored_visit_opens(tmp_p
         pool = store._key_cache[1] if store._key_cache else None
         assert pool is not None
         wait_for(lambda: len(pool._ready) == pool.size, "the idle consumer to fill the seal pool")
+        ready = {prepared.visit_id for prepared in list(pool._ready)}
         second = pipeline.submit(ScanEvent(source="manual", text="0912345679")).result(timeout=30)
         assert second is not None and second.accepted
         assert pool.made_on_the_spot <= 1  # only a first scan before any idle moment makes its own
+        assert second.visit_id in ready  # the second visit took its id and seal from the pool
         row = store.db.conn.execute("SELECT id, sealed FROM visits WHERE id = ?", [result.visit_id]).fetchone()
         assert open_sealed(private, row[0], row[1])["fields"]["phone"] == "0912345678"
     finally:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import cv2
 import numpy as np
@@ -24,6 +22,7 @@ from kiosk.seal import DistrictKey, grouped
 from kiosk.store import VisitStore
 from server import key_sheet
 from server.code_sheet import PAGE
+from tests.collected import CollectedProcess
 from tests.conftest import CLI, run_cli
 from tests.ptyscanner import PtyScanner
 from tests.qrframes import FRAME_H, FRAME_W, write_video
@@ -61,35 +60,19 @@ def scanner(tmp_path: Path) -> Iterator[PtyScanner]:
     pty.close()
 
 
-class KeyScan:
+class KeyScan(CollectedProcess):
     """``checkpoint-kiosk district-key --qr`` in a subprocess, its stderr collected line by line."""
 
     def __init__(self, data_dir: Path, reader: list[str], fingerprint: str, timeout: float = 60) -> None:
         argv = [CLI, "--set", f"storage.data_dir={data_dir}", *reader]
-        argv += ["district-key", "--qr", "--fingerprint", fingerprint, "--timeout", str(timeout)]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.err: list[str] = []
-        self.out: list[str] = []
-        self._threads = [
-            threading.Thread(target=self._collect, args=(stream, sink), daemon=True)
-            for stream, sink in ((self.proc.stderr, self.err), (self.proc.stdout, self.out))
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    @staticmethod
-    def _collect(stream: IO[bytes], sink: list[str]) -> None:
-        for line in stream:
-            sink.append(line.decode("utf-8"))
+        super().__init__(argv + ["district-key", "--qr", "--fingerprint", fingerprint, "--timeout", str(timeout)])
 
     def wait_prompt(self) -> None:
         wait_for(lambda: any("quét mã QR" in line for line in self.err) or self.proc.poll() is not None, "the prompt")
         assert self.proc.poll() is None, "".join(self.err)
 
-    def finish(self) -> tuple[int, str, str]:
-        code = self.proc.wait(timeout=120)
-        for thread in self._threads:
-            thread.join(60)
+    def result(self) -> tuple[int, str, str]:
+        code = self.finish(timeout=120)
         return code, "".join(self.out), "".join(self.err)
 
 
@@ -138,7 +121,7 @@ def test_a_serial_reader_scans_the_key_in_and_the_backlog_is_sealed(
     scan = KeyScan(data, _serial(scanner.link), grouped(key.fingerprint))
     scan.wait_prompt()
     scanner.write(key.qr_text().lower().encode() + b"\r\n")  # caps lock on the reader: still the key
-    code, out, err = scan.finish()
+    code, out, err = scan.result()
     assert code == 0, err
     assert grouped(key.fingerprint) in out and "1" in out
     stored = _stored_key(data)
@@ -158,7 +141,7 @@ def test_the_camera_reads_the_printed_page(printed: tuple[DistrictKey, Path], tm
     video = write_video(tmp_path / "page.avi", [cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)] * 30)
     camera = ["--set", "scanners.camera.enabled=true", "--set", f"scanners.camera.device={video}"]
     scan = KeyScan(tmp_path / "kiosk", camera, key.fingerprint)
-    code, out, err = scan.finish()
+    code, out, err = scan.result()
     assert code == 0, err
     stored = _stored_key(tmp_path / "kiosk")
     assert stored is not None and stored.fingerprint == key.fingerprint
@@ -172,18 +155,18 @@ def test_a_wrong_fingerprint_a_code_that_is_no_key_and_no_scan_load_nothing(
     wrong = KeyScan(data, _serial(scanner.link), "0" * 40)
     wrong.wait_prompt()
     scanner.write(key.qr_text().encode() + b"\r\n")
-    code, _out, err = wrong.finish()
+    code, _out, err = wrong.result()
     assert code == 1 and "không khớp" in err and "does not match" in err and "Traceback" not in err
 
     not_key = KeyScan(data, _serial(scanner.link), key.fingerprint)
     not_key.wait_prompt()
     scanner.write("070185000123||Nguyễn Thị Ánh|14071985|Nữ|Thôn 3|10052021\r\n".encode())
-    code, _out, err = not_key.finish()
+    code, _out, err = not_key.result()
     assert code == 1 and "không phải khoá của huyện" in err and "DK1" in err
     assert "070185000123" not in err and "Nguyễn" not in err  # what was scanned is never echoed
 
     nothing = KeyScan(data, _serial(scanner.link), key.fingerprint, timeout=1)
-    code, _out, err = nothing.finish()
+    code, _out, err = nothing.result()
     assert code == 1 and "Không có mã QR nào được quét trong 1 giây" in err and "Traceback" not in err
     assert _stored_key(data) is None
 

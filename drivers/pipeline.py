@@ -189,7 +189,7 @@ class Pipeline:
 
     def _next(self) -> _Job | _Manual | _Ping | None:
         """The next job; while there is none, the scan service's idle work, one small step at a
-        time (a seal's encapsulation, kiosk/seal.py), so a scan arriving waits for one step at most."""
+        time (the next visits' ids and seals, kiosk/seal.py), so a scan arriving waits for one step at most."""
         while self._queue.empty():
             try:
                 if not self.service.prepare_ahead():

@@ -187,8 +187,20 @@ class Pipeline:
         if self._consumer.is_alive():
             self._consumer.join(timeout)
 
+    def _next(self) -> _Job | _Manual | _Ping | None:
+        """The next job; while there is none, the scan service's idle work, one small step at a
+        time (the next visits' ids and seals, kiosk/seal.py), so a scan arriving waits for one step at most."""
+        while self._queue.empty():
+            try:
+                if not self.service.prepare_ahead():
+                    break
+            except Exception as exc:  # idle work is an optimisation: never let it stop recording
+                log.error("preparing ahead failed: %s", type(exc).__name__)
+                break
+        return self._queue.get()
+
     def _consume(self) -> None:
-        while (job := self._queue.get()) is not None:
+        while (job := self._next()) is not None:
             if isinstance(job, _Ping):
                 job.reply.set_result(None)
                 continue

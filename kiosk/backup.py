@@ -34,6 +34,7 @@ from pathlib import Path
 from kiosk.catalog import bilingual
 from kiosk.enrolment import durable_replace
 from kiosk.messages import render_both
+from kiosk.private import open_private
 from kiosk.quarantine import kept_path, utc_stamp
 from kiosk.restore_check import row_problems, schema_differences, shown
 from kiosk.runlock import run_lock
@@ -95,7 +96,7 @@ def backup(store: VisitStore, directory: Path, checkpoint_code: str, now: dateti
     path = directory / backup_name(checkpoint_code, store.device_id, now)
     partial = path.with_name(f".{path.name}.part")
     try:
-        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # personal data: owner only
+        os.close(open_private(partial))  # owner only whatever the umask (and a stale .part's mode)
         with closing(sqlite3.connect(partial, isolation_level=None)) as copy:
             store.copy_to(copy)
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
@@ -240,7 +241,7 @@ def _exclusive(live: Path) -> Iterator[sqlite3.Connection]:
 
 def _copy_aside(conn: sqlite3.Connection, live: Path, now: datetime) -> Path:
     aside = kept_path(live, ASIDE_MARK, now)
-    os.close(os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    os.close(open_private(aside, exclusive=True))
     try:
         with closing(sqlite3.connect(aside, isolation_level=None)) as copy:
             conn.backup(copy)

@@ -8,7 +8,6 @@ as its ``obj``.
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -106,6 +105,8 @@ PLUGIN_GROUP = "checkpoint_kiosk.commands"
 LISTED_HELP = {
     "backup": "Copy the visit database to DIR, consistent even while the kiosk records; checked before it is named.",
     "decode": "Decode every QR code in images (PNG, JPEG, …), videos and image folders.",
+    "district-key": "Load the district's public key from FILE or its QR code (--qr) before enrolment; "
+    "checked against --fingerprint.",
     "doctor": "Check config, data directory and free space, database, clock, readers, camera, server and outbox; "
     "one line each (ok / warn / fail) with a one-line fix.",
     "enroll": "Enrol this kiosk with the district server; the device token is kept readable by this user only.",
@@ -283,51 +284,6 @@ def _visit_view(row: dict[str, Any], lang: str) -> dict[str, Any]:
     }
     view["summary"] = visit_summary(row, lang)
     return view
-
-
-@main.command("district-key")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option(
-    "--fingerprint",
-    required=True,
-    help="The fingerprint the district server printed (keys list / keys export), to check the file against.",
-)
-@click.pass_obj
-def district_key(obj: Context, file: str, fingerprint: str) -> None:
-    """Load the district's public key from FILE (`checkpoint-server keys export`) before enrolment.
-
-    Every visit recorded from then on is sealed to it, and the visits recorded before it
-    (kept in clear until now) are sealed at once.
-    """
-    from kiosk.messages import render_both
-    from kiosk.seal import DistrictKey, UnusableKey, grouped, normalise_fingerprint
-    from kiosk.store import StorageError
-
-    text = click.open_file(file, encoding="utf-8", errors="replace").read(64 * 1024)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = {"public_key": text}
-    public = data.get("public_key") if isinstance(data, dict) else None
-    if not isinstance(public, str):
-        _fail(ExitCode.NOT_DONE, render_both("district_key_bad"))
-    try:
-        key = DistrictKey.from_text(public)
-    except UnusableKey:
-        _fail(ExitCode.NOT_DONE, render_both("district_key_bad"))
-    given = data.get("fingerprint")
-    if key.fingerprint != normalise_fingerprint(fingerprint) or (isinstance(given, str) and given != key.fingerprint):
-        _fail(ExitCode.NOT_DONE, render_both("district_key_mismatch"))
-    try:
-        count = obj.service.store.set_district_key(key)
-    except StorageError as exc:
-        fail_storage(exc, obj.config)
-    click.echo(render_both("district_key_loaded", fingerprint=grouped(key.fingerprint), count=count))
-
-
-def _fail(code: ExitCode, message: str) -> NoReturn:
-    click.echo(message, err=True)
-    sys.exit(code)
 
 
 @main.command()

@@ -5,6 +5,7 @@ Personal data is for tracing only; a kiosk screen is seen by the next person in 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from kiosk.catalog import N_, gettext
@@ -75,10 +76,16 @@ def masked_fields(credential: Credential, *, name: str | None = None, id_number:
 _CERTIFICATE_SHOWN = ("type", "dose_number", "total_doses", "date", "sampled_at", "first_positive")
 
 
+@functools.cache
+def _labels(lang: str) -> dict[str, str]:
+    """The summary's labels in ``lang``, looked up once per language (every scan shows a summary)."""
+    return {key: gettext(msgid, lang) for key, msgid in LABELS.items()}
+
+
 def masked_summary(kind: str, shown: dict[str, Any], lang: str = "vi") -> str:
     """One line for the result panel and the lists, from ``masked_fields``; masked again on the
     way out (masking is idempotent), so a row that somehow holds a full value still shows none."""
-    words = {key: gettext(msgid, lang) for key, msgid in LABELS.items()}
+    words = _labels(lang)
     parts: list[str] = []
     if kind in ("cccd", "phone", "dcc", "card") and shown.get("name"):
         parts.append(mask_name(str(shown["name"])))

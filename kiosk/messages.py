@@ -317,7 +317,7 @@ MESSAGES: dict[str, str] = {
     "fix_district_key": N_(
         "Enrol the kiosk (the key comes with the answer), or copy the file of checkpoint-server keys export "
         "over and run checkpoint-kiosk district-key FILE --fingerprint '…' with the fingerprint the server "
-        "printed."
+        "printed (or --qr instead of FILE, and scan the page keys export --qr printed)."
     ),
     "keys_exist": N_("The district's keys already exist in {path}; none made."),
     "keys_missing": N_("No district keys in {path}: run checkpoint-server keys init."),
@@ -332,6 +332,11 @@ MESSAGES: dict[str, str] = {
         "No district key yet: personal data is stored unsealed. Enrol the kiosk or load the key (checkpoint-kiosk district-key)."
     ),
     "district_key_ok": N_("Personal data sealed to key {fingerprint}."),
+    "district_key_source": N_("Give the key's FILE, or --qr to scan its QR code: one of the two."),
+    "district_key_scan": N_("Scan the district key's QR code with this kiosk's reader now (waiting up to {seconds} s)."),
+    "district_key_no_scan": N_("No QR code was scanned within {seconds} s. Nothing loaded."),
+    "district_key_not_qr": N_("That QR code is not a district key (its text starts with DK1). Nothing loaded."),
+    "keys_qr_written": N_("The page to print with the key's QR code: {path}"),
     "visits_sealed": N_("The kiosk cannot unseal personal data: only the district server can (tracing)."),
 }
 

@@ -5,7 +5,7 @@ it, yet a file that already exists keeps its old mode through ``O_TRUNC``. So ev
 private file is opened with 0600 *and* ``fchmod``'d to it, and every private directory
 ``chmod``'d to 0700 after ``mkdir``. Used by the kiosk's data directory and by the district
 server's SQLite database and tracing exports (a umask of 022 makes them 0644 otherwise,
-readable by every account on the machine).
+readable by every account on the machine), and the kiosk's USB exports and backups.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def open_private(path: Path) -> int:
-    """A descriptor to write ``path`` from its start, the file mode 0600 whatever was there."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+def open_private(path: Path, *, exclusive: bool = False) -> int:
+    """A descriptor to write ``path`` from its start, the file mode 0600 whatever was there;
+    with ``exclusive``, FileExistsError when there was something."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, PRIVATE_FILE)
     try:
         os.fchmod(fd, PRIVATE_FILE)
     except BaseException:

@@ -9,11 +9,9 @@ and manual entries are queued to that thread like the readers' scans.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import unicodedata
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
@@ -111,7 +109,7 @@ def credential_key(credential: Credential, key: bytes) -> str:
         ident = first.get("certificate_id") or f"{credential.name}|{credential.date_of_birth}"
     else:
         ident = credential.text
-    return hmac.new(key, f"{credential.kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.digest(key, f"{credential.kind}:{ident}".encode(), "sha256")[:16].hex()
 
 
 def local_day_start(moment: datetime) -> datetime:
@@ -232,8 +230,9 @@ class ScanService:
         shown = masked_fields(credential, name=extras.get("name"), id_number=extras.get("id_number"))
         text = masked_summary(credential.kind, shown, self.lang)
         details = _details(credential)
+        visit_id, prepared = self.store.next_visit()
         visit = NewVisit(
-            id=str(uuid.uuid4()),
+            id=visit_id,
             checkpoint_code=self.config.checkpoint.code,
             direction=direction,
             source=source,
@@ -265,7 +264,7 @@ class ScanService:
         if problems:  # the server would refuse it: never green for a visit the district will not have
             return self._invalid(problems)
         try:
-            outcome = self.store.record(visit, self.window_for(source))
+            outcome = self.store.record(visit, self.window_for(source), prepared)
         except StorageError as exc:
             return self._rejected(exc.code)
         if isinstance(outcome, Repeat):
@@ -284,6 +283,11 @@ class ScanService:
         return ScanResult(
             status="accepted", direction=direction, kind=credential.kind, summary=text, visit_id=outcome, details=details
         )
+
+    def prepare_ahead(self) -> bool:
+        """Work a coming scan would otherwise do, for the scan thread's idle moments (its queue
+        empty); one small step per call, False when nothing is left to do."""
+        return self.store.prepare_seal()
 
     def today(self) -> dict[str, Any]:
         return self.store.counts_since(local_day_start(self.clock.read().wall))

@@ -35,7 +35,7 @@ from kiosk.credentials import credential_from_fields
 from kiosk.masking import masked_fields
 from kiosk.quarantine import CORRUPT_MARK, SIDE_FILES, is_corruption, quarantine, quarantine_warning, salvage_device_id
 from kiosk.runlock import KioskRunning, run_lock
-from kiosk.seal import DistrictKey, UnusableKey, seal
+from kiosk.seal import DistrictKey, Prepared, SealPool, UnusableKey, seal
 
 DB_NAME = "visits.sqlite3"
 BUSY_TIMEOUT_MS = 5000
@@ -385,7 +385,7 @@ class VisitStore:
             self.db.close()
             raise storage_error(exc, self.path.parent) from exc
         self._key: Path | None = self.path.resolve()
-        self._key_cache: tuple[str, DistrictKey] | None = None
+        self._key_cache: tuple[str, SealPool] | None = None  # the district key new visits are sealed to
         with _open_here_lock:
             _open_here[self._key] += 1
 
@@ -471,6 +471,9 @@ class VisitStore:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+            if self._key_cache is not None:
+                self._key_cache[1].close()
+                self._key_cache = None
             with _open_here_lock:
                 if self._key is not None:
                     _open_here[self._key] -= 1
@@ -517,7 +520,15 @@ class VisitStore:
             except (sqlite3.Error, OSError) as exc:
                 raise storage_error(exc, self.path.parent) from exc
 
-    def record(self, visit: NewVisit, repeat_window_s: float) -> str | Repeat:
+    def next_visit(self) -> tuple[str, Prepared | None]:
+        """The id for the next visit, with its seal prepared in idle time when one is ready
+        (``prepare_seal``), for ``record``; a fresh random id otherwise."""
+        with self._lock:
+            pool = self._key_cache[1] if self._key_cache is not None else None
+        prepared = pool.take() if pool is not None else None
+        return (prepared.visit_id, prepared) if prepared is not None else (str(uuid.uuid4()), None)
+
+    def record(self, visit: NewVisit, repeat_window_s: float, prepared: Prepared | None = None) -> str | Repeat:
         """Store the visit durably and return its id, or the earlier visit it repeats.
 
         The scan path: plain SQL on the connection (a repeat-check SELECT, one INSERT, the
@@ -528,9 +539,10 @@ class VisitStore:
             previous = db.conn.execute(_LATEST_SQL, [visit.credential_key]).fetchone()
             if previous is not None and _is_repeat(previous, visit.clock, repeat_window_s):
                 return Repeat(previous[0], datetime.fromisoformat(previous[1]), previous[4])
-            key = self._district_key(db)
+            pool = self._seal_pool(db)
+            key = pool.key if pool is not None else None
             secret = {"fields": visit.fields, "raw": visit.raw}
-            sealed = seal(key, visit.id, secret) if key is not None else None
+            sealed = pool.seal(visit.id, secret, prepared) if pool is not None else None
             db.conn.execute(
                 _INSERT_SQL,
                 [
@@ -556,15 +568,27 @@ class VisitStore:
             )
         return visit.id
 
-    def _district_key(self, db: sqlite_utils.Database) -> DistrictKey | None:
-        """The key new visits are sealed to, read in the write transaction (the sync process may
-        have just stored it); parsed once per distinct value."""
+    def _seal_pool(self, db: sqlite_utils.Database) -> SealPool | None:
+        """What seals to the key new visits are sealed to, read in the write transaction (the
+        sync process may have just stored it); one pool per distinct value (kiosk/seal.py)."""
         row = db.conn.execute(_KEY_SQL).fetchone()
         if row is None:
             return None
         if self._key_cache is None or self._key_cache[0] != row[0]:
-            self._key_cache = (row[0], DistrictKey.from_text(row[0]))
+            if self._key_cache is not None:
+                self._key_cache[1].close()
+            self._key_cache = (row[0], SealPool(DistrictKey.from_text(row[0])))
         return self._key_cache[1]
+
+    def prepare_seal(self) -> bool:
+        """Idle time: prepare one coming visit's seal (its id, encapsulation and key schedule; kiosk/seal.py).
+        False when there is nothing to do: no district key yet, or enough are ready."""
+        with self._lock:
+            try:
+                pool = self._key_cache[1] if self._key_cache is not None else self._seal_pool(self.db)
+            except (sqlite3.Error, UnusableKey):  # the next scan's record says what is wrong
+                return False
+        return pool.prepare_one() if pool is not None else False
 
     def district_key(self) -> DistrictKey | None:
         """The district key this kiosk seals to; None before enrolment or ``district-key``."""
@@ -614,9 +638,9 @@ class VisitStore:
             before = db.conn.total_changes
             db.conn.executemany(_INSERT_SQL.replace("INSERT", "INSERT OR IGNORE", 1), rows)
             added = db.conn.total_changes - before
-            key = self._district_key(db)
-            if key is not None:  # what came back in clear is sealed before it is committed
-                _seal_backlog(db, key)
+            pool = self._seal_pool(db)
+            if pool is not None:  # what came back in clear is sealed before it is committed
+                _seal_backlog(db, pool.key)
         return added
 
     def get(self, visit_id: str) -> dict[str, Any] | None:

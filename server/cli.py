@@ -1170,8 +1170,15 @@ def keys_list(admin: Admin, as_json: bool) -> None:
 
 @keys.command("export")
 @click.argument("output", type=click.Path(dir_okay=False, allow_dash=True), default="-")
+@click.option(
+    "--qr",
+    "qr_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw the key as a QR code on an A4 page (PNG) to print, for `checkpoint-kiosk district-key --qr`.",
+)
+@click.option("--district", help="The district's name on the printed page; default: the one district in the database.")
 @with_admin
-def keys_export(admin: Admin, output: str) -> None:
+def keys_export(admin: Admin, output: str, qr_file: Path | None, district: str | None) -> None:
     """The current public key for `checkpoint-kiosk district-key` (a file; the fingerprint goes to stderr)."""
     from kiosk.seal import grouped
 
@@ -1179,9 +1186,34 @@ def keys_export(admin: Admin, output: str) -> None:
     if not ring.exists():
         _fail(ExitCode.USAGE, render_both("keys_missing", path=ring.directory))
     key = ring.district_key()
+    if qr_file is not None:
+        from server import key_sheet
+
+        name = district.strip() if district and district.strip() else _only_district(admin)
+        if name is None:
+            raise click.UsageError(bilingual("Give the district's name for the page with --district NAME."))
+        key_sheet.save(key, name, qr_file)
+        click.echo(render_both("keys_qr_written", path=qr_file), err=True)
     text = json.dumps({"public_key": key.text(), "fingerprint": key.fingerprint}) + "\n"
     if output == "-":
         click.echo(text, nl=False)
     else:
         Path(output).write_text(text, encoding="ascii")
     click.echo(render_both("keys_fingerprint", fingerprint=grouped(key.fingerprint)), err=True)
+
+
+def _only_district(admin: Admin) -> str | None:
+    """The district's name when the database knows exactly one; None when it knows none, several, or is not there."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from server.config import ConfigError
+    from server.db import DatabaseError
+    from server.schema import districts
+
+    try:
+        with admin.engine().connect() as conn:
+            names = conn.execute(sa.select(districts.c.name).limit(2)).scalars().all()
+    except (SQLAlchemyError, ConfigError, DatabaseError, UserError):
+        return None
+    return names[0] if len(names) == 1 else None

@@ -43,7 +43,7 @@ QR_MAX = 760
 LEADING = 8  # between the lines of one block
 GAP = 22  # between blocks
 
-Style = Literal["title", "subtitle", "label", "value", "place", "code", "small", "warning"]
+Style = Literal["title", "subtitle", "label", "value", "place", "code", "fingerprint", "small", "warning"]
 STYLES: dict[Style, tuple[str, int, str]] = {  # font, size in px, colour
     "title": ("bold", 50, "#000000"),
     "subtitle": ("regular", 28, "#444444"),
@@ -51,6 +51,7 @@ STYLES: dict[Style, tuple[str, int, str]] = {  # font, size in px, colour
     "value": ("bold", 40, "#000000"),
     "place": ("regular", 30, "#000000"),
     "code": ("mono", 104, "#000000"),
+    "fingerprint": ("mono", 46, "#000000"),
     "small": ("regular", 26, "#000000"),
     "warning": ("bold", 28, "#b00000"),
 }
@@ -155,6 +156,12 @@ class Placed:
 
 def render(sheet: Sheet) -> tuple[Image.Image, list[Placed]]:
     """The page and where each line went (for tests: nothing outside the page)."""
+    return render_page(TITLE, sheet.qr_text, caption(sheet))
+
+
+def render_page(title: str, qr_text: str, words: list[tuple[Style, str]]) -> tuple[Image.Image, list[Placed]]:
+    """An A4 page: ``title`` (a msgid, in Vietnamese then English), the QR code of ``qr_text``
+    as large as the page allows, and ``words`` under it; also where each line went."""
     import segno
     from PIL import Image, ImageDraw, ImageFont
 
@@ -169,18 +176,17 @@ def render(sheet: Sheet) -> tuple[Image.Image, list[Placed]]:
         font = fonts[style]
         height = int(font.getbbox("ĐẶỮgjy")[3]) + LEADING  # the tallest Vietnamese stack and descenders: nothing overlaps
         lines = _wrap(draw, text, font, width)
-        last_gap = 0 if after in ("value", "small", "place") and style in ("label", "value") else GAP
+        last_gap = 0 if after in ("value", "small", "place", "fingerprint") and style in ("label", "value") else GAP
         return [(style, line, height + (last_gap if i == len(lines) - 1 else 0)) for i, line in enumerate(lines)]
 
-    header = [*block("title", text(TITLE, "vi"), None), *block("subtitle", text(TITLE, "en"), None)]
-    words = caption(sheet)
+    header = [*block("title", text(title, "vi"), None), *block("subtitle", text(title, "en"), None)]
     body = [
         item
         for i, (style, text) in enumerate(words)
         for item in block(style, text, words[i + 1][0] if i + 1 < len(words) else None)
     ]
     text_height = sum(h for *_, h in header + body) + GAP
-    qr = segno.make(sheet.qr_text, error="m", micro=False)
+    qr = segno.make(qr_text, error="m", micro=False)
     modules = qr.symbol_size(scale=1, border=4)[0]
     room = PAGE[1] - 2 * MARGIN - text_height
     scale = max(1, min(QR_MAX, room) // modules)
@@ -192,7 +198,8 @@ def render(sheet: Sheet) -> tuple[Image.Image, list[Placed]]:
         nonlocal y
         for style, line, height in items:
             font = fonts[style]
-            x = (PAGE[0] - int(draw.textlength(line, font=font))) // 2 if style in ("title", "subtitle", "code") else MARGIN
+            centred = style in ("title", "subtitle", "code", "fingerprint")
+            x = (PAGE[0] - int(draw.textlength(line, font=font))) // 2 if centred else MARGIN
             draw.text((x, y), line, font=font, fill=STYLES[style][2])
             left, top, right, bottom = draw.textbbox((x, y), line, font=font)
             placed.append(Placed(style, line, (int(left), int(top), int(right), int(bottom))))

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from kiosk.catalog import bilingual
 from kiosk.enrolment import Enrolment, durable_replace
+from kiosk.private import open_private
 from kiosk.store import VisitStore, iso
 from sync.cardtrust import keep_card_trust
 from sync.clockfix import Corrections
@@ -52,7 +53,7 @@ def export_pending(store: VisitStore, enrolment: Enrolment, directory: Path, now
     exported: list[str] = []
     skipped = 0
     try:
-        with partial.open("wb") as fh:
+        with os.fdopen(open_private(partial), "wb") as fh:  # 0600 whatever the umask (kiosk/private.py)
             header = {"device_id": enrolment.device_id, "checkpoint": enrolment.checkpoint.get("code"), "created_at": iso(now)}
             writer = SealedWriter(fh, VISITS, header, key_material(enrolment.token), signing_key(store.path.parent))
             corrections = Corrections(store)

@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
@@ -19,6 +18,7 @@ from drivers.source import SourceState
 from kiosk.config import Config
 from kiosk.scan import ScanEvent, ScanResult, ScanService
 from kiosk.store import VisitStore
+from tests.collected import CollectedProcess
 from tests.conftest import CLI, kept, run_cli
 from tests.ptyscanner import PtyScanner
 from tests.test_serial_reader import ADDRESS, CCCD, NAME
@@ -89,7 +89,7 @@ def test_run_reads_scans_from_a_keyboard_wedge_terminal(tmp_path: Path) -> None:
     ]
 
 
-class Kiosk:
+class Kiosk(CollectedProcess):
     """``checkpoint-kiosk run`` in a subprocess, its stderr collected line by line."""
 
     def __init__(self, data_dir: Path, port: Path, *args: str) -> None:
@@ -104,20 +104,7 @@ class Kiosk:
             "run",
             *args,
         ]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.err: list[str] = []
-        self.out: list[str] = []
-        self._readers = [
-            threading.Thread(target=self._collect, args=(stream, sink), daemon=True)
-            for stream, sink in ((self.proc.stderr, self.err), (self.proc.stdout, self.out))
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    @staticmethod
-    def _collect(stream: IO[bytes], sink: list[str]) -> None:
-        for line in stream:
-            sink.append(line.decode("utf-8"))
+        super().__init__(argv, stdin=True)
 
     def wait_connected(self) -> None:
         wait_for(
@@ -125,13 +112,6 @@ class Kiosk:
             "the kiosk to open the reader",
         )
         assert self.proc.poll() is None, "".join(self.err)
-
-    def finish(self) -> int:
-        """The exit code, once every line the process wrote has been collected."""
-        code = self.proc.wait(timeout=60)
-        for reader in self._readers:
-            reader.join(60)
-        return code
 
 
 def test_headless_run_records_until_sigterm_and_loses_nothing(tmp_path: Path, scanner: PtyScanner) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -14,6 +16,7 @@ from server import enrolment
 from server.schema import device_tokens
 from sync.sealed import VISITS, SealedWriter
 from tests.sync.conftest import CHECKPOINT, Kiosk, Server, assert_delivered_exactly_once, cccd
+from tests.test_private_modes import UMASKS, mode, under_umask
 
 
 def exported(server: Server, tmp_path: Path, visits: int) -> tuple[Kiosk, list[str], Path]:
@@ -142,3 +145,20 @@ def _a_visit() -> dict[str, object]:
         "fields": {"phone": "0912345678"},
         "clock_synchronised": True,
     }
+
+
+@pytest.mark.parametrize("mask", UMASKS)
+def test_usb_exports_and_backups_are_0600_whatever_the_umask(server: Server, tmp_path: Path, mask: str) -> None:
+    """A FAT stick ignores modes, but the same commands also write to the kiosk's own disks."""
+    kiosk = Kiosk(tmp_path)
+    kiosk.enroll(server)
+    kiosk.record(3)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    exported = under_umask(mask, *kiosk.argv("export", "--to", str(usb), "--json"))
+    assert exported.returncode == 0, exported.stderr
+    backed_up = under_umask(mask, *kiosk.argv("backup", "--to", str(usb), "--json"))
+    assert backed_up.returncode == 0, backed_up.stderr
+    files = {Path(json.loads(done.stdout)["file"]) for done in (exported, backed_up)}
+    assert files == set(usb.iterdir())  # no .part left behind
+    assert {path.name: mode(path) for path in files} == {path.name: 0o600 for path in files}

@@ -87,7 +87,7 @@ def has_default(conn: Connection) -> bool:
 
 
 def create_default(conn: Connection) -> None:
-    conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {DEFAULT} PARTITION OF visits DEFAULT")
+    conn.exec_driver_sql(f"CREATE TABLE {DEFAULT} PARTITION OF visits DEFAULT")
 
 
 def create_month(conn: Connection, month: Month) -> None:
@@ -110,11 +110,19 @@ def create_month(conn: Connection, month: Month) -> None:
     )
 
 
+def _one_at_a_time(conn: Connection) -> None:
+    """Every worker runs the retention timer: one of them at a time changes the partitions
+    (until its transaction ends), and the others then see what it made or dropped."""
+    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('checkpoint-server: visits partitions'))")
+
+
 def ensure(conn: Connection, months: list[Month]) -> list[Month]:
     """Make the default partition and each of ``months`` that does not exist yet; returns those made."""
     if not is_partitioned(conn):
         return []
-    create_default(conn)
+    _one_at_a_time(conn)
+    if not has_default(conn):
+        create_default(conn)
     present = set(existing(conn))
     made = [month for month in sorted(set(months)) if month not in present]
     for month in made:
@@ -143,6 +151,7 @@ def drop_before(conn: Connection, before: Month) -> Dropped:
     rows = 0
     months: list[Month] = []
     if is_partitioned(conn):
+        _one_at_a_time(conn)
         for month in existing(conn):
             if month >= before:
                 break

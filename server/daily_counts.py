@@ -82,7 +82,7 @@ def _as_date(value: date | str) -> date:
 
 
 def recount_sql(dialect: str) -> sa.Select[Any]:
-    """The counts as a GROUP BY over the stored visits (migration 0007 builds them the same way)."""
+    """The counts as a GROUP BY over the stored visits (migration 0005 builds them the same way)."""
     day = _local_day_sql(dialect).label("day")
     return sa.select(visits.c.checkpoint_id, day, visits.c.direction, visits.c.kind, sa.func.count().label("visits")).group_by(
         visits.c.checkpoint_id, day, visits.c.direction, visits.c.kind

@@ -145,7 +145,7 @@ class Dropped:
 def drop_before(conn: Connection, before: Month) -> Dropped:
     """Remove every visit of the months before ``before`` (and their keys).
 
-    PostgreSQL: each such partition is counted, its keys deleted, then detached and dropped;
+    PostgreSQL: each such partition's keys are deleted, then it is detached and dropped;
     the default partition's visits before the month are deleted row by row. SQLite: one DELETE."""
     cutoff = before.start
     rows = 0
@@ -155,8 +155,9 @@ def drop_before(conn: Connection, before: Month) -> Dropped:
         for month in existing(conn):
             if month >= before:
                 break
-            rows += conn.exec_driver_sql(f"SELECT count(*) FROM {month.table}").scalar_one()
-            conn.execute(visit_keys.delete().where(visit_keys.c.occurred_at >= month.start, visit_keys.c.occurred_at < month.end))
+            # one key per visit, with its time: the keys deleted are the month's visits counted
+            in_month = visit_keys.delete().where(visit_keys.c.occurred_at >= month.start, visit_keys.c.occurred_at < month.end)
+            rows += conn.execute(in_month).rowcount
             conn.exec_driver_sql(f"ALTER TABLE visits DETACH PARTITION {month.table}")
             conn.exec_driver_sql(f"DROP TABLE {month.table}")
             months.append(month)

@@ -7,9 +7,11 @@ For each database (SQLite file, PostgreSQL scratch database) in one run:
   commit per batch, into the same migrated ``visits`` table; on PostgreSQL also bare
   ``COPY visits FROM STDIN`` (the fastest a row gets in);
 - PostgreSQL only, the three ways to insert a batch that still tell which visits were
-  new (``ON CONFLICT (id) DO NOTHING RETURNING id``), side by side: one multi-row
-  ``VALUES`` statement, ``COPY`` into a staging table then ``INSERT … SELECT``, and one
-  array per column through ``unnest()`` (what ``server/ingest.py`` does);
+  new, side by side, each inserting the keys first (``visit_keys``, ``ON CONFLICT
+  (district_id, id) DO NOTHING RETURNING id``) and then the visits whose keys were new
+  into the partitioned ``visits``: multi-row ``VALUES`` statements, ``COPY`` into a
+  staging table then one ``INSERT … SELECT`` for both (what ``server/ingest.py`` does),
+  and one array per column through ``unnest()``;
 - API: a real ``checkpoint-server serve --workers W`` process on a loopback port; client
   threads (one device each) POST gzip'd JSON batches of --batch visits over keep-alive
   connections, exactly as a kiosk does. Timed from the first request to the last answer;
@@ -50,8 +52,9 @@ from sqlalchemy.engine import Connection, Engine  # noqa: E402
 from server import enrolment, places  # noqa: E402
 from server.config import Settings  # noqa: E402
 from server.db import create_db_engine  # noqa: E402
-from server.ingest import PG_COLUMNS, IngestRules, driver_row, insert_postgresql, visit_row  # noqa: E402
+from server.ingest import KEY_COLUMNS, PG_COLUMNS, IngestRules, district_of, driver_row, insert_postgresql, visit_row  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
+from server.schema import visit_keys  # noqa: E402
 from server.schema import visits as visits_table  # noqa: E402
 from sync.protocol import VisitIn  # noqa: E402
 from tests.inprocess import free_port  # noqa: E402
@@ -153,14 +156,19 @@ def copy_floor(url: str, rows: list[dict[str, Any]], batch: int) -> float:
 
 
 def _multirow_values(conn: Connection, batch: list[dict[str, Any]]) -> set[uuid.UUID]:
-    statement = postgresql.insert(visits_table).values(batch).on_conflict_do_nothing(index_elements=["id"])
-    return set(conn.execute(statement.returning(visits_table.c.id)).scalars())
+    keys = postgresql.insert(visit_keys).values([{k: row[k] for k in KEY_COLUMNS} for row in batch])
+    created = set(conn.execute(keys.on_conflict_do_nothing().returning(visit_keys.c.id)).scalars())
+    conn.execute(postgresql.insert(visits_table).values([row for row in batch if row["id"] in created]))
+    return created
 
 
+_NAMES = ", ".join(c.name for c in PG_COLUMNS)
 _UNNEST = (
-    f"INSERT INTO visits ({', '.join(c.name for c in PG_COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join(f'%s::{c.type.compile(dialect=postgresql.dialect())}[]' for c in PG_COLUMNS)}) "
-    "ON CONFLICT (id) DO NOTHING RETURNING id"
+    f"WITH batch AS (SELECT * FROM unnest("
+    f"{', '.join(f'%s::{c.type.compile(dialect=postgresql.dialect())}[]' for c in PG_COLUMNS)}) AS u({_NAMES})), "
+    f"created AS (INSERT INTO visit_keys ({', '.join(KEY_COLUMNS)}) SELECT {', '.join(KEY_COLUMNS)} FROM batch "
+    "ON CONFLICT (district_id, id) DO NOTHING RETURNING id) "
+    f"INSERT INTO visits ({_NAMES}) SELECT {_NAMES} FROM batch WHERE id IN (SELECT id FROM created) RETURNING id"
 )
 
 
@@ -270,7 +278,12 @@ def run_one(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> lis
     ).device_id
     auth = enrolment.DeviceAuth(floor_device, cp_id, CHECKPOINT)
     rules = IngestRules.from_settings(Settings())
-    rows = [visit_row(VisitIn.model_validate(kiosk_visit(i, now)), auth, now, rules) for i in range(args.visits)]
+    with engine.connect() as conn:
+        district = district_of(conn, cp_id)
+    rows = [
+        {**visit_row(VisitIn.model_validate(kiosk_visit(i, now)), auth, now, rules), "district_id": district}
+        for i in range(args.visits)
+    ]
     one = {"db": kind, "clients": 1, "workers": 0}
     results.append({**one, "what": "floor: bare executemany", "visits_per_s": floor(url, rows, args.batch)})
     if kind == "postgresql":
@@ -296,8 +309,15 @@ def run_one(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> lis
         results.append({**api_side, "visits_per_s": speed})
     if kind == "postgresql":
         with engine.connect() as conn:
-            stored = conn.exec_driver_sql("SELECT count(*), pg_total_relation_size('visits') FROM visits").one()
-        print(f"postgresql: {stored[1] / stored[0]:.0f} bytes per stored visit, table and its indexes ({stored[0]} visits)")
+            stored = conn.exec_driver_sql(
+                "SELECT (SELECT count(*) FROM visits), (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits "
+                "WHERE inhparent = 'visits'::regclass), (SELECT count(*) FROM visit_keys), pg_total_relation_size('visit_keys')"
+            ).one()
+        visit_bytes, key_bytes = float(stored[1]) / stored[0], float(stored[3]) / stored[2]  # the floors stored visits without keys
+        print(
+            f"postgresql: {visit_bytes + key_bytes:.0f} bytes per stored visit: {visit_bytes:.0f} in its partition with"
+            f" its indexes ({stored[0]} visits), {key_bytes:.0f} in visit_keys ({stored[2]} keys)"
+        )
     engine.dispose()
     return results
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
 
-from server import daily_counts, reports  # noqa: E402
+from server import daily_counts, partitions, reports  # noqa: E402
 from server.db import create_db_engine, writing  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
 from server.schema import checkpoints, communes, daily_visits, devices, districts, provinces, visits  # noqa: E402
@@ -50,6 +50,7 @@ REPORT_DAY = date(2026, 11, 23)
 DAYS = 60
 PER_COMMUNE = 50
 VISIT_COLUMNS = [
+    "district_id",
     "id",
     "checkpoint_id",
     "device_id",
@@ -99,8 +100,14 @@ def load_places(engine: Any, n_checkpoints: int, n_districts: int) -> list[int]:
     return list(range(1, n_checkpoints + 1))
 
 
-def visit_rows(n: int, checkpoint_ids: list[int], days: int) -> Iterator[tuple[Any, ...]]:
-    """SQLite's visits, made here (PostgreSQL makes its own: GENERATE)."""
+def district_of(checkpoint_id: int, n_districts: int) -> int:
+    """The district ``load_places`` put a checkpoint in (communes of 50, dealt round)."""
+    return (checkpoint_id - 1) // PER_COMMUNE % n_districts + 1
+
+
+def visit_rows(n: int, checkpoint_ids: list[int], days: int, n_districts: int = 1) -> Iterator[tuple[Any, ...]]:
+    """SQLite's visits, made here (PostgreSQL makes its own: GENERATE). Reports read neither
+    the visits' keys nor ``visit_keys``, so the bench loads the visits alone."""
     rng = random.Random(7)
     end = datetime.combine(REPORT_DAY + timedelta(days=1), datetime.min.time(), reports.LOCAL_TZ).astimezone(timezone.utc)
     span = days * 86400
@@ -110,7 +117,20 @@ def visit_rows(n: int, checkpoint_ids: list[int], days: int) -> Iterator[tuple[A
         at = end - timedelta(seconds=rng.randrange(span))
         when = at.replace(tzinfo=None).isoformat(sep=" ")
         vid = uuid.UUID(int=rng.getrandbits(128)).hex
-        yield (vid, cp, f"dev-{cp}", "in" if i % 2 else "out", "serial", "cccd", when, when, True, when, f"{i:012d}")
+        yield (
+            district_of(cp, n_districts),
+            vid,
+            cp,
+            f"dev-{cp}",
+            "in" if i % 2 else "out",
+            "serial",
+            "cccd",
+            when,
+            when,
+            True,
+            when,
+            f"{i:012d}",
+        )
 
 
 def load_sqlite(engine: Any, rows: Iterator[tuple[Any, ...]]) -> None:
@@ -129,7 +149,8 @@ def load_sqlite(engine: Any, rows: Iterator[tuple[Any, ...]]) -> None:
 # the same shape as visit_rows, random checkpoints among the first 80 %, random times.
 GENERATE = f"""
 INSERT INTO visits ({", ".join(VISIT_COLUMNS)})
-SELECT gen_random_uuid(), cp, 'dev-' || cp, CASE WHEN i %% 2 = 1 THEN 'in' ELSE 'out' END, 'serial', 'cccd',
+SELECT (cp - 1) / {PER_COMMUNE} %% %(districts)s::int + 1, gen_random_uuid(), cp, 'dev-' || cp,
+       CASE WHEN i %% 2 = 1 THEN 'in' ELSE 'out' END, 'serial', 'cccd',
        t, t, true, t, lpad(i::text, 12, '0')
 FROM (SELECT i, 1 + floor(random() * %(active)s::int)::int AS cp,
              %(end)s::timestamptz - random() * %(span)s::int * interval '1 second' AS t
@@ -137,11 +158,17 @@ FROM (SELECT i, 1 + floor(random() * %(active)s::int)::int AS cp,
 """
 
 
-def load_postgresql(engine: Any, n: int, n_checkpoints: int, days: int) -> None:
+def load_postgresql(engine: Any, n: int, n_checkpoints: int, days: int, n_districts: int) -> None:
     """As a bulk restore does: the secondary indexes of visits dropped, the rows made, the
-    same indexes built again (10 million random UUIDs into a live index would time the load)."""
+    same indexes built again (10 million random UUIDs into a live index would time the load);
+    the months' partitions made first, as the server makes them."""
     end = datetime.combine(REPORT_DAY + timedelta(days=1), datetime.min.time(), reports.LOCAL_TZ)
     step = 1_000_000  # a million a transaction
+    with writing(engine) as conn:
+        month, months = partitions.Month.of(end - timedelta(days=days + 1)), []
+        while month <= partitions.Month.of(end):
+            months, month = [*months, month], month.plus(1)
+        partitions.ensure(conn, months)
     with engine.connect() as conn:
         indexes = conn.exec_driver_sql(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'visits' AND indexname <> 'pk_visits' "
@@ -155,15 +182,20 @@ def load_postgresql(engine: Any, n: int, n_checkpoints: int, days: int) -> None:
         for first in range(0, n, step):
             last = min(n, first + step) - 1
             conn.exec_driver_sql(
-                GENERATE, {"active": int(n_checkpoints * 0.8), "end": end, "span": days * 86400, "first": first, "last": last}
+                GENERATE,
+                {
+                    "active": int(n_checkpoints * 0.8),
+                    "end": end,
+                    "span": days * 86400,
+                    "first": first,
+                    "last": last,
+                    "districts": n_districts,
+                },
             )
             conn.commit()
         conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
-        for name, definition in indexes:
-            if definition.startswith("CREATE UNIQUE INDEX"):
-                conn.exec_driver_sql(f"ALTER TABLE visits ADD CONSTRAINT {name} UNIQUE (id)")
-            else:
-                conn.exec_driver_sql(definition)
+        for _, definition in indexes:  # on the partitioned table: built on every partition
+            conn.exec_driver_sql(definition.replace(" ON ONLY ", " ON "))
         conn.commit()
 
 
@@ -216,9 +248,9 @@ def run_one(kind: str, url: str, args: argparse.Namespace) -> list[dict[str, Any
     ids = load_places(engine, args.checkpoints, args.districts)
     started = time.perf_counter()
     if engine.dialect.name == "sqlite":
-        load_sqlite(engine, visit_rows(args.visits, ids, args.days))
+        load_sqlite(engine, visit_rows(args.visits, ids, args.days, args.districts))
     else:
-        load_postgresql(engine, args.visits, len(ids), args.days)
+        load_postgresql(engine, args.visits, len(ids), args.days, args.districts)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
     build_counts(engine)

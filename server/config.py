@@ -54,6 +54,9 @@ class LimitsSection(_Section):
 class RetentionSection(_Section):
     days: int = Field(30, ge=1, le=3650)
     purge_every_s: int = Field(3600, ge=60, le=7 * 86400)  # the running server's purge timer (server/retention.py)
+    # the visits themselves (purged long before) go after this many days, whole local months at a
+    # time: monthly partitions dropped on PostgreSQL (server/partitions.py); counts stay
+    rows_days: int = Field(400, ge=1, le=36500)
 
 
 class EnrolmentSection(_Section):

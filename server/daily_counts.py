@@ -13,11 +13,11 @@ The day is the local (Asia/Ho_Chi_Minh) date of ``occurred_at``, the time report
 7-day window in Vietnam time is exactly 7 days of counts.
 
 Counts are history and are never decremented. A purge clears personal fields and keeps the
-rows; dropping whole partitions of old visits, when that comes, keeps the counts too: a
-report says how many visits happened, not how many are still stored. ``recount`` compares
-the counts with a full GROUP BY over the stored visits (``checkpoint-server
-check-counts``); as long as visit rows are only ever added (purge keeps them), the two are
-equal for every key.
+rows; dropping old months of visits (whole partitions on PostgreSQL, server/retention.py)
+keeps the counts too: a report says how many visits happened, not how many are still
+stored. ``recount`` compares the counts with a full GROUP BY over the stored visits
+(``checkpoint-server check-counts``) from the first day whose visits are all kept; visit
+rows are only ever added after it, so there the two are equal for every key.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def _as_date(value: date | str) -> date:
 
 
 def recount_sql(dialect: str) -> sa.Select[Any]:
-    """The counts as a GROUP BY over the stored visits (migration 0007 builds them the same way)."""
+    """The counts as a GROUP BY over the stored visits (migration 0005 builds them the same way)."""
     day = _local_day_sql(dialect).label("day")
     return sa.select(visits.c.checkpoint_id, day, visits.c.direction, visits.c.kind, sa.func.count().label("visits")).group_by(
         visits.c.checkpoint_id, day, visits.c.direction, visits.c.kind
@@ -102,9 +102,10 @@ class Mismatch:
         return {**self.__dict__, "day": self.day.isoformat()}
 
 
-def recount(engine: Engine) -> list[Mismatch]:
+def recount(engine: Engine, since: date | None = None) -> list[Mismatch]:
     """Every key where the counts differ from the visits stored (empty: they agree), in one
-    snapshot. Compared in the database (a full outer join), so only differences come back."""
+    snapshot, on the local days from ``since`` (every day when None: nothing was dropped).
+    Compared in the database (a full outer join), so only differences come back."""
     stored = recount_sql(engine.dialect.name).subquery()
     counted = daily_visits.c
     keys = [counted.checkpoint_id, counted.day, counted.direction, counted.kind]
@@ -118,6 +119,8 @@ def recount(engine: Engine) -> list[Mismatch]:
         .select_from(daily_visits.join(stored, same_key, full=True))
         .where(sa.func.coalesce(counted.visits, 0) != sa.func.coalesce(stored.c.visits, 0))
     )
+    if since is not None:
+        query = query.where(sa.func.coalesce(counted.day, stored.c.day) >= since)
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")

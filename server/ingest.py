@@ -1,10 +1,17 @@
 """Batch ingest: every visit of a batch gets its own answer, and resending is always safe.
 
-The kiosk UUID is the identity of a visit. One ``INSERT … ON CONFLICT DO NOTHING
-RETURNING id`` per batch tells exactly which visits this request stored (``created``);
-every other valid one was already there: ``duplicate`` when this device sent it before
-(an earlier try, a concurrent request), ``conflict`` (rejected) when another device did,
-because a UUID from two devices is two visits and the second must not vanish silently.
+The kiosk UUID is the identity of a visit within its district. One ``INSERT … ON
+CONFLICT DO NOTHING RETURNING id`` per batch into ``visit_keys`` (district, id) tells
+exactly which visits this request stored (``created``), and only those go into
+``visits``; every other valid one was already there: ``duplicate`` when this device sent
+it before (an earlier try, a concurrent request), ``conflict`` (rejected) when another
+device of the district did, because a UUID from two devices is two visits and the second
+must not vanish silently. The key table exists because ``visits`` is partitioned by month
+on PostgreSQL (server/partitions.py) and a partitioned table's unique keys must include
+its partition column; the district is in every key so that a distributed PostgreSQL
+(Citus) can shard by it, and a batch (one device, one checkpoint) touches one district:
+never a cross-shard transaction. The same UUID from devices of two districts is two
+visits (docs/scale.md).
 A bad visit is ``rejected`` with a code and a reason that name fields, never values, and
 never fails the rest of the batch; a row the database itself refuses is retried alone
 and rejected alone.
@@ -54,7 +61,7 @@ from server.config import Settings
 from server.db import error_kind, writing
 from server.enrolment import DeviceAuth
 from server.keys import Keyring, KeysMissing
-from server.schema import devices, visits
+from server.schema import checkpoints, communes, devices, visit_keys, visits
 from sync.protocol import FIELD_MODELS, KioskHealth, VisitIn, VisitResult, describe_problems
 
 RejectionCode = Literal["invalid_visit", "wrong_checkpoint", "conflict", "database_refused", "unsealable"]
@@ -118,6 +125,7 @@ def visit_row(visit: VisitIn, device: DeviceAuth, received_at: datetime, rules: 
     scanned, corrected = _possible(visit.scanned_at, latest), _possible(visit.corrected_at, latest)
     occurred = corrected or scanned
     row = {
+        "district_id": None,  # the device's district, filled in by ``ingest`` in its transaction
         "id": uuid.UUID(visit.id),
         "checkpoint_id": device.checkpoint_id,
         "device_id": device.device_id,
@@ -193,22 +201,35 @@ def check(items: list[Any], device: DeviceAuth, rules: IngestRules, now: datetim
     return results, rows
 
 
+KEY_COLUMNS = [c.name for c in visit_keys.c]
+
+
 def _insert_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    statement = sqlite.insert(visits).on_conflict_do_nothing(index_elements=[visits.c.id]).returning(visits.c.id)
-    return set(conn.execute(statement, rows).scalars())
+    keys = sqlite.insert(visit_keys).on_conflict_do_nothing(index_elements=[visit_keys.c.district_id, visit_keys.c.id])
+    created = set(conn.execute(keys.returning(visit_keys.c.id), [{k: row[k] for k in KEY_COLUMNS} for row in rows]).scalars())
+    if created:
+        conn.execute(visits.insert(), [row for row in rows if row["id"] in created])
+    return created
 
 
-# PostgreSQL: COPY the batch into a staging table, then the same INSERT … SELECT … ON
-# CONFLICT (id) DO NOTHING RETURNING id. Measured side by side with one multi-row VALUES
+# PostgreSQL: COPY the batch into a staging table, then one statement that inserts the keys
+# (ON CONFLICT (district_id, id) DO NOTHING RETURNING id) and, from the same staging rows,
+# the visits whose keys it created. Measured side by side with one multi-row VALUES
 # statement and one array per column through unnest() (bench/server_ingest.py, batches of
-# 500, 2026-12-01): staging 9,200 visits/s, unnest 4,200, VALUES 850; bare COPY 10,900.
-PG_COLUMNS = [c for c in visits.c if c.name != "seq"]
+# 500, 2026-12-01, before the key table): staging 9,200 visits/s, unnest 4,200, VALUES 850;
+# bare COPY 10,900. With the key table, see docs/scale.md.
+PG_COLUMNS = list(visits.c)
 _PG_NAMES = ", ".join(c.name for c in PG_COLUMNS)
+_KEY_NAMES = ", ".join(KEY_COLUMNS)
 # A staging table per database session, emptied at every commit; made from visits' columns
 # without their constraints, so a value visits cannot hold still fails at COPY, as a DataError.
 _PG_STAGING = f"CREATE TEMP TABLE IF NOT EXISTS visits_in ON COMMIT DELETE ROWS AS SELECT {_PG_NAMES} FROM visits WITH NO DATA"
 _PG_COPY = f"COPY visits_in ({_PG_NAMES}) FROM STDIN"
-_PG_FROM_STAGING = f"INSERT INTO visits ({_PG_NAMES}) SELECT {_PG_NAMES} FROM visits_in ON CONFLICT (id) DO NOTHING RETURNING id"
+_PG_FROM_STAGING = (
+    f"WITH created AS (INSERT INTO visit_keys ({_KEY_NAMES}) SELECT {_KEY_NAMES} FROM visits_in "
+    "ON CONFLICT (district_id, id) DO NOTHING RETURNING id) "
+    f"INSERT INTO visits ({_PG_NAMES}) SELECT {_PG_NAMES} FROM visits_in WHERE id IN (SELECT id FROM created) RETURNING id"
+)
 
 
 def driver_row(row: dict[str, Any]) -> list[Any]:
@@ -266,14 +287,24 @@ def _store(conn: Connection, rows: list[dict[str, Any]]) -> tuple[set[uuid.UUID]
     return created, refused
 
 
-def _owners(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The device that stored each of these (already present) visit ids."""
+def _owners(conn: Connection, district_id: int, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The device that stored each of these (already present) visit ids in the district."""
     owners: dict[uuid.UUID, str] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        rows = conn.execute(sa.select(visits.c.id, visits.c.device_id).where(visits.c.id.in_(chunk)))
+        rows = conn.execute(
+            sa.select(visit_keys.c.id, visit_keys.c.device_id).where(
+                visit_keys.c.district_id == district_id, visit_keys.c.id.in_(chunk)
+            )
+        )
         owners.update((row.id, row.device_id) for row in rows)
     return owners
+
+
+def district_of(conn: Connection, checkpoint_id: int) -> int:
+    """The district a checkpoint (and so every visit of its devices) belongs to."""
+    query = sa.select(communes.c.district_id).join(checkpoints).where(checkpoints.c.id == checkpoint_id)
+    return int(conn.execute(query).scalar_one())
 
 
 def ingest(
@@ -291,11 +322,14 @@ def ingest(
     refused: set[uuid.UUID] = set()
     owners: dict[uuid.UUID, str] = {}
     with writing(engine) as conn:
-        if rows:  # write first: on SQLite a transaction that read first could not take the write lock later
+        if rows:  # writing() took SQLite's write lock at BEGIN, so reading the district first is safe
+            district = district_of(conn, device.checkpoint_id)
             unique = list({row["id"]: row for _, row in reversed(rows)}.values())
+            for row in unique:
+                row["district_id"] = district
             created, refused = _store(conn, unique)
             daily_counts.add(conn, [row for row in unique if row["id"] in created])
-            owners = _owners(conn, [row["id"] for row in unique if row["id"] not in created | refused])
+            owners = _owners(conn, district, [row["id"] for row in unique if row["id"] not in created | refused])
         reported = {"health": health.model_dump(exclude_none=True), "health_at": now} if health else {}
         conn.execute(devices.update().where(devices.c.id == device.device_id).values(last_seen_at=now, **reported))
     results: list[VisitResult] = []

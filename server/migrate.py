@@ -1,11 +1,14 @@
 """Schema upgrades with Alembic, driven from code so no alembic.ini has to be found.
 
 ``serve`` upgrades on start and every other command refuses a database that is behind,
-so a district that installs a new version only has to restart the server.
+so a district that installs a new version only has to restart the server. Every upgrade,
+even one with nothing to do, also makes the coming months' partitions of ``visits`` on
+PostgreSQL (server/partitions.py), so ``migrate`` and ``serve`` start both prepare them.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from kiosk.catalog import bilingual
+from server import partitions
 from server.db import DatabaseError, writing
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -44,6 +48,8 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
     with writing(engine) as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, target)
+        if target == "head":
+            partitions.ensure_ahead(conn, datetime.now(timezone.utc))
     return before, current_revision(engine) or ""
 
 

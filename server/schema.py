@@ -124,8 +124,11 @@ enroll_codes = sa.Table(
 visits = sa.Table(
     "visits",
     metadata,
-    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("id", sa.Uuid, nullable=False, unique=True),
+    # the key a distributed PostgreSQL (Citus) shards by, and the month partition's column:
+    # every unique key on visits includes both (docs/scale.md); a visit id's own uniqueness
+    # within its district is kept by visit_keys
+    sa.Column("district_id", sa.Integer, sa.ForeignKey("districts.id"), nullable=False),
+    sa.Column("id", sa.Uuid, nullable=False),
     sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), nullable=False),
     sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id"), nullable=False),
     sa.Column("direction", sa.String(3), nullable=False),
@@ -151,12 +154,27 @@ visits = sa.Table(
     sa.Column("fields", sa.JSON),
     sa.Column("operator", sa.String(100)),
     sa.Column("purged_at", UtcDateTime),
+    sa.PrimaryKeyConstraint("district_id", "id", "occurred_at"),
     sa.Index(None, "occurred_at", "checkpoint_id"),
     sa.Index(None, "checkpoint_id", "occurred_at"),
     sa.Index(None, "id_number"),
     sa.Index(None, "phone"),
     sa.Index(None, "card_number"),
     sa.Index("ix_visits_time_unknown", "device_id", postgresql_where=sa.text("time_unknown"), sqlite_where=sa.text("time_unknown")),
+    # PostgreSQL: one partition per local month, created ahead by the server (server/partitions.py)
+    postgresql_partition_by="RANGE (occurred_at)",
+)
+
+# One row per stored visit id, unpartitioned: what makes a visit id unique within its district
+# (a partitioned table's unique keys must include its partition column, so visits cannot).
+# Ingest inserts here first (server/ingest.py); retention deletes the keys of the visits it drops.
+visit_keys = sa.Table(
+    "visit_keys",
+    metadata,
+    sa.Column("district_id", sa.Integer, primary_key=True),
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("device_id", sa.String(36), nullable=False),  # who sent it first: another device is a conflict
+    sa.Column("occurred_at", UtcDateTime, nullable=False, index=True),
 )
 
 # The district's disease-control cards (server/cards.py): one row per printed card. A new

@@ -117,7 +117,7 @@ def _run(conn: Connection, audit_id: int, where: sa.ColumnElement[bool]) -> Trac
         )
         .select_from(visits.join(checkpoints).join(communes))
         .where(where, visits.c.purged_at.is_(None))
-        .order_by(visits.c.occurred_at, visits.c.seq)
+        .order_by(visits.c.occurred_at, visits.c.id)
         .limit(MAX_RESULTS + 1)
     )
     rows = conn.execute(query).mappings().all()

@@ -13,6 +13,7 @@ from server import enrolment
 from server.cli import main
 from server.db import create_db_engine
 from server.migrate import current_revision, head_revision, upgrade
+from server.partitions import is_partition_name
 from server.schema import enroll_codes, metadata
 
 
@@ -21,7 +22,9 @@ def test_upgrade_from_empty_matches_the_tables_in_code(db_url: str) -> None:
     assert current_revision(engine) is None
     assert upgrade(engine) == (None, head_revision())
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        # visits' monthly partitions are tables the server makes, not tables of the schema in code
+        not_partition = {"include_name": lambda name, kind, _parent: kind != "table" or not is_partition_name(name)}
+        context = MigrationContext.configure(conn, opts={"compare_type": True, **not_partition})
         assert compare_metadata(context, metadata) == []
     assert upgrade(engine) == (head_revision(), head_revision())  # again: nothing to do
     engine.dispose()

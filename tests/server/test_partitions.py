@@ -177,7 +177,7 @@ def test_0008_upgrades_a_database_holding_visits(db_url: str) -> None:
             )
     migrated = CliRunner().invoke(main, ["migrate", "--db", db_url])
     assert migrated.exit_code == 0, migrated.output
-    assert "schema 0007 → 0008" in migrated.stdout
+    assert "schema 0007 → " in migrated.stdout  # then every later migration to the head
     district_of = {"BD-001": district(engine, PLACE), "BGM-001": district(engine, OTHER_DISTRICT)}
     with engine.connect() as conn:
         rows = conn.execute(sa.select(visits.c.id, visits.c.district_id, visits.c.id_number).order_by(visits.c.occurred_at))

@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy.engine import Engine
 
@@ -192,12 +192,16 @@ def browser(console: Console) -> Iterator[WebDriver]:
 
 def navigate(driver: WebDriver, action: Callable[[], object]) -> None:
     """Do what loads a new page (a click, a form sent) and wait until the new page is there and
-    loaded: the old one gone is not enough, an element found while the new one is still being
-    committed can vanish under the next click ("node does not belong to the document")."""
-    old = driver.find_element(By.TAG_NAME, "html")
+    loaded. The old page is marked with a script variable that another page does not hold; asking
+    an element of the old page whether it is stale is not reliable, since Chrome answers a node
+    torn down mid-navigation with an "unknown error" ("node does not belong to the document")
+    rather than a stale reference, so those answers only mean "not yet"."""
+    mark = uuid.uuid4().hex  # a page restored from the back-forward cache keeps its own marks
+    driver.execute_script("window.__leaving = arguments[0]", mark)
     action()
-    WebDriverWait(driver, WAIT_S).until(staleness_of(old))
-    WebDriverWait(driver, WAIT_S).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, WAIT_S, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return window.__leaving !== arguments[0] && document.readyState === 'complete'", mark)
+    )
 
 
 def click(driver: WebDriver, by: str, what: str) -> None:

@@ -996,7 +996,7 @@ def purge(admin: Admin, days: int | None, as_json: bool) -> None:
 @JSON_FLAG
 @with_admin
 def check_counts(admin: Admin, as_json: bool) -> None:
-    """Check that the daily counts reports read equal a full recount of the stored visits."""
+    """Check that the daily and monthly counts reports read equal a full recount of the stored visits."""
     from server import daily_counts
 
     mismatches = daily_counts.recount(admin.engine())
@@ -1007,7 +1007,9 @@ def check_counts(admin: Admin, as_json: bool) -> None:
     else:
         click.echo(render_both("server_counts_differ", n=len(mismatches)), err=True)
         for m in mismatches:
-            click.echo(f"  {m.checkpoint_id} {m.day} {m.direction} {m.kind}: {m.counted}/{m.stored}", err=True)
+            click.echo(
+                f"  {m.table} {m.recounted_from} {m.checkpoint_id} {m.day} {m.direction} {m.kind}: {m.counted}/{m.stored}", err=True
+            )
     if mismatches:
         sys.exit(ExitCode.NOT_DONE)
 

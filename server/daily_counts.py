@@ -57,9 +57,10 @@ def _upsert(conn: Connection, table: sa.Table, tally: Counter[tuple[Any, ...]]) 
     keys = [c.name for c in table.primary_key.columns]
     values = [dict(zip(keys, key, strict=True), visits=n) for key, n in sorted(tally.items())]
     insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
-    conn.execute(
-        insert.values(values).on_conflict_do_update(index_elements=keys, set_={"visits": table.c.visits + insert.excluded.visits})
-    )
+    # The keys as executemany parameters, apart from the statement: SQLAlchemy caches its
+    # compiled form, where a multi-row VALUES was compiled again for every batch.
+    upsert = insert.on_conflict_do_update(index_elements=keys, set_={"visits": table.c.visits + insert.excluded.visits})
+    conn.execute(upsert, values)
 
 
 def add(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -83,17 +83,16 @@ def _whole_months(first_day: date, last_day: date) -> tuple[date, date] | None:
     return (first, last.replace(day=1)) if first <= last else None
 
 
-def per_checkpoint(conn: Connection, checkpoint_ids: sa.Select[Any], first_day: date, last_day: date) -> dict[int, int]:
-    """Visits per checkpoint (of ``checkpoint_ids``; those with none are left out) over the
-    local days first_day..last_day: whole months from the monthly roll-up, the days before
-    and after them from the daily counts.
+def visits_between(checkpoint: sa.ColumnElement[Any], first_day: date, last_day: date) -> sa.ColumnElement[Any]:
+    """The visits of ``checkpoint`` (a column of the enclosing query) over the local days
+    first_day..last_day, as a correlated expression: whole months from the monthly roll-up,
+    the days before and after them from the daily counts.
 
-    Each checkpoint's sums are correlated subqueries, so PostgreSQL probes the covering
-    primary keys once per checkpoint of the district (an index-only range of at most 31
-    days or 12 months) instead of hashing a scan of every district's window: 150 ms rather
-    than 495 ms for a year-to-date of 21,253 checkpoints in a city of 63,753, and the cost
-    stays with the district's checkpoints however large the city or long the history
-    (bench/server_report.py)."""
+    Correlated, so PostgreSQL probes the covering primary keys once per checkpoint of the
+    district (an index-only range of at most 31 days or 12 months) instead of hashing a
+    scan of every district's window: 150 ms rather than 495 ms for a year-to-date of 21,253
+    checkpoints in a city of 63,753, and the cost stays with the district's checkpoints
+    however large the city or long the history (bench/server_report.py, docs/scale.md)."""
     spans: list[tuple[sa.Table, sa.Column[Any], date, date]] = []
     months = _whole_months(first_day, last_day)
     if months is None:
@@ -105,8 +104,6 @@ def per_checkpoint(conn: Connection, checkpoint_ids: sa.Select[Any], first_day: 
         after = (months[1].replace(day=28) + timedelta(days=4)).replace(day=1)
         if after <= last_day:
             spans.append((daily_visits, daily_visits.c.day, after, last_day))
-    ids = checkpoint_ids.subquery()
-    checkpoint = ids.c[0]
     sums = [
         sa.func.coalesce(
             sa.select(sa.func.sum(table.c.visits))
@@ -119,7 +116,15 @@ def per_checkpoint(conn: Connection, checkpoint_ids: sa.Select[Any], first_day: 
     total: sa.ColumnElement[Any] = sums[0]
     for more in sums[1:]:
         total = total + more
-    return {int(c): int(n) for c, n in conn.execute(sa.select(checkpoint, total)).all() if n}
+    return total
+
+
+def per_checkpoint(conn: Connection, checkpoint_ids: sa.Select[Any], first_day: date, last_day: date) -> dict[int, int]:
+    """Visits per checkpoint (of ``checkpoint_ids``; those with none are left out) over the
+    local days first_day..last_day (``visits_between``)."""
+    checkpoint = checkpoint_ids.subquery().c[0]
+    query = sa.select(checkpoint, visits_between(checkpoint, first_day, last_day))
+    return {int(c): int(n) for c, n in conn.execute(query).all() if n}
 
 
 def _local_day_sql(dialect: str) -> sa.ColumnElement[Any]:

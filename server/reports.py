@@ -213,9 +213,10 @@ def _visit_counts(conn: Connection, d: _District, window: Window) -> dict[int, i
     return daily_counts.per_checkpoint(conn, _district_checkpoints(d), window.first_day, window.last_day)
 
 
-def _checkpoints_of(conn: Connection, d: _District) -> list[Any]:
+def _checkpoints_of(conn: Connection, d: _District, *more: sa.ColumnElement[Any]) -> list[Any]:
+    """The district's checkpoints with their commune's name (and ``more`` columns), in report order."""
     rows = conn.execute(
-        sa.select(checkpoints, communes.c.name.label("commune")).join(communes).where(communes.c.district_id == d.id)
+        sa.select(checkpoints, communes.c.name.label("commune"), *more).join(communes).where(communes.c.district_id == d.id)
     ).all()
     order = {cid: i for i, (cid, _) in enumerate(d.communes)}  # d.communes are in sort_key order: one key per commune, not per row
     return sorted(rows, key=lambda cp: (order[cp.commune_id], cp.code))
@@ -271,32 +272,26 @@ def checkpoint_report(
     engine: Engine, district: str, week_ending: date, province: str | None = None, commune: str | None = None
 ) -> CheckpointReport:
     window = Window.days_ending(week_ending)
+    # One row per checkpoint with everything the view shows, each figure a correlated probe
+    # of an index: the week's counts (covering keys), the last visit (one backward step of
+    # the (checkpoint_id, occurred_at) index, not a GROUP BY over every visit the district
+    # ever had) and its devices' last contact. The cost stays with the district's checkpoints
+    # however many weeks are stored (bench/server_report.py).
+    last_visit = (
+        sa.select(sa.func.max(visits.c.occurred_at))
+        .where(visits.c.checkpoint_id == checkpoints.c.id, visits.c.occurred_at < window.end)
+        .scalar_subquery()
+    )
+    last_seen = sa.select(sa.func.max(devices.c.last_seen_at)).where(devices.c.checkpoint_id == checkpoints.c.id).scalar_subquery()
     with engine.connect() as conn:
         d = _district(conn, district, province)
-        counts = _visit_counts(conn, d, window)
-        # One backward probe of the (checkpoint_id, occurred_at) index per checkpoint, not a
-        # GROUP BY over every visit the district ever had: the cost stays with the district's
-        # checkpoints however many weeks are stored (bench/server_report.py).
-        latest = (
-            sa.select(sa.func.max(visits.c.occurred_at))
-            .where(visits.c.checkpoint_id == checkpoints.c.id, visits.c.occurred_at < window.end)
-            .scalar_subquery()
+        cps = _checkpoints_of(
+            conn,
+            d,
+            daily_counts.visits_between(checkpoints.c.id, window.first_day, window.last_day).label("visits"),
+            last_visit.label("last_visit_at"),
+            last_seen.label("last_device_seen_at"),
         )
-        last_visit = {
-            cp: at
-            for cp, at in conn.execute(
-                sa.select(checkpoints.c.id, latest).join(communes).where(communes.c.district_id == d.id)
-            ).all()
-            if at is not None
-        }
-        last_seen = dict(
-            conn.execute(
-                sa.select(devices.c.checkpoint_id, sa.func.max(devices.c.last_seen_at))
-                .where(devices.c.checkpoint_id.in_(_district_checkpoints(d)))
-                .group_by(devices.c.checkpoint_id)
-            ).all()
-        )
-        cps = _checkpoints_of(conn, d)
         only = commune_name(conn, d.id, commune) if commune is not None else None
     rows = [
         CheckpointRow(
@@ -305,9 +300,9 @@ def checkpoint_report(
             commune=cp.commune,
             created_at=cp.created_on,
             active=cp.active,
-            visits=counts.get(cp.id, 0),
-            last_visit_at=last_visit.get(cp.id),
-            last_device_seen_at=last_seen.get(cp.id),
+            visits=cp.visits,
+            last_visit_at=cp.last_visit_at,
+            last_device_seen_at=cp.last_device_seen_at,
         )
         for cp in cps
         if only is None or cp.commune == only

@@ -293,14 +293,16 @@ def checkpoint_report(
             last_seen.label("last_device_seen_at"),
         )
         only = commune_name(conn, d.id, commune) if commune is not None else None
+    # Built without validation: every field comes typed from the database (the count made an
+    # int), and validating a city district's 21,253 rows took 0.2 s (bench/server_report.py).
     rows = [
-        CheckpointRow(
+        CheckpointRow.model_construct(
             code=cp.code,
             name=cp.name,
             commune=cp.commune,
             created_at=cp.created_on,
             active=cp.active,
-            visits=cp.visits,
+            visits=int(cp.visits),
             last_visit_at=cp.last_visit_at,
             last_device_seen_at=cp.last_device_seen_at,
         )

@@ -6,12 +6,15 @@ date. City scale (issue 17): ``--checkpoints 637533 --districts 30 --visits 1000
 Hà Nội's 637,533 QR locations in its 30 district-level units, reported for one of them.
 Visits are loaded by a bulk path (sqlite3 executemany in one transaction; PostgreSQL
 makes them itself, INSERT … SELECT from generate_series), then the daily counts are
-built from them as migration 0007 builds them (equal to what ingest keeps, see
+built from them as migration 0005 builds them, and the monthly ones from those as
+migration 0010 does (equal to what ingest keeps, see
 ``checkpoint-server check-counts``), then ANALYZE. The timed calls
 are the server's own report functions (the ones the CLI and the API use), each run --runs
 times, beside two bare queries in the same run: the floor (one SUM over the window's
-daily counts for the district's checkpoints, the least any report must read) and the
-COUNT over the visits themselves that reports ran before they read counts.
+daily counts for the district's checkpoints, the least any report must read; for the
+year-to-date also one SUM over the whole months of the monthly counts and the current
+month's days, what it reads since issue 17) and the COUNT over the visits themselves that
+reports ran before they read counts.
 
 Target: report ≤ 1 s. Usage:
     .venv/bin/python bench/server_report.py [--visits 1000000] [--checkpoints 6500] [--districts 1] [--days 60]
@@ -42,7 +45,7 @@ import sqlalchemy as sa  # noqa: E402
 from server import daily_counts, partitions, reports  # noqa: E402
 from server.db import create_db_engine, writing  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
-from server.schema import checkpoints, communes, daily_visits, devices, districts, provinces, visits  # noqa: E402
+from server.schema import checkpoints, communes, daily_visits, devices, districts, monthly_visits, provinces, visits  # noqa: E402
 from tests.pgscratch import scratch_database  # noqa: E402
 
 DISTRICT, PROVINCE = "Huyện Bù Đăng", "Tỉnh Bình Phước"
@@ -200,10 +203,13 @@ def load_postgresql(engine: Any, n: int, n_checkpoints: int, days: int, n_distri
 
 
 def build_counts(engine: Any) -> None:
-    """The daily counts of the loaded visits, as migration 0007 builds them, then statistics."""
+    """The daily counts of the loaded visits, as migration 0005 builds them, and the monthly
+    ones from those, as migration 0010 does, then statistics."""
     with writing(engine) as conn:
         built = daily_counts.recount_sql(conn.dialect.name)
         conn.execute(daily_visits.insert().from_select(["checkpoint_id", "day", "direction", "kind", "visits"], built))
+        months = daily_counts.monthly_from_daily_sql(conn.dialect.name)
+        conn.execute(monthly_visits.insert().from_select(["checkpoint_id", "month", "direction", "kind", "visits"], months))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE" if engine.dialect.name == "sqlite" else "VACUUM ANALYZE")
 
@@ -220,6 +226,24 @@ def floor_sum(engine: Any, window: reports.Window) -> int:
             daily_visits.c.day.between(window.first_day, window.last_day),
         )
         return int(conn.execute(query).scalar_one() or 0)
+
+
+def floor_rollup(engine: Any, window: reports.Window) -> int:
+    """The least a year-to-date reads: one SUM over the window's whole months of the monthly
+    counts and the current month's days of the daily counts (a year always starts on the 1st)."""
+    month = window.last_day.replace(day=1)
+    whole = month if window.last_day.month == 12 and window.last_day.day == 31 else None
+    with engine.connect() as conn:
+        months = sa.select(monthly_visits.c.visits).where(
+            monthly_visits.c.checkpoint_id.in_(district_checkpoints()),
+            monthly_visits.c.month.between(window.first_day, whole or month - timedelta(days=1)),
+        )
+        days = sa.select(daily_visits.c.visits).where(
+            daily_visits.c.checkpoint_id.in_(district_checkpoints()),
+            daily_visits.c.day.between(month, window.last_day),
+        )
+        both = sa.union_all(months, days).subquery() if whole is None else months.subquery()
+        return int(conn.execute(sa.select(sa.func.sum(both.c.visits))).scalar_one() or 0)
 
 
 def scan_visits(engine: Any, window: reports.Window) -> int:
@@ -239,7 +263,7 @@ def timed(runs: int, func: Any) -> dict[str, float]:
         started = time.perf_counter()
         func()
         times.append(time.perf_counter() - started)
-    return {"median_s": statistics.median(times), "max_s": max(times)}
+    return {"median_s": statistics.median(times), "max_s": max(times), "first_s": times[0]}
 
 
 def run_one(kind: str, url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -258,7 +282,8 @@ def run_one(kind: str, url: str, args: argparse.Namespace) -> list[dict[str, Any
     table = reports.commune_report(engine, DISTRICT, REPORT_DAY)
     week, year = reports.Window.days_ending(REPORT_DAY), reports.Window.year_to(REPORT_DAY)
     assert table.total.visits == floor_sum(engine, week) == scan_visits(engine, week), table.total
-    assert reports.year_report(engine, DISTRICT, REPORT_DAY).total.visits == floor_sum(engine, year) == scan_visits(engine, year)
+    ytd = reports.year_report(engine, DISTRICT, REPORT_DAY).total.visits
+    assert ytd == floor_sum(engine, year) == floor_rollup(engine, year) == scan_visits(engine, year)
     results = [
         {"db": kind, "what": "bulk load", "seconds": load_s},
         {"db": kind, "what": "counts built, ANALYZE", "seconds": counts_s},
@@ -267,6 +292,7 @@ def run_one(kind: str, url: str, args: argparse.Namespace) -> list[dict[str, Any
         ("floor: SUM of week's counts", lambda: floor_sum(engine, week)),
         ("before: COUNT week's visits", lambda: scan_visits(engine, week)),
         ("floor: SUM of year's counts", lambda: floor_sum(engine, year)),
+        ("floor: SUM of months + days", lambda: floor_rollup(engine, year)),
         ("before: COUNT year's visits", lambda: scan_visits(engine, year)),
         ("district table (communes)", lambda: reports.commune_report(engine, DISTRICT, REPORT_DAY)),
         ("per-checkpoint view", lambda: reports.checkpoint_report(engine, DISTRICT, REPORT_DAY)),
@@ -308,7 +334,8 @@ def main() -> None:
             print(f"{r['db']:<11} {r['what']:<27} {r['seconds']:8.1f} s")
         else:
             extra = f"  ({r['window_visits']} visits in the window)" if "window_visits" in r else ""
-            print(f"{r['db']:<11} {r['what']:<27} median {r['median_s'] * 1000:7.1f} ms  max {r['max_s'] * 1000:7.1f} ms{extra}")
+            times = f"median {r['median_s'] * 1000:7.1f} ms  max {r['max_s'] * 1000:7.1f} ms  first {r['first_s'] * 1000:7.1f} ms"
+            print(f"{r['db']:<11} {r['what']:<27} {times}{extra}")
 
 
 if __name__ == "__main__":

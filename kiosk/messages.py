@@ -310,9 +310,10 @@ MESSAGES: dict[str, str] = {
         "Cannot run {workers} workers on {db}: SQLite takes one writer at a time and keeps rate limits in one "
         'process. Use --workers 1, or PostgreSQL (server.db = "postgresql://…").'
     ),
-    "server_counts_equal": N_("The daily counts equal a full recount of the stored visits."),
+    "server_counts_equal": N_("The daily and monthly counts equal a full recount of the stored visits."),
     "server_counts_differ": N_(
-        "The daily counts differ from the stored visits in {n} places (checkpoint id, day, direction, kind: counted/stored):"
+        "The counts differ from a recount in {n} places (counts, recounted from, checkpoint id, day or month, direction, "
+        "kind: counted/recounted):"
     ),
     "fix_district_key": N_(
         "Enrol the kiosk (the key comes with the answer), or copy the file of checkpoint-server keys export "

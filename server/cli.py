@@ -1055,8 +1055,8 @@ def purge(admin: Admin, days: int | None, as_json: bool) -> None:
 @JSON_FLAG
 @with_admin
 def check_counts(admin: Admin, as_json: bool) -> None:
-    """Check that the daily counts reports read equal a full recount of the stored visits
-    (from the first day retention kept whole)."""
+    """Check that the daily and monthly counts reports read equal a full recount of the stored
+    visits (from the first month retention kept whole)."""
     from server import daily_counts, retention
 
     engine = admin.engine()
@@ -1068,7 +1068,9 @@ def check_counts(admin: Admin, as_json: bool) -> None:
     else:
         click.echo(render_both("server_counts_differ", n=len(mismatches)), err=True)
         for m in mismatches:
-            click.echo(f"  {m.checkpoint_id} {m.day} {m.direction} {m.kind}: {m.counted}/{m.stored}", err=True)
+            click.echo(
+                f"  {m.table} {m.recounted_from} {m.checkpoint_id} {m.day} {m.direction} {m.kind}: {m.counted}/{m.stored}", err=True
+            )
     if mismatches:
         sys.exit(ExitCode.NOT_DONE)
 

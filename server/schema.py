@@ -196,14 +196,31 @@ cards = sa.Table(
 
 # Visits per checkpoint, local (Vietnam) day, direction and kind, kept by ingest in the same
 # transaction as the visits (server/daily_counts.py): reports read these, not the visits.
+# On PostgreSQL the primary key carries the count (INCLUDE), so a report's SUM is an
+# index-only scan and never visits the heap (bench/server_report.py, issue 17).
 daily_visits = sa.Table(
     "daily_visits",
     metadata,
-    sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), primary_key=True),
-    sa.Column("day", sa.Date, primary_key=True),
-    sa.Column("direction", sa.String(3), primary_key=True),
-    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("direction", sa.String(3), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
     sa.Column("visits", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
+    sa.PrimaryKeyConstraint("checkpoint_id", "day", "direction", "kind", postgresql_include=["visits"]),
+)
+
+# The same counts rolled up by local month (``month`` is its first day), kept by ingest in
+# the same transaction from the same rows: a year-to-date reads whole months here and only
+# the days of the current month from daily_visits (server/daily_counts.py).
+monthly_visits = sa.Table(
+    "monthly_visits",
+    metadata,
+    sa.Column("checkpoint_id", sa.Integer, sa.ForeignKey("checkpoints.id"), nullable=False),
+    sa.Column("month", sa.Date, nullable=False),
+    sa.Column("direction", sa.String(3), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("visits", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
+    sa.PrimaryKeyConstraint("checkpoint_id", "month", "direction", "kind", postgresql_include=["visits"]),
 )
 
 # Token buckets of the per-device rate limit on PostgreSQL, shared by every worker (server/ratelimit.py).

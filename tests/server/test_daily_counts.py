@@ -1,4 +1,4 @@
-"""The daily counts reports read: kept by ingest, exact, unchanged by a purge, built for old databases.
+"""The daily and monthly counts reports read: kept by ingest, exact, unchanged by a purge, built for old databases.
 
 Every figure here comes through the real paths (the HTTP API, ``ingest``, ``purge``, the
 ``checkpoint-server`` CLI, Alembic) on SQLite and on PostgreSQL, and is compared with a
@@ -7,6 +7,7 @@ full recount of the visits table.
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -20,7 +21,7 @@ from server.cli import main
 from server.db import create_db_engine
 from server.ingest import IngestRules, ingest
 from server.migrate import upgrade
-from server.schema import daily_visits
+from server.schema import daily_visits, monthly_visits
 from tests.server.conftest import PLACE, add_checkpoint, bearer, enrol, visit
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
@@ -35,6 +36,13 @@ def counts(engine: Engine) -> dict[tuple[str, str, str], int]:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(daily_visits)).all()
     return {(r.day.isoformat(), r.direction, r.kind): r.visits for r in rows}
+
+
+def monthly(engine: Engine) -> dict[tuple[str, str, str], int]:
+    """(first day of the local month, direction, kind) -> visits, over all checkpoints."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(monthly_visits)).all()
+    return {(r.month.isoformat(), r.direction, r.kind): r.visits for r in rows}
 
 
 def auth(engine: Engine, device_id: str, code: str = "BD-001") -> enrolment.DeviceAuth:
@@ -80,10 +88,11 @@ def test_purge_changes_no_count_and_no_report(engine: Engine) -> None:
     device = auth(engine, enrol(engine)[0])
     moments = [datetime(2026, 9, 1, 2, tzinfo=timezone.utc), datetime(2026, 11, 20, 2, tzinfo=timezone.utc)]
     ingest(engine, device, [visit(at=m) for m in moments], IngestRules(timedelta(days=1), timedelta(days=3650)), NOW)
-    before = counts(engine), reports.year_report(engine, PLACE.district, date(2026, 11, 23), PLACE.province)
+    before = counts(engine), monthly(engine), reports.year_report(engine, PLACE.district, date(2026, 11, 23), PLACE.province)
     assert retention.purge(engine, 30, "test", now=NOW) == 1
-    after = counts(engine), reports.year_report(engine, PLACE.district, date(2026, 11, 23), PLACE.province)
-    assert after == before and before[1].total.visits == 2
+    after = counts(engine), monthly(engine), reports.year_report(engine, PLACE.district, date(2026, 11, 23), PLACE.province)
+    assert after == before and before[2].total.visits == 2
+    assert before[1] == {("2026-09-01", "in", "cccd"): 1, ("2026-11-01", "in", "cccd"): 1}
     assert daily_counts.recount(engine) == []
 
 
@@ -123,6 +132,7 @@ def test_0005_builds_the_counts_of_an_existing_database(db_url: str) -> None:
             )
     assert upgrade(engine)[0] == "0003"
     assert counts(engine) == {("2026-11-23", "in", "cccd"): 1, ("2026-11-24", "out", "cccd"): 2}
+    assert monthly(engine) == {("2026-11-01", "in", "cccd"): 1, ("2026-11-01", "out", "cccd"): 2}
     assert daily_counts.recount(engine) == []
     engine.dispose()
 
@@ -138,5 +148,108 @@ def test_recount_finds_a_count_without_visits_and_visits_without_a_count(engine:
                 checkpoint_id=device.checkpoint_id, day=date(2026, 11, 1), direction="out", kind="phone", visits=4
             )
         )
-    found = [(m.day.isoformat(), m.direction, m.kind, m.counted, m.stored) for m in daily_counts.recount(engine)]
-    assert found == [("2026-11-01", "out", "phone", 4, 0), ("2026-11-24", "in", "cccd", 0, 1)]
+    found = [
+        (m.table, m.recounted_from, m.day.isoformat(), m.direction, m.kind, m.counted, m.stored)
+        for m in daily_counts.recount(engine)
+    ]
+    assert found == [
+        ("daily_visits", "visits", "2026-11-01", "out", "phone", 4, 0),
+        ("daily_visits", "visits", "2026-11-24", "in", "cccd", 0, 1),
+        # the months still equal the visits, so they now differ from the tampered days
+        ("monthly_visits", "daily_visits", "2026-11-01", "in", "cccd", 2, 1),
+        ("monthly_visits", "daily_visits", "2026-11-01", "out", "phone", 0, 4),
+    ]
+
+
+def test_recount_finds_a_month_that_differs_from_its_visits_and_its_days(engine: Engine, db_url: str) -> None:
+    add_checkpoint(engine)
+    ingest(engine, auth(engine, enrol(engine)[0]), [visit(at=LAST_SECOND_OF_23RD)], RULES, NOW)
+    with engine.begin() as conn:
+        conn.execute(monthly_visits.update().values(visits=5))
+    found = [(m.table, m.recounted_from, m.day.isoformat(), m.counted, m.stored) for m in daily_counts.recount(engine)]
+    assert found == [("monthly_visits", "daily_visits", "2026-11-01", 5, 1), ("monthly_visits", "visits", "2026-11-01", 5, 1)]
+    text = CliRunner().invoke(main, ["check-counts", "--db", db_url])
+    assert text.exit_code == 1 and "monthly_visits visits" in text.output and "2026-11-01 in cccd: 5/1" in text.output
+
+
+# Local month edges: 31 Oct 17:00Z is already 1 Nov in Vietnam (its UTC date is still 31 Oct);
+# 31 Dec 17:00Z is 1 Jan of the next year there.
+LAST_SECOND_OF_OCTOBER = datetime(2026, 10, 31, 16, 59, 59, tzinfo=timezone.utc)
+FIRST_SECOND_OF_NOVEMBER = datetime(2026, 10, 31, 17, 0, tzinfo=timezone.utc)
+FIRST_SECOND_OF_2027 = datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc)
+LATER = datetime(2027, 1, 2, 3, 0, tzinfo=timezone.utc)
+LONG_RULES = IngestRules(max_future=timedelta(days=1), retention=timedelta(days=3650))
+
+
+def ingest_across_months(engine: Engine) -> None:
+    """Visits on both sides of local month and year edges, with duplicates and a conflict."""
+    add_checkpoint(engine)
+    mine, theirs = auth(engine, enrol(engine)[0]), auth(engine, enrol(engine)[0])
+    edges = [visit(at=m) for m in (LAST_SECOND_OF_OCTOBER, FIRST_SECOND_OF_NOVEMBER, FIRST_SECOND_OF_2027)]
+    spread = [visit(at=datetime(2026, 1, 1, 0, tzinfo=timezone.utc) + timedelta(hours=37 * i), direction="out") for i in range(200)]
+    assert {r.status for r in ingest(engine, mine, edges + spread, LONG_RULES, LATER)} == {"created"}
+    again = ingest(engine, mine, [edges[0], spread[5]], LONG_RULES, LATER) + ingest(engine, theirs, [edges[1]], LONG_RULES, LATER)
+    assert [r.status for r in again] == ["duplicate", "duplicate", "rejected"]  # a conflict adds nothing
+
+
+def test_months_follow_the_local_month_edge_and_equal_a_recount(engine: Engine) -> None:
+    ingest_across_months(engine)
+    edges = {k: v for k, v in monthly(engine).items() if k[1] == "in"}
+    assert edges == {("2026-10-01", "in", "cccd"): 1, ("2026-11-01", "in", "cccd"): 1, ("2027-01-01", "in", "cccd"): 1}
+    assert sum(monthly(engine).values()) == sum(counts(engine).values()) == 203
+    assert daily_counts.recount(engine) == []
+
+
+def test_year_to_date_equals_the_sum_of_its_days(engine: Engine) -> None:
+    """Whole months come from the roll-up and the rest from the days: every split must add up
+    to the days' own sum (first and last days of months, of the year, and between)."""
+    ingest_across_months(engine)
+    days = counts(engine)
+    throughs = [date(2026, 1, 1), date(2026, 1, 31), date(2026, 2, 1), date(2026, 2, 28), date(2026, 3, 1), date(2026, 6, 17)]
+    throughs += [date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 30), date(2026, 12, 31), date(2027, 1, 1)]
+    for through in throughs:
+        expected = sum(n for (day, _, _), n in days.items() if date(through.year, 1, 1) <= date.fromisoformat(day) <= through)
+        assert reports.year_report(engine, PLACE.district, through, PLACE.province).total.visits == expected, through
+    assert reports.year_report(engine, PLACE.district, date(2026, 12, 31), PLACE.province).total.visits == 202
+
+
+def test_any_window_sums_months_and_days_like_the_days_alone(engine: Engine) -> None:
+    ingest_across_months(engine)
+    days = counts(engine)
+    checkpoint_ids = sa.select(sa.literal(places.checkpoint(engine, "BD-001")["id"]))
+    rng = random.Random(17)
+    windows = [(date(2026, 1, 1), date(2026, 12, 31)), (date(2026, 2, 1), date(2026, 2, 28)), (date(2026, 2, 2), date(2026, 2, 27))]
+    windows += [tuple(sorted(date(2026, 1, 1) + timedelta(days=rng.randrange(400)) for _ in range(2))) for _ in range(40)]
+    with engine.connect() as conn:
+        for first, last in windows:
+            expected = sum(n for (day, _, _), n in days.items() if first <= date.fromisoformat(day) <= last)
+            assert sum(daily_counts.per_checkpoint(conn, checkpoint_ids, first, last).values()) == expected, (first, last)
+
+
+def test_0010_builds_the_months_of_an_existing_database_and_covers_the_count(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    upgrade(engine, "0007")
+    add_checkpoint(engine)
+    checkpoint_id = places.checkpoint(engine, "BD-001")["id"]
+    with engine.begin() as conn:  # daily counts as the server at 0007 kept them
+        conn.execute(
+            daily_visits.insert(),
+            [
+                {"checkpoint_id": checkpoint_id, "day": day, "direction": "in", "kind": "cccd", "visits": n}
+                for day, n in [(date(2026, 10, 31), 3), (date(2026, 11, 1), 4), (date(2026, 11, 30), 5), (date(2027, 1, 1), 6)]
+            ],
+        )
+    assert upgrade(engine)[0] == "0007"
+    assert monthly(engine) == {("2026-10-01", "in", "cccd"): 3, ("2026-11-01", "in", "cccd"): 9, ("2027-01-01", "in", "cccd"): 6}
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            keys = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname IN ('pk_daily_visits', 'pk_monthly_visits') "
+                "AND schemaname = current_schema()"
+            ).scalars()
+            assert [k.endswith("INCLUDE (visits)") for k in keys] == [True, True]
+            options = conn.exec_driver_sql(
+                "SELECT reloptions FROM pg_class WHERE relname = 'monthly_visits' AND relnamespace = current_schema()::regnamespace"
+            ).scalar_one()
+            assert "autovacuum_vacuum_insert_scale_factor=0.01" in options
+    engine.dispose()

@@ -266,7 +266,7 @@ class Kiosk:
 
 def assert_delivered_exactly_once(server: Server, kiosk: Kiosk) -> None:
     """Every kiosk visit on the server once, nothing else there, nothing left pending, and the
-    daily counts reports read equal to a full recount (whatever faults came in between)."""
+    daily and monthly counts reports read equal to a full recount (whatever faults came in between)."""
     stored = server.visit_ids()
     assert set(stored.values()) <= {1}
     assert set(stored) == kiosk.ids()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.clock import LOCAL_TZ
 from kiosk.enrolment import Enrolment, write_enrolment
 from kiosk.store import RECOVERED_COLUMNS, Delivery, VisitStore, iso
 from kiosk.syncstate import LAST_ERROR, LAST_SUCCESS, NEEDS_REENROLMENT
@@ -49,6 +50,10 @@ def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def crowded(data: Path) -> None:
     """The data directory of the worst day a kiosk could have, written through the store."""
     now = datetime.now(timezone.utc)
+    # Spread over the last hour, but never before the local midnight: the panel counts today
+    # (Vietnam time), so between 00:00 and 01:00 there an hour's spread fell partly on yesterday.
+    today = (now.astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)).astimezone(timezone.utc)
+    spread = max(1, min(3600, int((now - today).total_seconds())))
     with VisitStore.in_dir(data) as store:
 
         def row(n: int, direction: str) -> tuple:
@@ -64,7 +69,7 @@ def crowded(data: Path) -> None:
                 f"phone:{direction}{n}",
                 json.dumps(fields, ensure_ascii=False),
                 None,
-                iso(now - timedelta(seconds=n % 3600)),
+                iso(now - timedelta(seconds=n % spread)),
                 n,
                 "b",
                 0,

@@ -12,7 +12,8 @@ run and on one disk:
   the JSON and the AEAD; the visit id, encapsulation and key schedule are made in the scan
   thread's idle time, kiosk/seal.py);
 * the real path: ``ScanService.handle(ScanEvent(source="serial", text=payload))`` with
-  the real ``SystemClock``, on a store holding a district key (every visit sealed), for
+  the real ``SystemClock`` and, as in a running kiosk (drivers/runtime.py), the real clock
+  watch publishing whether the clock is synchronised (kiosk/clockwatch.py), on a store holding a district key (every visit sealed), for
   distinct realistic payloads (CCCD QR strings with
   Vietnamese names and addresses, Vietnamese phone numbers, opaque codes, and the EU DCC
   test vector once), each of which must come back ``accepted``. Between two scans (untimed)
@@ -57,6 +58,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from kiosk.clock import SystemClock  # noqa: E402
+from kiosk.clockwatch import ClockWatch  # noqa: E402
 from kiosk.config import Config  # noqa: E402
 from kiosk.credentials import Rejection  # noqa: E402
 from kiosk.masking import masked_fields  # noqa: E402
@@ -570,6 +572,12 @@ def main(argv: list[str] | None = None) -> int:
         store.set_district_key(key)
         service = ScanService(config, store, clock=SystemClock(), trust=trust)
         real = Real(service)
+        watch = ClockWatch(store)  # as drivers/runtime.py starts it before the readers
+        watch.start()
+        deadline = time.monotonic() + 15  # its first answer asks the time services (2 s timeout each)
+        while watch.status is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        clock_said = f"{watch.status.source}: {watch.status.detail}" if watch.status else "no answer in 15 s"
 
         width_real = statistics.fmean(len(r[15]) for r in floor_rows(real_payloads[:200], "x", key))
         width_floor = statistics.fmean(len(r[15]) for r in rows)
@@ -623,6 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio_p99 = real_stats["p99"] / floor_stats["p99"]
         verdict = "PASS" if real_stats["p99"] <= TARGET_RATIO * floor_stats["p99"] else "MISS"
 
+        watch.stop()
         floor.close()
         store.close()
     finally:
@@ -634,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{n} scans per side in {blocks} alternating blocks, {warm} warm-up each, {measured_s:.1f} s; "
         f"mean sealed fields {width_real:.0f} B (real) / {width_floor:.0f} B (floor)"
     )
+    show(f"clock watch (as in a running kiosk), first answer: {clock_said}")
     show(f"{'':26}{'n':>6}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}  (ms)")
     for label, st in (
         ("floor: INSERT+COMMIT", floor_stats),

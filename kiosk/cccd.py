@@ -18,6 +18,7 @@ ID_NUMBER = re.compile(r"^[0-9]{12}$")
 OLD_ID_NUMBER = re.compile(r"^[0-9]{9}$")
 DATE = re.compile(r"^[0-9]{8}$")
 SEXES = {"nam": "Nam", "nữ": "Nữ"}
+FIRST_DATE = date(1900, 1, 1)
 DATE_FIELDS = {"date_of_birth": Word(N_("date of birth")), "issue_date": Word(N_("issue date"))}
 
 
@@ -29,14 +30,15 @@ def looks_like_cccd(fields: list[str]) -> bool:
 
 
 def _date(text: str, field: str, today: date) -> date | Rejection:
-    bad = Rejection("cccd_bad_date", {"field": DATE_FIELDS[field]})
-    if not DATE.match(text):
-        return bad
-    try:
-        value = date(int(text[4:]), int(text[2:4]), int(text[:2]))
-    except ValueError:
-        return bad
-    return value if date(1900, 1, 1) <= value <= today else bad
+    if DATE.match(text):
+        try:
+            value = date(int(text[4:]), int(text[2:4]), int(text[:2]))
+        except ValueError:
+            pass
+        else:
+            if FIRST_DATE <= value <= today:
+                return value
+    return Rejection("cccd_bad_date", {"field": DATE_FIELDS[field]})
 
 
 def parse_cccd(fields: list[str], today: date) -> Cccd | Rejection:
@@ -54,7 +56,7 @@ def parse_cccd(fields: list[str], today: date) -> Cccd | Rejection:
         return Rejection("cccd_bad_name")
     name, dob_text, sex_text, address = rest[:4]
     issue_text = rest[4] if len(rest) == 5 else ""
-    if not name or any(ch.isdigit() for ch in name):
+    if not name or any(map(str.isdigit, name)):
         return Rejection("cccd_bad_name")
     dob = _date(dob_text, "date_of_birth", today)
     if isinstance(dob, Rejection):

@@ -1,23 +1,27 @@
 """Payload recognition: whatever a reader produced → a credential or a clear rejection.
 
 Pure: no I/O, no clock of its own (the caller passes ``now``), and no exception escapes,
-because a scan that crashes the kiosk is a scan lost.
+because a scan that crashes the kiosk is a scan lost. The card trust may be handed over as
+a function that reads it (kiosk/card_trust_file.py), called only when the payload is a card,
+so the other scans do not pay for its file's stat (bench/scan_latency.py).
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from kiosk.cards import CardTrust, looks_like_card, read_card
 from kiosk.cccd import looks_like_cccd, parse_cccd
-from kiosk.contract import UNSTORABLE_TEXT
+from kiosk.contract import unstorable_text
 from kiosk.credentials import Opaque, Recognised, Rejection
 from kiosk.dcc import decode_dcc
 from kiosk.phone import PHONE_LIKE, parse_phone
 from kiosk.textcodec import decode_bytes
 from kiosk.trust import TrustStore
 
+CardSource = CardTrust | Callable[[], CardTrust] | None  # the trust, or how to read it when a card comes
 DEFAULT_MAX_BYTES = 4096  # a QR code holds at most 2,953 bytes; more is a reader fault
 
 
@@ -50,7 +54,7 @@ def recognise(
     *,
     now: datetime | None = None,
     trust: TrustStore | None = None,
-    cards: CardTrust | None = None,
+    cards: CardSource = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     fallback_encoding: str | None = None,
 ) -> Recognised:
@@ -63,7 +67,7 @@ def recognise(
 
 
 def _recognise(
-    payload: bytes | str, now: datetime, trust: TrustStore | None, cards: CardTrust | None, max_bytes: int, fallback: str | None
+    payload: bytes | str, now: datetime, trust: TrustStore | None, cards: CardSource, max_bytes: int, fallback: str | None
 ) -> Recognised:
     if isinstance(payload, bytes):
         length = len(payload)
@@ -84,14 +88,14 @@ def _recognise(
     if text[:4].upper() == "HC1:":
         return decode_dcc(text, trust=trust, now=now)
     if looks_like_card(text):
-        return read_card(text, cards)
+        return read_card(text, cards() if callable(cards) else cards)
     folded = unicodedata.normalize("NFKC", text)  # fullwidth digits from some readers → ASCII
     fields = folded.split("|")
     if looks_like_cccd(fields):
         return parse_cccd(fields, now.date())
     if _looks_like_phone(folded):
         return parse_phone(folded)
-    if UNSTORABLE_TEXT.search(text):  # NUL or a lone surrogate: keep the exact bytes, as hex
+    if unstorable_text(text):  # NUL or a lone surrogate: keep the exact bytes, as hex
         raw = text.encode("utf-8", "surrogatepass")
         return Opaque(text=raw[:max_bytes].hex(), length=length, truncated=len(raw) > max_bytes, hint="binary")
     return _opaque(text, length, max_bytes)

@@ -171,7 +171,7 @@ class ScanService:
             event.payload,
             now=reading.wall,
             trust=self.trust,
-            cards=self._cards if self._cards is not None else self._card_watch.current(),
+            cards=self._cards if self._cards is not None else self._card_watch.current,
             max_bytes=self.config.kiosk.max_payload_bytes,
             fallback_encoding=event.encoding,
         )

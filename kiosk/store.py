@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -185,9 +185,6 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-_LATEST_SQL = (
-    "SELECT id, scanned_at, monotonic_ns, boot_id, direction FROM visits WHERE credential_key = ? ORDER BY seq DESC LIMIT 1"
-)
 # What a scan writes; also what a salvage copies back from a damaged file (kiosk/salvage.py).
 RECOVERED_COLUMNS = (
     "id",
@@ -236,6 +233,26 @@ PURGED_LAST_AT = "retention.last_at"
 DISTRICT_KEY = "district.public_key"
 DISTRICT_FINGERPRINT = "district.fingerprint"
 _KEY_SQL = f"SELECT value FROM meta WHERE key = '{DISTRICT_KEY}'"
+# The scan's one statement: the visit, unless the latest visit of the same credential is the
+# same scan again, or the district key is no longer the one this process sealed it to (the
+# sync process stored another). "The same scan again": within one boot the monotonic clock is
+# exact and shared by every process, and a scan read just *before* the stored one but
+# committed after it (two readers or two processes at once) is the same scan, so look both
+# ways; across a reboot only the wall clock is left, and a wall clock behind the stored visit
+# cannot be trusted, so store it (times compare as text: ``iso``).
+_LATEST_REPEATED = (
+    "SELECT latest.id, latest.scanned_at, latest.direction FROM (SELECT id, scanned_at, monotonic_ns, boot_id, "
+    "direction FROM visits WHERE credential_key = :credential_key ORDER BY seq DESC LIMIT 1) AS latest "
+    "WHERE CASE WHEN latest.boot_id = :boot_id THEN abs(:monotonic_ns - latest.monotonic_ns) <= :window_ns "
+    "ELSE latest.scanned_at BETWEEN :earliest AND :scanned_at END"
+)
+_RECORD_SQL = (
+    f"INSERT INTO visits ({', '.join(RECOVERED_COLUMNS)}) SELECT {', '.join(':' + c for c in RECOVERED_COLUMNS)} "
+    f"WHERE ({_KEY_SQL}) IS :key_text AND NOT EXISTS ({_LATEST_REPEATED})"
+)
+# When it wrote nothing: which of the two it was, read in one statement.
+_NOT_RECORDED_SQL = f"SELECT ({_KEY_SQL}), repeated.* FROM (SELECT 1) LEFT JOIN ({_LATEST_REPEATED}) AS repeated"
+RECORD_TRIES = 5  # each miss means another process changed the key or the credential's latest visit just now
 
 
 @dataclass(frozen=True)
@@ -510,13 +527,19 @@ class VisitStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite_utils.Database]:
-        """BEGIN IMMEDIATE: the repeat check and the insert see one state across processes."""
+        """One transaction, BEGIN IMMEDIATE: what it reads and writes is one state across processes."""
+        with self._writing(), _immediate(self.db):
+            yield self.db
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection for writing (autocommit: each statement its own transaction unless
+        ``_write`` opened one); a database error becomes a ``StorageError``."""
         with self._lock:
             if self.write_error is not None:
                 self._reopen_for_writing(self.write_error)
             try:
-                with _immediate(self.db):
-                    yield self.db
+                yield self.db.conn
             except (sqlite3.Error, OSError) as exc:
                 raise storage_error(exc, self.path.parent) from exc
 
@@ -531,53 +554,64 @@ class VisitStore:
     def record(self, visit: NewVisit, repeat_window_s: float, prepared: Prepared | None = None) -> str | Repeat:
         """Store the visit durably and return its id, or the earlier visit it repeats.
 
-        The scan path: plain SQL on the connection (a repeat-check SELECT, one INSERT, the
-        COMMIT), because sqlite-utils' table helpers look the schema up on every call and
-        that doubled the time a guard waits for green (bench/scan_latency.py).
+        The scan path is one SQL statement (``_RECORD_SQL``): the connection is in autocommit
+        mode, so SQLite takes the write lock before the statement reads anything, the
+        repeat check and the insert see one state across processes, and the statement's own
+        commit is the durable one. Five statements (BEGIN IMMEDIATE, two SELECTs, INSERT,
+        COMMIT) cost the guard a fifth of the scan path's own work (bench/scan_latency.py).
+        The district key it seals to is the one this process last read; when the database
+        holds another, nothing is written, the key is read again and the visit sealed anew.
         """
-        with self._write() as db:
-            previous = db.conn.execute(_LATEST_SQL, [visit.credential_key]).fetchone()
-            if previous is not None and _is_repeat(previous, visit.clock, repeat_window_s):
-                return Repeat(previous[0], datetime.fromisoformat(previous[1]), previous[4])
-            pool = self._seal_pool(db)
-            key = pool.key if pool is not None else None
-            secret = {"fields": visit.fields, "raw": visit.raw}
-            sealed = pool.seal(visit.id, secret, prepared) if pool is not None else None
-            db.conn.execute(
-                _INSERT_SQL,
-                [
-                    visit.id,
-                    visit.checkpoint_code,
-                    self.device_id,
-                    visit.direction,
-                    visit.source,
-                    visit.reader,
-                    visit.kind,
-                    visit.credential_key,
-                    _json(visit.shown),
-                    None,
-                    iso(visit.clock.wall),
-                    visit.clock.monotonic_ns,
-                    visit.clock.boot_id,
-                    int(visit.clock.synchronised),
-                    visit.operator,
-                    sealed,
-                    key.fingerprint if key is not None else None,
-                    None if key is not None else _json(secret),
-                ],
-            )
-        return visit.id
+        wall = visit.clock.wall
+        values: dict[str, Any] = {
+            "id": visit.id,
+            "checkpoint_code": visit.checkpoint_code,
+            "device_id": self.device_id,
+            "direction": visit.direction,
+            "source": visit.source,
+            "reader": visit.reader,
+            "kind": visit.kind,
+            "credential_key": visit.credential_key,
+            "fields": _json(visit.shown),
+            "raw": None,
+            "scanned_at": iso(wall),
+            "monotonic_ns": visit.clock.monotonic_ns,
+            "boot_id": visit.clock.boot_id,
+            "clock_synchronised": int(visit.clock.synchronised),
+            "operator": visit.operator,
+            "window_ns": int(repeat_window_s * 1e9),
+            "earliest": iso(wall - timedelta(seconds=repeat_window_s)),
+        }
+        secret = {"fields": visit.fields, "raw": visit.raw}
+        with self._writing() as conn:
+            key_text = self._key_cache[0] if self._key_cache is not None else None
+            for _ in range(RECORD_TRIES):
+                pool = self._pool_for(key_text)
+                values["key_text"] = key_text
+                values["sealed"] = pool.seal(visit.id, secret, prepared) if pool is not None else None
+                values["key_id"] = pool.key.fingerprint if pool is not None else None
+                values["clear"] = None if pool is not None else _json(secret)
+                if conn.execute(_RECORD_SQL, values).rowcount == 1:
+                    return visit.id
+                key_now, *repeated = conn.execute(_NOT_RECORDED_SQL, values).fetchone()
+                if key_now == key_text and repeated[0] is not None:
+                    return Repeat(repeated[0], datetime.fromisoformat(repeated[1]), repeated[2])
+                key_text = key_now
+        raise StorageError("storage_error", f"{self.path}: the visit was not written in {RECORD_TRIES} tries")
 
     def _seal_pool(self, db: sqlite_utils.Database) -> SealPool | None:
         """What seals to the key new visits are sealed to, read in the write transaction (the
         sync process may have just stored it); one pool per distinct value (kiosk/seal.py)."""
         row = db.conn.execute(_KEY_SQL).fetchone()
-        if row is None:
+        return self._pool_for(row[0] if row is not None else None)
+
+    def _pool_for(self, key_text: str | None) -> SealPool | None:
+        if key_text is None:
             return None
-        if self._key_cache is None or self._key_cache[0] != row[0]:
+        if self._key_cache is None or self._key_cache[0] != key_text:
             if self._key_cache is not None:
                 self._key_cache[1].close()
-            self._key_cache = (row[0], SealPool(DistrictKey.from_text(row[0])))
+            self._key_cache = (key_text, SealPool(DistrictKey.from_text(key_text)))
         return self._key_cache[1]
 
     def prepare_seal(self) -> bool:
@@ -855,21 +889,6 @@ class VisitStore:
             last=Purged(int(meta.get(PURGED_LAST + "synced", 0)), int(meta.get(PURGED_LAST + "rejected", 0))),
             total=Purged(totals["synced"], totals["rejected"]),
         )
-
-
-def _is_repeat(previous: tuple[Any, ...], now: ClockReading, window_s: float) -> bool:
-    """Whether a scan read at ``now`` is the stored ``previous`` visit again.
-
-    Within one boot the monotonic clock is exact and shared by every process, and a scan
-    read just *before* the stored one but committed after it (two readers or two
-    processes at once) is the same scan: look both ways. Across a reboot only the wall
-    clock is left, and a wall clock behind the stored visit cannot be trusted: store it.
-    """
-    _, scanned_at, monotonic_ns, boot, _ = previous
-    if boot == now.boot_id:
-        return abs(now.monotonic_ns - monotonic_ns) <= window_s * 1e9
-    elapsed = (now.wall - datetime.fromisoformat(scanned_at)).total_seconds()
-    return 0 <= elapsed <= window_s
 
 
 def _purge_totals(db: sqlite_utils.Database) -> dict[PurgedState, int]:

@@ -169,3 +169,39 @@ def test_the_pipeline_prepares_seals_while_idle_and_the_stored_visit_opens(tmp_p
     finally:
         pipeline.stop()
         store.close()
+
+
+def test_a_key_another_process_stored_seals_this_processs_next_visit(tmp_path: Path) -> None:
+    """The scan writes in one statement with the key it last read; a key stored since by the sync
+    process (another connection) makes that statement write nothing, and the visit is sealed anew
+    to the key the database holds: never left in clear after the backlog was sealed, never sealed
+    to a key rotated away."""
+    first_private, first = _district()
+    second_private, second = _district()
+    config = Config.model_validate({"storage": {"data_dir": str(tmp_path / "kiosk")}})
+    scanning = VisitStore.in_dir(config.data_dir)
+    service = ScanService(config, scanning)
+    try:
+        before = service.handle(ScanEvent(source="serial", text="0912345678"))
+        with VisitStore.in_dir(config.data_dir) as syncing:  # the sync process: enrolment brings the key
+            assert syncing.set_district_key(first) == 1
+        during = service.handle(ScanEvent(source="serial", text="0912345679"))
+        with VisitStore.in_dir(config.data_dir) as syncing:  # a later batch answer: the key rotated
+            syncing.set_district_key(second)
+        after = service.handle(ScanEvent(source="serial", text="0912345680"))
+        rows = {
+            row[0]: row[1:]
+            for row in scanning.db.conn.execute("SELECT id, sealed, key_id, clear FROM visits").fetchall()
+        }
+    finally:
+        scanning.close()
+    assert all(result.accepted for result in (before, during, after))
+    assert all(clear is None for _, _, clear in rows.values())
+    for result, private, key, phone in (
+        (before, first_private, first, "0912345678"),  # the backlog, sealed when the key came
+        (during, first_private, first, "0912345679"),
+        (after, second_private, second, "0912345680"),
+    ):
+        sealed, key_id, _ = rows[str(result.visit_id)]
+        assert key_id == key.fingerprint
+        assert open_sealed(private, str(result.visit_id), sealed)["fields"]["phone"] == phone

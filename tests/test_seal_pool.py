@@ -189,10 +189,7 @@ def test_a_key_another_process_stored_seals_this_processs_next_visit(tmp_path: P
         with VisitStore.in_dir(config.data_dir) as syncing:  # a later batch answer: the key rotated
             syncing.set_district_key(second)
         after = service.handle(ScanEvent(source="serial", text="0912345680"))
-        rows = {
-            row[0]: row[1:]
-            for row in scanning.db.conn.execute("SELECT id, sealed, key_id, clear FROM visits").fetchall()
-        }
+        rows = {row[0]: row[1:] for row in scanning.db.conn.execute("SELECT id, sealed, key_id, clear FROM visits").fetchall()}
     finally:
         scanning.close()
     assert all(result.accepted for result in (before, during, after))

@@ -81,10 +81,20 @@ def parse_phone(text: str) -> Phone | Rejection:
         return Rejection("phone_length")
     if len(national) == 11 and not national.startswith("02"):
         return Rejection("phone_length")
-    try:
-        number = phonenumbers.parse(national, "VN")
-    except phonenumbers.NumberParseException:
-        return Rejection("phone_invalid")
-    if not phonenumbers.is_valid_number(number):
+    if not national_number_valid(national):
         return Rejection("phone_invalid")
     return Phone(phone=national, renumbered_from=renumbered_from)
+
+
+def national_number_valid(national: str) -> bool:
+    """Whether ``0`` + digits is a valid Vietnamese number by phonenumbers' own metadata.
+
+    The number is handed over already split (country code 84, the digits after the trunk
+    prefix 0) instead of as text to ``phonenumbers.parse``, whose text handling is five
+    sixths of the cost (51 µs → 9 µs a number here; bench/scan_latency.py). A second 0
+    would be an international prefix to ``parse``, never a Vietnamese number: refused.
+    tests/test_recognise.py holds the answer equal to ``parse`` + ``is_valid_number``.
+    """
+    if len(national) < 2 or national[0] != "0" or national[1] == "0" or not national.isdigit():
+        return False
+    return bool(phonenumbers.is_valid_number(phonenumbers.PhoneNumber(country_code=84, national_number=int(national[1:]))))

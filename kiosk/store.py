@@ -568,10 +568,13 @@ class VisitStore:
         The scan path is one SQL statement (``_RECORD_SQL``): the connection is in autocommit
         mode, so SQLite takes the write lock before the statement reads anything, the
         repeat check and the insert see one state across processes, and the statement's own
-        commit is the durable one. Five statements (BEGIN IMMEDIATE, two SELECTs, INSERT,
-        COMMIT) cost the guard a fifth of the scan path's own work (bench/scan_latency.py).
-        The district key it seals to is the one this process last read; when the database
-        holds another, nothing is written, the key is read again and the visit sealed anew.
+        commit is the durable one. The write lock is held for that statement only, not while
+        Python seals and encodes, as it was under BEGIN IMMEDIATE … COMMIT around five
+        statements; the instructions a scan costs are about the same either way (callgrind:
+        SQLite copies the row through a temporary table because the SELECT reads ``visits``,
+        which eats what four fewer statements save; bench/README.md). The district key it
+        seals to is the one this process last read; when the database holds another,
+        nothing is written, the key is read again and the visit sealed anew.
         """
         wall = visit.clock.wall
         secret = {"fields": visit.fields, "raw": visit.raw}

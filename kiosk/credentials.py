@@ -24,6 +24,8 @@ UNTRUSTED_CARDS: frozenset[str] = frozenset({"bad_signature", "unknown_signer", 
 
 
 def _jsonable(value: Any) -> Any:
+    if value is None or type(value) is str:  # most fields of every scan: answered first
+        return value
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, tuple):

@@ -32,7 +32,7 @@ from kiosk.phone import parse_phone
 from kiosk.recognise import recognise
 from kiosk.repeatkey import repeat_key
 from kiosk.sources import SOURCES as SOURCES  # the reader kinds; kept importable from here
-from kiosk.store import NewVisit, Purged, Repeat, StorageError, VisitStore, iso
+from kiosk.store import NewVisit, Purged, Repeat, StorageError, VisitStore
 from kiosk.trust import TrustStore
 
 NAME_MAX = 100
@@ -263,7 +263,7 @@ class ScanService:
                 direction=direction,
                 source=source,
                 kind=credential.kind,
-                scanned_at=iso(reading.wall),
+                scanned_at=visit.scanned_at,
                 fields=fields,
                 clock_synchronised=reading.synchronised,
                 monotonic_ns=reading.monotonic_ns,

@@ -278,8 +278,11 @@ def _forget_all() -> None:
 os.register_at_fork(after_in_child=_forget_all)
 
 
+_PLAIN = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))  # made once, not per seal
+
+
 def _plain(secret: dict[str, Any]) -> bytes:
-    return json.dumps(secret, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return _PLAIN.encode(secret).encode()
 
 
 def open_sealed(private: X25519PrivateKey, visit_id: str, sealed: bytes) -> dict[str, Any]:

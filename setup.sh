@@ -102,7 +102,8 @@ esac
 # The fault campaign (faults/): FUSE 3 (fuse3: libfuse3 and fusermount3) for its power cuts
 # (faults/lazyfs.py), PostgreSQL's initdb and pg_ctl for the private cluster it crashes
 # (faults/private_pg.py; the package also serves the tests' database on 127.0.0.1:5432).
-if [ "$dev" = 1 ]; then apt_packages+=(fonts-dejavu-core libzbar0 gettext faketime shellcheck udev debootstrap systemd dosfstools exfatprogs poppler-utils chromium chromium-driver fuse3 postgresql); fi
+# valgrind, which bench/scan_instructions.py runs the scan path under (callgrind).
+if [ "$dev" = 1 ]; then apt_packages+=(fonts-dejavu-core libzbar0 gettext faketime shellcheck udev debootstrap systemd dosfstools exfatprogs poppler-utils chromium chromium-driver fuse3 postgresql valgrind); fi
 
 install_apt_packages() {
   local missing=() pkg

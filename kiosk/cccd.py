@@ -16,6 +16,7 @@ from kiosk.credentials import Cccd, Rejection
 # fullwidth digits could never be traced (the caller has folded fullwidth forms by NFKC).
 ID_NUMBER = re.compile(r"^[0-9]{12}$")
 OLD_ID_NUMBER = re.compile(r"^[0-9]{9}$")
+ID_LIKE = re.compile(r"[0-9]{9,13}")  # an ID number with a digit too many or too few: still a CCCD attempt
 DATE = re.compile(r"^[0-9]{8}$")
 SEXES = {"nam": "Nam", "nữ": "Nữ"}
 FIRST_DATE = date(1900, 1, 1)
@@ -26,7 +27,7 @@ def looks_like_cccd(fields: list[str]) -> bool:
     """Six or seven fields with a 12-digit-ish ID first, or a Nam/Nữ field: a CCCD attempt."""
     if len(fields) not in (6, 7):
         return False
-    return bool(re.fullmatch(r"[0-9]{9,13}", fields[0])) or any(f.lower() in SEXES for f in fields)
+    return bool(ID_LIKE.fullmatch(fields[0])) or any(f.lower() in SEXES for f in fields)
 
 
 def _date(text: str, field: str, today: date) -> date | Rejection:

@@ -51,10 +51,11 @@ class _Credential:
     kind: ClassVar[Kind]
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"kind": self.kind}
-        for name in _field_names(type(self)):
-            data[name] = _jsonable(getattr(self, name))
-        return data
+        return {"kind": self.kind, **self.fields()}
+
+    def fields(self) -> dict[str, Any]:
+        """The credential's own fields in their JSON form, without its kind: what a visit keeps."""
+        return {name: _jsonable(getattr(self, name)) for name in _field_names(type(self))}
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,7 @@ class ScanService:
         if isinstance(direction, ScanResult):
             return direction
         extras = extras or {}
-        fields = {k: v for k, v in credential.to_dict().items() if k != "kind"} | extras
+        fields = credential.fields() | extras if extras else credential.fields()
         shown = masked_fields(credential, name=extras.get("name"), id_number=extras.get("id_number"))
         text = masked_summary(credential.kind, shown, self.lang)
         details = _details(credential)

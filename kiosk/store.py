@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -243,15 +243,15 @@ _KEY_SQL = f"SELECT value FROM meta WHERE key = '{DISTRICT_KEY}'"
 # sync process stored another). "The same scan again": within one boot the monotonic clock is
 # exact and shared by every process, and a scan read just *before* the stored one but
 # committed after it (two readers or two processes at once) is the same scan, so look both
-# ways; across a reboot only the wall clock is left (to SQLite's millisecond), and a wall
-# clock behind the stored visit cannot be trusted, so store it.
+# ways; across a reboot only the wall clock is left, and a wall clock behind the stored visit
+# cannot be trusted, so store it (times compare as text, exactly: ``iso``).
 _LATEST_REPEATED = (
     "SELECT latest.id, latest.scanned_at, latest.direction FROM (SELECT id, scanned_at, monotonic_ns, boot_id, "
     "direction FROM visits WHERE credential_key = :credential_key ORDER BY seq DESC LIMIT 1) AS latest "
     "WHERE CASE WHEN latest.boot_id = :boot_id THEN abs(:monotonic_ns - latest.monotonic_ns) <= :window_ns "
-    "ELSE (julianday(:scanned_at) - julianday(latest.scanned_at)) * 86400e9 BETWEEN 0 AND :window_ns END"
+    "ELSE latest.scanned_at BETWEEN :earliest AND :scanned_at END"
 )
-_RECORD_PARAMS = (*RECOVERED_COLUMNS, "key_text", "window_ns")
+_RECORD_PARAMS = (*RECOVERED_COLUMNS, "key_text", "window_ns", "earliest")
 
 
 def _numbered(sql: str) -> str:
@@ -290,7 +290,7 @@ class NewVisit:
     @functools.cached_property
     def scanned_at(self) -> str:
         """The wall time as stored (``iso``), made once: the contract check and the insert both
-        need it, and formatting an aware time is 17,000 instructions (callgrind)."""
+        need it (``iso``: 12,600 instructions, callgrind)."""
         return iso(self.clock.wall)
 
 
@@ -378,8 +378,22 @@ class Repeat:
 
 
 def iso(moment: datetime) -> str:
-    """One text form for every stored time, so SQL string order is time order."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    """One text form for every stored time, so SQL string order is time order.
+
+    ``isoformat(timespec="microseconds")`` of the time in UTC, written with ``%``: the same
+    text (tests/test_store.py) in 12,600 instructions instead of 19,300 (callgrind), and each
+    scan writes two.
+    """
+    utc = moment.astimezone(timezone.utc)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00" % (  # noqa: UP031  (an f-string is slower here)
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond,
+    )
 
 
 class VisitStore:
@@ -608,6 +622,7 @@ class VisitStore:
             None,
             None,  # the key text it was sealed to
             int(repeat_window_s * 1e9),
+            iso(visit.clock.wall - timedelta(seconds=repeat_window_s)),
         ]
         with self._writing() as conn:
             key_text = self._key_cache[0] if self._key_cache is not None else None

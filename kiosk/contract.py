@@ -124,9 +124,9 @@ def _unstorable(value: Any, depth: int = 0) -> str | None:
         items = value
     if items and depth >= FIELDS_DEPTH_MAX:
         return "nested too deeply"
-    for item in items:  # texts checked here, not one call deeper: every scan's fields pass this way
+    for item in items:  # texts checked here, inline, not one call deeper: every scan's fields pass this way
         if isinstance(item, str):
-            if unstorable_text(item):
+            if not item.isprintable() and _UNSTORABLE.search(item):  # unstorable_text, inlined
                 return "contains NUL or a lone surrogate"
         elif isinstance(item, _CONTAINERS):
             why = _unstorable(item, depth + 1)
@@ -171,8 +171,9 @@ class VisitIn(BaseModel):
         why = _unstorable(self.fields)
         if why:
             raise ValueError(f"credential fields cannot be stored: {why}")
-        for name in FREE_TEXT:
-            if _unstorable(getattr(self, name)):
+        for name in FREE_TEXT:  # each a text or None (the fields above say so)
+            value = getattr(self, name)
+            if value is not None and unstorable_text(value):
                 raise ValueError(f"{name} cannot be stored")
         try:
             FIELD_MODELS[self.kind].model_validate(self.fields)

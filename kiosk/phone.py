@@ -91,7 +91,7 @@ def national_number_valid(national: str) -> bool:
 
     The number is handed over already split (country code 84, the digits after the trunk
     prefix 0) instead of as text to ``phonenumbers.parse``, whose text handling is five
-    sixths of the cost (51 µs → 9 µs a number here; bench/scan_latency.py). A second 0
+    sixths of the cost (51 µs → 9 µs a number here, timeit; bench/README.md). A second 0
     would be an international prefix to ``parse``, never a Vietnamese number: refused.
     tests/test_recognise.py holds the answer equal to ``parse`` + ``is_valid_number``.
     """

@@ -101,7 +101,7 @@ class ScanResult:
 @functools.lru_cache(maxsize=4)
 def _keyed(key: bytes) -> hmac.HMAC:
     """HMAC-SHA256 under ``key`` with the key already mixed in: a copy per scan costs 1.6 µs
-    where ``hmac.digest`` looked the digest up and keyed it anew, 3.9 µs (bench/scan_latency.py)."""
+    where ``hmac.digest`` looked the digest up and keyed it anew, 3.9 µs (timeit; bench/README.md)."""
     return hmac.new(key, digestmod=hashlib.sha256)
 
 

@@ -92,8 +92,10 @@ def national_number_valid(national: str) -> bool:
     The number is handed over already split (country code 84, the digits after the trunk
     prefix 0) instead of as text to ``phonenumbers.parse``, whose text handling is five
     sixths of the cost (51 µs → 9 µs a number here, timeit; bench/README.md). A second 0
-    would be an international prefix to ``parse``, never a Vietnamese number: refused.
-    tests/test_recognise.py holds the answer equal to ``parse`` + ``is_valid_number``.
+    (``+84 0…`` typed with the trunk 0 kept) is refused: ``parse`` read it as an international
+    call and a valid foreign number came back as this kiosk's phone, a bug this fixes.
+    tests/test_recognise.py holds the answer equal to ``parse`` + ``is_valid_number`` for a
+    Vietnamese number.
     """
     if len(national) < 2 or national[0] != "0" or national[1] == "0" or not national.isdigit():
         return False

@@ -267,7 +267,10 @@ _RECORD_SQL = _numbered(
 )
 # When it wrote nothing: which of the two it was, read in one statement.
 _NOT_RECORDED_SQL = _numbered(f"SELECT ({_KEY_SQL}), repeated.* FROM (SELECT 1) LEFT JOIN ({_LATEST_REPEATED}) AS repeated")
-RECORD_TRIES = 5  # each miss means another process changed the key or the credential's latest visit just now
+# Each miss means another process changed the key or the credential's latest visit just now;
+# after this many the scan is refused as a storage error (a review saw it only with a key
+# rewritten in a tight loop, 61 of 1,200 scans; a district rotates its key a few times a year).
+RECORD_TRIES = 5
 
 
 @dataclass(frozen=True)

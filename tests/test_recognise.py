@@ -116,6 +116,10 @@ def test_phone_forms_normalise(text: str, phone: str, old: str | None) -> None:
         ("0012125550100", "phone_foreign"),
         ("091234567", "phone_length"),
         ("0112345678", "phone_invalid"),
+        # +84 and then the trunk 0 too: "0" + "027833956" would read as 00 27…, a South African
+        # number, which an earlier version stored as the phone "0027833956"; no Vietnamese number.
+        ("+84027833956", "phone_invalid"),
+        ("84 068 221 234", "phone_invalid"),
     ],
 )
 def test_not_a_vietnamese_phone(text: str, code: str) -> None:
@@ -212,8 +216,10 @@ def test_pipe_separated_fields_never_raise(fields: list[str]) -> None:
 
 def test_the_split_phone_check_answers_as_phonenumbers_parse_does() -> None:
     """kiosk/phone.py hands phonenumbers the number already split (84, the national digits);
-    for every three-digit start after the trunk 0, at both lengths, the answer is parse's
-    (a Vietnamese number that is valid)."""
+    for every three-digit start after the trunk 0, at both lengths, the answer is whether
+    parse finds a valid Vietnamese number. Where parse reads 00… as an international call and
+    finds a valid foreign number, the split check refuses it: parse_phone used to store such
+    a number (test_not_a_vietnamese_phone), and that was a bug."""
     rng = random.Random(84)
     checked = valid = 0
     for start in range(0, 1000):

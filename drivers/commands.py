@@ -10,9 +10,9 @@ clock watch and the background delivery to the district server (sync/worker.py).
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import sys
-import threading
 from typing import TYPE_CHECKING
 
 import click
@@ -145,9 +145,12 @@ def _run_headless(obj: Context, operator: str | None) -> None:
         reasons = "; ".join(f"{s.source}: {s.detail}" for s in runtime.pipeline.unusable)
         click.echo(f"{bilingual('no usable reader')}: {reasons}", err=True)
         sys.exit(ExitCode.USAGE)
-    stop = threading.Event()
+    # A SimpleQueue, not an Event: its put is safe in a signal handler. Event.set takes the
+    # lock Event.wait holds for a moment on this same thread, so a SIGTERM landing in that
+    # moment deadlocked the kiosk (seen once in CI: the SIGTERM right after "running:").
+    stop: queue.SimpleQueue[int] = queue.SimpleQueue()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda received, _frame: stop.put(received))
     with runtime:
         running = ", ".join(s.kind for s in runtime.pipeline.sources)
         log.info("running: %s (data: %s)", running, config.data_dir)
@@ -158,13 +161,17 @@ def _run_headless(obj: Context, operator: str | None) -> None:
     log.info("stopped: %d recorded, %d repeats, %d rejected", counts["accepted"], counts["repeat"], counts["rejected"])
 
 
-def _feed_watchdog(pipeline: Pipeline, stop: threading.Event) -> None:
-    """Until ``stop``: every half watchdog period, a ping through the scan queue; only the
-    consumer answering it (not stuck recording) with every reader thread running sends
-    ``WATCHDOG=1``, so systemd restarts a headless kiosk whose pipeline hangs."""
+def _feed_watchdog(pipeline: Pipeline, stop: queue.SimpleQueue[int]) -> None:
+    """Until a signal arrives on ``stop``: every half watchdog period, a ping through the scan
+    queue; only the consumer answering it (not stuck recording) with every reader thread
+    running sends ``WATCHDOG=1``, so systemd restarts a headless kiosk whose pipeline hangs."""
     every = sdnotify.watchdog_interval_s()
-    while not stop.wait(every):
-        pipeline.ping().add_done_callback(lambda _done: pipeline.readers_alive() and sdnotify.notify("WATCHDOG=1"))
+    while True:
+        try:
+            stop.get(timeout=every)
+            return
+        except queue.Empty:
+            pipeline.ping().add_done_callback(lambda _done: pipeline.readers_alive() and sdnotify.notify("WATCHDOG=1"))
 
 
 @click.command()
